@@ -1,0 +1,64 @@
+"""The conversation: backend-neutral messages plus what the UI and history need to know about
+each one (which backend/model wrote it, whether it was interrupted, timings)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..llm.types import Message
+
+
+@dataclass
+class MessageMeta:
+    backend: str | None = None
+    model: str | None = None
+    created_at: float = field(default_factory=time.time)
+    #: "complete" | "interrupted" (cancelled by the user) | "failed" (backend error)
+    status: str = "complete"
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    duration_s: float | None = None
+    #: For tool results: the full text when the model got a truncated copy.
+    full_result: str | None = None
+    is_error: bool = False
+    #: Store row id once persisted.
+    row_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Entry:
+    message: Message
+    meta: MessageMeta = field(default_factory=MessageMeta)
+
+
+@dataclass
+class Conversation:
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    title: str = "New chat"
+    entries: list[Entry] = field(default_factory=list)
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def messages(self) -> list[Message]:
+        """What is sent to the model."""
+        return [e.message for e in self.entries]
+
+    def add(self, message: Message, **meta: Any) -> Entry:
+        entry = Entry(message=message, meta=MessageMeta(**meta))
+        self.entries.append(entry)
+        return entry
+
+    def add_user(self, text: str) -> Entry:
+        if self.title == "New chat" and text.strip():
+            self.title = text.strip().splitlines()[0][:60]
+        return self.add(Message(role="user", content=text))
+
+    def clear(self) -> None:
+        self.entries.clear()

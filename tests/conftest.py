@@ -1,0 +1,17 @@
+"""Suite-wide fixtures: every test gets its own A2IA_HOME so nothing touches the real user dirs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("a2ia-home")
+    monkeypatch.setenv("A2IA_HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("A2IA_") and name not in ("A2IA_HOME",) and not name.startswith("A2IA_TEST_"):
+            monkeypatch.delenv(name, raising=False)
+    yield home

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from a2ia_tui.core.config import load_mcp_servers, load_settings, masked_dump
+from a2ia_tui.core.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_have_the_three_named_backends():
+    s = load_settings(env={}).settings
+    assert s.default_backend == "auto"
+    assert s.backends["ollama"].base_url == "http://127.0.0.1:11434"
+    assert s.backends["ollama"].model == "a2ia-qwen"
+    assert s.backends["vllm"].base_url == "http://127.0.0.1:8000/v1"
+    assert s.backends["local"].kind == "local"
+    assert s.engines.vllm.host == "127.0.0.1"
+
+
+def test_layers_file_then_env_then_flags(tmp_path):
+    cfg = write(
+        tmp_path / "c.toml",
+        """
+default_backend = "vllm"
+[backends.vllm]
+model = "from-file"
+[backends.lmstudio]
+kind = "openai"
+base_url = "http://127.0.0.1:1234/v1"
+api_key = "sk-secret"
+headers = { "X-Team" = "a" }
+[agent]
+max_steps = 7
+""",
+    )
+    env = {"A2IA_AGENT__MAX_STEPS": "9", "A2IA_BACKENDS__VLLM__MODEL": "from-env"}
+    loaded = load_settings(cfg, env=env, flags={"backends.vllm.model": "from-flag"})
+    s = loaded.settings
+    assert loaded.config_file_used == cfg
+    assert s.default_backend == "vllm"
+    assert s.agent.max_steps == 9  # env beats file
+    assert s.backends["vllm"].model == "from-flag"  # flag beats env
+    assert s.backends["vllm"].base_url == "http://127.0.0.1:8000/v1"  # untouched default kept
+    assert s.backends["lmstudio"].api_key.get_secret_value() == "sk-secret"
+    assert s.backends["lmstudio"].headers == {"X-Team": "a"}
+
+
+def test_config_path_from_env(tmp_path):
+    cfg = write(tmp_path / "x.toml", 'default_backend = "ollama"\n')
+    assert load_settings(env={"A2IA_CONFIG": str(cfg)}).settings.default_backend == "ollama"
+
+
+@pytest.mark.parametrize(
+    "text, key, fragment",
+    [
+        ("[agent]\nmax_stepz = 3\n", "agent.max_stepz", "unknown key"),
+        ("[agent]\nmax_steps = 'many'\n", "agent.max_steps", "integer"),
+        ("[backends.x]\nkind = 'openai'\n", "backends.x", "needs base_url"),
+        ("default_backend = 'nope'\n", "", "not a configured backend"),
+        ("[agent\n", "", "invalid TOML"),
+    ],
+)
+def test_bad_file_names_file_key_and_problem(tmp_path, text, key, fragment):
+    cfg = write(tmp_path / "bad.toml", text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, env={})
+    err = info.value
+    assert err.source == str(cfg)
+    assert key in err.key
+    assert fragment in str(err)
+    assert "\n" not in str(err)
+
+
+def test_bad_env_names_the_variable():
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={"A2IA_AGENT__MAX_STEPS": "zero"})
+    assert info.value.source == "environment variable A2IA_AGENT__MAX_STEPS"
+    assert info.value.key == "agent.max_steps"
+
+
+def test_unknown_env_key_is_an_error():
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_settings(env={"A2IA_NOPE": "1"})
+
+
+def test_missing_explicit_file(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "missing.toml", env={})
+
+
+def test_masked_dump_hides_secrets(tmp_path):
+    cfg = write(tmp_path / "c.toml", "[backends.r]\nkind='vllm'\nbase_url='http://h:8000/v1'\napi_key='sk-123456'\n")
+    dumped = json.dumps(masked_dump(load_settings(cfg, env={}).settings))
+    assert "sk-123456" not in dumped
+    assert '"api_key": "***"' in dumped
+
+
+def test_mcp_servers_standard_format(tmp_path):
+    path = write(
+        tmp_path / "mcp.json",
+        json.dumps(
+            {
+                "mcpServers": {
+                    "time": {"command": "uvx", "args": ["mcp-server-time"], "env": {"TZ": "UTC"}, "autoApprove": []},
+                    "remote": {"url": "http://127.0.0.1:9000/mcp", "headers": {"Authorization": "Bearer x"}},
+                }
+            }
+        ),
+    )
+    servers = load_mcp_servers(path)
+    assert servers["time"].transport == "stdio" and servers["time"].args == ["mcp-server-time"]
+    assert servers["remote"].transport == "http"
+    assert load_mcp_servers(tmp_path / "absent.json") == {}
+
+
+@pytest.mark.parametrize(
+    "body, key, fragment",
+    [
+        ("{not json", "", "invalid JSON"),
+        ('{"mcpServers": {"a": {"args": []}}}', "mcpServers.a", "exactly one"),
+        ('{"mcpServers": {"a": {"command": "x", "bogus": 1}}}', "mcpServers.a.bogus", "unknown key"),
+        ('{"other": {}}', "mcpServers", "missing"),
+    ],
+)
+def test_bad_mcp_file(tmp_path, body, key, fragment):
+    path = write(tmp_path / "mcp.json", body)
+    with pytest.raises(ConfigError) as info:
+        load_mcp_servers(path)
+    assert info.value.key == key and fragment in str(info.value)
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "a2ia_tui", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_cli_bad_config_exits_2_with_one_line(tmp_path):
+    cfg = write(tmp_path / "bad.toml", "[engines.vllm]\nport = 'high'\n")
+    proc = run_cli("--config", str(cfg), "config", "show")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(cfg) in lines[0] and "engines.vllm.port" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_config_show_and_path(tmp_path):
+    cfg = write(tmp_path / "c.toml", "[backends.vllm]\napi_key = 'sk-topsecret'\n")
+    show = run_cli("--config", str(cfg), "config", "show")
+    assert show.returncode == 0, show.stderr
+    assert "sk-topsecret" not in show.stdout and 'api_key = "***"' in show.stdout
+    path = run_cli("--config", str(cfg), "config", "path")
+    assert str(cfg) in path.stdout and "mcp.json" in path.stdout
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.startswith("a2ia-tui ")
+    help_text = run_cli("--help").stdout
+    for flag in ("--backend", "--model", "--vllm-url", "--ollama-url", "--config", "--mcp-config", "--react"):
+        assert flag in help_text
