@@ -1,0 +1,42 @@
+"""The core objects the app's widgets use, built once by :func:`a2ia_tui.tui.factory.make_app`.
+
+Widgets receive this object (attributes down) and never build core objects themselves, so tests
+can hand the app fakes: a ScriptedClient factory, a fake-NVML sampler, an engine manager pointed
+at the fake vllm executable, an in-memory history store.
+
+Fields that belong to a core module that may be absent or disabled are ``None``; every widget
+must cope with that (show why, never crash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..core.config import LoadedSettings
+
+if TYPE_CHECKING:  # imported lazily at run time to keep start-up fast
+    from ..core.llm.base import LLMClient
+
+
+@dataclass
+class AppServices:
+    loaded: LoadedSettings
+    #: (backend name, model or None) -> a new LLMClient. Default: core.llm.registry.make_client.
+    make_client: Callable[[str, str | None], "LLMClient"]
+    #: The MCP hub (core.tools); started by the app after the first frame. None = tools off.
+    hub: Any | None = None
+    #: The engine manager (core.engines); None when engines are unavailable.
+    engines: Any | None = None
+    #: () -> a GPU sampler (core.monitor.gpu); None = no GPU monitoring.
+    gpu_sampler_factory: Callable[[], Any] | None = None
+    #: The history store (core.store); None = history off (with ``history_error`` saying why).
+    store: Any | None = None
+    history_error: str | None = None
+    #: Backend name chosen at start (``default_backend`` resolved), or None = resolve after first frame.
+    initial_backend: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self):
+        return self.loaded.settings
