@@ -1,0 +1,179 @@
+"""Shared HTTP plumbing for the LLM clients: one httpx.AsyncClient per backend, streaming lines
+from raw bytes, and turning every transport failure into an :mod:`a2ia_tui.core.errors` class.
+
+Line splitting is done on bytes (``bytes.split`` in C) and JSON is parsed from bytes, so a UTF-8
+character split across network reads is never decoded half-way, and the hot path stays close to
+the cost of reading the socket.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from ..errors import BackendError, BackendHTTPError, BackendProtocolError, BackendUnreachable, StreamInterrupted, ToolsUnsupported
+
+AUTO_TOOL_CHOICE_HINT = (
+    "start vLLM with --enable-auto-tool-choice --tool-call-parser <hermes|mistral|llama3_json> "
+    "(a2ia-tui's managed vLLM does this), or use --react"
+)
+
+
+def error_message(body: bytes | str) -> str:
+    """The server's own message from an error body, whatever its shape:
+    vLLM ``{"error": {"message": ...}}``, older vLLM ``{"object": "error", "message": ...}``,
+    ``{"error": "Unauthorized"}``, Ollama ``{"error": "..."}``, FastAPI ``{"detail": ...}``."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return " ".join(text.split())[:300] or "(empty body)"
+    if isinstance(obj, dict):
+        err = obj.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str) and err:
+            return err
+        if obj.get("message"):
+            return str(obj["message"])
+        if obj.get("detail"):
+            detail = obj["detail"]
+            return detail if isinstance(detail, str) else json.dumps(detail)[:300]
+    return " ".join(text.split())[:300]
+
+
+def http_error(status: int, body: bytes | str, url: str) -> BackendHTTPError:
+    msg = error_message(body)
+    low = msg.lower()
+    if status == 400 and "tool choice" in low and "enable-auto-tool-choice" in low:
+        return ToolsUnsupported(status, msg, url=url, hint=AUTO_TOOL_CHOICE_HINT)
+    hint = ""
+    if status == 401:
+        hint = "check the backend's api_key"
+    elif status == 404 and "model" in low:
+        hint = "check the model name (the model picker lists what the server has)"
+    return BackendHTTPError(status, msg, url=url, hint=hint)
+
+
+def describe_transport_error(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "no data before the read timeout"
+    if isinstance(exc, httpx.ConnectError):
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError):
+                return "connection refused (is the server running?)"
+            cause = cause.__cause__ or cause.__context__
+        text = str(exc) or type(exc).__name__
+        if "refused" in text.lower() or "errno 111" in text.lower():
+            return "connection refused (is the server running?)"
+        if "name or service not known" in text.lower() or "nodename" in text.lower():
+            return "unknown host"
+        return text
+    return str(exc) or type(exc).__name__
+
+
+class HTTPBackend:
+    """An httpx.AsyncClient with the backend's base URL, headers and timeouts."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        hdrs = {"Accept": "application/json", **(headers or {})}
+        if api_key:
+            hdrs["Authorization"] = f"Bearer {api_key}"
+        self.http = httpx.AsyncClient(
+            headers=hdrs,
+            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
+            transport=transport,
+            trust_env=False,
+        )
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    async def get_json(self, path: str, *, timeout: float | None = None, absolute: str | None = None) -> Any:
+        url = absolute or self.url(path)
+        try:
+            kwargs: dict[str, Any] = {}
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+            resp = await self.http.get(url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendUnreachable(url, describe_transport_error(exc)) from exc
+        if resp.status_code >= 400:
+            raise http_error(resp.status_code, resp.content, url)
+        try:
+            return resp.json() if resp.content else None
+        except ValueError as exc:
+            raise BackendProtocolError(f"{url} answered non-JSON: {resp.text[:120]!r}") from exc
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        url = self.url(path)
+        try:
+            resp = await self.http.post(url, content=dumps(body), headers={"Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise BackendUnreachable(url, describe_transport_error(exc)) from exc
+        if resp.status_code >= 400:
+            raise http_error(resp.status_code, resp.content, url)
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise BackendProtocolError(f"{url} answered non-JSON: {resp.text[:120]!r}") from exc
+
+    async def stream_lines(self, path: str, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        """POST ``body`` and yield the response's lines as bytes (without the newline).
+
+        Raises BackendUnreachable before the first byte, BackendHTTPError for an error status,
+        StreamInterrupted when the connection drops or stalls after the response started.
+        Closing the generator (or cancelling its consumer) closes the response.
+        """
+        url = self.url(path)
+        started = False
+        try:
+            async with self.http.stream(
+                "POST", url, content=dumps(body), headers={"Content-Type": "application/json"}
+            ) as resp:
+                if resp.status_code >= 400:
+                    raise http_error(resp.status_code, await resp.aread(), url)
+                started = True
+                pending = b""
+                async for data in resp.aiter_bytes():
+                    if pending:
+                        data = pending + data
+                    lines = data.split(b"\n")
+                    pending = lines.pop()
+                    for line in lines:
+                        yield line
+                if pending:
+                    yield pending
+        except BackendError:
+            raise
+        except httpx.HTTPError as exc:
+            if not started:
+                raise BackendUnreachable(url, describe_transport_error(exc)) from exc
+            reason = describe_transport_error(exc)
+            if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+                reason = "the server closed the connection mid-stream"
+            raise StreamInterrupted(reason) from exc
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def dumps(body: dict[str, Any]) -> bytes:
+    # ensure_ascii=False: non-ASCII text goes over the wire as UTF-8, exactly.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

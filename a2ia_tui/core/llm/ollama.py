@@ -1,0 +1,223 @@
+"""Ollama's native API: ``/api/chat`` NDJSON streaming (tools, ``think``, final statistics),
+``/api/tags``, ``/api/ps``, ``/api/show`` and ``/api/version``.
+
+Each NDJSON line is checked for ``{"error": ...}``: Ollama can report an error in the middle of a
+200 stream, and that is an error, never text. Tool calls arrive whole (arguments are objects);
+each gets an id (Ollama sends none in older releases) so tool results can be matched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from ..errors import BackendHTTPError, BackendProtocolError, BackendUnreachable, StreamInterrupted
+from ._http import HTTPBackend
+from .base import LLMClient
+from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+
+#: ``options`` keys that go at the top level of an /api/chat request, not under "options".
+_TOP_LEVEL = {"think", "keep_alive", "format"}
+_STATS = ("prompt_eval_count", "eval_count", "total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
+
+
+def message_to_ollama(msg: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": msg.role, "content": msg.content}
+    if msg.role == "tool" and msg.tool_name:
+        out["tool_name"] = msg.tool_name
+    if msg.tool_calls:
+        out["tool_calls"] = [
+            {"function": {"name": tc.function.name, "arguments": tc.function.arguments}} for tc in msg.tool_calls
+        ]
+    if msg.thinking and msg.role == "assistant":
+        out["thinking"] = msg.thinking
+    return out
+
+
+class OllamaClient(LLMClient):
+    kind = "ollama"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str = "",
+        model: str | None = None,
+        api_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(name=name or self.kind, model=model, base_url=base_url.rstrip("/"))
+        self._backend = HTTPBackend(
+            self.base_url,
+            api_key=api_key,
+            headers=headers,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            transport=transport,
+        )
+        self._ctx_cache: dict[str, int | None] = {}
+        self._calls_seen = 0
+
+    def build_request(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None,
+        *,
+        model: str | None,
+        temperature: float | None,
+        options: dict[str, Any] | None,
+        stream: bool,
+    ) -> dict[str, Any]:
+        name = model or self.model
+        if not name:
+            raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
+        body: dict[str, Any] = {"model": name, "messages": [message_to_ollama(m) for m in messages], "stream": stream}
+        if tools:
+            body["tools"] = [t.to_wire() for t in tools]
+        opts: dict[str, Any] = {}
+        for key, value in (options or {}).items():
+            if value is None:
+                continue
+            if key in _TOP_LEVEL:
+                body[key] = value
+            else:
+                opts[key] = value
+        if temperature is not None:
+            opts["temperature"] = temperature
+        if opts:
+            body["options"] = opts
+        return body
+
+    def _tool_calls(self, raw: list[Any]) -> list[ToolCall]:
+        calls: list[ToolCall] = []
+        for item in raw:
+            if not isinstance(item, dict):
+                continue
+            fn = item.get("function") or {}
+            args = fn.get("arguments")
+            raw_text: str | None = None
+            error: str | None = None
+            if isinstance(args, str):  # some proxies send a string
+                raw_text = args
+                try:
+                    args = json.loads(args) if args.strip() else {}
+                except json.JSONDecodeError as exc:
+                    args, error = {}, f"invalid JSON in arguments: {exc.msg} at position {exc.pos}"
+            if not isinstance(args, dict):
+                args, error = {}, error or "arguments must be a JSON object"
+            self._calls_seen += 1
+            call_id = item.get("id") or f"call_{self._calls_seen}_{fn.get('index', len(calls))}"
+            calls.append(
+                ToolCall(id=call_id, function=FunctionCall(name=fn.get("name") or "", arguments=args, raw_arguments=raw_text, error=error))
+            )
+        return calls
+
+    async def stream_chat(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> AsyncIterator[ChatChunk]:
+        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=True)
+        text_parts: list[str] = []
+        loads = json.loads
+        saw_done = False
+        lines = self._backend.stream_lines("/api/chat", body)
+        try:
+            async for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    obj = loads(line)
+                except ValueError:
+                    continue  # a malformed line is skipped, never fatal
+                if not isinstance(obj, dict):
+                    continue
+                if "error" in obj:
+                    raise StreamInterrupted(f"server error mid-stream: {obj['error']}", "".join(text_parts))
+                m = obj.get("message") or {}
+                content = m.get("content") or ""
+                thinking = m.get("thinking") or None
+                raw_calls = m.get("tool_calls")
+                done = bool(obj.get("done"))
+                if not (content or thinking or raw_calls or done):
+                    continue
+                if content:
+                    text_parts.append(content)
+                msg = Message.model_construct(role="assistant", content=content, thinking=thinking,
+                                              tool_calls=self._tool_calls(raw_calls) if raw_calls else [],
+                                              tool_call_id=None, tool_name=None)
+                chunk = ChatChunk.model_construct(
+                    model=obj.get("model"), message=msg, done=done,
+                    done_reason=(obj.get("done_reason") or "stop") if done else None,
+                    **{k: obj.get(k) for k in _STATS},
+                )
+                yield chunk
+                if done:
+                    saw_done = True
+                    break
+        except StreamInterrupted as exc:
+            if not exc.partial_text and text_parts:
+                raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
+            raise
+        finally:
+            await lines.aclose()
+        if not saw_done:
+            raise StreamInterrupted("the stream ended without its final line", "".join(text_parts))
+
+    async def list_models(self) -> list[ModelInfo]:
+        data = await self._backend.get_json("/api/tags")
+        return [
+            ModelInfo(name=m["name"], size=m.get("size"), details=m.get("details") or {})
+            for m in (data or {}).get("models") or []
+            if isinstance(m, dict) and m.get("name")
+        ]
+
+    async def running_models(self) -> list[dict[str, Any]]:
+        """``/api/ps``: the loaded models (``size``, ``size_vram``, ``expires_at``)."""
+        data = await self._backend.get_json("/api/ps")
+        return list((data or {}).get("models") or [])
+
+    async def show(self, model: str | None = None) -> dict[str, Any]:
+        return await self._backend.post_json("/api/show", {"model": model or self.model})
+
+    async def context_length(self, model: str | None = None) -> int | None:
+        name = model or self.model
+        if not name:
+            return None
+        if name not in self._ctx_cache:
+            try:
+                info = (await self.show(name)).get("model_info") or {}
+            except (BackendHTTPError, BackendUnreachable, BackendProtocolError):
+                return None
+            ctx = next((v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)), None)
+            self._ctx_cache[name] = ctx
+        return self._ctx_cache[name]
+
+    async def version(self) -> str | None:
+        data = await self._backend.get_json("/api/version", timeout=5.0)
+        return (data or {}).get("version")
+
+    async def health(self) -> Health:
+        t0 = time.perf_counter()
+        try:
+            version = await self.version()
+        except BackendUnreachable as exc:
+            return Health(ok=False, detail=f"offline: {exc.reason}")
+        except Exception as exc:  # noqa: BLE001 - health never raises
+            return Health(ok=False, detail=str(exc).splitlines()[0][:200])
+        return Health(ok=True, detail=f"Ollama {version}" if version else "Ollama", version=version,
+                      latency_s=time.perf_counter() - t0)
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()

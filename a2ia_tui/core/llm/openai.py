@@ -1,0 +1,310 @@
+"""OpenAI-compatible chat client (vLLM, llama.cpp's server, LM Studio, TGI, OpenAI itself).
+
+Streams ``/v1/chat/completions`` as SSE and turns it into Ollama-shaped :class:`ChatChunk`s:
+
+- text and reasoning (``delta.reasoning``, older ``delta.reasoning_content``) pieces become
+  ``message.content`` / ``message.thinking``;
+- tool-call deltas are accumulated by ``index`` (id and name first, arguments in fragments; some
+  parsers send a whole call, several calls, or ``"name": null`` on fragments) and each call is
+  emitted EXACTLY ONCE, complete, with parsed arguments, on the chunk where its choice finishes
+  (``finish_reason``) or, failing that, when the stream ends. Arguments that are not a JSON object
+  are still delivered, with ``raw_arguments`` kept and ``FunctionCall.error`` set;
+- the usage chunk (``choices: []``, sent because we ask with ``stream_options.include_usage``)
+  fills the final chunk's ``prompt_eval_count``/``eval_count``; servers that send none leave them
+  None;
+- the stream always ends with ONE ``done=True`` chunk carrying ``done_reason``.
+
+Explicit nulls and unknown keys are ignored; SSE comments (``: keep-alive``) are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httpx
+
+from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
+from ._http import HTTPBackend
+from .base import LLMClient
+from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+
+_FINISH_MAP = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
+
+
+def message_to_openai(msg: Message) -> dict[str, Any]:
+    if msg.role == "tool":
+        out: dict[str, Any] = {"role": "tool", "content": msg.content}
+        if msg.tool_call_id:
+            out["tool_call_id"] = msg.tool_call_id
+        return out
+    out = {"role": msg.role, "content": msg.content}
+    if msg.tool_calls:
+        out["content"] = msg.content or None
+        out["tool_calls"] = [
+            {
+                "id": tc.id,
+                "type": "function",
+                "function": {
+                    "name": tc.function.name,
+                    "arguments": tc.function.raw_arguments
+                    if tc.function.error and tc.function.raw_arguments is not None
+                    else json.dumps(tc.function.arguments, ensure_ascii=False),
+                },
+            }
+            for tc in msg.tool_calls
+        ]
+    return out
+
+
+def parse_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
+    """Parse a tool call's argument text; ``({}, error)`` when it is not a JSON object."""
+    if not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return {}, f"invalid JSON in arguments: {exc.msg} at position {exc.pos}"
+    if not isinstance(value, dict):
+        return {}, f"arguments must be a JSON object, got {type(value).__name__}"
+    return value, None
+
+
+class _ToolAccumulator:
+    """Tool-call deltas of one choice, by index."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, Any]] = {}
+
+    def add(self, deltas: list[dict[str, Any]]) -> None:
+        for pos, d in enumerate(deltas):
+            if not isinstance(d, dict):
+                continue
+            idx = d.get("index")
+            if idx is None:
+                idx = len(self.calls) if d.get("id") not in {c.get("id") for c in self.calls.values()} else pos
+            slot = self.calls.setdefault(idx, {"id": None, "name": None, "args": []})
+            if d.get("id"):
+                slot["id"] = d["id"]
+            fn = d.get("function") or {}
+            if fn.get("name"):
+                slot["name"] = fn["name"]
+            args = fn.get("arguments")
+            if args:
+                slot["args"].append(args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
+
+    def finish(self) -> list[ToolCall]:
+        out: list[ToolCall] = []
+        for idx in sorted(self.calls):
+            slot = self.calls[idx]
+            raw = "".join(slot["args"])
+            parsed, error = parse_arguments(raw)
+            out.append(
+                ToolCall(
+                    id=slot["id"] or f"call_{idx}",
+                    function=FunctionCall(
+                        name=slot["name"] or "", arguments=parsed, raw_arguments=raw, error=error
+                    ),
+                )
+            )
+        self.calls.clear()
+        return out
+
+
+def _chunk(model: str | None, content: str = "", thinking: str | None = None) -> ChatChunk:
+    # Trusted, already-typed data on the hot path: skip validation.
+    msg = Message.model_construct(role="assistant", content=content, thinking=thinking, tool_calls=[],
+                                  tool_call_id=None, tool_name=None)
+    return ChatChunk.model_construct(model=model, message=msg, done=False, done_reason=None,
+                                     prompt_eval_count=None, eval_count=None, total_duration=None,
+                                     load_duration=None, prompt_eval_duration=None, eval_duration=None)
+
+
+class OpenAIClient(LLMClient):
+    kind = "openai"
+    #: vLLM-only request fields are added by the subclass.
+    send_stream_options = True
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str = "",
+        model: str | None = None,
+        api_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(name=name or self.kind, model=model, base_url=base_url.rstrip("/"))
+        self._backend = HTTPBackend(
+            self.base_url,
+            api_key=api_key,
+            headers=headers,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            transport=transport,
+        )
+        self._model_cache: dict[str, ModelInfo] = {}
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def build_request(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None,
+        *,
+        model: str | None,
+        temperature: float | None,
+        options: dict[str, Any] | None,
+        stream: bool,
+    ) -> dict[str, Any]:
+        name = model or self.model
+        if not name:
+            raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
+        body: dict[str, Any] = {"model": name, "messages": [message_to_openai(m) for m in messages], "stream": stream}
+        if stream and self.send_stream_options:
+            body["stream_options"] = {"include_usage": True}
+        if tools:
+            body["tools"] = [t.to_wire() for t in tools]
+            body["tool_choice"] = "auto"
+        if temperature is not None:
+            body["temperature"] = temperature
+        if options:
+            body.update({k: v for k, v in options.items() if v is not None})
+        return body
+
+    async def stream_chat(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> AsyncIterator[ChatChunk]:
+        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=True)
+        model_name: str | None = body["model"]
+        acc = _ToolAccumulator()
+        finish: str | None = None
+        usage: dict[str, Any] | None = None
+        text_parts: list[str] = []
+        data_lines: list[bytes] = []
+        loads = json.loads
+        lines = self._backend.stream_lines("/chat/completions", body)
+        try:
+            async for line in lines:
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if line:
+                    if line.startswith(b"data:"):
+                        data_lines.append(line[5:])
+                    # comments (": keep-alive"), event:, id:, retry: are ignored
+                    continue
+                if not data_lines:
+                    continue
+                payload = data_lines[0] if len(data_lines) == 1 else b"\n".join(data_lines)
+                data_lines = []
+                payload = payload.strip()
+                if payload == b"[DONE]":
+                    break
+                try:
+                    obj = loads(payload)
+                except ValueError:
+                    # A malformed line is skipped, never fatal (the stream goes on).
+                    continue
+                if not isinstance(obj, dict):
+                    continue
+                if obj.get("error"):
+                    from ._http import error_message
+
+                    raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
+                if obj.get("model"):
+                    model_name = obj["model"]
+                if obj.get("usage"):
+                    usage = obj["usage"]
+                for choice in obj.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    content = delta.get("content")
+                    thinking = delta.get("reasoning") or delta.get("reasoning_content")
+                    if content or thinking:
+                        if content:
+                            text_parts.append(content)
+                        yield _chunk(model_name, content or "", thinking or None)
+                    tool_deltas = delta.get("tool_calls")
+                    if tool_deltas:
+                        acc.add(tool_deltas)
+                    fr = choice.get("finish_reason")
+                    if fr:
+                        finish = _FINISH_MAP.get(fr, fr)
+                        calls = acc.finish()
+                        if calls:
+                            chunk = _chunk(model_name)
+                            chunk.message.tool_calls = calls
+                            yield chunk
+        except StreamInterrupted as exc:
+            raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
+        finally:
+            await lines.aclose()
+        # Stream ended (DONE or EOF). Calls whose choice never finished still go out, once.
+        calls = acc.finish()
+        if calls:
+            chunk = _chunk(model_name)
+            chunk.message.tool_calls = calls
+            yield chunk
+            finish = finish or "tool_calls"
+        final = _chunk(model_name)
+        final.done = True
+        final.done_reason = finish or "stop"
+        if usage:
+            final.prompt_eval_count = usage.get("prompt_tokens")
+            final.eval_count = usage.get("completion_tokens")
+        yield final
+
+    # -- other endpoints -----------------------------------------------------------------------
+
+    async def list_models(self) -> list[ModelInfo]:
+        data = await self._backend.get_json("/models")
+        models: list[ModelInfo] = []
+        for item in (data or {}).get("data") or []:
+            if not isinstance(item, dict) or not item.get("id"):
+                continue
+            info = ModelInfo(
+                name=item["id"],
+                context_length=item.get("max_model_len") or item.get("context_length"),
+                details={k: v for k, v in item.items() if k in ("owned_by", "root", "parent", "created") and v is not None},
+            )
+            self._model_cache[info.name] = info
+            models.append(info)
+        return models
+
+    async def context_length(self, model: str | None = None) -> int | None:
+        name = model or self.model
+        if name and name in self._model_cache:
+            return self._model_cache[name].context_length
+        try:
+            models = await self.list_models()
+        except Exception:  # noqa: BLE001 - best effort
+            return None
+        for m in models:
+            if m.name == name:
+                return m.context_length
+        return None
+
+    async def health(self) -> Health:
+        t0 = time.perf_counter()
+        try:
+            models = await self.list_models()
+        except BackendUnreachable as exc:
+            return Health(ok=False, detail=f"offline: {exc.reason}")
+        except Exception as exc:  # noqa: BLE001 - health never raises
+            return Health(ok=False, detail=str(exc).splitlines()[0][:200])
+        return Health(ok=True, detail=f"{len(models)} model(s)", latency_s=time.perf_counter() - t0)
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()
