@@ -18,7 +18,7 @@ import httpx
 from ..errors import BackendHTTPError, BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ._http import HTTPBackend
 from .base import LLMClient
-from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec, stream_chunk
 
 #: ``options`` keys that go at the top level of an /api/chat request, not under "options".
 _TOP_LEVEL = {"think", "keep_alive", "format"}
@@ -115,7 +115,12 @@ class OllamaClient(LLMClient):
             self._calls_seen += 1
             call_id = item.get("id") or f"call_{self._calls_seen}_{fn.get('index', len(calls))}"
             calls.append(
-                ToolCall(id=call_id, function=FunctionCall(name=fn.get("name") or "", arguments=args, raw_arguments=raw_text, error=error))
+                ToolCall(
+                    id=call_id,
+                    function=FunctionCall(
+                        name=fn.get("name") or "", arguments=args, raw_arguments=raw_text, error=error
+                    ),
+                )
             )
         return calls
 
@@ -134,37 +139,41 @@ class OllamaClient(LLMClient):
         saw_done = False
         lines = self._backend.stream_lines("/api/chat", body)
         try:
-            async for line in lines:
-                if not line.strip():
-                    continue
-                try:
-                    obj = loads(line)
-                except ValueError:
-                    continue  # a malformed line is skipped, never fatal
-                if not isinstance(obj, dict):
-                    continue
-                if "error" in obj:
-                    raise StreamInterrupted(f"server error mid-stream: {obj['error']}", "".join(text_parts))
-                m = obj.get("message") or {}
-                content = m.get("content") or ""
-                thinking = m.get("thinking") or None
-                raw_calls = m.get("tool_calls")
-                done = bool(obj.get("done"))
-                if not (content or thinking or raw_calls or done):
-                    continue
-                if content:
-                    text_parts.append(content)
-                msg = Message.model_construct(role="assistant", content=content, thinking=thinking,
-                                              tool_calls=self._tool_calls(raw_calls) if raw_calls else [],
-                                              tool_call_id=None, tool_name=None)
-                chunk = ChatChunk.model_construct(
-                    model=obj.get("model"), message=msg, done=done,
-                    done_reason=(obj.get("done_reason") or "stop") if done else None,
-                    **{k: obj.get(k) for k in _STATS},
-                )
-                yield chunk
-                if done:
-                    saw_done = True
+            async for batch in lines:
+                for line in batch:
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = loads(line)
+                    except ValueError:
+                        continue  # a malformed line is skipped, never fatal
+                    if not isinstance(obj, dict):
+                        continue
+                    if "error" in obj:
+                        raise StreamInterrupted(f"server error mid-stream: {obj['error']}", "".join(text_parts))
+                    m = obj.get("message") or {}
+                    content = m.get("content") or ""
+                    thinking = m.get("thinking") or None
+                    raw_calls = m.get("tool_calls")
+                    done = bool(obj.get("done"))
+                    if not (content or thinking or raw_calls or done):
+                        continue
+                    if content:
+                        text_parts.append(content)
+                    chunk = stream_chunk(
+                        obj.get("model"),
+                        content,
+                        thinking,
+                        self._tool_calls(raw_calls) if raw_calls else None,
+                        done=done,
+                        done_reason=(obj.get("done_reason") or "stop") if done else None,
+                        stats={k: obj.get(k) for k in _STATS} if done else None,
+                    )
+                    yield chunk
+                    if done:
+                        saw_done = True
+                        break
+                if saw_done:
                     break
         except StreamInterrupted as exc:
             if not exc.partial_text and text_parts:
@@ -216,8 +225,12 @@ class OllamaClient(LLMClient):
             return Health(ok=False, detail=f"offline: {exc.reason}")
         except Exception as exc:  # noqa: BLE001 - health never raises
             return Health(ok=False, detail=str(exc).splitlines()[0][:200])
-        return Health(ok=True, detail=f"Ollama {version}" if version else "Ollama", version=version,
-                      latency_s=time.perf_counter() - t0)
+        return Health(
+            ok=True,
+            detail=f"Ollama {version}" if version else "Ollama",
+            version=version,
+            latency_s=time.perf_counter() - t0,
+        )
 
     async def aclose(self) -> None:
         await self._backend.aclose()

@@ -29,7 +29,7 @@ import httpx
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ._http import HTTPBackend
 from .base import LLMClient
-from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec, stream_chunk
 
 _FINISH_MAP = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
 
@@ -106,22 +106,11 @@ class _ToolAccumulator:
             out.append(
                 ToolCall(
                     id=slot["id"] or f"call_{idx}",
-                    function=FunctionCall(
-                        name=slot["name"] or "", arguments=parsed, raw_arguments=raw, error=error
-                    ),
+                    function=FunctionCall(name=slot["name"] or "", arguments=parsed, raw_arguments=raw, error=error),
                 )
             )
         self.calls.clear()
         return out
-
-
-def _chunk(model: str | None, content: str = "", thinking: str | None = None) -> ChatChunk:
-    # Trusted, already-typed data on the hot path: skip validation.
-    msg = Message.model_construct(role="assistant", content=content, thinking=thinking, tool_calls=[],
-                                  tool_call_id=None, tool_name=None)
-    return ChatChunk.model_construct(model=model, message=msg, done=False, done_reason=None,
-                                     prompt_eval_count=None, eval_count=None, total_duration=None,
-                                     load_duration=None, prompt_eval_duration=None, eval_duration=None)
 
 
 class OpenAIClient(LLMClient):
@@ -197,56 +186,59 @@ class OpenAIClient(LLMClient):
         data_lines: list[bytes] = []
         loads = json.loads
         lines = self._backend.stream_lines("/chat/completions", body)
+        finished = False
         try:
-            async for line in lines:
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if line:
-                    if line.startswith(b"data:"):
-                        data_lines.append(line[5:])
-                    # comments (": keep-alive"), event:, id:, retry: are ignored
-                    continue
-                if not data_lines:
-                    continue
-                payload = data_lines[0] if len(data_lines) == 1 else b"\n".join(data_lines)
-                data_lines = []
-                payload = payload.strip()
-                if payload == b"[DONE]":
-                    break
-                try:
-                    obj = loads(payload)
-                except ValueError:
-                    # A malformed line is skipped, never fatal (the stream goes on).
-                    continue
-                if not isinstance(obj, dict):
-                    continue
-                if obj.get("error"):
-                    from ._http import error_message
+            async for batch in lines:
+                for line in batch:
+                    if line.endswith(b"\r"):
+                        line = line[:-1]
+                    if line:
+                        if line.startswith(b"data:"):
+                            data_lines.append(line[5:])
+                        # comments (": keep-alive"), event:, id:, retry: are ignored
+                        continue
+                    if not data_lines:
+                        continue
+                    payload = data_lines[0] if len(data_lines) == 1 else b"\n".join(data_lines)
+                    data_lines = []
+                    payload = payload.strip()
+                    if payload == b"[DONE]":
+                        finished = True
+                        break
+                    try:
+                        obj = loads(payload)
+                    except ValueError:
+                        # A malformed line is skipped, never fatal (the stream goes on).
+                        continue
+                    if not isinstance(obj, dict):
+                        continue
+                    if obj.get("error"):
+                        from ._http import error_message
 
-                    raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
-                if obj.get("model"):
-                    model_name = obj["model"]
-                if obj.get("usage"):
-                    usage = obj["usage"]
-                for choice in obj.get("choices") or ():
-                    delta = choice.get("delta") or {}
-                    content = delta.get("content")
-                    thinking = delta.get("reasoning") or delta.get("reasoning_content")
-                    if content or thinking:
-                        if content:
-                            text_parts.append(content)
-                        yield _chunk(model_name, content or "", thinking or None)
-                    tool_deltas = delta.get("tool_calls")
-                    if tool_deltas:
-                        acc.add(tool_deltas)
-                    fr = choice.get("finish_reason")
-                    if fr:
-                        finish = _FINISH_MAP.get(fr, fr)
-                        calls = acc.finish()
-                        if calls:
-                            chunk = _chunk(model_name)
-                            chunk.message.tool_calls = calls
-                            yield chunk
+                        raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
+                    if obj.get("model"):
+                        model_name = obj["model"]
+                    if obj.get("usage"):
+                        usage = obj["usage"]
+                    for choice in obj.get("choices") or ():
+                        delta = choice.get("delta") or {}
+                        content = delta.get("content")
+                        thinking = delta.get("reasoning") or delta.get("reasoning_content")
+                        if content or thinking:
+                            if content:
+                                text_parts.append(content)
+                            yield stream_chunk(model_name, content or "", thinking or None)
+                        tool_deltas = delta.get("tool_calls")
+                        if tool_deltas:
+                            acc.add(tool_deltas)
+                        fr = choice.get("finish_reason")
+                        if fr:
+                            finish = _FINISH_MAP.get(fr, fr)
+                            calls = acc.finish()
+                            if calls:
+                                yield stream_chunk(model_name, tool_calls=calls)
+                if finished:
+                    break
         except StreamInterrupted as exc:
             raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
         finally:
@@ -254,17 +246,14 @@ class OpenAIClient(LLMClient):
         # Stream ended (DONE or EOF). Calls whose choice never finished still go out, once.
         calls = acc.finish()
         if calls:
-            chunk = _chunk(model_name)
-            chunk.message.tool_calls = calls
-            yield chunk
+            yield stream_chunk(model_name, tool_calls=calls)
             finish = finish or "tool_calls"
-        final = _chunk(model_name)
-        final.done = True
-        final.done_reason = finish or "stop"
-        if usage:
-            final.prompt_eval_count = usage.get("prompt_tokens")
-            final.eval_count = usage.get("completion_tokens")
-        yield final
+        stats = (
+            {"prompt_eval_count": usage.get("prompt_tokens"), "eval_count": usage.get("completion_tokens")}
+            if usage
+            else None
+        )
+        yield stream_chunk(model_name, done=True, done_reason=finish or "stop", stats=stats)
 
     # -- other endpoints -----------------------------------------------------------------------
 
@@ -277,7 +266,9 @@ class OpenAIClient(LLMClient):
             info = ModelInfo(
                 name=item["id"],
                 context_length=item.get("max_model_len") or item.get("context_length"),
-                details={k: v for k, v in item.items() if k in ("owned_by", "root", "parent", "created") and v is not None},
+                details={
+                    k: v for k, v in item.items() if k in ("owned_by", "root", "parent", "created") and v is not None
+                },
             )
             self._model_cache[info.name] = info
             models.append(info)

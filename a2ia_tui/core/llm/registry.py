@@ -39,7 +39,9 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
     try:
         b: BackendSettings = settings.backends[name]
     except KeyError:
-        raise ConfigError("settings", "backends", f"no backend named {name!r} (have: {', '.join(settings.backends)})") from None
+        raise ConfigError(
+            "settings", "backends", f"no backend named {name!r} (have: {', '.join(settings.backends)})"
+        ) from None
     chosen = model or settings.model or b.model
     common = dict(
         name=name,

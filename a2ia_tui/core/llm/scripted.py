@@ -103,13 +103,21 @@ def tool_reply(
     model: str = "scripted-model",
 ) -> ScriptStep:
     """A reply that asks for tool calls (each on its own chunk, as a finished call)."""
-    chunks = [ChatChunk(model=model, message=Message(role="assistant", content=p)) for p in (_pieces(text) if text else [])]
+    chunks = [
+        ChatChunk(model=model, message=Message(role="assistant", content=p)) for p in (_pieces(text) if text else [])
+    ]
     for i, call in enumerate(calls):
         tc = call if isinstance(call, ToolCall) else make_call(call[0], call[1], call_id=f"call_{i}_{call[0]}")
         chunks.append(ChatChunk(model=model, message=Message(role="assistant", tool_calls=[tc])))
     chunks.append(
-        ChatChunk(model=model, message=Message(role="assistant"), done=True, done_reason="tool_calls",
-                  prompt_eval_count=10, eval_count=len(calls) * 8)
+        ChatChunk(
+            model=model,
+            message=Message(role="assistant"),
+            done=True,
+            done_reason="tool_calls",
+            prompt_eval_count=10,
+            eval_count=len(calls) * 8,
+        )
     )
     return ScriptStep(chunks=chunks, delay_s=delay_s)
 

@@ -112,3 +112,55 @@ class ToolSpec:
             "type": "function",
             "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
         }
+
+
+def _raw(cls, values: dict[str, Any]):
+    """Build a model from already-typed, trusted values without validation: what
+    ``model_construct`` does, minus its per-field default handling (about 6x cheaper). Used on the
+    streaming hot path only, where every field is given."""
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def stream_chunk(
+    model: str | None,
+    content: str = "",
+    thinking: str | None = None,
+    tool_calls: list[ToolCall] | None = None,
+    *,
+    done: bool = False,
+    done_reason: str | None = None,
+    stats: dict[str, int | None] | None = None,
+) -> ChatChunk:
+    """A :class:`ChatChunk` for the streaming hot path (see :func:`_raw`)."""
+    msg = _raw(
+        Message,
+        {
+            "role": "assistant",
+            "content": content,
+            "thinking": thinking,
+            "tool_calls": tool_calls or [],
+            "tool_call_id": None,
+            "tool_name": None,
+        },
+    )
+    st = stats or {}
+    return _raw(
+        ChatChunk,
+        {
+            "model": model,
+            "message": msg,
+            "done": done,
+            "done_reason": done_reason,
+            "prompt_eval_count": st.get("prompt_eval_count"),
+            "eval_count": st.get("eval_count"),
+            "total_duration": st.get("total_duration"),
+            "load_duration": st.get("load_duration"),
+            "prompt_eval_duration": st.get("prompt_eval_duration"),
+            "eval_duration": st.get("eval_duration"),
+        },
+    )
