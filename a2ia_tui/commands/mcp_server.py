@@ -1,15 +1,17 @@
-"""Placeholder until its issue lands: the subcommand exists so --help works."""
+"""``a2ia-tui mcp-server``: run the built-in MCP tool server on stdio."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    from ..core.tools.server import add_arguments as server_args
+
+    server_args(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("a2ia-tui: this subcommand is not built yet", file=sys.stderr)
-    return 2
+    from ..core.tools.server import serve
+
+    return serve(args)
