@@ -1,0 +1,395 @@
+"""The agent loop: stream a reply, run the tool calls it asks for, feed the results back, repeat.
+
+``Orchestrator.run_turn(conversation)`` is an async iterator of :mod:`.events`. The caller has
+already appended the user's message. Per step:
+
+1. stream ``client.stream_chat(messages, tools)``; text → ``TextDelta``, thinking →
+   ``ThinkingDelta``; the client emits each tool call once, complete;
+2. append the assistant message (with its tool calls) to the conversation;
+3. for each call, in order: ``ToolCallRequested``; unknown tools, arguments that are not JSON and
+   arguments that break the tool's JSON schema go back to the model as tool errors; calls that
+   need approval yield ``ApprovalNeeded`` and wait for the UI's answer;
+4. run the approved calls concurrently (they are independent by construction: the model asked
+   for them together), ``ToolCallFinished`` as each ends, then append one ``role: "tool"``
+   message per call, in call order, with its id; results over ``agent.max_tool_result_chars`` are
+   truncated for the model (the UI keeps the full text);
+5. loop until a reply has no tool calls (``TurnFinished``) or ``agent.max_steps`` is reached.
+
+Modes: ``native`` sends tools to the server; ``react`` uses the text protocol of :mod:`.react`;
+``auto`` is native until a backend rejects tools (vLLM's 400 without auto tool choice), then
+ReAct for that backend, with a ``Notice``.
+
+Cancellation (the consuming task cancelled, or the iterator closed): the HTTP stream is closed,
+running tool calls are cancelled, the partial answer stays in the conversation marked
+``interrupted`` (and cancelled calls get a "cancelled" result so the history stays valid), and
+the next turn works. Backend errors end the turn with ``TurnFailed``; what arrived is kept,
+marked ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Settings
+from ..errors import A2IAError, BackendError, StreamInterrupted, ToolsUnsupported
+from ..llm.base import LLMClient
+from ..llm.types import Message, ToolCall, ToolSpec
+from ..monitor.tokens import TokenMeter
+from ..tools.approval import ApprovalPolicy
+from . import react
+from .conversation import Conversation
+from .events import (
+    AgentEvent,
+    Approval,
+    ApprovalNeeded,
+    Notice,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallFinished,
+    ToolCallRequested,
+    TurnFailed,
+    TurnFinished,
+    Usage,
+)
+
+DECLINED = "The user declined this tool call."
+DENIED = "This tool is disabled by the user's configuration."
+CANCELLED = "The tool call was cancelled by the user."
+
+
+@dataclass
+class _Step:
+    text: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    done_reason: str = "stop"
+    react_thought: str = ""
+    react_retry: bool = False
+    #: The step's assistant message is in the conversation already.
+    recorded: bool = False
+
+
+class Orchestrator:
+    def __init__(self, client: LLMClient, hub: Any | None, settings: Settings) -> None:
+        self.client = client
+        self.hub = hub
+        self.settings = settings
+        self.mode: str = settings.agent.mode
+        self.approvals = ApprovalPolicy(settings.tools)
+        self.meter = TokenMeter()
+        #: With no one to answer approvals (a2ia-cli -p without a terminal): decline, unless auto_approve.
+        self.interactive = True
+        self.auto_approve = False
+        self._react_backends: set[str] = set()
+        self._react_seq = 0
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def set_client(self, client: LLMClient) -> None:
+        """Swap the backend between turns; the conversation carries over unchanged."""
+        self.client = client
+
+    def uses_react(self) -> bool:
+        return self.mode == "react" or (self.mode == "auto" and self.client.name in self._react_backends)
+
+    def tool_specs(self) -> list[ToolSpec]:
+        if not self.settings.tools.enabled or self.hub is None:
+            return []
+        return self.hub.specs()
+
+    # -- the turn ------------------------------------------------------------------------------
+
+    async def run_turn(self, conversation: Conversation) -> AsyncIterator[AgentEvent]:
+        steps = 0
+        format_retries = 0
+        while True:
+            if steps >= self.settings.agent.max_steps:
+                yield Notice(f"Stopped after {steps} tool steps (agent.max_steps); ask again to continue.", "warning")
+                yield TurnFinished("max_steps")
+                return
+            steps += 1
+            step = _Step()
+            react_mode = self.uses_react() and bool(self.tool_specs())
+            try:
+                async for ev in self._stream(conversation, step, react_mode):
+                    yield ev
+            except ToolsUnsupported as exc:
+                if self.mode == "auto" and not step.text:
+                    self._react_backends.add(self.client.name)
+                    yield Notice(
+                        f"{self.client.name} does not accept native tool calls ({exc.message}); "
+                        "using the ReAct text protocol for this backend.",
+                        "warning",
+                    )
+                    steps -= 1
+                    continue
+                self._record_failure(conversation, step, exc)
+                yield TurnFailed(exc, str(exc))
+                return
+            except BackendError as exc:
+                self._record_failure(conversation, step, exc)
+                yield TurnFailed(exc, str(exc))
+                return
+            except (asyncio.CancelledError, GeneratorExit):
+                self._record_partial(conversation, step, "interrupted")
+                raise
+            if react_mode and step.react_retry:
+                if format_retries < self.settings.agent.react_format_retries:
+                    format_retries += 1
+                    continue
+            if not step.calls:
+                yield TurnFinished(step.done_reason or "stop")
+                return
+            async for ev in self._run_calls(conversation, step.calls, react_mode):
+                yield ev
+
+    # -- streaming one reply -------------------------------------------------------------------
+
+    def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
+        system = self.settings.agent.system_prompt
+        msgs: list[Message] = []
+        if react_mode:
+            msgs.append(Message(role="system", content=react.system_prompt(self.tool_specs(), system)))
+            for m in conversation.messages:
+                if m.role == "assistant" and m.tool_calls:
+                    tc = m.tool_calls[0]
+                    msgs.append(Message(role="assistant", content=react.render_action(m.content.strip(), tc.name, tc.function.arguments)))
+                elif m.role == "tool":
+                    msgs.append(Message(role="user", content=f"Observation: {m.content}"))
+                elif m.role != "system":
+                    msgs.append(Message(role=m.role, content=m.content))
+            return msgs
+        if system:
+            msgs.append(Message(role="system", content=system))
+        msgs.extend(conversation.messages)
+        return msgs
+
+    async def _stream(self, conversation: Conversation, step: _Step, react_mode: bool) -> AsyncIterator[AgentEvent]:
+        client = self.client
+        tools = None if react_mode else (self.tool_specs() or None)
+        parser = react.ReactStreamParser() if react_mode else None
+        meter = self.meter
+        meter.start()
+        async for chunk in client.stream_chat(
+            self._messages(conversation, react_mode), tools, temperature=self.settings.agent.temperature
+        ):
+            meter.observe(chunk)
+            msg = chunk.message
+            if msg.thinking:
+                step.thinking.append(msg.thinking)
+                yield ThinkingDelta(msg.thinking)
+            if msg.content:
+                if parser is None:
+                    step.text.append(msg.content)
+                    yield TextDelta(msg.content)
+                else:
+                    thinking, answer = parser.feed(msg.content)
+                    if thinking:
+                        yield ThinkingDelta(thinking)
+                    if answer:
+                        yield TextDelta(answer)
+            if msg.tool_calls:
+                step.calls.extend(msg.tool_calls)
+            if chunk.done and chunk.done_reason:
+                step.done_reason = chunk.done_reason
+        stats = meter.finish()
+        yield Usage(stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, stats.tokens_per_s, stats.exact)
+        step.recorded = True
+        meta = dict(
+            backend=client.name,
+            model=client.model,
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+            ttft_s=stats.ttft_s,
+            tokens_per_s=stats.tokens_per_s,
+            duration_s=stats.duration_s,
+        )
+        if parser is not None:
+            thinking, answer, result = parser.finish()
+            if thinking:
+                yield ThinkingDelta(thinking)
+            if answer:
+                yield TextDelta(answer)
+            step.thinking.append(parser.text)
+            if result.kind in ("final", "plain"):
+                conversation.add(Message(role="assistant", content=result.answer, thinking=parser.text), **meta)
+            elif result.kind == "action":
+                self._react_seq += 1
+                call = ToolCall(
+                    id=f"react_{self._react_seq}",
+                    function={"name": result.action, "arguments": result.action_input or {}},
+                )
+                step.calls.append(call)
+                conversation.add(Message(role="assistant", content=result.thought, tool_calls=[call]), **meta)
+            else:
+                step.react_retry = True
+                conversation.add(Message(role="assistant", content=parser.text), **meta)
+                if self._retries_left(conversation):
+                    yield Notice(f"The model's reply did not follow the ReAct format ({result.error}); reminding it.", "warning")
+                    conversation.add(Message(role="user", content=react.FORMAT_REMINDER), extra={"react_reminder": True})
+                else:
+                    step.react_retry = False
+            return
+        conversation.add(
+            Message(
+                role="assistant",
+                content="".join(step.text),
+                thinking="".join(step.thinking) or None,
+                tool_calls=list(step.calls),
+            ),
+            **meta,
+        )
+
+    def _retries_left(self, conversation: Conversation) -> bool:
+        used = 0
+        for e in reversed(conversation.entries):
+            if e.message.role == "user" and not e.meta.extra.get("react_reminder"):
+                break
+            if e.meta.extra.get("react_reminder"):
+                used += 1
+        return used < self.settings.agent.react_format_retries
+
+    def _record_partial(self, conversation: Conversation, step: _Step, status: str, error: str | None = None) -> None:
+        if step.recorded:
+            return
+        step.recorded = True
+        conversation.add(
+            Message(role="assistant", content="".join(step.text), thinking="".join(step.thinking) or None),
+            backend=self.client.name,
+            model=self.client.model,
+            status=status,
+            error=error,
+            completion_tokens=self.meter.completion_tokens or None,
+        )
+
+    def _record_failure(self, conversation: Conversation, step: _Step, exc: A2IAError) -> None:
+        if isinstance(exc, StreamInterrupted) and exc.partial_text and not step.text:
+            step.text.append(exc.partial_text)
+        self._record_partial(conversation, step, "failed", str(exc))
+
+    # -- tool calls ----------------------------------------------------------------------------
+
+    def _validate(self, call: ToolCall) -> str | None:
+        """Why this call cannot run, or None."""
+        if not call.valid:
+            return f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
+        tool = self.hub.tool(call.name) if self.hub is not None else None
+        if tool is None:
+            names = ", ".join(t.name for t in self.hub.tools()) if self.hub is not None else ""
+            return f"Error: unknown tool {call.name!r}. Available tools: {names or 'none'}."
+        if tool.input_schema:
+            import jsonschema
+
+            try:
+                validator = jsonschema.validators.validator_for(tool.input_schema)(tool.input_schema)
+                error = next(iter(sorted(validator.iter_errors(call.function.arguments), key=lambda e: list(e.path))), None)
+            except jsonschema.SchemaError:
+                error = None  # a server with a broken schema: let the server judge
+            if error is not None:
+                where = "/".join(str(p) for p in error.path) or "(root)"
+                return f"Error: invalid arguments for {call.name!r} at {where}: {error.message}"
+        return None
+
+    async def _approve(self, request: ToolCallRequested) -> AsyncIterator[AgentEvent | Approval]:
+        tool = self.hub.tool(request.name) if self.hub is not None else None
+        decision, reason = self.approvals.decide(
+            request.name,
+            original=tool.original_name if tool else None,
+            destructive=tool.destructive if tool else False,
+        )
+        if decision != "ask":
+            yield Approval.ALLOW if decision == "allow" else Approval.DENY
+            return
+        if not self.interactive:
+            yield Approval.ALLOW if self.auto_approve else Approval.DENY
+            return
+        future: asyncio.Future[Approval] = asyncio.get_running_loop().create_future()
+        yield ApprovalNeeded(request, future, reason)
+        answer = await future
+        if answer == Approval.ALWAYS:
+            self.approvals.allow_for_session(request.name)
+        yield answer
+
+    async def _run_calls(self, conversation: Conversation, calls: list[ToolCall], react_mode: bool) -> AsyncIterator[AgentEvent]:
+        results: dict[str, tuple[str, bool, float]] = {}
+        runnable: list[ToolCall] = []
+        tasks: dict[asyncio.Task, ToolCall] = {}
+        try:
+            for call in calls:
+                tool = self.hub.tool(call.name) if self.hub is not None else None
+                request = ToolCallRequested(
+                    call.id, call.name, dict(call.function.arguments), tool.server if tool else "", call.function.raw_arguments if not call.valid else None
+                )
+                yield request
+                problem = self._validate(call)
+                if problem:
+                    results[call.id] = (problem, True, 0.0)
+                    yield ToolCallFinished(call.id, problem, True, 0.0, name=call.name)
+                    continue
+                answer = Approval.ALLOW
+                async for item in self._approve(request):
+                    if isinstance(item, Approval):
+                        answer = item
+                    else:
+                        yield item
+                if answer == Approval.DENY:
+                    decision, _ = self.approvals.decide(call.name, original=tool.original_name if tool else None)
+                    text = DENIED if decision == "deny" else DECLINED
+                    results[call.id] = (text, True, 0.0)
+                    yield ToolCallFinished(call.id, text, True, 0.0, name=call.name)
+                    continue
+                runnable.append(call)
+            for call in runnable:
+                tasks[asyncio.create_task(self._call(call))] = call
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    call = tasks[task]
+                    text, is_error, duration = task.result()
+                    results[call.id] = (text, is_error, duration)
+                    cap = self.settings.agent.max_tool_result_chars
+                    yield ToolCallFinished(call.id, text, is_error, duration, truncated_for_model=len(text) > cap, name=call.name)
+        except (asyncio.CancelledError, GeneratorExit):
+            for task in tasks:
+                task.cancel()
+            self._append_results(conversation, calls, results, cancelled=True)
+            raise
+        self._append_results(conversation, calls, results)
+
+    async def _call(self, call: ToolCall) -> tuple[str, bool, float]:
+        t0 = time.perf_counter()
+        try:
+            result = await self.hub.call(call.name, dict(call.function.arguments))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a tool failure goes back to the model
+            return f"Error: {exc}", True, time.perf_counter() - t0
+        return result.text, result.is_error, time.perf_counter() - t0
+
+    def _append_results(self, conversation: Conversation, calls: list[ToolCall], results: dict[str, tuple[str, bool, float]], cancelled: bool = False) -> None:
+        cap = self.settings.agent.max_tool_result_chars
+        for call in calls:
+            text, is_error, duration = results.get(call.id, (CANCELLED, True, 0.0))
+            for_model = text
+            if len(text) > cap:
+                for_model = text[:cap] + f"\n[... truncated: the result had {len(text)} characters; {len(text) - cap} were cut for the model]"
+            if is_error and not for_model.lower().startswith("error"):
+                for_model = f"Error: {for_model}"
+            conversation.add(
+                Message(role="tool", content=for_model, tool_call_id=call.id, tool_name=call.name),
+                backend=self.client.name,
+                is_error=is_error,
+                duration_s=duration,
+                full_result=text if len(text) > cap else None,
+                status="interrupted" if cancelled and call.id not in results else "complete",
+            )
+
+
+def pretty_arguments(arguments: dict[str, Any]) -> str:
+    return json.dumps(arguments, ensure_ascii=False, indent=2)
