@@ -1,0 +1,104 @@
+"""The built-in tool server over real stdio: confinement, file tools, run_command."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import psutil
+import pytest
+
+from a2ia_tui.core.errors import WorkspaceError
+from a2ia_tui.core.tools.hub import MCPHub
+from a2ia_tui.core.tools.workspace import Workspace
+
+
+def test_workspace_refuses_traversal_absolute_and_symlink_escapes(tmp_path):
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("s")
+    os.symlink(tmp_path / "secret.txt", root / "link.txt")
+    os.symlink(tmp_path, root / "sub" / "up")
+    ws = Workspace(root)
+    assert ws.resolve("sub") == (root / "sub").resolve()
+    for bad in ("../secret.txt", str(tmp_path / "secret.txt"), "link.txt", "sub/up/secret.txt", "sub/../../secret.txt"):
+        with pytest.raises(WorkspaceError, match="outside the workspace"):
+            ws.resolve(bad)
+
+
+@pytest.fixture
+async def hub(settings):
+    h = MCPHub({}, settings)
+    await h.start()
+    assert h.states()["a2ia"].status == "ready", h.states()
+    yield h
+    await h.aclose()
+
+
+async def test_list_read_write_edit_search(hub, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def main():\n    return 'héllo'\n", encoding="utf-8")
+    assert "src/" in (await hub.call("list_directory", {})).text
+    r = await hub.call("write_file", {"path": "docs/new.md", "content": "# Tïtle\n"})
+    assert not r.is_error and (tmp_path / "docs" / "new.md").read_text(encoding="utf-8") == "# Tïtle\n"
+    r = await hub.call("edit_file", {"path": "src/app.py", "old_text": "'héllo'", "new_text": "'bye'"})
+    assert not r.is_error and "'bye'" in (tmp_path / "src" / "app.py").read_text()
+    r = await hub.call("edit_file", {"path": "src/app.py", "old_text": "nothing like this", "new_text": "x"})
+    assert r.is_error and "not found" in r.text
+    r = await hub.call("search_files", {"pattern": r"def \w+"})
+    assert "src/app.py:1: def main():" in r.text
+    r = await hub.call("read_file", {"path": "src/app.py", "start_line": 2, "end_line": 2})
+    assert r.text == "    return 'bye'\n"
+
+
+async def test_read_file_size_cap(settings, tmp_path):
+    settings.tools.max_read_bytes = 2000
+    (tmp_path / "big.txt").write_text("y" * 10_000)
+    async with MCPHub({}, settings) as hub:
+        r = await hub.call("read_file", {"path": "big.txt"})
+    assert len(r.text) < 2300 and "only the first 2000" in r.text
+
+
+async def test_run_command_no_shell_output_and_exit_code(hub):
+    r = await hub.call("run_command", {"command": "echo $HOME; ls"})
+    assert "$HOME;" in r.text  # no shell: the text is an argument, not expanded
+    r = await hub.call("run_command", {"command": [sys.executable, "-c", "import sys; print('out'); sys.exit(3)"]})
+    assert "exit code 3" in r.text and "out" in r.text
+    r = await hub.call("run_command", {"command": "definitely-not-a-command-xyz"})
+    assert r.is_error and "command not found" in r.text
+
+
+async def test_run_command_timeout_kills_the_whole_process_group(settings, tmp_path):
+    settings.tools.run_command_timeout_s = 1.0
+    script = tmp_path / "spawn.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "open('child.pid', 'w').write(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    async with MCPHub({}, settings) as hub:
+        t0 = time.monotonic()
+        r = await hub.call("run_command", {"command": [sys.executable, str(script)]})
+    assert "timed out" in r.text
+    child = int((tmp_path / "child.pid").read_text())
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+    assert time.monotonic() - t0 < 60
+
+
+async def test_status_tools_answer_or_explain(hub):
+    for name in ("gpu_status", "engine_status"):
+        r = await hub.call(name, {})
+        assert r.text and (not r.is_error or "not available" in r.text)
+
+
+async def test_annotations(hub):
+    by_name = {t.name: t for t in hub.tools()}
+    for name in ("write_file", "edit_file", "run_command"):
+        assert by_name[name].destructive and not by_name[name].read_only
+    for name in ("list_directory", "read_file", "search_files", "gpu_status", "engine_status"):
+        assert by_name[name].read_only and not by_name[name].destructive
