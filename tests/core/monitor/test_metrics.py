@@ -1,0 +1,86 @@
+"""vLLM /metrics (older and newer names) and Ollama /api/ps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from a2ia_tui.core.monitor.metrics import MetricsPoller, VLLMMetrics, parse_ollama_ps, rates
+
+pytestmark = pytest.mark.filterwarnings("error")
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "metrics"
+
+
+def bump(text: str, **scale: float) -> str:
+    out = []
+    for line in text.splitlines():
+        for name, factor in scale.items():
+            if line.startswith(name + "{") or line.startswith(name + " "):
+                head, value = line.rsplit(" ", 1)
+                line = f"{head} {float(value) * factor}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_newer_vllm_names():
+    m = VLLMMetrics.parse((FIX / "vllm_0_33.txt").read_text(), timestamp=0)
+    assert (m.running, m.waiting, m.kv_cache_usage) == (2.0, 0.0, 0.0612)
+    assert m.prompt_tokens == 81200 and m.generation_tokens == 20500
+    assert m.itl_count == 20400 and m.itl_sum == 204.0 and m.model_name == "Qwen/Qwen2.5-7B-Instruct-AWQ"
+
+
+def test_older_vllm_names():
+    m = VLLMMetrics.parse((FIX / "vllm_0_6.txt").read_text(), timestamp=0)
+    assert m.kv_cache_usage == 0.4375 and m.prefix_hit_rate_gauge == 0.25
+    assert m.itl_count == 4980 and m.itl_sum == pytest.approx(99.6)
+    assert m.prefix_hits is None  # simply absent
+
+
+def test_rates_from_two_scrapes():
+    text = (FIX / "vllm_0_33.txt").read_text()
+    a = VLLMMetrics.parse(text, timestamp=10.0)
+    later = bump(
+        text,
+        **{
+            "vllm:generation_tokens_total": 1.1,  # +2050 tokens
+            "vllm:prefix_cache_queries_total": 1.5,  # +20000
+            "vllm:prefix_cache_hits_total": 1.5,  # +15000
+            "vllm:inter_token_latency_seconds_count": 2.0,  # +20400
+            "vllm:inter_token_latency_seconds_sum": 3.0,  # +408
+        },
+    )
+    b = VLLMMetrics.parse(later, timestamp=12.0)
+    r = rates(a, b)
+    assert r.generation_tokens_per_s == pytest.approx(1025.0)
+    assert r.prompt_tokens_per_s == 0
+    assert r.prefix_cache_hit_rate == pytest.approx(0.75)
+    assert r.itl_mean_s == pytest.approx(0.02)
+    assert r.ttft_mean_s is None  # no new requests in the interval
+    assert rates(b, a).generation_tokens_per_s is None  # time went backwards / counter reset
+
+
+def test_ollama_ps():
+    models = parse_ollama_ps(json.loads((FIX / "ollama_ps.json").read_text()))
+    assert models[0].name == "qwen2.5:14b" and models[0].on_gpu_fraction == pytest.approx(9663676416 / 11560824832)
+    assert models[1].on_gpu_fraction == 1.0
+
+
+async def test_poller_against_a_transport():
+    text = (FIX / "vllm_0_33.txt").read_text()
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        assert req.url.path == "/metrics"
+        return httpx.Response(200, text=text)
+
+    poller = MetricsPoller("vllm", "http://gpu:8000/v1", transport=httpx.MockTransport(handler))
+    m, r, _ = await poller.poll()
+    assert m.kv_cache_usage == 0.0612 and r is None
+    m2, r2, _ = await poller.poll()
+    assert r2 is not None
+    await poller.aclose()
+    dead = MetricsPoller("vllm", "http://127.0.0.1:9/v1")
+    assert await dead.poll() == (None, None, None) and dead.error
+    await dead.aclose()
