@@ -97,6 +97,10 @@ def builtin_server_config(settings: Settings) -> MCPServerConfig:
             "--max-read-bytes", str(t.max_read_bytes), "--max-output-chars", str(t.max_output_chars),
             "--command-timeout", str(t.run_command_timeout_s),
         ],
+        # Our own process: it inherits the whole environment (A2IA_HOME, A2IA_CONFIG,
+        # A2IA_FAKE_GPU …) so its status tools read the same settings. Third-party servers get
+        # only the SDK's safe default environment plus their configured ``env``.
+        env=dict(os.environ),
     )
 
 
