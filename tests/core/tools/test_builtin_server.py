@@ -11,6 +11,7 @@ import time
 import psutil
 import pytest
 
+from a2ia_tui.core.config import MCPServerConfig
 from a2ia_tui.core.errors import WorkspaceError
 from a2ia_tui.core.tools.hub import MCPHub
 from a2ia_tui.core.tools.workspace import Workspace
@@ -121,3 +122,26 @@ async def test_annotations(hub):
         assert by_name[name].destructive and not by_name[name].read_only
     for name in ("list_directory", "read_file", "search_files", "gpu_status", "engine_status"):
         assert by_name[name].read_only and not by_name[name].destructive
+
+
+async def test_a2ia_tui_mcp_server_command_serves_the_builtin_tools(settings, tmp_path):
+    # The way another MCP client (or a second a2ia) would run it from an mcpServers entry.
+    (tmp_path / "hello.txt").write_text("hi there\n")
+    entry = MCPServerConfig(name="mine", command=sys.executable, args=["-m", "a2ia_tui", "mcp-server", "--workspace", str(tmp_path)])
+    async with MCPHub({"mine": entry}, settings, builtin=False) as h:
+        assert h.states()["mine"].status == "ready", h.states()
+        assert {t.name for t in h.tools()} >= {"read_file", "run_command", "gpu_status"}
+        r = await h.call("read_file", {"path": "hello.txt"})
+    assert not r.is_error and "hi there" in r.text
+
+
+def test_mcp_server_command_bad_workspace_is_one_line(tmp_path):
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "a2ia_tui", "mcp-server", "--workspace", str(tmp_path / "nope")],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nope" in lines[0], proc.stderr
