@@ -3,24 +3,52 @@
 In-process (inside a running event loop)::
 
     async with FakeLLMServer("openai", replies=[Reply(text="hello there")]) as srv:
-        client = OpenAIClient(srv.url, model="m")
+        client = OpenAIClient(srv.url, model="fake-model")
 
-In a background thread (for Textual Pilot tests or sync code)::
+In a background thread (Textual Pilot tests, sync code, benchmarks)::
 
     with FakeLLMServer("ollama", replies=[...]).threaded() as srv:
         ...
+    # or: srv = FakeLLMServer(...).start_in_thread(); ...; srv.stop()
 
 As a subprocess (tmux / CLI end-to-end tests)::
 
-    python tests/fakes/llm_server.py --flavor openai --port 0 [--replies F.json] [--tokens-per-s N]
+    python tests/fakes/llm_server.py --flavor openai --port 0 [--replies F.json] [--tokens-per-s N] [--model M]...
 
-prints ``READY <url>`` on stdout and serves until SIGTERM. ``F.json`` is a JSON list of objects
-with :class:`Reply`'s fields.
+prints ONE line ``READY <url>`` on stdout and serves until SIGTERM/SIGINT. ``F.json`` is a JSON
+list of objects with :class:`Reply`'s fields (``tool_calls`` as ``[["name", {...}], ...]``).
 
-``srv.url`` is what a client uses as base URL (``http://127.0.0.1:P/v1`` for openai/vllm,
-``http://127.0.0.1:P`` for ollama). ``srv.requests`` records every request as
-``Recorded(method, path, headers, body)``. Replies are played in order; when they run out the last
-one repeats (or a short default answer), so interactive use keeps working.
+Constructor: ``FakeLLMServer(flavor="openai"|"vllm"|"ollama", replies=None, *, models=["fake-model"],
+auto_tool_choice=True, max_model_len=8192, tokens_per_s=None, port=0)``. It binds 127.0.0.1.
+
+- ``srv.url``: the base URL a client uses (``http://127.0.0.1:P/v1`` for openai/vllm,
+  ``http://127.0.0.1:P`` for ollama); ``srv.root`` is the server root, ``srv.port`` the port.
+- ``srv.requests``: every request, in order, as ``Recorded(method, path, headers, body)``
+  (headers lower-cased, body parsed JSON).
+- ``srv.add(*replies)``: queue more replies. Replies are played one per chat request, in order;
+  when they run out the last one repeats (or a short default answer), so interactive use works.
+
+:class:`Reply` fields: ``text``, ``thinking``, ``tool_calls`` (``(name, args)`` pairs; args a dict
+or a raw, possibly invalid, JSON string), ``chunk_words`` (words per chunk, default 1),
+``tokens_per_s`` (pace; None = as fast as possible), ``status``/``error_body`` (an HTTP error with
+a JSON body in the flavour's real shape, or the body you give), ``drop_after`` (abort the TCP
+connection after N chunks), ``stall_after`` (stop sending after N chunks, connection kept open),
+``error_line_after`` (Ollama: an ``{"error": ...}`` line inside the 200 stream), ``usage``
+(send the usage chunk when asked with ``stream_options.include_usage``), ``arg_fragment``
+(characters per tool-argument fragment), ``vllm_noise`` (vllm flavour: keep-alive comments and
+vLLM's explicit nulls such as ``"token_ids": null``, ``"name": null``).
+
+Endpoints. openai/vllm: ``POST /v1/chat/completions`` (SSE when ``stream: true``, else one JSON
+completion), ``GET /v1/models`` (vllm adds ``max_model_len``), ``GET /health`` (vllm), ``GET /``.
+The vllm flavour built with ``auto_tool_choice=False`` rejects ``tools`` with vLLM's real 400 body;
+``stream_options`` without ``stream: true`` is rejected as vLLM does. The stream sends the role
+chunk, reasoning pieces as ``delta.reasoning``, content pieces, each tool call's id/name delta and
+then its argument JSON in fragments interleaved by ``index`` across parallel calls, the finish
+chunk, the usage chunk with ``choices: []`` and ``data: [DONE]``.
+ollama: ``POST /api/chat`` (NDJSON with the final statistics line, or one JSON object when
+``stream: false``; unknown model → 404 ``{"error": "model 'x' not found"}``), ``GET /api/tags``,
+``GET /api/ps``, ``POST /api/show`` (``model_info["qwen2.context_length"] = max_model_len``),
+``GET /api/version`` (0.33.0), ``GET /``.
 
 Responses use chunked transfer encoding, so ``drop_after`` (closing the socket mid-body) is a real
 protocol-level interruption the client must notice, exactly as when a server process dies.
@@ -38,13 +66,21 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterator, Literal
+from typing import Any, Awaitable, Generator, Iterator, Literal
 
 Flavor = Literal["openai", "vllm", "ollama"]
 
 VLLM_AUTO_TOOL_ERROR = (
     '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 )
+
+
+class _Done:
+    """An already-finished awaitable (what ``stop()`` returns in thread mode)."""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield
 
 
 @dataclass
@@ -125,6 +161,9 @@ class FakeLLMServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last: Reply | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        #: For /metrics: requests streaming now, and tokens generated so far.
+        self.running = 0
+        self.generated = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -148,7 +187,15 @@ class FakeLLMServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self._port)
         return self
 
-    async def stop(self) -> None:
+    def stop(self) -> "Awaitable[None]":
+        """Stop serving. In thread mode this stops the thread right away (``srv.stop()``); in
+        loop mode it returns an awaitable (``await srv.stop()``). Either way it is idempotent."""
+        if self._thread is not None:
+            self.stop_thread()
+            return _Done()
+        return self._astop()
+
+    async def _astop(self) -> None:
         if self._server is not None:
             self._server.close()
             for w in list(self._writers):
@@ -161,7 +208,7 @@ class FakeLLMServer:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        await self._astop()
 
     def start_in_thread(self) -> "FakeLLMServer":
         ready = threading.Event()
@@ -172,12 +219,13 @@ class FakeLLMServer:
             loop.run_until_complete(self.start())
             ready.set()
             loop.run_forever()
-            loop.run_until_complete(self.stop())
+            loop.run_until_complete(self._astop())
             loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-llm-server", daemon=True)
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(10):
+            raise RuntimeError("the fake LLM server did not start within 10 s")
         return self
 
     def stop_thread(self) -> None:
@@ -244,6 +292,8 @@ class FakeLLMServer:
         if f in ("openai", "vllm"):
             if method == "GET" and path == "/health" and f == "vllm":
                 return await self._send(writer, 200, b"", "text/plain")
+            if method == "GET" and path == "/metrics" and f == "vllm":
+                return await self._send(writer, 200, self.metrics_text(), "text/plain; version=0.0.4")
             if method == "GET" and path == "/v1/models":
                 data = [
                     {"id": m, "object": "model", "owned_by": "vllm", "root": m, "parent": None,
@@ -267,6 +317,25 @@ class FakeLLMServer:
             if method == "POST" and path == "/api/chat":
                 return await self._ollama_chat(body or {}, writer)
         return await self._send(writer, 404, {"detail": "Not Found"} if f != "ollama" else "404 page not found", "application/json")
+
+    def metrics_text(self) -> str:
+        """vLLM-style Prometheus text whose counters follow what this server has served."""
+        served = sum(1 for r in self.requests if r.path == "/v1/chat/completions")
+        m = self.models[0]
+        lab = f'engine="0",model_name="{m}"'
+        return (
+            "# HELP vllm:num_requests_running Number of requests in model execution batches.\n"
+            "# TYPE vllm:num_requests_running gauge\n"
+            f"vllm:num_requests_running{{{lab}}} {self.running}\n"
+            "# TYPE vllm:num_requests_waiting gauge\n"
+            f"vllm:num_requests_waiting{{{lab}}} 0.0\n"
+            "# TYPE vllm:kv_cache_usage_perc gauge\n"
+            f"vllm:kv_cache_usage_perc{{{lab}}} {min(0.95, 0.01 * served):.4f}\n"
+            "# TYPE vllm:generation_tokens_total counter\n"
+            f"vllm:generation_tokens_total{{{lab}}} {float(self.generated)}\n"
+            "# TYPE vllm:prompt_tokens_total counter\n"
+            f"vllm:prompt_tokens_total{{{lab}}} {12.0 * served}\n"
+        )
 
     def _next_reply(self) -> Reply:
         if self.replies:
@@ -389,8 +458,13 @@ class FakeLLMServer:
             events.append((ev([], {"prompt_tokens": 12, "completion_tokens": n_tokens, "total_tokens": 12 + n_tokens}), False))
         events.append((b"data: [DONE]\n\n", False))
         await self._start_stream(writer, "text/event-stream")
-        ok = await self._play(writer, reply, events)
-        return False if not ok else True
+        self.running += 1
+        try:
+            ok = await self._play(writer, reply, events)
+        finally:
+            self.running -= 1
+            self.generated += n_tokens
+        return ok
 
     # -- Ollama --------------------------------------------------------------------------------
 
@@ -424,6 +498,8 @@ class FakeLLMServer:
         if body.get("stream") is False:
             content = reply.text
             msg = {"role": "assistant", "content": content}
+            if reply.thinking:
+                msg["thinking"] = reply.thinking
             if reply.tool_calls:
                 msg["tool_calls"] = [{"function": {"name": n, "arguments": a}} for n, _r, a in _norm_calls(reply.tool_calls)]
             return await self._send(writer, 200, {"model": model, "created_at": stamp, "message": msg, **{k: v for k, v in final.items() if k != "message"}})
@@ -454,7 +530,7 @@ def _main(argv: list[str] | None = None) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-        await srv.stop()
+        await srv._astop()
 
     asyncio.run(serve())
     return 0

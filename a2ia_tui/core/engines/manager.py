@@ -1,0 +1,170 @@
+"""EngineManager: the managed engines ("vllm", "local") for the app and the command line.
+
+::
+
+    manager = EngineManager(settings, paths)
+    manager.add_listener(lambda name, state: ...)     # every state change, on the event loop
+    await manager.start("vllm", overrides=proposal.overrides())   # returns when ready
+    manager.proposal("vllm")                          # autotune estimate to show before Start
+    manager.root_pids()                               # {pid: "vLLM (managed)"} for the GPU pane
+    manager.leftovers()                               # servers left by a crashed session (pid files)
+    await manager.adopt("vllm") / await manager.stop_leftover("vllm")
+    await manager.aclose()                            # stops what this process started
+
+An engine whose backend URL points elsewhere (``engines.vllm.attach_url``: a remote or Ray
+deployment) is attached, never started or stopped: it is monitored only.
+
+Nothing is orphaned: the manager registers :func:`process.kill_all_started` with :mod:`atexit`,
+and :meth:`install_signal_handlers` turns SIGTERM/SIGHUP into a clean exit so that runs too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from ..config import Paths, Settings
+from .autotune import GPU, Proposal, autotune, gpus_from_status
+from .llamacpp import LlamaCppSpec
+from .process import Engine, EngineState, kill_all_started, read_pidfile
+from .vllm import VLLMSpec
+
+_ATEXIT_REGISTERED = False
+
+
+class EngineManager:
+    def __init__(self, settings: Settings, paths: Paths) -> None:
+        global _ATEXIT_REGISTERED
+        self.settings = settings
+        self.paths = paths
+        eng = settings.engines
+        common = dict(log_dir=paths.log_dir, run_dir=paths.run_dir, stop_grace_s=eng.stop_grace_s, start_timeout_s=eng.start_timeout_s)
+        self.engines: dict[str, Engine] = {
+            "vllm": Engine(VLLMSpec(settings), **common),
+            "local": Engine(LlamaCppSpec(settings), **common),
+        }
+        self._listeners: list[Callable[[str, EngineState], None]] = []
+        for name, engine in self.engines.items():
+            engine.add_listener(lambda state, _n=name: self._emit(_n, state))
+        if eng.vllm.attach_url:
+            e = self.engines["vllm"]
+            e.state = EngineState(status="stopped", url=eng.vllm.attach_url, model=e.spec.model, managed=False,
+                                  phase="attached (not managed)")
+        if not _ATEXIT_REGISTERED:
+            atexit.register(kill_all_started)
+            _ATEXIT_REGISTERED = True
+
+    # -- observation ---------------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Engine:
+        return self.engines[name]
+
+    def add_listener(self, callback: Callable[[str, EngineState], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def _emit(self, name: str, state: EngineState) -> None:
+        for cb in list(self._listeners):
+            try:
+                cb(name, state)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def states(self) -> dict[str, EngineState]:
+        return {n: e.state for n, e in self.engines.items()}
+
+    def running(self) -> list[str]:
+        """Engines this process started (or adopted) that are up."""
+        return [n for n, e in self.engines.items() if e.state.running and e.state.managed]
+
+    def root_pids(self) -> dict[int, str]:
+        return {e.state.pid: f"{e.spec.label} (managed)" for e in self.engines.values() if e.state.pid and e.state.running}
+
+    def is_attached(self, name: str) -> bool:
+        return name == "vllm" and bool(self.settings.engines.vllm.attach_url)
+
+    def command(self, name: str, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+        """(argv, notes) exactly as Start would run it."""
+        spec = self._spec(name, overrides)
+        notes = spec.notes() if hasattr(spec, "notes") else []
+        return spec.argv(), notes
+
+    def _spec(self, name: str, overrides: dict[str, Any] | None):
+        if name == "vllm":
+            return VLLMSpec(self.settings, overrides)
+        return LlamaCppSpec(self.settings, overrides)
+
+    def proposal(self, name: str = "vllm", gpus: list[GPU] | None = None, model: str | None = None) -> Proposal:
+        """The autotune estimate for the current GPUs (read from the monitor)."""
+        if gpus is None:
+            from ..monitor.gpu import read_gpu_status
+
+            gpus = gpus_from_status(read_gpu_status(self.settings))
+        v = self.settings.engines.vllm
+        return autotune(model or v.model, gpus, gpu_memory_utilization=v.gpu_memory_utilization)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    async def start(self, name: str, overrides: dict[str, Any] | None = None) -> EngineState:
+        if self.is_attached(name):
+            from ..errors import EngineStartError
+
+            raise EngineStartError("vLLM is attached (engines.vllm.attach_url): it is monitored, not started here")
+        engine = self.engines[name]
+        engine.spec = self._spec(name, overrides)
+        engine.state = EngineState(url=engine.spec.url, model=engine.spec.model)
+        return await engine.start()
+
+    async def stop(self, name: str) -> EngineState:
+        return await self.engines[name].stop()
+
+    def leftovers(self) -> dict[str, dict[str, Any]]:
+        """Servers left running by an earlier (crashed) session, from their pid files."""
+        out = {}
+        for name, engine in self.engines.items():
+            if engine.state.running:
+                continue
+            record = read_pidfile(engine.pidfile)
+            if record:
+                out[name] = record
+        return out
+
+    async def adopt(self, name: str) -> EngineState:
+        record = self.leftovers().get(name)
+        if not record:
+            return self.engines[name].state
+        return await self.engines[name].adopt(record)
+
+    async def stop_leftover(self, name: str) -> EngineState:
+        record = self.leftovers().get(name)
+        if record:
+            await self.engines[name].adopt(record)
+        return await self.engines[name].stop()
+
+    async def aclose(self) -> None:
+        """Stop every engine this process started (used when the user chose to stop them)."""
+        await asyncio.gather(*(self.engines[n].stop() for n in self.running()), return_exceptions=True)
+
+    def detach(self) -> None:
+        """Leave running engines running (the user chose so at quit): forget them here."""
+        from .process import _STARTED_GROUPS
+
+        for e in self.engines.values():
+            if e.state.pid:
+                _STARTED_GROUPS.discard(e.state.pid)
+
+    @staticmethod
+    def install_signal_handlers() -> None:
+        """SIGTERM/SIGHUP → SystemExit, so atexit cleanup runs (no orphaned engines)."""
+
+        def _exit(signum: int, _frame: Any) -> None:
+            raise SystemExit(128 + signum)
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                signal.signal(sig, _exit)
+            except (ValueError, OSError):  # not the main thread
+                pass

@@ -1,0 +1,445 @@
+"""One process lifecycle for every managed engine (vLLM, the bundled llama.cpp server).
+
+States::
+
+    stopped ──start()──▶ starting(phase, progress) ──probe passes──▶ ready ──stop()──▶ stopping ──▶ stopped
+                              │                                       │
+                              └── exits / times out ──▶ failed(cause, hint, exit code, last lines) ◀── dies
+
+- The server runs in its own session / process group from an argv list (never a shell). Its
+  stdout and stderr go straight into a log file under the state dir (so an engine started by
+  ``a2ia-tui engine start`` keeps running after that command exits); the engine tails that file
+  into a bounded in-memory tail and feeds each line to the spec's phase parser.
+- Ready = the spec's readiness probe passes (vLLM: ``/health`` 200 and the model listed in
+  ``/v1/models``; llama.cpp: ``/v1/models``), polled every :data:`PROBE_INTERVAL_S`.
+- Stop: SIGTERM to the group, wait :data:`STOP_GRACE_S` (``engines.stop_grace_s``), then SIGKILL;
+  always reaped. A process that dies while starting or ready is noticed at once (its exit is
+  awaited, not polled) and reported with the cause read from its log.
+- Before starting: a port already in use is refused naming what holds it; a missing executable
+  is refused with the command that installs it.
+- A pid file (``<state>/run/<engine>.json``) records pid, process group, argv (secrets are never
+  in argv: vLLM's key goes through ``VLLM_API_KEY``), URL and log path, so a later launch can find
+  a server left by a crashed session and adopt or stop it (:func:`read_pidfile`).
+- Nothing is orphaned: :func:`kill_all_started` (registered with :mod:`atexit` by the manager)
+  SIGKILLs every group this process started and did not stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import EngineFailed, EngineStartError
+
+#: SIGTERM → wait this long → SIGKILL (the default of ``engines.stop_grace_s``).
+STOP_GRACE_S = 15.0
+#: How often readiness is probed while starting, and liveness of adopted servers checked.
+PROBE_INTERVAL_S = 0.05
+#: How often the log file is read for new lines.
+LOG_POLL_S = 0.05
+TAIL_LINES = 500
+
+#: Process groups started by this process and not yet stopped (for the atexit safety net).
+_STARTED_GROUPS: set[int] = set()
+
+
+@dataclass(frozen=True)
+class EngineState:
+    status: str = "stopped"  # stopped | starting | ready | stopping | failed
+    phase: str = ""
+    progress: float = 0.0
+    detail: str = ""
+    cause: str = ""
+    hint: str = ""
+    exit_code: int | None = None
+    last_lines: tuple[str, ...] = ()
+    pid: int | None = None
+    url: str = ""
+    model: str = ""
+    #: True when this app started (or adopted) it and may stop it; False = attached only.
+    managed: bool = True
+    started_at: float | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("starting", "ready", "stopping")
+
+
+@dataclass
+class Phase:
+    name: str
+    progress: float
+    detail: str = ""
+
+
+class EngineSpec:
+    """What differs between engines. Subclasses fill these in."""
+
+    name = "engine"
+    label = "Engine"
+    backend_name = ""
+
+    def argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def host(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def port(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        """The OpenAI base URL clients use."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    @property
+    def model(self) -> str:
+        return ""
+
+    def preflight(self) -> None:
+        """Raise EngineStartError when the engine cannot start (missing executable/package)."""
+
+    def parse_line(self, line: str) -> Phase | None:
+        return None
+
+    def explain(self, lines: list[str], exit_code: int | None) -> tuple[str, str]:
+        last = next((ln for ln in reversed(lines) if ln.strip()), "")
+        return (f"{self.label} exited" + (f": {last.strip()[:200]}" if last else ""), "see the engine log (ctrl+l)")
+
+    async def probe(self, http: Any) -> bool:
+        raise NotImplementedError
+
+
+def port_holder(host: str, port: int) -> str | None:
+    """Who listens on host:port ("pid 123 (python)"), or None when the port is free."""
+    bind_host = "127.0.0.1" if host in ("localhost",) else host
+    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((bind_host, port))
+            return None
+        except OSError:
+            pass
+    try:
+        import psutil
+
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+                if conn.pid:
+                    with contextlib.suppress(Exception):
+                        return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+                    return f"pid {conn.pid}"
+    except Exception:  # noqa: BLE001 - no permission to list sockets
+        pass
+    return "another process"
+
+
+def read_pidfile(path: Path) -> dict[str, Any] | None:
+    """The pid file's record when its process is still alive, else None (a stale file is removed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pid = data.get("pid")
+    alive = False
+    if isinstance(pid, int):
+        try:
+            import psutil
+
+            proc = psutil.Process(pid)
+            alive = proc.status() != psutil.STATUS_ZOMBIE and abs(proc.create_time() - data.get("create_time", proc.create_time())) < 2
+        except Exception:  # noqa: BLE001
+            alive = False
+    if not alive:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return data
+
+
+def kill_group(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def kill_all_started() -> None:
+    """atexit safety net: SIGKILL every process group this process started and did not stop."""
+    for pgid in list(_STARTED_GROUPS):
+        kill_group(pgid, signal.SIGKILL)
+        _STARTED_GROUPS.discard(pgid)
+
+
+class Engine:
+    def __init__(self, spec: EngineSpec, *, log_dir: Path, run_dir: Path, stop_grace_s: float = STOP_GRACE_S,
+                 start_timeout_s: float = 1800.0) -> None:
+        self.spec = spec
+        self.log_dir = log_dir
+        self.run_dir = run_dir
+        self.stop_grace_s = stop_grace_s
+        self.start_timeout_s = start_timeout_s
+        self.state = EngineState(url=spec.url, model=spec.model)
+        self._listeners: list[Callable[[EngineState], None]] = []
+        self._tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self._proc: asyncio.subprocess.Process | None = None
+        self._pid: int | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+        self._ready = asyncio.Event()
+        self._ended = asyncio.Event()
+
+    # -- observation ---------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"{self.spec.name}.log"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.run_dir / f"{self.spec.name}.json"
+
+    def add_listener(self, callback: Callable[[EngineState], None]) -> Callable[[], None]:
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def log_tail(self, n: int = 100) -> list[str]:
+        return list(self._tail)[-n:]
+
+    def _set(self, **changes: Any) -> None:
+        self.state = replace(self.state, **changes)
+        for cb in list(self._listeners):
+            with contextlib.suppress(Exception):
+                cb(self.state)
+
+    # -- start ---------------------------------------------------------------------------------
+
+    async def start(self) -> EngineState:
+        """Start and wait until ready. Raises EngineStartError (refused) or EngineFailed."""
+        if self.state.status in ("starting", "ready"):
+            return self.state
+        spec = self.spec
+        holder = port_holder(spec.host, spec.port)
+        if holder:
+            raise EngineStartError(
+                f"port {spec.port} is already in use by {holder}",
+                hint=f"stop it, or choose another port (engines.{spec.name}.port / --port)",
+            )
+        spec.preflight()
+        argv = spec.argv()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._tail.clear()
+        self._ready.clear()
+        self._ended.clear()
+        self._stopping = False
+        log = self.log_path.open("ab")
+        log.write(f"\n=== a2ia: starting {spec.label} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        log.flush()
+        offset = log.tell()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True, env={**os.environ, **spec.env()},
+            )
+        except FileNotFoundError:
+            log.close()
+            raise EngineStartError(f"{spec.label}: executable not found: {argv[0]}", hint=getattr(spec, "install_hint", "")) from None
+        except PermissionError:
+            log.close()
+            raise EngineStartError(f"{spec.label}: not executable: {argv[0]}") from None
+        log.close()
+        self._proc, self._pid = proc, proc.pid
+        _STARTED_GROUPS.add(proc.pid)
+        self._write_pidfile(argv)
+        self._set(status="starting", phase="launching", progress=0.02, detail="", cause="", hint="", exit_code=None,
+                  last_lines=(), pid=proc.pid, url=spec.url, model=spec.model, managed=True, started_at=time.time())
+        self._tasks = [
+            asyncio.create_task(self._follow_log(offset), name=f"{spec.name}-log"),
+            asyncio.create_task(self._watch_exit(), name=f"{spec.name}-exit"),
+            asyncio.create_task(self._probe_until_ready(), name=f"{spec.name}-probe"),
+        ]
+        return await self.wait_ready()
+
+    async def wait_ready(self) -> EngineState:
+        ready = asyncio.ensure_future(self._ready.wait())
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            await asyncio.wait({ready, ended}, timeout=self.start_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            ended.cancel()
+        if self.state.status == "ready":
+            return self.state
+        if self.state.status == "failed":
+            s = self.state
+            raise EngineFailed(s.cause, s.hint, s.exit_code, s.last_lines)
+        if self.state.status == "starting":
+            await self._fail(f"{self.spec.label} was not ready after {self.start_timeout_s:g} s", "see the engine log", None)
+            await self.stop()
+            s = self.state
+            raise EngineFailed(s.cause, s.hint, s.exit_code, s.last_lines)
+        raise EngineFailed(f"{self.spec.label} stopped while starting")
+
+    def _write_pidfile(self, argv: list[str]) -> None:
+        create_time = None
+        with contextlib.suppress(Exception):
+            import psutil
+
+            create_time = psutil.Process(self._pid).create_time()
+        record = {"engine": self.spec.name, "pid": self._pid, "pgid": self._pid, "argv": argv, "url": self.spec.url,
+                  "model": self.spec.model, "log": str(self.log_path), "started_at": time.time(), "create_time": create_time}
+        self.pidfile.write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+    async def _follow_log(self, offset: int) -> None:
+        pending = b""
+        with self.log_path.open("rb") as fh:
+            fh.seek(offset)
+            while True:
+                data = fh.read(65536)
+                if data:
+                    pending += data
+                    *lines, pending = pending.split(b"\n")
+                    for raw in lines:
+                        self._line(raw.decode("utf-8", "replace").rstrip("\r"))
+                    continue
+                if self._ended.is_set():
+                    if pending:
+                        self._line(pending.decode("utf-8", "replace"))
+                    return
+                await asyncio.sleep(LOG_POLL_S)
+
+    def _line(self, line: str) -> None:
+        # tqdm progress bars rewrite one line with \r: keep the last state.
+        line = line.split("\r")[-1]
+        self._tail.append(line)
+        if self.state.status != "starting":
+            return
+        phase = self.spec.parse_line(line)
+        if phase and phase.progress >= self.state.progress:
+            self._set(phase=phase.name, progress=phase.progress, detail=phase.detail or self.state.detail)
+
+    async def _watch_exit(self) -> None:
+        code: int | None = None
+        if self._proc is not None:
+            code = await self._proc.wait()
+        else:  # adopted: poll liveness
+            import psutil
+
+            while True:
+                try:
+                    proc = psutil.Process(self._pid)
+                    if proc.status() == psutil.STATUS_ZOMBIE:
+                        break
+                except psutil.NoSuchProcess:
+                    break
+                await asyncio.sleep(0.5)
+        _STARTED_GROUPS.discard(self._pid or -1)
+        # Make sure the whole group is gone (children of a dead server).
+        if self._pid:
+            kill_group(self._pid, signal.SIGKILL)
+        await asyncio.sleep(LOG_POLL_S * 3)  # let the log follower read the last lines
+        self._ended.set()
+        with contextlib.suppress(OSError):
+            self.pidfile.unlink()
+        if self._stopping:
+            return
+        if self.state.status in ("starting", "ready"):
+            lines = list(self._tail)
+            cause, hint = self.spec.explain(lines, code)
+            was = "while starting" if self.state.status == "starting" else "after it was ready"
+            await self._fail(f"{cause} ({was})" if "while" not in cause else cause, hint, code)
+
+    async def _fail(self, cause: str, hint: str, code: int | None) -> None:
+        self._set(status="failed", cause=cause, hint=hint, exit_code=code, last_lines=tuple(list(self._tail)[-20:]))
+
+    async def _probe_until_ready(self) -> None:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=2.0, trust_env=False) as http:
+            while not self._ended.is_set() and self.state.status == "starting":
+                try:
+                    ok = await self.spec.probe(http)
+                except Exception:  # noqa: BLE001 - refused while starting: keep probing
+                    ok = False
+                if ok and self.state.status == "starting":
+                    self._set(status="ready", phase="ready", progress=1.0)
+                    self._ready.set()
+                    return
+                await asyncio.sleep(PROBE_INTERVAL_S)
+
+    # -- adopt ---------------------------------------------------------------------------------
+
+    async def adopt(self, record: dict[str, Any]) -> EngineState:
+        """Take over a server a crashed session left running (from its pid file)."""
+        self._proc = None
+        self._pid = int(record["pid"])
+        self._stopping = False
+        self._ended.clear()
+        self._tail.clear()
+        with contextlib.suppress(OSError):
+            self._tail.extend(Path(record.get("log", self.log_path)).read_text(errors="replace").splitlines()[-TAIL_LINES:])
+        self._set(status="ready", phase="ready (adopted)", progress=1.0, pid=self._pid, url=record.get("url", self.spec.url),
+                  model=record.get("model", self.spec.model), managed=True, cause="", hint="")
+        self._tasks = [asyncio.create_task(self._watch_exit(), name=f"{self.spec.name}-exit")]
+        return self.state
+
+    # -- stop ----------------------------------------------------------------------------------
+
+    async def stop(self) -> EngineState:
+        """SIGTERM the group, wait the grace period, SIGKILL, reap. Idempotent."""
+        if self._pid is None or self._ended.is_set():
+            self._cleanup_tasks()
+            if self.state.status != "failed":
+                self._set(status="stopped", phase="", progress=0.0, pid=None)
+            return self.state
+        self._stopping = True
+        prev = self.state.status
+        self._set(status="stopping", phase="stopping")
+        pgid = self._pid
+        kill_group(pgid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self._ended.wait(), self.stop_grace_s)
+        except asyncio.TimeoutError:
+            kill_group(pgid, signal.SIGKILL)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), 10)
+        kill_group(pgid, signal.SIGKILL)  # stragglers in the group
+        _STARTED_GROUPS.discard(pgid)
+        self._cleanup_tasks()
+        with contextlib.suppress(OSError):
+            self.pidfile.unlink()
+        self._pid = None
+        self._proc = None
+        self._set(status="stopped" if prev != "failed" else "failed", phase="", progress=0.0, pid=None)
+        return self.state
+
+    def _cleanup_tasks(self) -> None:
+        for t in self._tasks:
+            if not t.done() and t is not asyncio.current_task():
+                t.cancel()
+        self._tasks = []
+
+
+__all__ = ["Engine", "EngineSpec", "EngineState", "Phase", "STOP_GRACE_S", "kill_all_started", "port_holder", "read_pidfile"]

@@ -1,0 +1,252 @@
+"""vLLM as a managed engine: the exact argv built from settings, the tool-call parser chosen by
+model family, startup phases read from the log, and known fatal errors explained with a fix.
+
+The argv states the app's own values explicitly where vLLM's defaults moved
+(``--gpu-memory-utilization`` is 0.92 in vLLM 0.33; a2ia sends its 0.90), never sends flags vLLM
+removed (``--swap-space`` now fails the start), and never puts the API key in argv (it goes
+through ``VLLM_API_KEY``, so it is not visible in ``ps``, pid files or logs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings, VLLMEngineSettings
+from ..errors import EngineStartError
+from .process import EngineSpec, Phase
+
+#: Flags removed from vLLM that fail a start when sent; dropped from extra_args with a note.
+REMOVED_FLAGS = {"--swap-space": True}  # flag → takes a value
+
+INSTALL_HINT = "install vLLM with launchers/vllm_setup.sh (or: pip install vllm), or set engines.vllm.executable"
+
+
+def tool_call_parser_for(model: str) -> str | None:
+    """The ``--tool-call-parser`` for a model family, or None when unknown."""
+    m = model.lower()
+    if "qwen" in m or "hermes" in m:
+        return "hermes"
+    if "mistral" in m or "mixtral" in m or "codestral" in m:
+        return "mistral"
+    if re.search(r"llama[-_ ]?3", m):
+        return "llama3_json"
+    if "granite" in m:
+        return "granite"
+    if "internlm" in m:
+        return "internlm"
+    return None
+
+
+def base_command(executable: str) -> list[str]:
+    """``vllm serve`` via the configured executable: ``vllm`` on PATH, a path to it, or a Python
+    interpreter (then ``-m vllm.entrypoints.openai.api_server``)."""
+    name = Path(executable).name
+    if re.fullmatch(r"python(\d+(\.\d+)?)?", name):
+        return [executable, "-m", "vllm.entrypoints.openai.api_server"]
+    return [executable, "serve"]
+
+
+def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+    """(argv, notes). ``overrides`` are field values (e.g. from autotune) applied on top."""
+    if overrides:
+        v = v.model_copy(update={k: val for k, val in overrides.items() if val is not None})
+    notes: list[str] = []
+    base = base_command(v.executable)
+    argv = [*base, v.model] if base[-1] == "serve" else [*base, "--model", v.model]
+    argv += ["--host", v.host, "--port", str(v.port)]
+    if v.served_model_name:
+        argv += ["--served-model-name", v.served_model_name]
+    argv += ["--gpu-memory-utilization", f"{v.gpu_memory_utilization:.2f}", "--max-model-len", str(v.max_model_len)]
+    if v.quantization:
+        argv += ["--quantization", v.quantization]
+    if v.enable_chunked_prefill is not None:
+        argv.append("--enable-chunked-prefill" if v.enable_chunked_prefill else "--no-enable-chunked-prefill")
+    if v.dtype:
+        argv += ["--dtype", v.dtype]
+    if v.kv_cache_dtype:
+        argv += ["--kv-cache-dtype", v.kv_cache_dtype]
+    if v.enforce_eager:
+        argv.append("--enforce-eager")
+    if v.max_num_seqs:
+        argv += ["--max-num-seqs", str(v.max_num_seqs)]
+    if v.tensor_parallel_size > 1:
+        argv += ["--tensor-parallel-size", str(v.tensor_parallel_size)]
+    if v.pipeline_parallel_size > 1:
+        argv += ["--pipeline-parallel-size", str(v.pipeline_parallel_size)]
+    if v.distributed_executor_backend:
+        argv += ["--distributed-executor-backend", v.distributed_executor_backend]
+    if v.enable_lora:
+        argv.append("--enable-lora")
+    if v.lora_modules:
+        argv += ["--lora-modules", *v.lora_modules]
+    if v.max_loras:
+        argv += ["--max-loras", str(v.max_loras)]
+    if v.cpu_offload_gb:
+        argv += ["--cpu-offload-gb", f"{v.cpu_offload_gb:g}"]
+    parser = tool_call_parser_for(v.served_model_name or v.model) if v.tool_call_parser == "auto" else v.tool_call_parser
+    if parser and parser != "none":
+        argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
+    elif v.tool_call_parser == "auto":
+        notes.append(f"no known tool-call parser for {v.model!r}: native tool calls are off (a2ia falls back to ReAct); "
+                     "set engines.vllm.tool_call_parser to enable them")
+    extra = list(v.extra_args)
+    i = 0
+    while i < len(extra):
+        flag = extra[i].split("=", 1)[0]
+        if flag in REMOVED_FLAGS:
+            notes.append(f"dropped {flag}: vLLM removed it and a start with it fails")
+            takes_value = REMOVED_FLAGS[flag] and "=" not in extra[i]
+            del extra[i : i + (2 if takes_value else 1)]
+            continue
+        i += 1
+    argv += extra
+    return argv, notes
+
+
+# Startup phases: (regex, phase name, progress). Tolerant: unknown lines never matter.
+_PHASES: list[tuple[re.Pattern[str], str, float]] = [
+    (re.compile(r"Starting to load model|Loading model from|Loading weights|Loading model weights", re.I), "loading weights", 0.15),
+    (re.compile(r"Loading safetensors checkpoint shards:\s*(\d+)%", re.I), "loading weights", -1.0),
+    (re.compile(r"Model loading took ([\d.]+)\s*GiB", re.I), "weights loaded", 0.45),
+    (re.compile(r"Memory profiling takes|profiling|determine_num_available_blocks", re.I), "memory profiling", 0.5),
+    (re.compile(r"GPU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)", re.I), "KV cache allocated", 0.62),
+    (re.compile(r"Maximum concurrency for ([\d,]+) tokens per request:\s*([\d.]+)x", re.I), "KV cache allocated", 0.65),
+    (re.compile(r"Capturing CUDA graph|Capturing cudagraphs|CUDA graph capturing", re.I), "CUDA graph capture", 0.72),
+    (re.compile(r"Graph capturing finished|capturing .* took", re.I), "CUDA graphs captured", 0.85),
+    (re.compile(r"Starting vLLM (API )?server on (http\S+)", re.I), "API server starting", 0.9),
+    (re.compile(r"Application startup complete", re.I), "API server up", 0.95),
+]
+
+
+def parse_phase(line: str) -> Phase | None:
+    for rx, name, progress in _PHASES:
+        m = rx.search(line)
+        if not m:
+            continue
+        if progress < 0:  # shard progress: 15% → 45%
+            pct = float(m.group(1)) / 100.0
+            return Phase(name, 0.15 + 0.3 * pct, f"{m.group(1)}% of checkpoint shards")
+        detail = ""
+        if name == "weights loaded":
+            detail = f"weights take {m.group(1)} GiB"
+        elif "KV cache" in name and m.lastindex:
+            groups = [g for g in m.groups() if g]
+            if "concurrency" in rx.pattern:
+                detail = f"max concurrency {groups[1]}x at {groups[0]} tokens"
+            elif groups:
+                detail = f"KV cache: {groups[0]} {'tokens' if 'tokens' in line else 'blocks'}"
+        elif name == "API server starting" and m.lastindex and m.group(2):
+            detail = m.group(2)
+        return Phase(name, progress, detail)
+    return None
+
+
+_ERRORS: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(r"estimated maximum model length is (\d+)|larger than the maximum number of tokens that can be stored in KV cache", re.I),
+     "max_model_len is larger than the KV cache can hold",
+     "lower --max-model-len{n}, or raise --gpu-memory-utilization, or use a quantized model"),
+    (re.compile(r"No available memory for the cache blocks|insufficient memory for the KV cache", re.I),
+     "no GPU memory left for the KV cache after loading the weights",
+     "raise --gpu-memory-utilization, free VRAM held by other processes, lower --max-model-len or use a smaller/quantized model"),
+    (re.compile(r"CUDA out of memory|torch\.OutOfMemoryError|OutOfMemoryError", re.I),
+     "CUDA out of memory",
+     "use a quantized (AWQ/GPTQ) model, lower --gpu-memory-utilization/--max-model-len, free VRAM, or add GPUs with --tensor-parallel-size"),
+    (re.compile(r"quantization.*not supported|not supported for the current GPU|Minimum capability", re.I),
+     "this quantization is not supported on this GPU",
+     "pick another quantization (awq works from compute capability 7.5; fp8 needs 8.9+) or a non-quantized model"),
+    (re.compile(r"Repository Not Found|gated repo|Cannot access gated|401 Client Error|is not a local folder and is not a valid model identifier|not a valid model identifier", re.I),
+     "model not found or gated on Hugging Face",
+     "check the model name; for gated models accept the license and run `huggingface-cli login` (or set HF_TOKEN)"),
+    (re.compile(r"Address already in use|address already in use", re.I),
+     "the port is already in use",
+     "stop what holds it or set engines.vllm.port"),
+    (re.compile(r"CUDA driver version is insufficient|driver on your system is too old|no kernel image is available|libcuda\.so|CUDA initialization|Found no NVIDIA driver", re.I),
+     "CUDA / driver mismatch",
+     "update the NVIDIA driver or install a vLLM/PyTorch build for your CUDA version (see docs/vllm.md)"),
+]
+
+
+def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM") -> tuple[str, str]:
+    """(cause, hint) from the log. The real cause sits above vLLM's closing
+    ``RuntimeError: Engine core initialization failed``, so every known pattern is searched
+    in the whole tail, most specific first."""
+    text = "\n".join(lines)
+    for rx, cause, hint in _ERRORS:
+        m = rx.search(text)
+        if m:
+            n = next((g for g in (m.groups() or ()) if g), None)
+            return cause, hint.format(n=f" to {n} or less" if n else "")
+    errors = [ln.strip() for ln in lines if re.search(r"\b(Error|Exception|error:)\b", ln) and "Engine core initialization failed" not in ln]
+    last = errors[-1] if errors else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    code = f" with exit code {exit_code}" if exit_code is not None else ""
+    return f"{label} exited{code}" + (f": {last[:200]}" if last else ""), "see the engine log (ctrl+l) for the full output"
+
+
+class VLLMSpec(EngineSpec):
+    name = "vllm"
+    label = "vLLM"
+    backend_name = "vllm"
+    install_hint = INSTALL_HINT
+
+    def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.overrides = dict(overrides or {})
+
+    @property
+    def v(self) -> VLLMEngineSettings:
+        base = self.settings.engines.vllm
+        return base.model_copy(update=self.overrides) if self.overrides else base
+
+    @property
+    def host(self) -> str:
+        return self.v.host
+
+    @property
+    def port(self) -> int:
+        return self.v.port
+
+    @property
+    def model(self) -> str:
+        return self.v.served_model_name or self.v.model
+
+    def argv(self) -> list[str]:
+        return build_argv(self.v)[0]
+
+    def notes(self) -> list[str]:
+        return build_argv(self.v)[1]
+
+    def env(self) -> dict[str, str]:
+        key = self.v.api_key
+        return {"VLLM_API_KEY": key.get_secret_value()} if key else {}
+
+    def preflight(self) -> None:
+        exe = self.v.executable
+        if os.sep in exe:
+            if not Path(exe).exists():
+                raise EngineStartError(f"vLLM executable not found: {exe}", hint=INSTALL_HINT)
+            if not os.access(exe, os.X_OK):
+                raise EngineStartError(f"vLLM executable is not executable: {exe}", hint=f"chmod +x {exe}")
+        elif shutil.which(exe) is None:
+            raise EngineStartError(f"vLLM is not installed ({exe!r} is not on PATH)", hint=INSTALL_HINT)
+
+    def parse_line(self, line: str) -> Phase | None:
+        return parse_phase(line)
+
+    def explain(self, lines: list[str], exit_code: int | None) -> tuple[str, str]:
+        return explain_failure(lines, exit_code, self.label)
+
+    async def probe(self, http: Any) -> bool:
+        root = self.url[: -len("/v1")]
+        health = await http.get(root + "/health")
+        if health.status_code != 200:
+            return False
+        headers = {"Authorization": f"Bearer {self.v.api_key.get_secret_value()}"} if self.v.api_key else {}
+        models = await http.get(self.url + "/models", headers=headers)
+        if models.status_code != 200:
+            return False
+        ids = {m.get("id") for m in models.json().get("data", [])}
+        return self.model in ids or not ids
