@@ -122,16 +122,28 @@ def build_server(
         if not target.is_file():
             raise ValueError(f"not a file: {path}")
         size = target.stat().st_size
+        if start_line is not None or end_line is not None:
+            # Stream the lines, so a range deep inside a huge file is reachable; the cap applies
+            # to what is returned.
+            lo = max(start_line or 1, 1)
+            out: list[str] = []
+            used = 0
+            with target.open("r", encoding="utf-8", errors="replace") as fh:
+                for no, line in enumerate(fh, 1):
+                    if end_line is not None and no > end_line:
+                        break
+                    if no < lo:
+                        continue
+                    used += len(line.encode("utf-8"))
+                    if used > max_read_bytes:
+                        out.append(f"\n[... stopped at line {no - 1}: the range exceeds {max_read_bytes} bytes]")
+                        break
+                    out.append(line)
+            return "".join(out)
         with target.open("rb") as fh:
             data = fh.read(max_read_bytes + 1)
-        truncated = len(data) > max_read_bytes
         text = data[:max_read_bytes].decode("utf-8", "replace")
-        if start_line is not None or end_line is not None:
-            lines = text.splitlines(keepends=True)
-            lo = max((start_line or 1) - 1, 0)
-            hi = end_line if end_line is not None else len(lines)
-            text = "".join(lines[lo:hi])
-        elif truncated:
+        if len(data) > max_read_bytes:
             text += f"\n[... file is {size} bytes; only the first {max_read_bytes} were read — ask for a line range]"
         return text
 

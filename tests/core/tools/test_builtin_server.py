@@ -63,6 +63,16 @@ async def test_read_file_size_cap(settings, tmp_path):
     assert len(r.text) < 2300 and "only the first 2000" in r.text
 
 
+async def test_read_file_line_range_deep_inside_a_big_file(settings, tmp_path):
+    settings.tools.max_read_bytes = 2000
+    (tmp_path / "log.txt").write_text("".join(f"line {i}\n" for i in range(1, 5001)))
+    async with MCPHub({}, settings) as hub:
+        r = await hub.call("read_file", {"path": "log.txt", "start_line": 4000, "end_line": 4002})
+        wide = await hub.call("read_file", {"path": "log.txt", "start_line": 10, "end_line": 5000})
+    assert r.text == "line 4000\nline 4001\nline 4002\n"
+    assert wide.text.startswith("line 10\n") and "exceeds 2000 bytes" in wide.text and len(wide.text) < 2300
+
+
 async def test_run_command_no_shell_output_and_exit_code(hub):
     r = await hub.call("run_command", {"command": "echo $HOME; ls"})
     assert "$HOME;" in r.text  # no shell: the text is an argument, not expanded
