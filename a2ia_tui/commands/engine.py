@@ -1,15 +1,116 @@
-"""Placeholder until its issue lands: the subcommand exists so --help works."""
+"""``a2ia-tui engine start|stop|status|logs|command [vllm|local] [--model M] [--port P]``.
+
+``start`` returns once the engine is ready (exit 0) or failed (exit 1, cause and hint on stderr)
+and leaves it running under its pid file; ``stop`` stops it from any later process; ``command``
+prints the exact argv the app would run (``--print0`` for scripts: NUL-separated).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import shlex
 import sys
+import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.add_argument("action", choices=["start", "stop", "status", "logs", "command"])
+    p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
+    p.add_argument("--port", type=int, help="port to serve on")
+    p.add_argument("--engine-model", "-m", dest="engine_model", metavar="M", help="model to serve (vllm: HF id or path; local: GGUF path)")
+    p.add_argument("--print0", action="store_true", help="command: NUL-separated argv for scripts")
+    p.add_argument("--json", action="store_true", help="status/command: JSON")
+    p.add_argument("--lines", "-n", type=int, default=50, help="logs: how many lines")
+    p.add_argument("--follow", "-f", action="store_true", help="logs: keep printing new lines")
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    out: dict = {}
+    model = args.engine_model or getattr(args, "model", None)
+    if args.port:
+        out["port"] = args.port
+    if model:
+        out["model" if args.engine == "vllm" else "model_path"] = model
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
-    print("a2ia-tui: this subcommand is not built yet", file=sys.stderr)
-    return 2
+    from ..cliargs import load_or_exit
+    from ..core.engines.manager import EngineManager
+    from ..core.errors import EngineError
+
+    loaded = load_or_exit(args)
+    mgr = EngineManager(loaded.settings, loaded.paths)
+    name = args.engine
+    if args.action == "command":
+        argv, notes = mgr.command(name, _overrides(args))
+        if args.print0:
+            sys.stdout.write("\0".join(argv) + "\0")
+        elif args.json:
+            print(json.dumps({"argv": argv, "notes": notes}))
+        else:
+            print(shlex.join(argv))
+            for n in notes:
+                print(f"# note: {n}", file=sys.stderr)
+        return 0
+    if args.action == "status":
+        from ..core.engines.status import read_engine_status
+
+        status = read_engine_status(loaded.settings, loaded.paths)
+        if args.json:
+            print(json.dumps(status, indent=2))
+        else:
+            for n, s in status.items():
+                extra = f" pid {s['pid']}" if s.get("pid") else ""
+                print(f"{n:<6} {s.get('status', '?'):<10} {s.get('url', '')}  {s.get('model', '')}{extra}")
+        return 0
+    if args.action == "logs":
+        path = mgr[name].log_path
+        if not path.exists():
+            print(f"a2ia: no log yet at {path}", file=sys.stderr)
+            return 1
+        with path.open("r", errors="replace") as fh:
+            lines = fh.readlines()
+            sys.stdout.writelines(lines[-args.lines :])
+            try:
+                while args.follow:
+                    line = fh.readline()
+                    if line:
+                        sys.stdout.write(line)
+                        sys.stdout.flush()
+                    else:
+                        time.sleep(0.2)
+            except KeyboardInterrupt:
+                pass
+        return 0
+
+    async def act() -> int:
+        if args.action == "start":
+            if mgr.leftovers().get(name):
+                rec = mgr.leftovers()[name]
+                print(f"{name} is already running (pid {rec['pid']}) at {rec['url']}")
+                return 0
+            print(f"starting {name}… (log: {mgr[name].log_path})", file=sys.stderr)
+            last = [""]
+
+            def show(n: str, s) -> None:
+                if n == name and s.phase and s.phase != last[0]:
+                    last[0] = s.phase
+                    print(f"  {int(s.progress * 100):3d}%  {s.phase}" + (f" — {s.detail}" if s.detail else ""), file=sys.stderr)
+
+            mgr.add_listener(show)
+            try:
+                state = await mgr.start(name, _overrides(args))
+            except EngineError as exc:
+                print(f"a2ia: {exc}", file=sys.stderr)
+                return 1
+            mgr.detach()  # leave it running under its pid file
+            print(f"{name} ready at {state.url} (pid {state.pid}, model {state.model})")
+            return 0
+        state = await mgr.stop_leftover(name)
+        print(f"{name}: {state.status}")
+        return 0
+
+    return asyncio.run(act())

@@ -180,7 +180,7 @@ def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM"
         if m:
             n = next((g for g in (m.groups() or ()) if g), None)
             return cause, hint.format(n=f" to {n} or less" if n else "")
-    errors = [ln.strip() for ln in lines if re.search(r"\b(Error|Exception|error:)\b", ln) and "Engine core initialization failed" not in ln]
+    errors = [ln.strip() for ln in lines if re.search(r"(Error|Exception)\b|error:", ln) and "Engine core initialization failed" not in ln]
     last = errors[-1] if errors else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
     code = f" with exit code {exit_code}" if exit_code is not None else ""
     return f"{label} exited{code}" + (f": {last[:200]}" if last else ""), "see the engine log (ctrl+l) for the full output"
