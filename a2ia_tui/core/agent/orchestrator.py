@@ -16,8 +16,9 @@ already appended the user's message. Per step:
 5. loop until a reply has no tool calls (``TurnFinished``) or ``agent.max_steps`` is reached.
 
 Modes: ``native`` sends tools to the server; ``react`` uses the text protocol of :mod:`.react`;
-``auto`` is native until a backend rejects tools (vLLM's 400 without auto tool choice), then
-ReAct for that backend, with a ``Notice``.
+``auto`` is native until a backend rejects tools (vLLM's 400 without auto tool choice; Ollama's
+400 "<model> does not support tools", remembered per model), then ReAct for that backend, with a
+``Notice``.
 
 Cancellation (the consuming task cancelled, or the iterator closed): the HTTP stream is closed,
 running tool calls are cancelled, the partial answer stays in the conversation marked
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
-from ..errors import A2IAError, BackendError, StreamInterrupted, ToolsUnsupported
+from ..errors import A2IAError, BackendError, BackendHTTPError, StreamInterrupted, ToolsUnsupported
 from ..llm.base import LLMClient
 from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
@@ -60,6 +61,14 @@ from .events import (
 DECLINED = "The user declined this tool call."
 DENIED = "This tool is disabled by the user's configuration."
 CANCELLED = "The tool call was cancelled by the user."
+
+
+def _rejects_tools(exc: BaseException) -> bool:
+    """The server refused the request because it carried tools: vLLM without auto tool choice
+    (:class:`ToolsUnsupported`), or Ollama's 400 "<model> does not support tools"."""
+    if isinstance(exc, ToolsUnsupported):
+        return True
+    return isinstance(exc, BackendHTTPError) and exc.status == 400 and "does not support tools" in exc.message.lower()
 
 
 @dataclass
@@ -95,7 +104,14 @@ class Orchestrator:
         self.client = client
 
     def uses_react(self) -> bool:
-        return self.mode == "react" or (self.mode == "auto" and self.client.name in self._react_backends)
+        return self.mode == "react" or (self.mode == "auto" and self._react_key() in self._react_backends)
+
+    def _react_key(self) -> str:
+        """What the auto-mode fallback is remembered for: the backend (a vLLM server either has a
+        tool parser or not), and for Ollama the model too (tool support is per model there)."""
+        if getattr(self.client, "kind", "") == "ollama":
+            return f"{self.client.name}/{self.client.model}"
+        return self.client.name
 
     def tool_specs(self) -> list[ToolSpec]:
         if not self.settings.tools.enabled or self.hub is None:
@@ -118,20 +134,16 @@ class Orchestrator:
             try:
                 async for ev in self._stream(conversation, step, react_mode):
                     yield ev
-            except ToolsUnsupported as exc:
-                if self.mode == "auto" and not step.text:
-                    self._react_backends.add(self.client.name)
+            except BackendError as exc:
+                if _rejects_tools(exc) and self.mode == "auto" and not react_mode and not step.text:
+                    self._react_backends.add(self._react_key())
                     yield Notice(
-                        f"{self.client.name} does not accept native tool calls ({exc.message}); "
+                        f"{self.client.name} does not accept native tool calls ({getattr(exc, 'message', exc)}); "
                         "using the ReAct text protocol for this backend.",
                         "warning",
                     )
                     steps -= 1
                     continue
-                self._record_failure(conversation, step, exc)
-                yield TurnFailed(exc, str(exc))
-                return
-            except BackendError as exc:
                 self._record_failure(conversation, step, exc)
                 yield TurnFailed(exc, str(exc))
                 return
