@@ -141,9 +141,13 @@ class HTTPBackend:
         except ValueError as exc:
             raise BackendProtocolError(f"{url} answered non-JSON: {resp.text[:120]!r}") from exc
 
-    async def stream_lines(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[bytes]]:
-        """POST ``body`` and yield the response's complete lines as bytes (without the newline),
+    async def stream_lines(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[str]]:
+        """POST ``body`` and yield the response's complete lines (without ``\n`` / ``\r\n``),
         in batches: one list per network read, so the per-line cost is a plain ``for`` loop.
+
+        Lines are cut on bytes first and only the complete part of each read is decoded (once),
+        so a UTF-8 character split across reads is never decoded half-way. Invalid UTF-8 is
+        replaced, never fatal. A last line without a newline is yielded when the stream ends.
 
         Raises BackendUnreachable before the first byte, BackendHTTPError for an error status,
         StreamInterrupted when the connection drops or stalls after the response started.
@@ -162,12 +166,19 @@ class HTTPBackend:
                 async for data in resp.aiter_bytes():
                     if pending:
                         data = pending + data
-                    lines = data.split(b"\n")
-                    pending = lines.pop()
-                    if lines:
-                        yield lines
+                    cut = data.rfind(b"\n") + 1
+                    if not cut:
+                        pending = data
+                        continue
+                    pending = data[cut:]
+                    text = data[:cut].decode("utf-8", "replace")
+                    if "\r" in text:
+                        text = text.replace("\r\n", "\n")
+                    lines = text.split("\n")
+                    lines.pop()  # the empty string after the final newline
+                    yield lines
                 if pending:
-                    yield [pending]
+                    yield [pending.decode("utf-8", "replace").removesuffix("\r")]
         except BackendError:
             raise
         except httpx.HTTPError as exc:

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 
 from ..errors import BackendHTTPError, BackendProtocolError, BackendUnreachable, StreamInterrupted
+from ._fast import parse_json, stream_chunk, text_chunk
 from ._http import HTTPBackend
 from .base import LLMClient
-from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec, stream_chunk
+from .types import ChatChunk, ChatResponse, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
 
 #: ``options`` keys that go at the top level of an /api/chat request, not under "options".
 _TOP_LEVEL = {"think", "keep_alive", "format"}
@@ -135,16 +136,15 @@ class OllamaClient(LLMClient):
     ) -> AsyncIterator[ChatChunk]:
         body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=True)
         text_parts: list[str] = []
-        loads = json.loads
         saw_done = False
         lines = self._backend.stream_lines("/api/chat", body)
         try:
             async for batch in lines:
                 for line in batch:
-                    if not line.strip():
+                    if not line:
                         continue
                     try:
-                        obj = loads(line)
+                        obj = parse_json(line)
                     except ValueError:
                         continue  # a malformed line is skipped, never fatal
                     if not isinstance(obj, dict):
@@ -157,6 +157,10 @@ class OllamaClient(LLMClient):
                     raw_calls = m.get("tool_calls")
                     done = bool(obj.get("done"))
                     if not (content or thinking or raw_calls or done):
+                        continue
+                    if not (raw_calls or done):
+                        text_parts.append(content)
+                        yield text_chunk(obj.get("model"), content, thinking)
                         continue
                     if content:
                         text_parts.append(content)
@@ -179,10 +183,42 @@ class OllamaClient(LLMClient):
             if not exc.partial_text and text_parts:
                 raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
             raise
+        except (AttributeError, TypeError, KeyError) as exc:
+            raise BackendProtocolError(f"{self.name}: malformed stream line ({exc})") from exc
         finally:
             await lines.aclose()
         if not saw_done:
             raise StreamInterrupted("the stream ended without its final line", "".join(text_parts))
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> ChatResponse:
+        """One non-streamed reply (``stream: false``): a single JSON object with the statistics."""
+        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=False)
+        data = await self._backend.post_json("/api/chat", body)
+        if not isinstance(data, dict):
+            raise BackendProtocolError(f"{self._backend.url('/api/chat')} answered no JSON object")
+        if data.get("error"):
+            raise BackendHTTPError(200, str(data["error"]), url=self._backend.url("/api/chat"))
+        m = data.get("message") or {}
+        raw_calls = m.get("tool_calls")
+        return ChatResponse(
+            model=data.get("model") or body["model"],
+            message=Message(
+                role="assistant",
+                content=m.get("content") or "",
+                thinking=m.get("thinking") or None,
+                tool_calls=self._tool_calls(raw_calls) if isinstance(raw_calls, list) else [],
+            ),
+            done_reason=data.get("done_reason") or "stop",
+            **{k: data.get(k) for k in _STATS},
+        )
 
     async def list_models(self) -> list[ModelInfo]:
         data = await self._backend.get_json("/api/tags")

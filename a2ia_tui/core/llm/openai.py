@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
-from ._http import HTTPBackend
+from ._fast import parse_json, stream_chunk, text_chunk
+from ._http import HTTPBackend, error_message
 from .base import LLMClient
-from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec, stream_chunk
+from .types import ChatChunk, ChatResponse, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
 
 _FINISH_MAP = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
 
@@ -183,54 +184,57 @@ class OpenAIClient(LLMClient):
         finish: str | None = None
         usage: dict[str, Any] | None = None
         text_parts: list[str] = []
-        data_lines: list[bytes] = []
-        loads = json.loads
+        data_lines: list[str] = []
         lines = self._backend.stream_lines("/chat/completions", body)
         finished = False
+        first = True
         try:
             async for batch in lines:
                 for line in batch:
-                    if line.endswith(b"\r"):
-                        line = line[:-1]
                     if line:
-                        if line.startswith(b"data:"):
+                        if line[:5] == "data:":
                             data_lines.append(line[5:])
                         # comments (": keep-alive"), event:, id:, retry: are ignored
                         continue
                     if not data_lines:
                         continue
-                    payload = data_lines[0] if len(data_lines) == 1 else b"\n".join(data_lines)
+                    # A blank line ends an event; its data lines are joined with "\n" (SSE).
+                    payload = data_lines[0] if len(data_lines) == 1 else "\n".join(data_lines)
                     data_lines = []
-                    payload = payload.strip()
-                    if payload == b"[DONE]":
+                    if payload[:1] == " ":
+                        payload = payload[1:]
+                    if payload[:6] == "[DONE]":
                         finished = True
                         break
                     try:
-                        obj = loads(payload)
+                        obj = parse_json(payload)
                     except ValueError:
-                        # A malformed line is skipped, never fatal (the stream goes on).
+                        # A malformed event is skipped, never fatal (the stream goes on).
                         continue
                     if not isinstance(obj, dict):
                         continue
-                    if obj.get("error"):
-                        from ._http import error_message
-
-                        raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
-                    if obj.get("model"):
-                        model_name = obj["model"]
+                    if first:
+                        first = False
+                        model_name = obj.get("model") or model_name
                     if obj.get("usage"):
                         usage = obj["usage"]
-                    for choice in obj.get("choices") or ():
-                        delta = choice.get("delta") or {}
-                        content = delta.get("content")
-                        thinking = delta.get("reasoning") or delta.get("reasoning_content")
-                        if content or thinking:
-                            if content:
-                                text_parts.append(content)
-                            yield stream_chunk(model_name, content or "", thinking or None)
-                        tool_deltas = delta.get("tool_calls")
-                        if tool_deltas:
-                            acc.add(tool_deltas)
+                    choices = obj.get("choices")
+                    if not choices:
+                        if obj.get("error") or obj.get("object") == "error":
+                            raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
+                        continue
+                    for choice in choices:
+                        delta = choice.get("delta")
+                        if delta:
+                            content = delta.get("content")
+                            thinking = delta.get("reasoning") or delta.get("reasoning_content")
+                            if content or thinking:
+                                if content:
+                                    text_parts.append(content)
+                                yield text_chunk(model_name, content or "", thinking or None)
+                            tool_deltas = delta.get("tool_calls")
+                            if tool_deltas:
+                                acc.add(tool_deltas)
                         fr = choice.get("finish_reason")
                         if fr:
                             finish = _FINISH_MAP.get(fr, fr)
@@ -241,6 +245,9 @@ class OpenAIClient(LLMClient):
                     break
         except StreamInterrupted as exc:
             raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
+        except (AttributeError, TypeError, KeyError) as exc:
+            # A JSON event of the wrong shape (e.g. a choice that is not an object).
+            raise BackendProtocolError(f"{self.name}: malformed stream event ({exc})") from exc
         finally:
             await lines.aclose()
         # Stream ended (DONE or EOF). Calls whose choice never finished still go out, once.
@@ -254,6 +261,40 @@ class OpenAIClient(LLMClient):
             else None
         )
         yield stream_chunk(model_name, done=True, done_reason=finish or "stop", stats=stats)
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec] | None = None,
+        *,
+        model: str | None = None,
+        temperature: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> ChatResponse:
+        """One non-streamed completion (``stream: false``, no ``stream_options``)."""
+        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=False)
+        data = await self._backend.post_json("/chat/completions", body)
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            raise BackendProtocolError(f"{self._backend.url('/chat/completions')} answered no 'choices'")
+        choice = data["choices"][0] if data["choices"] and isinstance(data["choices"][0], dict) else {}
+        msg = choice.get("message") or {}
+        acc = _ToolAccumulator()
+        acc.add([{**tc, "index": i} for i, tc in enumerate(msg.get("tool_calls") or []) if isinstance(tc, dict)])
+        calls = acc.finish()
+        usage = data.get("usage") or {}
+        finish = choice.get("finish_reason")
+        return ChatResponse(
+            model=data.get("model") or body["model"],
+            message=Message(
+                role="assistant",
+                content=msg.get("content") or "",
+                thinking=msg.get("reasoning") or msg.get("reasoning_content") or None,
+                tool_calls=calls,
+            ),
+            done_reason=_FINISH_MAP.get(finish, finish) if finish else ("tool_calls" if calls else "stop"),
+            prompt_eval_count=usage.get("prompt_tokens"),
+            eval_count=usage.get("completion_tokens"),
+        )
 
     # -- other endpoints -----------------------------------------------------------------------
 

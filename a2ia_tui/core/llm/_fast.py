@@ -1,0 +1,154 @@
+"""The streaming hot path's helpers: build :class:`ChatChunk`s without validation, and parse a
+JSON line with the C scanner directly.
+
+Policy: only data the client itself has already checked goes through :func:`stream_chunk` (strings
+it took from a parsed JSON object, tool calls it built with the validating constructors). Skipping
+pydantic's validation there is what keeps ingestion close to the cost of reading the socket
+(see ``tests/benchmarks/bench_stream.py``); everything else builds models the normal way.
+"""
+
+from __future__ import annotations
+
+import json
+from json.decoder import JSONDecoder
+from json.scanner import make_scanner
+from typing import Any
+
+from .types import ChatChunk, Message, ToolCall
+
+_new_obj = object.__new__
+_set = object.__setattr__
+_scan = make_scanner(JSONDecoder())
+_loads = json.loads
+_MSG_FIELDS = frozenset(("role", "content", "thinking", "tool_calls", "tool_call_id", "tool_name"))
+_CHUNK_FIELDS = frozenset(
+    (
+        "model",
+        "message",
+        "done",
+        "done_reason",
+        "prompt_eval_count",
+        "eval_count",
+        "total_duration",
+        "load_duration",
+        "prompt_eval_duration",
+        "eval_duration",
+    )
+)
+
+
+def parse_json(text: str) -> Any:
+    """One JSON value from ``text`` (a complete line). Raises ValueError when it is not JSON.
+
+    The C scanner is called directly (``json.loads`` adds encoding detection and two regex
+    matches per call); leading whitespace or anything unusual falls back to ``json.loads``.
+    Text after the value is ignored."""
+    try:
+        return _scan(text, 0)[0]
+    except StopIteration:
+        return _loads(text)
+
+
+def _model(cls: type, values: dict[str, Any], fields: frozenset[str]) -> Any:
+    # What ``model_construct`` does for a model whose every field is given, minus its per-field
+    # default handling.
+    obj = _new_obj(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", set(fields))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def text_chunk(model: str | None, content: str, thinking: str | None) -> ChatChunk:
+    """The commonest chunk (a piece of text and/or thinking), on the shortest path."""
+    msg = _new_obj(Message)
+    _set(
+        msg,
+        "__dict__",
+        {
+            "role": "assistant",
+            "content": content,
+            "thinking": thinking,
+            "tool_calls": [],
+            "tool_call_id": None,
+            "tool_name": None,
+        },
+    )
+    _set(msg, "__pydantic_fields_set__", set(_MSG_FIELDS))
+    _set(msg, "__pydantic_extra__", None)
+    _set(msg, "__pydantic_private__", None)
+    chunk = _new_obj(ChatChunk)
+    _set(
+        chunk,
+        "__dict__",
+        {
+            "model": model,
+            "message": msg,
+            "done": False,
+            "done_reason": None,
+            "prompt_eval_count": None,
+            "eval_count": None,
+            "total_duration": None,
+            "load_duration": None,
+            "prompt_eval_duration": None,
+            "eval_duration": None,
+        },
+    )
+    _set(chunk, "__pydantic_fields_set__", set(_CHUNK_FIELDS))
+    _set(chunk, "__pydantic_extra__", None)
+    _set(chunk, "__pydantic_private__", None)
+    return chunk
+
+
+def stream_chunk(
+    model: str | None,
+    content: str = "",
+    thinking: str | None = None,
+    tool_calls: list[ToolCall] | None = None,
+    *,
+    done: bool = False,
+    done_reason: str | None = None,
+    stats: dict[str, int | None] | None = None,
+) -> ChatChunk:
+    """A :class:`ChatChunk` with an assistant :class:`Message`, built without validation."""
+    msg = _model(
+        Message,
+        {
+            "role": "assistant",
+            "content": content,
+            "thinking": thinking,
+            "tool_calls": tool_calls or [],
+            "tool_call_id": None,
+            "tool_name": None,
+        },
+        _MSG_FIELDS,
+    )
+    if stats:
+        g = stats.get
+        counts = (
+            g("prompt_eval_count"),
+            g("eval_count"),
+            g("total_duration"),
+            g("load_duration"),
+            g("prompt_eval_duration"),
+            g("eval_duration"),
+        )
+    else:
+        counts = (None, None, None, None, None, None)
+    return _model(
+        ChatChunk,
+        {
+            "model": model,
+            "message": msg,
+            "done": done,
+            "done_reason": done_reason,
+            "prompt_eval_count": counts[0],
+            "eval_count": counts[1],
+            "total_duration": counts[2],
+            "load_duration": counts[3],
+            "prompt_eval_duration": counts[4],
+            "eval_duration": counts[5],
+        },
+        _CHUNK_FIELDS,
+    )
