@@ -1,9 +1,20 @@
 """Backend name → :class:`LLMClient`, so switching backend is one call.
 
 ``make_client(settings, "vllm")`` builds the client for a configured backend; the ``local`` kind is
-an OpenAI client at the bundled engine's address (``engines.local``). ``settings.model`` (the
-``--model`` flag) is the session's model choice and overrides the backend's own ``model`` for the
-backend it is used with; an explicit ``model=`` argument (the model picker) wins over both.
+an OpenAI client named "local" at the bundled engine's address (``engines.local``).
+
+Model choice, highest first:
+
+1. an explicit ``model=`` argument (the model picker, ``/model``);
+2. ``settings.model`` (``--model`` / ``A2IA_MODEL``), but only for the backend it was given with:
+   the ``default_backend`` by name, or any backend while ``default_backend`` is ``auto`` (the user
+   did not pick one). ``--backend vllm --model X`` then switching to ``ollama`` uses Ollama's own
+   model, not X, which that server probably does not have;
+3. the backend's own ``model`` setting (may be None: the UI then asks the server's model list).
+
+``default_backend = "auto"`` is resolved by :func:`resolve_default_backend`: every configured
+non-local backend is probed concurrently (``health()``, short timeout); the first reachable one in
+configuration order wins, else the ``local`` backend.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ AUTO_PROBE_TIMEOUT_S = 1.5
 
 
 def backend_names(settings: Settings) -> list[str]:
+    """The configured backend names, in configuration order."""
     return list(settings.backends)
 
 
@@ -42,7 +54,8 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
         raise ConfigError(
             "settings", "backends", f"no backend named {name!r} (have: {', '.join(settings.backends)})"
         ) from None
-    chosen = model or settings.model or b.model
+    session_model = settings.model if settings.default_backend in ("auto", name) else None
+    chosen = model or session_model or b.model
     common = dict(
         name=name,
         model=chosen,
@@ -63,6 +76,7 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
 
 
 async def probe(settings: Settings, name: str, timeout_s: float = AUTO_PROBE_TIMEOUT_S) -> tuple[bool, str]:
+    """``(reachable, one-line detail)`` for one backend; never raises."""
     client = make_client(settings, name)
     try:
         health = await asyncio.wait_for(client.health(), timeout_s)
