@@ -1,0 +1,70 @@
+"""A conversation as Markdown: what ``ctrl+e`` and ``a2ia-tui export ID`` write.
+
+Layout: a ``#`` title, then one ``##`` section per user message and per answer (the answer's
+heading names backend/model and marks interrupted or failed answers); thinking goes in a
+``<details>`` block; each tool call is a ``###`` block with its arguments as a JSON fence and its
+result (the full text the UI kept, not the model's truncated copy) in a text fence. Fences are
+made longer than any backtick run inside, so results containing Markdown stay readable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from ..agent.conversation import Conversation, Entry
+
+
+def _fence(text: str, lang: str = "") -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
+
+
+def _answer_heading(entry: Entry) -> str:
+    who = ":".join(x for x in (entry.meta.backend, entry.meta.model) if x)
+    head = "## Assistant" + (f" ({who})" if who else "")
+    if entry.meta.status == "interrupted":
+        head += " — interrupted"
+    elif entry.meta.status == "failed":
+        head += " — failed" + (f": {entry.meta.error}" if entry.meta.error else "")
+    return head
+
+
+def to_markdown(conversation: Conversation) -> str:
+    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created_at))
+    out: list[str] = [f"# {conversation.title}", "", f"_a2ia-tui conversation `{conversation.id}`, started {created}_", ""]
+    results = {e.message.tool_call_id: e for e in conversation.entries if e.message.role == "tool"}
+    shown: set[str] = set()
+    for entry in conversation.entries:
+        msg = entry.message
+        if msg.role == "system":
+            out += ["## System", "", msg.content, ""]
+        elif msg.role == "user":
+            out += ["## You", "", msg.content, ""]
+        elif msg.role == "assistant":
+            out += [_answer_heading(entry), ""]
+            if msg.thinking:
+                out += ["<details><summary>Thinking</summary>", "", msg.thinking.strip(), "", "</details>", ""]
+            if msg.content:
+                out += [msg.content.rstrip(), ""]
+            for call in msg.tool_calls:
+                out += [f"### Tool call: `{call.name}`", "", _fence(
+                    call.function.raw_arguments if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
+                    "json"), ""]
+                res = results.get(call.id)
+                if res is not None:
+                    shown.add(call.id)
+                    out += _result_block(res)
+        elif msg.role == "tool" and msg.tool_call_id not in shown:
+            out += [f"### Tool result: `{msg.tool_name or '?'}`", ""] + _result_block(entry)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _result_block(entry: Entry) -> list[str]:
+    label = "Error" if entry.meta.is_error else "Result"
+    if entry.meta.duration_s is not None:
+        label += f" ({entry.meta.duration_s:.2f} s)"
+    text = entry.meta.full_result or entry.message.content
+    return [f"**{label}:**", "", _fence(text, "text"), ""]

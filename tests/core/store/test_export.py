@@ -1,0 +1,61 @@
+"""Markdown export: readable tool-call blocks, full results, marked answers, and the command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from a2ia_tui.core.agent.conversation import Conversation
+from a2ia_tui.core.llm.types import Message
+from a2ia_tui.core.store import HistoryStore, history_path, to_markdown
+from a2ia_tui.core.config import load_settings
+
+from .test_history import sample
+
+
+def test_markdown_has_every_part() -> None:
+    md = to_markdown(sample())
+    assert md.startswith("# list files in ünïcode dir\n")
+    assert "## You\n\nlist files in ünïcode dir" in md
+    assert "## Assistant (vllm:qwen)" in md
+    assert "<details><summary>Thinking</summary>" in md
+    assert "### Tool call: `builtin__list_dir`" in md
+    assert '```json\n{\n  "path": "é/x"\n}\n```' in md
+    # the full result, not the model's truncated copy
+    assert "a.txt\nb.txt\n" + "x" * 50 in md
+    assert "**Result (0.03 s):**" in md
+    assert "## Assistant (ollama:llama3) — interrupted" in md
+
+
+def test_fences_survive_backticks_in_results() -> None:
+    conv = Conversation()
+    conv.add(Message(role="tool", content="```py\nx\n```", tool_call_id="c", tool_name="t"), is_error=True)
+    md = to_markdown(conv)
+    assert "**Error:**\n\n````text\n```py\nx\n```\n````" in md
+
+
+def test_failed_answer_is_marked() -> None:
+    conv = Conversation()
+    conv.add(Message(role="assistant", content="half"), status="failed", error="cannot reach http://x: refused")
+    assert "— failed: cannot reach http://x: refused" in to_markdown(conv)
+
+
+def run_export(*args: str):
+    return subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "export", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_export_command(tmp_path) -> None:
+    store = HistoryStore(history_path(load_settings(None)))
+    conv = sample()
+    store.sync(conv)
+    store.close()
+    r = run_export(conv.id[:8])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == to_markdown(conv)
+    out = tmp_path / "c.md"
+    r = run_export(conv.id, "-o", str(out))
+    assert r.returncode == 0 and out.read_text() == to_markdown(conv)
+    r = run_export("--list")
+    assert conv.id in r.stdout and "list files" in r.stdout
+    r = run_export("nope")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "no saved conversation" in r.stderr
