@@ -65,14 +65,13 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Generator, Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, Awaitable, Generator, Iterator, Literal
+from typing import Any, Literal
 
 Flavor = Literal["openai", "vllm", "ollama"]
 
-VLLM_AUTO_TOOL_ERROR = (
-    '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
-)
+VLLM_AUTO_TOOL_ERROR = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 
 
 class _Done:
@@ -183,11 +182,11 @@ class FakeLLMServer:
     def add(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
-    async def start(self) -> "FakeLLMServer":
+    async def start(self) -> FakeLLMServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self._port)
         return self
 
-    def stop(self) -> "Awaitable[None]":
+    def stop(self) -> Awaitable[None]:
         """Stop serving. In thread mode this stops the thread right away (``srv.stop()``); in
         loop mode it returns an awaitable (``await srv.stop()``). Either way it is idempotent."""
         if self._thread is not None:
@@ -204,13 +203,13 @@ class FakeLLMServer:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None
 
-    async def __aenter__(self) -> "FakeLLMServer":
+    async def __aenter__(self) -> FakeLLMServer:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._astop()
 
-    def start_in_thread(self) -> "FakeLLMServer":
+    def start_in_thread(self) -> FakeLLMServer:
         ready = threading.Event()
 
         def run() -> None:
@@ -235,7 +234,7 @@ class FakeLLMServer:
             self._thread = None
 
     @contextlib.contextmanager
-    def threaded(self) -> Iterator["FakeLLMServer"]:
+    def threaded(self) -> Iterator[FakeLLMServer]:
         self.start_in_thread()
         try:
             yield self
@@ -276,11 +275,25 @@ class FakeLLMServer:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, obj: Any, ctype: str = "application/json") -> bool:
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        obj: Any,
+        ctype: str = "application/json",
+    ) -> bool:
         data = obj if isinstance(obj, bytes) else (obj if isinstance(obj, str) else json.dumps(obj)).encode()
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "X")
+        reason = {
+            200: "OK",
+            400: "Bad Request",
+            401: "Unauthorized",
+            404: "Not Found",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }.get(status, "X")
         writer.write(
-            f"HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {len(data)}\r\n\r\n".encode() + data
+            f"HTTP/1.1 {status} {reason}\r\ncontent-type: {ctype}\r\ncontent-length: {len(data)}\r\n\r\n".encode()
+            + data
         )
         await writer.drain()
         return True
@@ -288,7 +301,12 @@ class FakeLLMServer:
     async def _route(self, method: str, path: str, body: Any, writer: asyncio.StreamWriter) -> bool:
         f = self.flavor
         if method == "GET" and path == "/":
-            return await self._send(writer, 200, "Ollama is running" if f == "ollama" else "ok", "text/plain")
+            return await self._send(
+                writer,
+                200,
+                "Ollama is running" if f == "ollama" else "ok",
+                "text/plain",
+            )
         if f in ("openai", "vllm"):
             if method == "GET" and path == "/health" and f == "vllm":
                 return await self._send(writer, 200, b"", "text/plain")
@@ -296,8 +314,14 @@ class FakeLLMServer:
                 return await self._send(writer, 200, self.metrics_text(), "text/plain; version=0.0.4")
             if method == "GET" and path == "/v1/models":
                 data = [
-                    {"id": m, "object": "model", "owned_by": "vllm", "root": m, "parent": None,
-                     **({"max_model_len": self.max_model_len} if f == "vllm" else {})}
+                    {
+                        "id": m,
+                        "object": "model",
+                        "owned_by": "vllm",
+                        "root": m,
+                        "parent": None,
+                        **({"max_model_len": self.max_model_len} if f == "vllm" else {}),
+                    }
                     for m in self.models
                 ]
                 return await self._send(writer, 200, {"object": "list", "data": data})
@@ -307,16 +331,62 @@ class FakeLLMServer:
             if method == "GET" and path == "/api/version":
                 return await self._send(writer, 200, {"version": "0.33.0"})
             if method == "GET" and path == "/api/tags":
-                return await self._send(writer, 200, {"models": [{"name": m, "model": m, "size": 4_000_000_000, "details": {"family": "qwen2"}} for m in self.models]})
+                return await self._send(
+                    writer,
+                    200,
+                    {
+                        "models": [
+                            {
+                                "name": m,
+                                "model": m,
+                                "size": 4_000_000_000,
+                                "details": {"family": "qwen2"},
+                            }
+                            for m in self.models
+                        ]
+                    },
+                )
             if method == "GET" and path == "/api/ps":
-                return await self._send(writer, 200, {"models": [{"name": self.models[0], "model": self.models[0], "size": 6_000_000_000, "size_vram": 5_000_000_000, "expires_at": "2026-11-25T10:00:00Z"}]})
+                return await self._send(
+                    writer,
+                    200,
+                    {
+                        "models": [
+                            {
+                                "name": self.models[0],
+                                "model": self.models[0],
+                                "size": 6_000_000_000,
+                                "size_vram": 5_000_000_000,
+                                "expires_at": "2026-11-25T10:00:00Z",
+                            }
+                        ]
+                    },
+                )
             if method == "POST" and path == "/api/show":
                 if (body or {}).get("model") not in self.models:
-                    return await self._send(writer, 404, {"error": f"model '{(body or {}).get('model')}' not found"})
-                return await self._send(writer, 200, {"model_info": {"general.architecture": "qwen2", "qwen2.context_length": self.max_model_len}})
+                    return await self._send(
+                        writer,
+                        404,
+                        {"error": f"model '{(body or {}).get('model')}' not found"},
+                    )
+                return await self._send(
+                    writer,
+                    200,
+                    {
+                        "model_info": {
+                            "general.architecture": "qwen2",
+                            "qwen2.context_length": self.max_model_len,
+                        }
+                    },
+                )
             if method == "POST" and path == "/api/chat":
                 return await self._ollama_chat(body or {}, writer)
-        return await self._send(writer, 404, {"detail": "Not Found"} if f != "ollama" else "404 page not found", "application/json")
+        return await self._send(
+            writer,
+            404,
+            {"detail": "Not Found"} if f != "ollama" else "404 page not found",
+            "application/json",
+        )
 
     def metrics_text(self) -> str:
         """vLLM-style Prometheus text whose counters follow what this server has served."""
@@ -356,7 +426,12 @@ class FakeLLMServer:
         writer.write(b"0\r\n\r\n")
         await writer.drain()
 
-    async def _play(self, writer: asyncio.StreamWriter, reply: Reply, events: list[tuple[bytes, bool]]) -> bool:
+    async def _play(
+        self,
+        writer: asyncio.StreamWriter,
+        reply: Reply,
+        events: list[tuple[bytes, bool]],
+    ) -> bool:
         """Send events (data, counts_as_token) honouring pace/drop/stall; False = connection gone."""
         rate = reply.tokens_per_s or self.default_tokens_per_s
         gap = 1.0 / rate if rate else 0.0
@@ -397,12 +472,45 @@ class FakeLLMServer:
 
     async def _openai_chat(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
         if self.flavor == "vllm" and body.get("tools") and not self.auto_tool_choice:
-            return await self._send(writer, 400, {"error": {"message": VLLM_AUTO_TOOL_ERROR, "type": "BadRequestError", "param": None, "code": 400}})
+            return await self._send(
+                writer,
+                400,
+                {
+                    "error": {
+                        "message": VLLM_AUTO_TOOL_ERROR,
+                        "type": "BadRequestError",
+                        "param": None,
+                        "code": 400,
+                    }
+                },
+            )
         if body.get("stream_options") and not body.get("stream"):
-            return await self._send(writer, 400, {"error": {"message": "Stream options can only be defined when `stream=True`.", "type": "BadRequestError", "param": None, "code": 400}})
+            return await self._send(
+                writer,
+                400,
+                {
+                    "error": {
+                        "message": "Stream options can only be defined when `stream=True`.",
+                        "type": "BadRequestError",
+                        "param": None,
+                        "code": 400,
+                    }
+                },
+            )
         reply = self._next_reply()
         if reply.status:
-            err = reply.error_body if reply.error_body is not None else {"error": {"message": "fake failure", "type": "InternalServerError", "param": None, "code": reply.status}}
+            err = (
+                reply.error_body
+                if reply.error_body is not None
+                else {
+                    "error": {
+                        "message": "fake failure",
+                        "type": "InternalServerError",
+                        "param": None,
+                        "code": reply.status,
+                    }
+                }
+            )
             return await self._send(writer, reply.status, err)
         model = body.get("model", self.models[0])
         cid = "chatcmpl-fake"
@@ -411,7 +519,15 @@ class FakeLLMServer:
         extra = {"token_ids": None, "kv_transfer_params": None, "prompt_token_ids": None} if noise else {}
 
         def ev(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
-            obj = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices, **({"usage": usage} if usage is not None or noise else {}), **({"prompt_token_ids": None} if noise else {})}
+            obj = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+                **({"usage": usage} if usage is not None or noise else {}),
+                **({"prompt_token_ids": None} if noise else {}),
+            }
             return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
 
         def choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -427,15 +543,47 @@ class FakeLLMServer:
             if reply.thinking:
                 msg["reasoning"] = reply.thinking
             if calls:
-                msg["tool_calls"] = [{"id": f"chatcmpl-tool-{i:04x}", "type": "function", "function": {"name": n, "arguments": raw}} for i, (n, raw, _) in enumerate(calls)]
-            return await self._send(writer, 200, {"id": cid, "object": "chat.completion", "model": model, "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if calls else "stop"}], "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}})
+                msg["tool_calls"] = [
+                    {
+                        "id": f"chatcmpl-tool-{i:04x}",
+                        "type": "function",
+                        "function": {"name": n, "arguments": raw},
+                    }
+                    for i, (n, raw, _) in enumerate(calls)
+                ]
+            return await self._send(
+                writer,
+                200,
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": msg,
+                            "finish_reason": "tool_calls" if calls else "stop",
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": 12,
+                        "completion_tokens": 5,
+                        "total_tokens": 17,
+                    },
+                },
+            )
 
         events: list[tuple[bytes, bool]] = [(ev([choice({"role": "assistant", "content": ""})]), False)]
         if noise:
             events.append((b": keep-alive\n\n", False))
         n_tokens = 0
         for piece in _pieces(reply.thinking, reply.chunk_words):
-            events.append((ev([choice({"reasoning": piece, "content": None} if noise else {"reasoning": piece})]), True))
+            events.append(
+                (
+                    ev([choice({"reasoning": piece, "content": None} if noise else {"reasoning": piece})]),
+                    True,
+                )
+            )
             n_tokens += 1
         for piece in _pieces(reply.text, reply.chunk_words):
             events.append((ev([choice({"content": piece})]), True))
@@ -443,19 +591,80 @@ class FakeLLMServer:
         calls = _norm_calls(reply.tool_calls)
         # First delta of each call (id, type, name); then argument fragments interleaved by index.
         for i, (name, _raw, _) in enumerate(calls):
-            events.append((ev([choice({"content": None, "tool_calls": [{"index": i, "id": f"chatcmpl-tool-{i:04x}", "type": "function", "function": {"name": name}}]})]), True))
-        frags = [[raw[j : j + reply.arg_fragment] for j in range(0, len(raw), reply.arg_fragment)] for _, raw, _ in calls]
+            events.append(
+                (
+                    ev(
+                        [
+                            choice(
+                                {
+                                    "content": None,
+                                    "tool_calls": [
+                                        {
+                                            "index": i,
+                                            "id": f"chatcmpl-tool-{i:04x}",
+                                            "type": "function",
+                                            "function": {"name": name},
+                                        }
+                                    ],
+                                }
+                            )
+                        ]
+                    ),
+                    True,
+                )
+            )
+        frags = [
+            [raw[j : j + reply.arg_fragment] for j in range(0, len(raw), reply.arg_fragment)] for _, raw, _ in calls
+        ]
         for step in range(max((len(f) for f in frags), default=0)):
             for i, parts in enumerate(frags):
                 if step < len(parts):
                     fn = {"arguments": parts[step]}
                     if noise:
                         fn["name"] = None
-                    events.append((ev([choice({"content": None, "tool_calls": [{"index": i, "function": fn}]})]), True))
+                    events.append(
+                        (
+                            ev(
+                                [
+                                    choice(
+                                        {
+                                            "content": None,
+                                            "tool_calls": [{"index": i, "function": fn}],
+                                        }
+                                    )
+                                ]
+                            ),
+                            True,
+                        )
+                    )
                     n_tokens += 1
-        events.append((ev([choice({"content": ""} if noise else {}, "tool_calls" if calls else "stop")]), False))
+        events.append(
+            (
+                ev(
+                    [
+                        choice(
+                            {"content": ""} if noise else {},
+                            "tool_calls" if calls else "stop",
+                        )
+                    ]
+                ),
+                False,
+            )
+        )
         if reply.usage and (body.get("stream_options") or {}).get("include_usage"):
-            events.append((ev([], {"prompt_tokens": 12, "completion_tokens": n_tokens, "total_tokens": 12 + n_tokens}), False))
+            events.append(
+                (
+                    ev(
+                        [],
+                        {
+                            "prompt_tokens": 12,
+                            "completion_tokens": n_tokens,
+                            "total_tokens": 12 + n_tokens,
+                        },
+                    ),
+                    False,
+                )
+            )
         events.append((b"data: [DONE]\n\n", False))
         await self._start_stream(writer, "text/event-stream")
         self.running += 1
@@ -474,7 +683,11 @@ class FakeLLMServer:
             return await self._send(writer, 404, {"error": f"model '{model}' not found"})
         reply = self._next_reply()
         if reply.status:
-            return await self._send(writer, reply.status, reply.error_body if reply.error_body is not None else {"error": "fake failure"})
+            return await self._send(
+                writer,
+                reply.status,
+                reply.error_body if reply.error_body is not None else {"error": "fake failure"},
+            )
         stamp = "2026-11-25T08:00:00.000000Z"
 
         def line(obj: dict[str, Any]) -> bytes:
@@ -483,17 +696,80 @@ class FakeLLMServer:
         events: list[tuple[bytes, bool]] = []
         count = 0
         for piece in _pieces(reply.thinking, reply.chunk_words):
-            events.append((line({"message": {"role": "assistant", "content": "", "thinking": piece}, "done": False}), True))
+            events.append(
+                (
+                    line(
+                        {
+                            "message": {
+                                "role": "assistant",
+                                "content": "",
+                                "thinking": piece,
+                            },
+                            "done": False,
+                        }
+                    ),
+                    True,
+                )
+            )
             count += 1
         for piece in _pieces(reply.text, reply.chunk_words):
-            events.append((line({"message": {"role": "assistant", "content": piece}, "done": False}), True))
+            events.append(
+                (
+                    line(
+                        {
+                            "message": {"role": "assistant", "content": piece},
+                            "done": False,
+                        }
+                    ),
+                    True,
+                )
+            )
             count += 1
         for i, (name, _raw, args) in enumerate(_norm_calls(reply.tool_calls)):
-            events.append((line({"message": {"role": "assistant", "content": "", "tool_calls": [{"function": {"index": i, "name": name, "arguments": args if args is not None else _raw}}]}, "done": False}), True))
+            events.append(
+                (
+                    line(
+                        {
+                            "message": {
+                                "role": "assistant",
+                                "content": "",
+                                "tool_calls": [
+                                    {
+                                        "function": {
+                                            "index": i,
+                                            "name": name,
+                                            "arguments": args if args is not None else _raw,
+                                        }
+                                    }
+                                ],
+                            },
+                            "done": False,
+                        }
+                    ),
+                    True,
+                )
+            )
             count += 1
         if reply.error_line_after is not None:
-            events.insert(reply.error_line_after, (json.dumps({"error": "an error was encountered while running the model: unexpected EOF"}).encode() + b"\n", False))
-        final = {"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", "total_duration": 2_000_000_000, "load_duration": 1_000_000, "prompt_eval_count": 12, "prompt_eval_duration": 50_000_000, "eval_count": count, "eval_duration": max(count, 1) * 20_000_000}
+            events.insert(
+                reply.error_line_after,
+                (
+                    json.dumps({"error": "an error was encountered while running the model: unexpected EOF"}).encode()
+                    + b"\n",
+                    False,
+                ),
+            )
+        final = {
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": "stop",
+            "total_duration": 2_000_000_000,
+            "load_duration": 1_000_000,
+            "prompt_eval_count": 12,
+            "prompt_eval_duration": 50_000_000,
+            "eval_count": count,
+            "eval_duration": max(count, 1) * 20_000_000,
+        }
         events.append((line(final), False))
         if body.get("stream") is False:
             content = reply.text
@@ -501,8 +777,19 @@ class FakeLLMServer:
             if reply.thinking:
                 msg["thinking"] = reply.thinking
             if reply.tool_calls:
-                msg["tool_calls"] = [{"function": {"name": n, "arguments": a}} for n, _r, a in _norm_calls(reply.tool_calls)]
-            return await self._send(writer, 200, {"model": model, "created_at": stamp, "message": msg, **{k: v for k, v in final.items() if k != "message"}})
+                msg["tool_calls"] = [
+                    {"function": {"name": n, "arguments": a}} for n, _r, a in _norm_calls(reply.tool_calls)
+                ]
+            return await self._send(
+                writer,
+                200,
+                {
+                    "model": model,
+                    "created_at": stamp,
+                    "message": msg,
+                    **{k: v for k, v in final.items() if k != "message"},
+                },
+            )
         await self._start_stream(writer, "application/x-ndjson")
         return await self._play(writer, reply, events)
 
@@ -522,7 +809,13 @@ def _main(argv: list[str] | None = None) -> int:
             replies = [Reply(**{k: v for k, v in item.items() if k in names}) for item in json.load(fh)]
 
     async def serve() -> None:
-        srv = FakeLLMServer(args.flavor, replies, models=args.models, tokens_per_s=args.tokens_per_s, port=args.port)
+        srv = FakeLLMServer(
+            args.flavor,
+            replies,
+            models=args.models,
+            tokens_per_s=args.tokens_per_s,
+            port=args.port,
+        )
         await srv.start()
         print(f"READY {srv.url}", flush=True)
         stop = asyncio.Event()

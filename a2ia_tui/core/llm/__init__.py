@@ -8,7 +8,16 @@ from .base import LLMClient, gather_stream
 from .ollama import OllamaClient
 from .openai import OpenAIClient
 from .registry import backend_names, make_client, resolve_default_backend
-from .types import ChatChunk, ChatResponse, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+from .types import (
+    ChatChunk,
+    ChatResponse,
+    FunctionCall,
+    Health,
+    Message,
+    ModelInfo,
+    ToolCall,
+    ToolSpec,
+)
 from .vllm import VLLMClient
 
 __all__ = [

@@ -14,6 +14,8 @@ from json.decoder import JSONDecoder
 from json.scanner import make_scanner
 from typing import Any
 
+from pydantic import BaseModel
+
 from .types import ChatChunk, Message, ToolCall
 
 _new_obj = object.__new__
@@ -60,44 +62,42 @@ def _model(cls: type, values: dict[str, Any], fields: frozenset[str]) -> Any:
     return obj
 
 
+# pydantic's slot descriptors, called directly (cheaper than object.__setattr__ by name).
+_slots = BaseModel.__dict__
+_set_fields_set = _slots["__pydantic_fields_set__"].__set__
+_set_extra = _slots["__pydantic_extra__"].__set__
+_set_private = _slots["__pydantic_private__"].__set__
+_MSG_TEMPLATE = {
+    "role": "assistant",
+    "content": "",
+    "thinking": None,
+    "tool_calls": None,
+    "tool_call_id": None,
+    "tool_name": None,
+}
+_CHUNK_TEMPLATE = dict.fromkeys(_CHUNK_FIELDS)
+_CHUNK_TEMPLATE["done"] = False
+
+
 def text_chunk(model: str | None, content: str, thinking: str | None) -> ChatChunk:
     """The commonest chunk (a piece of text and/or thinking), on the shortest path."""
     msg = _new_obj(Message)
-    _set(
-        msg,
-        "__dict__",
-        {
-            "role": "assistant",
-            "content": content,
-            "thinking": thinking,
-            "tool_calls": [],
-            "tool_call_id": None,
-            "tool_name": None,
-        },
-    )
-    _set(msg, "__pydantic_fields_set__", set(_MSG_FIELDS))
-    _set(msg, "__pydantic_extra__", None)
-    _set(msg, "__pydantic_private__", None)
+    d = _MSG_TEMPLATE.copy()
+    d["content"] = content
+    d["thinking"] = thinking
+    d["tool_calls"] = []
+    _set(msg, "__dict__", d)
+    _set_fields_set(msg, set(_MSG_FIELDS))
+    _set_extra(msg, None)
+    _set_private(msg, None)
     chunk = _new_obj(ChatChunk)
-    _set(
-        chunk,
-        "__dict__",
-        {
-            "model": model,
-            "message": msg,
-            "done": False,
-            "done_reason": None,
-            "prompt_eval_count": None,
-            "eval_count": None,
-            "total_duration": None,
-            "load_duration": None,
-            "prompt_eval_duration": None,
-            "eval_duration": None,
-        },
-    )
-    _set(chunk, "__pydantic_fields_set__", set(_CHUNK_FIELDS))
-    _set(chunk, "__pydantic_extra__", None)
-    _set(chunk, "__pydantic_private__", None)
+    d = _CHUNK_TEMPLATE.copy()
+    d["model"] = model
+    d["message"] = msg
+    _set(chunk, "__dict__", d)
+    _set_fields_set(chunk, set(_CHUNK_FIELDS))
+    _set_extra(chunk, None)
+    _set_private(chunk, None)
     return chunk
 
 

@@ -99,6 +99,7 @@ class HTTPBackend:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.read_timeout_s = read_timeout_s
         hdrs = {"Accept": "application/json", **(headers or {})}
         if api_key:
             hdrs["Authorization"] = f"Bearer {api_key}"
@@ -157,7 +158,10 @@ class HTTPBackend:
         started = False
         try:
             async with self.http.stream(
-                "POST", url, content=dumps(body), headers={"Content-Type": "application/json"}
+                "POST",
+                url,
+                content=dumps(body),
+                headers={"Content-Type": "application/json"},
             ) as resp:
                 if resp.status_code >= 400:
                     raise http_error(resp.status_code, await resp.aread(), url)
@@ -182,9 +186,11 @@ class HTTPBackend:
         except BackendError:
             raise
         except httpx.HTTPError as exc:
-            if not started:
-                raise BackendUnreachable(url, describe_transport_error(exc)) from exc
             reason = describe_transport_error(exc)
+            if isinstance(exc, httpx.ReadTimeout):
+                reason = f"no data for {self.read_timeout_s:g} s (read timeout; the server may be stuck)"
+            if not started:
+                raise BackendUnreachable(url, reason) from exc
             if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
                 reason = "the server closed the connection mid-stream"
             raise StreamInterrupted(reason) from exc

@@ -15,15 +15,36 @@ from typing import Any
 
 import httpx
 
-from ..errors import BackendHTTPError, BackendProtocolError, BackendUnreachable, StreamInterrupted
+from ..errors import (
+    BackendHTTPError,
+    BackendProtocolError,
+    BackendUnreachable,
+    StreamInterrupted,
+)
 from ._fast import parse_json, stream_chunk, text_chunk
 from ._http import HTTPBackend
 from .base import LLMClient
-from .types import ChatChunk, ChatResponse, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+from .types import (
+    ChatChunk,
+    ChatResponse,
+    FunctionCall,
+    Health,
+    Message,
+    ModelInfo,
+    ToolCall,
+    ToolSpec,
+)
 
 #: ``options`` keys that go at the top level of an /api/chat request, not under "options".
 _TOP_LEVEL = {"think", "keep_alive", "format"}
-_STATS = ("prompt_eval_count", "eval_count", "total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
+_STATS = (
+    "prompt_eval_count",
+    "eval_count",
+    "total_duration",
+    "load_duration",
+    "prompt_eval_duration",
+    "eval_duration",
+)
 
 
 def message_to_ollama(msg: Message) -> dict[str, Any]:
@@ -79,7 +100,11 @@ class OllamaClient(LLMClient):
         name = model or self.model
         if not name:
             raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
-        body: dict[str, Any] = {"model": name, "messages": [message_to_ollama(m) for m in messages], "stream": stream}
+        body: dict[str, Any] = {
+            "model": name,
+            "messages": [message_to_ollama(m) for m in messages],
+            "stream": stream,
+        }
         if tools:
             body["tools"] = [t.to_wire() for t in tools]
         opts: dict[str, Any] = {}
@@ -110,7 +135,10 @@ class OllamaClient(LLMClient):
                 try:
                     args = json.loads(args) if args.strip() else {}
                 except json.JSONDecodeError as exc:
-                    args, error = {}, f"invalid JSON in arguments: {exc.msg} at position {exc.pos}"
+                    args, error = (
+                        {},
+                        f"invalid JSON in arguments: {exc.msg} at position {exc.pos}",
+                    )
             if not isinstance(args, dict):
                 args, error = {}, error or "arguments must be a JSON object"
             self._calls_seen += 1
@@ -119,7 +147,10 @@ class OllamaClient(LLMClient):
                 ToolCall(
                     id=call_id,
                     function=FunctionCall(
-                        name=fn.get("name") or "", arguments=args, raw_arguments=raw_text, error=error
+                        name=fn.get("name") or "",
+                        arguments=args,
+                        raw_arguments=raw_text,
+                        error=error,
                     ),
                 )
             )
@@ -134,7 +165,14 @@ class OllamaClient(LLMClient):
         temperature: float | None = None,
         options: dict[str, Any] | None = None,
     ) -> AsyncIterator[ChatChunk]:
-        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=True)
+        body = self.build_request(
+            messages,
+            tools,
+            model=model,
+            temperature=temperature,
+            options=options,
+            stream=True,
+        )
         text_parts: list[str] = []
         saw_done = False
         lines = self._backend.stream_lines("/api/chat", body)
@@ -150,7 +188,10 @@ class OllamaClient(LLMClient):
                     if not isinstance(obj, dict):
                         continue
                     if "error" in obj:
-                        raise StreamInterrupted(f"server error mid-stream: {obj['error']}", "".join(text_parts))
+                        raise StreamInterrupted(
+                            f"server error mid-stream: {obj['error']}",
+                            "".join(text_parts),
+                        )
                     m = obj.get("message") or {}
                     content = m.get("content") or ""
                     thinking = m.get("thinking") or None
@@ -200,7 +241,14 @@ class OllamaClient(LLMClient):
         options: dict[str, Any] | None = None,
     ) -> ChatResponse:
         """One non-streamed reply (``stream: false``): a single JSON object with the statistics."""
-        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=False)
+        body = self.build_request(
+            messages,
+            tools,
+            model=model,
+            temperature=temperature,
+            options=options,
+            stream=False,
+        )
         data = await self._backend.post_json("/api/chat", body)
         if not isinstance(data, dict):
             raise BackendProtocolError(f"{self._backend.url('/api/chat')} answered no JSON object")
@@ -245,7 +293,10 @@ class OllamaClient(LLMClient):
                 info = (await self.show(name)).get("model_info") or {}
             except (BackendHTTPError, BackendUnreachable, BackendProtocolError):
                 return None
-            ctx = next((v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)), None)
+            ctx = next(
+                (v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)),
+                None,
+            )
             self._ctx_cache[name] = ctx
         return self._ctx_cache[name]
 

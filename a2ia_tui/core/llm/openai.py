@@ -30,9 +30,23 @@ from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ._fast import parse_json, stream_chunk, text_chunk
 from ._http import HTTPBackend, error_message
 from .base import LLMClient
-from .types import ChatChunk, ChatResponse, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
+from .types import (
+    ChatChunk,
+    ChatResponse,
+    FunctionCall,
+    Health,
+    Message,
+    ModelInfo,
+    ToolCall,
+    ToolSpec,
+)
 
-_FINISH_MAP = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "function_call": "tool_calls"}
+_FINISH_MAP = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+}
 
 
 def message_to_openai(msg: Message) -> dict[str, Any]:
@@ -107,7 +121,12 @@ class _ToolAccumulator:
             out.append(
                 ToolCall(
                     id=slot["id"] or f"call_{idx}",
-                    function=FunctionCall(name=slot["name"] or "", arguments=parsed, raw_arguments=raw, error=error),
+                    function=FunctionCall(
+                        name=slot["name"] or "",
+                        arguments=parsed,
+                        raw_arguments=raw,
+                        error=error,
+                    ),
                 )
             )
         self.calls.clear()
@@ -157,7 +176,11 @@ class OpenAIClient(LLMClient):
         name = model or self.model
         if not name:
             raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
-        body: dict[str, Any] = {"model": name, "messages": [message_to_openai(m) for m in messages], "stream": stream}
+        body: dict[str, Any] = {
+            "model": name,
+            "messages": [message_to_openai(m) for m in messages],
+            "stream": stream,
+        }
         if stream and self.send_stream_options:
             body["stream_options"] = {"include_usage": True}
         if tools:
@@ -178,13 +201,20 @@ class OpenAIClient(LLMClient):
         temperature: float | None = None,
         options: dict[str, Any] | None = None,
     ) -> AsyncIterator[ChatChunk]:
-        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=True)
+        body = self.build_request(
+            messages,
+            tools,
+            model=model,
+            temperature=temperature,
+            options=options,
+            stream=True,
+        )
         model_name: str | None = body["model"]
         acc = _ToolAccumulator()
         finish: str | None = None
         usage: dict[str, Any] | None = None
         text_parts: list[str] = []
-        data_lines: list[str] = []
+        data: str | None = None  # the current event's data (SSE: its data lines joined by "\n")
         lines = self._backend.stream_lines("/chat/completions", body)
         finished = False
         first = True
@@ -193,22 +223,20 @@ class OpenAIClient(LLMClient):
                 for line in batch:
                     if line:
                         if line[:5] == "data:":
-                            data_lines.append(line[5:])
+                            # SSE: one space after the colon is not part of the value.
+                            value = line[6:] if line[5:6] == " " else line[5:]
+                            data = value if data is None else data + "\n" + value
                         # comments (": keep-alive"), event:, id:, retry: are ignored
                         continue
-                    if not data_lines:
+                    if data is None:
                         continue
-                    # A blank line ends an event; its data lines are joined with "\n" (SSE).
-                    payload = data_lines[0] if len(data_lines) == 1 else "\n".join(data_lines)
-                    data_lines = []
-                    if payload[:1] == " ":
-                        payload = payload[1:]
-                    if payload[:6] == "[DONE]":
-                        finished = True
-                        break
+                    payload, data = data, None  # a blank line ends the event
                     try:
                         obj = parse_json(payload)
                     except ValueError:
+                        if payload.strip() == "[DONE]":
+                            finished = True
+                            break
                         # A malformed event is skipped, never fatal (the stream goes on).
                         continue
                     if not isinstance(obj, dict):
@@ -256,7 +284,10 @@ class OpenAIClient(LLMClient):
             yield stream_chunk(model_name, tool_calls=calls)
             finish = finish or "tool_calls"
         stats = (
-            {"prompt_eval_count": usage.get("prompt_tokens"), "eval_count": usage.get("completion_tokens")}
+            {
+                "prompt_eval_count": usage.get("prompt_tokens"),
+                "eval_count": usage.get("completion_tokens"),
+            }
             if usage
             else None
         )
@@ -272,7 +303,14 @@ class OpenAIClient(LLMClient):
         options: dict[str, Any] | None = None,
     ) -> ChatResponse:
         """One non-streamed completion (``stream: false``, no ``stream_options``)."""
-        body = self.build_request(messages, tools, model=model, temperature=temperature, options=options, stream=False)
+        body = self.build_request(
+            messages,
+            tools,
+            model=model,
+            temperature=temperature,
+            options=options,
+            stream=False,
+        )
         data = await self._backend.post_json("/chat/completions", body)
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
             raise BackendProtocolError(f"{self._backend.url('/chat/completions')} answered no 'choices'")
@@ -336,7 +374,11 @@ class OpenAIClient(LLMClient):
             return Health(ok=False, detail=f"offline: {exc.reason}")
         except Exception as exc:  # noqa: BLE001 - health never raises
             return Health(ok=False, detail=str(exc).splitlines()[0][:200])
-        return Health(ok=True, detail=f"{len(models)} model(s)", latency_s=time.perf_counter() - t0)
+        return Health(
+            ok=True,
+            detail=f"{len(models)} model(s)",
+            latency_s=time.perf_counter() - t0,
+        )
 
     async def aclose(self) -> None:
         await self._backend.aclose()

@@ -52,7 +52,9 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
         b: BackendSettings = settings.backends[name]
     except KeyError:
         raise ConfigError(
-            "settings", "backends", f"no backend named {name!r} (have: {', '.join(settings.backends)})"
+            "settings",
+            "backends",
+            f"no backend named {name!r} (have: {', '.join(settings.backends)})",
         ) from None
     session_model = settings.model if settings.default_backend in ("auto", name) else None
     chosen = model or session_model or b.model
@@ -81,7 +83,7 @@ async def probe(settings: Settings, name: str, timeout_s: float = AUTO_PROBE_TIM
     try:
         health = await asyncio.wait_for(client.health(), timeout_s)
         return health.ok, health.detail
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False, f"no answer within {timeout_s:g} s"
     finally:
         await client.aclose()

@@ -17,7 +17,7 @@ class VLLMClient(OpenAIClient):
     def root_url(self) -> str:
         """The server root (``/health`` and ``/metrics`` live there, outside ``/v1``)."""
         url = self.base_url
-        return url[: -len("/v1")] if url.endswith("/v1") else url
+        return url.removesuffix("/v1")
 
     async def health(self) -> Health:
         t0 = time.perf_counter()

@@ -40,7 +40,7 @@ def test_every_setting_is_documented():
 
 
 def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", CONFIG_MD, flags=re.S)
+    return re.findall(rf"```{lang}\n(.*?)```", CONFIG_MD, flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("index", range(len(blocks("toml"))))

@@ -25,7 +25,12 @@ def sse_text(resp: httpx.Response) -> str:
 
 
 def chat(url: str, **extra) -> httpx.Response:
-    body = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}], "stream": True, **extra}
+    body = {
+        "model": "fake-model",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        **extra,
+    }
     return httpx.post(url + "/chat/completions", json=body, timeout=10)
 
 
@@ -62,9 +67,21 @@ def test_default_reply_when_none_was_given_and_usage_only_when_asked():
 
 def test_command_line_prints_ready_and_serves_a_replies_file_until_sigterm(tmp_path):
     replies = tmp_path / "r.json"
-    replies.write_text(json.dumps([{"text": "from a file", "tool_calls": [["f", {"a": 1}]]}]), encoding="utf-8")
+    replies.write_text(
+        json.dumps([{"text": "from a file", "tool_calls": [["f", {"a": 1}]]}]),
+        encoding="utf-8",
+    )
     proc = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--flavor", "openai", "--port", "0", "--replies", str(replies)],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--flavor",
+            "openai",
+            "--port",
+            "0",
+            "--replies",
+            str(replies),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -26,7 +26,10 @@ async def test_text_thinking_and_final_statistics():
     assert last.done and last.done_reason == "stop"
     assert last.eval_count == 5 and last.prompt_eval_count == 12 and last.eval_duration > 0
     body = srv.requests[-1].body
-    assert body["think"] is True and body["options"] == {"num_ctx": 4096, "temperature": 0.2}
+    assert body["think"] is True and body["options"] == {
+        "num_ctx": 4096,
+        "temperature": 0.2,
+    }
     assert body["stream"] is True
 
 
@@ -82,8 +85,25 @@ async def test_tool_result_goes_back_with_tool_name():
             from a2ia_tui.core.llm.scripted import make_call
 
             call = make_call("read_file", {"path": "x"})
-            history = [*USER, Message(role="assistant", tool_calls=[call]), Message(role="tool", content="data", tool_name="read_file", tool_call_id=call.id)]
+            history = [
+                *USER,
+                Message(role="assistant", tool_calls=[call]),
+                Message(
+                    role="tool",
+                    content="data",
+                    tool_name="read_file",
+                    tool_call_id=call.id,
+                ),
+            ]
             await collect(client, history)
     sent = srv.requests[-1].body["messages"]
     assert sent[1]["tool_calls"] == [{"function": {"name": "read_file", "arguments": {"path": "x"}}}]
     assert sent[2] == {"role": "tool", "content": "data", "tool_name": "read_file"}
+
+
+async def test_stalled_stream_is_interrupted_with_the_partial_text():
+    async with FakeLLMServer("ollama", [Reply(text="slow and then nothing", stall_after=2)], models=["m"]) as srv:
+        async with OllamaClient(srv.url, model="m", read_timeout_s=0.4) as client:
+            with pytest.raises(StreamInterrupted) as info:
+                await collect(client)
+    assert info.value.partial_text == "slow and" and "read timeout" in str(info.value)

@@ -6,7 +6,12 @@ import asyncio
 
 import pytest
 
-from a2ia_tui.core.errors import BackendHTTPError, BackendUnreachable, StreamInterrupted, ToolsUnsupported
+from a2ia_tui.core.errors import (
+    BackendHTTPError,
+    BackendUnreachable,
+    StreamInterrupted,
+    ToolsUnsupported,
+)
 from a2ia_tui.core.llm.base import gather_stream
 from a2ia_tui.core.llm.openai import OpenAIClient
 from a2ia_tui.core.llm.types import Message, ToolSpec
@@ -14,7 +19,13 @@ from a2ia_tui.core.llm.vllm import VLLMClient
 from tests.fakes.llm_server import FakeLLMServer, Reply
 
 USER = [Message(role="user", content="hi")]
-TOOLS = [ToolSpec("get_weather", "weather", {"type": "object", "properties": {"city": {"type": "string"}}})]
+TOOLS = [
+    ToolSpec(
+        "get_weather",
+        "weather",
+        {"type": "object", "properties": {"city": {"type": "string"}}},
+    )
+]
 
 
 async def collect(client, messages=USER, tools=None):
@@ -36,7 +47,13 @@ async def test_text_thinking_usage_and_one_done_chunk(flavor):
 
 
 async def test_two_parallel_tool_calls_split_across_chunks_arrive_once_each():
-    calls = [("get_weather", {"city": "Zürich", "units": {"deg": "C", "nested": [1, 2, {"k": "v"}]}}), ("get_time", {"tz": "Europe/Paris"})]
+    calls = [
+        (
+            "get_weather",
+            {"city": "Zürich", "units": {"deg": "C", "nested": [1, 2, {"k": "v"}]}},
+        ),
+        ("get_time", {"tz": "Europe/Paris"}),
+    ]
     async with FakeLLMServer("vllm", [Reply(text="", tool_calls=calls, arg_fragment=3)]) as srv:
         async with VLLMClient(srv.url, model="fake-model") as client:
             chunks = await collect(client, tools=TOOLS)
@@ -75,13 +92,30 @@ async def test_vllm_without_auto_tool_choice_raises_tools_unsupported_with_hint(
 @pytest.mark.parametrize(
     "body, expected",
     [
-        ({"error": {"message": "model x does not exist", "type": "NotFoundError", "code": 404}}, "model x does not exist"),
+        (
+            {
+                "error": {
+                    "message": "model x does not exist",
+                    "type": "NotFoundError",
+                    "code": 404,
+                }
+            },
+            "model x does not exist",
+        ),
         ({"object": "error", "message": "old style failure"}, "old style failure"),
         ({"error": "Unauthorized"}, "Unauthorized"),
     ],
 )
 async def test_http_errors_carry_the_servers_message(body, expected):
-    async with FakeLLMServer("vllm", [Reply(status=401 if body.get("error") == "Unauthorized" else 404, error_body=body)]) as srv:
+    async with FakeLLMServer(
+        "vllm",
+        [
+            Reply(
+                status=401 if body.get("error") == "Unauthorized" else 404,
+                error_body=body,
+            )
+        ],
+    ) as srv:
         async with VLLMClient(srv.url, model="fake-model") as client:
             with pytest.raises(BackendHTTPError) as info:
                 await collect(client)
@@ -103,7 +137,21 @@ async def test_stalled_server_hits_the_read_timeout():
         async with OpenAIClient(srv.url, model="fake-model", read_timeout_s=0.5) as client:
             with pytest.raises(StreamInterrupted) as info:
                 await collect(client)
-    assert "read timeout" in str(info.value)
+    assert "no data for 0.5 s (read timeout" in str(info.value)
+    assert info.value.partial_text == "a b"  # role chunk + 2 words sent before the stall
+
+
+async def test_a_server_that_never_answers_is_unreachable_after_the_read_timeout():
+    import socket
+
+    with socket.socket() as listener:  # accepts connections (backlog), never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+        async with OpenAIClient(url, model="m", read_timeout_s=0.3) as client:
+            with pytest.raises(BackendUnreachable) as info:
+                await collect(client)
+    assert url in str(info.value) and "read timeout" in str(info.value)
 
 
 async def test_unreachable_names_the_url():
@@ -166,7 +214,11 @@ async def test_gather_stream_on_tool_conversation_round_trip():
         async with VLLMClient(srv.url, model="fake-model") as client:
             first = await gather_stream(client.stream_chat(USER))
             call = first.message.tool_calls[0]
-            history = [*USER, first.message, Message(role="tool", content="résultat", tool_call_id=call.id, tool_name="f")]
+            history = [
+                *USER,
+                first.message,
+                Message(role="tool", content="résultat", tool_call_id=call.id, tool_name="f"),
+            ]
             await gather_stream(client.stream_chat(history))
     sent = srv.requests[-1].body["messages"]
     assert sent[1]["tool_calls"][0]["function"]["arguments"] == '{"q": "é"}'

@@ -13,7 +13,11 @@ USER = [Message(role="user", content="hi")]
 
 
 async def test_openai_chat_is_one_request_with_reasoning_calls_and_usage():
-    reply = Reply(text="Voilà", thinking="pensons", tool_calls=[("f", {"k": "ñ"}), ("g", "{broken")])
+    reply = Reply(
+        text="Voilà",
+        thinking="pensons",
+        tool_calls=[("f", {"k": "ñ"}), ("g", "{broken")],
+    )
     async with FakeLLMServer("vllm", [reply]) as srv:
         async with VLLMClient(srv.url, model="fake-model") as client:
             resp = await client.chat(USER, [ToolSpec("f"), ToolSpec("g")], temperature=0)
@@ -23,7 +27,10 @@ async def test_openai_chat_is_one_request_with_reasoning_calls_and_usage():
     f, g = resp.message.tool_calls
     assert (f.function.name, f.function.arguments, f.valid) == ("f", {"k": "ñ"}, True)
     assert g.function.name == "g" and not g.valid and g.function.raw_arguments == "{broken"
-    assert resp.done_reason == "tool_calls" and (resp.prompt_eval_count, resp.eval_count) == (12, 5)
+    assert resp.done_reason == "tool_calls" and (
+        resp.prompt_eval_count,
+        resp.eval_count,
+    ) == (12, 5)
 
 
 async def test_ollama_chat_is_one_object_with_statistics():

@@ -20,14 +20,66 @@ def sse(obj) -> bytes:
 
 
 def openai_stream(words: list[str]) -> bytes:
-    out = [sse({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}), b": keep-alive\n\n"]
+    out = [
+        sse({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+        b": keep-alive\n\n",
+    ]
     for w in words:
-        out.append(sse({"choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}], "token_ids": None}))
+        out.append(
+            sse(
+                {
+                    "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}],
+                    "token_ids": None,
+                }
+            )
+        )
     out.append(sse({"choices": [{"index": 0, "delta": {"reasoning": "ü"}}]}))
     args = json.dumps({"text": "".join(words), "n": [1, {"x": "ß"}]}, ensure_ascii=False)
-    out.append(sse({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c0", "type": "function", "function": {"name": "echo"}}]}}]}))
+    out.append(
+        sse(
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {
+                            "tool_calls": [
+                                {
+                                    "index": 0,
+                                    "id": "c0",
+                                    "type": "function",
+                                    "function": {"name": "echo"},
+                                }
+                            ]
+                        },
+                    }
+                ]
+            }
+        )
+    )
     for i in range(0, len(args), 4):
-        out.append(sse({"choices": [{"index": 0, "delta": {"content": None, "tool_calls": [{"index": 0, "function": {"name": None, "arguments": args[i : i + 4]}}]}}]}))
+        out.append(
+            sse(
+                {
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {
+                                "content": None,
+                                "tool_calls": [
+                                    {
+                                        "index": 0,
+                                        "function": {
+                                            "name": None,
+                                            "arguments": args[i : i + 4],
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ]
+                }
+            )
+        )
     out.append(sse({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}))
     out.append(sse({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 9}}))
     out.append(b"data: [DONE]\n\n")
@@ -35,9 +87,43 @@ def openai_stream(words: list[str]) -> bytes:
 
 
 def ollama_stream(words: list[str]) -> bytes:
-    lines = [json.dumps({"message": {"role": "assistant", "content": w}, "done": False}, ensure_ascii=False) for w in words]
-    lines.append(json.dumps({"message": {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "echo", "arguments": {"t": "".join(words)}}}]}, "done": False}, ensure_ascii=False))
-    lines.append(json.dumps({"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", "eval_count": len(words)}))
+    lines = [
+        json.dumps(
+            {"message": {"role": "assistant", "content": w}, "done": False},
+            ensure_ascii=False,
+        )
+        for w in words
+    ]
+    lines.append(
+        json.dumps(
+            {
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [
+                        {
+                            "function": {
+                                "name": "echo",
+                                "arguments": {"t": "".join(words)},
+                            }
+                        }
+                    ],
+                },
+                "done": False,
+            },
+            ensure_ascii=False,
+        )
+    )
+    lines.append(
+        json.dumps(
+            {
+                "message": {"role": "assistant", "content": ""},
+                "done": True,
+                "done_reason": "stop",
+                "eval_count": len(words),
+            }
+        )
+    )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -67,11 +153,23 @@ async def run(client_cls, url, data_pieces):
     await client.aclose()
     text = "".join(c.message.content for c in chunks)
     thinking = "".join(c.message.thinking or "" for c in chunks)
-    calls = [(t.id if client_cls is OpenAIClient else "", t.function.name, t.function.arguments) for c in chunks for t in c.message.tool_calls]
+    calls = [
+        (
+            t.id if client_cls is OpenAIClient else "",
+            t.function.name,
+            t.function.arguments,
+        )
+        for c in chunks
+        for t in c.message.tool_calls
+    ]
     return text, thinking, calls, sum(c.done for c in chunks)
 
 
-WORDS = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6), min_size=1, max_size=12)
+WORDS = st.lists(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -11,9 +11,15 @@ import respx
 
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.errors import ConfigError
-from a2ia_tui.core.llm import OllamaClient, OpenAIClient, VLLMClient, backend_names, make_client
+from a2ia_tui.core.llm import (
+    OllamaClient,
+    OpenAIClient,
+    VLLMClient,
+    backend_names,
+    make_client,
+)
 from a2ia_tui.core.llm.registry import probe, resolve_default_backend
-from tests.fakes.llm_server import FakeLLMServer, Reply
+from tests.fakes.llm_server import FakeLLMServer
 
 
 def closed_port_url(path: str = "") -> str:
@@ -69,20 +75,33 @@ def test_unknown_backend_is_a_one_line_config_error():
 
 async def test_auto_picks_the_first_reachable_backend_in_config_order():
     async with FakeLLMServer("vllm", models=["m"]) as up:
-        s = settings(**{"backends.ollama.base_url": closed_port_url(), "backends.vllm.base_url": up.url})
+        s = settings(
+            **{
+                "backends.ollama.base_url": closed_port_url(),
+                "backends.vllm.base_url": up.url,
+            }
+        )
         assert await resolve_default_backend(s) == "vllm"
         # the probe really asked the server
         assert any(r.path in ("/health", "/v1/models") for r in up.requests)
 
 
 async def test_auto_prefers_config_order_when_several_are_up():
-    async with FakeLLMServer("ollama", models=["a2ia-qwen"]) as o, FakeLLMServer("vllm") as v:
+    async with (
+        FakeLLMServer("ollama", models=["a2ia-qwen"]) as o,
+        FakeLLMServer("vllm") as v,
+    ):
         s = settings(**{"backends.ollama.base_url": o.url, "backends.vllm.base_url": v.url})
         assert await resolve_default_backend(s) == "ollama"
 
 
 async def test_auto_falls_back_to_local_when_nothing_answers():
-    s = settings(**{"backends.ollama.base_url": closed_port_url(), "backends.vllm.base_url": closed_port_url("/v1")})
+    s = settings(
+        **{
+            "backends.ollama.base_url": closed_port_url(),
+            "backends.vllm.base_url": closed_port_url("/v1"),
+        }
+    )
     assert await resolve_default_backend(s) == "local"
 
 
@@ -97,7 +116,12 @@ async def test_a_stalled_backend_costs_the_probe_timeout_not_forever():
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-        s = settings(**{"backends.vllm.base_url": url, "backends.ollama.base_url": closed_port_url()})
+        s = settings(
+            **{
+                "backends.vllm.base_url": url,
+                "backends.ollama.base_url": closed_port_url(),
+            }
+        )
         ok, detail = await probe(s, "vllm", timeout_s=0.3)
         assert not ok and "no answer within 0.3 s" == detail
         assert await resolve_default_backend(s, timeout_s=0.3) == "local"

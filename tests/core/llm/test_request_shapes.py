@@ -22,14 +22,31 @@ async def test_openai_headers_bearer_and_extra_headers():
     route = respx.post("http://h:1/v1/chat/completions").mock(return_value=httpx.Response(200, content=SSE_OK))
     client = OpenAIClient("http://h:1/v1", model="m", api_key="sk-abc", headers={"X-Org": "lab"})
     tools = [ToolSpec("f", "does f", {"type": "object", "properties": {}})]
-    _ = [c async for c in client.stream_chat([Message(role="user", content="é")], tools, temperature=0.1, options={"max_tokens": 5})]
+    _ = [
+        c
+        async for c in client.stream_chat(
+            [Message(role="user", content="é")],
+            tools,
+            temperature=0.1,
+            options={"max_tokens": 5},
+        )
+    ]
     req = route.calls.last.request
     assert req.headers["authorization"] == "Bearer sk-abc"
     assert req.headers["x-org"] == "lab"
     body = json.loads(req.content)
     assert body["messages"] == [{"role": "user", "content": "é"}]
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
-    assert body["tools"] == [{"type": "function", "function": {"name": "f", "description": "does f", "parameters": {"type": "object", "properties": {}}}}]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "description": "does f",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+    ]
     assert body["tool_choice"] == "auto" and body["temperature"] == 0.1 and body["max_tokens"] == 5
     assert "é".encode() in req.content  # UTF-8 on the wire, never \\u escapes
     await client.aclose()
@@ -53,7 +70,14 @@ async def test_ollama_body_shape():
     route = respx.post("http://o:2/api/chat").mock(return_value=httpx.Response(200, content=line))
     client = OllamaClient("http://o:2", model="m")
     tools = [ToolSpec("g")]
-    _ = [c async for c in client.stream_chat([Message(role="system", content="s"), Message(role="user", content="u")], tools, options={"think": "high", "keep_alive": "5m", "top_k": 3})]
+    _ = [
+        c
+        async for c in client.stream_chat(
+            [Message(role="system", content="s"), Message(role="user", content="u")],
+            tools,
+            options={"think": "high", "keep_alive": "5m", "top_k": 3},
+        )
+    ]
     body = json.loads(route.calls.last.request.content)
     assert body["think"] == "high" and body["keep_alive"] == "5m" and body["options"] == {"top_k": 3}
     assert body["tools"][0]["function"]["name"] == "g"
@@ -74,7 +98,9 @@ async def test_registry_builds_clients_from_settings(tmp_path):
     local = make_client(s, "local")
     assert local.base_url == "http://127.0.0.1:9999/v1" and local.kind == "local"
     assert make_client(s, "remote", model="small").model == "small"
-    route = respx.get("http://gpu-box:8000/v1/models").mock(return_value=httpx.Response(200, json={"data": [{"id": "big"}]}))
+    route = respx.get("http://gpu-box:8000/v1/models").mock(
+        return_value=httpx.Response(200, json={"data": [{"id": "big"}]})
+    )
     await remote.list_models()
     assert route.calls.last.request.headers["authorization"] == "Bearer sk-remote"
     with pytest.raises(Exception, match="no backend named"):

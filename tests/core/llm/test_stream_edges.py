@@ -39,7 +39,12 @@ def calls_of(chunks):
 
 async def test_explicit_nulls_unknown_keys_and_older_reasoning_key():
     body = sse(
-        {"id": "x", "choices": [{"index": 0, "delta": None, "finish_reason": None}], "usage": None, "new_field": 1},
+        {
+            "id": "x",
+            "choices": [{"index": 0, "delta": None, "finish_reason": None}],
+            "usage": None,
+            "new_field": 1,
+        },
         {"choices": None, "usage": None},
         delta({"reasoning_content": "old-style ", "content": None, "tool_calls": None}),
         delta({"reasoning": "new-style", "content": None}),
@@ -72,12 +77,30 @@ async def test_whole_calls_in_one_delta_and_repeated_names_are_not_doubled():
         delta(
             {
                 "tool_calls": [
-                    {"id": "a", "type": "function", "function": {"name": "f", "arguments": '{"x": "é"}'}},
-                    {"id": "b", "type": "function", "function": {"name": "g", "arguments": {"y": 2}}},
+                    {
+                        "id": "a",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": '{"x": "é"}'},
+                    },
+                    {
+                        "id": "b",
+                        "type": "function",
+                        "function": {"name": "g", "arguments": {"y": 2}},
+                    },
                 ]
             }
         ),
-        delta({"tool_calls": [{"index": 2, "id": "c", "function": {"name": "h", "arguments": '{"z"'}}]}),
+        delta(
+            {
+                "tool_calls": [
+                    {
+                        "index": 2,
+                        "id": "c",
+                        "function": {"name": "h", "arguments": '{"z"'},
+                    }
+                ]
+            }
+        ),
         delta({"tool_calls": [{"index": 2, "function": {"name": "h", "arguments": ": 3}"}}]}),
         delta({}, "tool_calls"),
         {"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 9}},
@@ -88,12 +111,25 @@ async def test_whole_calls_in_one_delta_and_repeated_names_are_not_doubled():
     assert got == [("a", "f", {"x": "é"}), ("b", "g", {"y": 2}), ("c", "h", {"z": 3})]
     # all three on the one chunk where the choice finished, then the done chunk with usage
     assert len([c for c in chunks if c.message.tool_calls]) == 1
-    assert chunks[-1].done_reason == "tool_calls" and (chunks[-1].prompt_eval_count, chunks[-1].eval_count) == (4, 9)
+    assert chunks[-1].done_reason == "tool_calls" and (
+        chunks[-1].prompt_eval_count,
+        chunks[-1].eval_count,
+    ) == (4, 9)
 
 
 async def test_a_call_whose_choice_never_finishes_is_emitted_once_at_the_end():
     body = sse(
-        delta({"tool_calls": [{"index": 0, "id": "c0", "function": {"name": "f", "arguments": '{"a"'}}]}),
+        delta(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "c0",
+                        "function": {"name": "f", "arguments": '{"a"'},
+                    }
+                ]
+            }
+        ),
         delta({"tool_calls": [{"index": 0, "function": {"arguments": ": [1, 2]}"}}]}),
     )
     chunks = await run(OpenAIClient, "http://s/v1", body)
@@ -105,12 +141,26 @@ async def test_a_call_whose_choice_never_finishes_is_emitted_once_at_the_end():
 @pytest.mark.parametrize(
     "event, message",
     [
-        ({"error": {"message": "CUDA out of memory", "type": "InternalServerError", "code": 500}}, "CUDA out of memory"),
+        (
+            {
+                "error": {
+                    "message": "CUDA out of memory",
+                    "type": "InternalServerError",
+                    "code": 500,
+                }
+            },
+            "CUDA out of memory",
+        ),
         ({"object": "error", "message": "engine died", "code": 500}, "engine died"),
     ],
 )
 async def test_an_error_event_mid_stream_is_an_error_with_the_partial_text(event, message):
-    body = sse(delta({"content": "half "}), delta({"content": "done"}), event, b"data: [DONE]\n\n")
+    body = sse(
+        delta({"content": "half "}),
+        delta({"content": "done"}),
+        event,
+        b"data: [DONE]\n\n",
+    )
     with pytest.raises(StreamInterrupted) as info:
         await run(OpenAIClient, "http://s/v1", body)
     assert message in str(info.value) and info.value.partial_text == "half done"
@@ -134,11 +184,23 @@ async def test_ollama_stream_without_its_final_line_is_interrupted():
 
 async def test_ollama_string_arguments_are_parsed_or_marked_invalid_and_zero_stats_absent():
     body = nd(
-        {"message": {"role": "assistant", "content": "", "tool_calls": [
-            {"function": {"name": "ok", "arguments": '{"p": "ü"}'}},
-            {"function": {"name": "bad", "arguments": "{oops"}},
-        ]}, "done": False},
-        {"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", "eval_count": 3},
+        {
+            "message": {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {"function": {"name": "ok", "arguments": '{"p": "ü"}'}},
+                    {"function": {"name": "bad", "arguments": "{oops"}},
+                ],
+            },
+            "done": False,
+        },
+        {
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": "stop",
+            "eval_count": 3,
+        },
     )
     chunks = await run(OllamaClient, "http://o", body)
     ok, bad = calls_of(chunks)
