@@ -96,12 +96,12 @@ class _ToolAccumulator:
         self.calls: dict[int, dict[str, Any]] = {}
 
     def add(self, deltas: list[dict[str, Any]]) -> None:
-        for pos, d in enumerate(deltas):
+        for d in deltas:
             if not isinstance(d, dict):
                 continue
             idx = d.get("index")
             if idx is None:
-                idx = len(self.calls) if d.get("id") not in {c.get("id") for c in self.calls.values()} else pos
+                idx = self._index_without_index(d.get("id"))
             slot = self.calls.setdefault(idx, {"id": None, "name": None, "args": []})
             if d.get("id"):
                 slot["id"] = d["id"]
@@ -111,6 +111,16 @@ class _ToolAccumulator:
             args = fn.get("arguments")
             if args:
                 slot["args"].append(args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
+
+    def _index_without_index(self, call_id: str | None) -> int:
+        """Servers that omit ``index``: a known id continues its call, a new id starts one, and a
+        fragment with neither continues the latest call."""
+        if call_id:
+            for idx, slot in self.calls.items():
+                if slot["id"] == call_id:
+                    return idx
+            return max(self.calls, default=-1) + 1
+        return max(self.calls, default=0)
 
     def finish(self) -> list[ToolCall]:
         out: list[ToolCall] = []

@@ -215,3 +215,18 @@ async def test_crlf_line_endings_and_a_last_line_without_newline():
     body += json.dumps({"message": {"role": "assistant", "content": ""}, "done": True}).encode()
     chunks = await run(OllamaClient, "http://o", body)
     assert "".join(c.message.content for c in chunks) == "a" and chunks[-1].done
+
+
+async def test_deltas_without_index_follow_their_id_or_the_latest_call():
+    body = sse(
+        delta({"tool_calls": [{"id": "a", "function": {"name": "f", "arguments": '{"x":'}}]}),
+        delta({"tool_calls": [{"function": {"arguments": " 1}"}}]}),  # no index, no id: continues "a"
+        delta({"tool_calls": [{"id": "b", "function": {"name": "g", "arguments": "{}"}}]}),
+        delta({"tool_calls": [{"id": "a", "function": {"arguments": ""}}]}),  # known id: still "a"
+        delta({}, "tool_calls"),
+    )
+    chunks = await run(OpenAIClient, "http://s/v1", body)
+    assert [(t.id, t.function.name, t.function.arguments) for t in calls_of(chunks)] == [
+        ("a", "f", {"x": 1}),
+        ("b", "g", {}),
+    ]
