@@ -19,68 +19,31 @@ def sse(obj) -> bytes:
     return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\r\n\r\n"
 
 
+def _choice(delta: dict, finish: str | None = None) -> dict:
+    return {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "token_ids": None}
+
+
 def openai_stream(words: list[str]) -> bytes:
-    out = [
-        sse({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
-        b": keep-alive\n\n",
+    """Role chunk, a keep-alive, the words, reasoning, then TWO tool calls whose argument JSON is
+    split into 4-character fragments interleaved by index, finish, usage, [DONE]."""
+    out = [sse(_choice({"role": "assistant", "content": ""})), b": keep-alive\n\n"]
+    out += [sse(_choice({"content": w})) for w in words]
+    out.append(sse(_choice({"reasoning": "ü"})))
+    calls = [
+        ("echo", json.dumps({"text": "".join(words), "n": [1, {"x": "ß"}]}, ensure_ascii=False)),
+        ("note", json.dumps({"t": "".join(reversed(words))}, ensure_ascii=False)),
     ]
-    for w in words:
+    for i, (name, _args) in enumerate(calls):
         out.append(
-            sse(
-                {
-                    "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}],
-                    "token_ids": None,
-                }
-            )
+            sse(_choice({"tool_calls": [{"index": i, "id": f"c{i}", "type": "function", "function": {"name": name}}]}))
         )
-    out.append(sse({"choices": [{"index": 0, "delta": {"reasoning": "ü"}}]}))
-    args = json.dumps({"text": "".join(words), "n": [1, {"x": "ß"}]}, ensure_ascii=False)
-    out.append(
-        sse(
-            {
-                "choices": [
-                    {
-                        "index": 0,
-                        "delta": {
-                            "tool_calls": [
-                                {
-                                    "index": 0,
-                                    "id": "c0",
-                                    "type": "function",
-                                    "function": {"name": "echo"},
-                                }
-                            ]
-                        },
-                    }
-                ]
-            }
-        )
-    )
-    for i in range(0, len(args), 4):
-        out.append(
-            sse(
-                {
-                    "choices": [
-                        {
-                            "index": 0,
-                            "delta": {
-                                "content": None,
-                                "tool_calls": [
-                                    {
-                                        "index": 0,
-                                        "function": {
-                                            "name": None,
-                                            "arguments": args[i : i + 4],
-                                        },
-                                    }
-                                ],
-                            },
-                        }
-                    ]
-                }
-            )
-        )
-    out.append(sse({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}))
+    frags = [[args[j : j + 4] for j in range(0, len(args), 4)] for _n, args in calls]
+    for step in range(max(len(f) for f in frags)):
+        for i, parts in enumerate(frags):
+            if step < len(parts):
+                fn = {"name": None, "arguments": parts[step]}
+                out.append(sse(_choice({"content": None, "tool_calls": [{"index": i, "function": fn}]})))
+    out.append(sse(_choice({}, "tool_calls")))
     out.append(sse({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 9}}))
     out.append(b"data: [DONE]\n\n")
     return b"".join(out)
@@ -180,7 +143,9 @@ def test_openai_sse_any_rechunking_same_result(words, cuts):
     pieces = asyncio.run(run(OpenAIClient, "http://x/v1", split(data, cuts)))
     assert whole == pieces
     assert whole[0] == "".join(words) and whole[3] == 1
+    assert [c[:2] for c in whole[2]] == [("c0", "echo"), ("c1", "note")]
     assert whole[2][0][2] == {"text": "".join(words), "n": [1, {"x": "ß"}]}
+    assert whole[2][1][2] == {"t": "".join(reversed(words))}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
