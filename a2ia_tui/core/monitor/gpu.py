@@ -11,6 +11,7 @@ Public API (the GPU pane and the ``gpu_status`` tool use only this)::
     sampler.close()                          # nvmlShutdown()
 
     read_gpu_status(settings) -> dict        # one JSON-able snapshot; never raises
+    gpu_status_dict(snap) -> dict            # a GPUSnapshot as JSON-able data (+ *_gib fields)
 
 Policy:
 
@@ -32,7 +33,6 @@ Policy:
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -377,21 +377,25 @@ def _describe_process(pid: int, managed: Mapping[int, str]) -> tuple[str, str, b
         return f"pid {pid}", "", False, managed.get(pid, "")
 
 
-def read_gpu_status(settings: Settings) -> dict[str, Any]:
-    """One JSON-able snapshot for scripts and the ``gpu_status`` tool. Never raises."""
-    sampler = GPUSampler(settings.monitor)
-    try:
-        snap = sampler.sample()
-    except Exception as exc:  # noqa: BLE001
-        return {"available": False, "reason": f"GPU monitoring failed: {exc}", "devices": []}
-    finally:
-        sampler.close()
+def gpu_status_dict(snap: GPUSnapshot) -> dict[str, Any]:
+    """A snapshot as JSON-able data, with VRAM also in GiB (for people and the agent)."""
     out = snap.to_dict()
     gib = 1024**3
     for dev in out["devices"]:
         for key in ("memory_total", "memory_used", "memory_free"):
             if dev.get(key) is not None:
                 dev[key.replace("memory_", "vram_") + "_gib"] = round(dev[key] / gib, 2)
-    if os.environ.get("A2IA_FAKE_GPU") or snap.fake:
+    if snap.fake:
         out["note"] = "fake GPU scenario (A2IA_FAKE_GPU), not real hardware"
     return out
+
+
+def read_gpu_status(settings: Settings) -> dict[str, Any]:
+    """One JSON-able snapshot for scripts and the ``gpu_status`` tool. Never raises."""
+    sampler = GPUSampler(settings.monitor)
+    try:
+        return gpu_status_dict(sampler.sample())
+    except Exception as exc:  # noqa: BLE001
+        return {"available": False, "reason": f"GPU monitoring failed: {exc}", "devices": []}
+    finally:
+        sampler.close()

@@ -1,5 +1,16 @@
 """One aggregate snapshot for ``a2ia-tui monitor``: GPUs, backends' health, managed engines and
-server metrics, as JSON-able data."""
+server metrics, as JSON-able data.
+
+Policy:
+
+- :class:`MonitorCollector` keeps one :class:`~.gpu.GPUSampler` (``nvmlInit`` once, not per line)
+  and one :class:`~.metrics.MetricsPoller` per backend (so the second line on carries vLLM rates
+  computed from two scrapes). ``await collector.collect()`` never raises for an unreachable
+  server or a missing GPU: those are states in the snapshot. ``await collector.aclose()`` at exit.
+- Engines come from ``core.engines.status.read_engine_status`` (blocking, so in a thread); their
+  pids label the GPU processes of their process trees ("vLLM (managed)").
+- :func:`collect` is the one-shot form (``--once``).
+"""
 
 from __future__ import annotations
 
@@ -8,60 +19,95 @@ import dataclasses
 from typing import Any
 
 from ..config import LoadedSettings
-from .gpu import read_gpu_status
+from .gpu import GPUSampler, gpu_status_dict
 from .metrics import MetricsPoller
 
+HEALTH_TIMEOUT_S = 5.0
+ENGINE_LABELS = {"vllm": "vLLM (managed)", "local": "llama.cpp (managed)"}
 
-async def _backend(loaded: LoadedSettings, name: str) -> dict[str, Any]:
-    from ..llm.registry import backend_url, make_client
 
-    settings = loaded.settings
-    kind = settings.backends[name].kind
-    client = make_client(settings, name)
-    try:
-        health = await asyncio.wait_for(client.health(), 5)
-    except asyncio.TimeoutError:
-        health = None
-    finally:
-        await client.aclose()
-    out: dict[str, Any] = {
-        "kind": kind,
-        "url": backend_url(settings, name),
-        "ok": bool(health and health.ok),
-        "detail": health.detail if health else "no answer within 5 s",
-    }
-    if out["ok"] and kind in ("vllm", "ollama"):
-        poller = MetricsPoller(kind, out["url"])
+class MonitorCollector:
+    def __init__(self, loaded: LoadedSettings) -> None:
+        self.loaded = loaded
+        self._managed: dict[int, str] = {}
+        self.sampler = GPUSampler(loaded.settings.monitor, managed=lambda: self._managed)
+        self._pollers: dict[str, MetricsPoller] = {}
+
+    async def _engines(self) -> dict[str, Any]:
         try:
-            m, _r, ps = await poller.poll()
+            from ..engines.status import read_engine_status
+        except ImportError:
+            return {"note": "engine management is not available in this build"}
+        try:
+            engines = await asyncio.to_thread(read_engine_status, self.loaded.settings, self.loaded.paths)
+        except Exception as exc:  # noqa: BLE001 - a monitor line never dies on one part
+            return {"error": str(exc)}
+        self._managed = {
+            int(e["pid"]): ENGINE_LABELS.get(name, f"{name} (managed)")
+            for name, e in engines.items()
+            if isinstance(e, dict) and e.get("managed") and isinstance(e.get("pid"), int)
+        }
+        return engines
+
+    async def _backend(self, name: str) -> dict[str, Any]:
+        from ..llm.registry import backend_url, make_client
+
+        settings = self.loaded.settings
+        kind = settings.backends[name].kind
+        out: dict[str, Any] = {"kind": kind, "url": backend_url(settings, name)}
+        try:
+            client = make_client(settings, name)
+        except Exception as exc:  # noqa: BLE001 - e.g. a misconfigured backend
+            return out | {"ok": False, "detail": str(exc)}
+        try:
+            health = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            health = None
+        except Exception as exc:  # noqa: BLE001
+            return out | {"ok": False, "detail": str(exc)}
         finally:
-            await poller.aclose()
-        if m is not None:
-            out["metrics"] = dataclasses.asdict(m)
-        if ps is not None:
-            out["loaded_models"] = [dataclasses.asdict(x) | {"on_gpu_fraction": x.on_gpu_fraction} for x in ps]
-    return out
+            await client.aclose()
+        out["ok"] = bool(health and health.ok)
+        out["detail"] = health.detail if health else f"no answer within {HEALTH_TIMEOUT_S:.0f} s"
+        if out["ok"] and kind in ("vllm", "ollama"):
+            poller = self._pollers.get(name)
+            if poller is None:
+                poller = self._pollers[name] = MetricsPoller(kind, out["url"])
+            m, r, ps = await poller.poll()
+            if m is not None:
+                out["metrics"] = dataclasses.asdict(m)
+            if r is not None:
+                out["rates"] = dataclasses.asdict(r)
+            if ps is not None:
+                out["loaded_models"] = [dataclasses.asdict(x) | {"on_gpu_fraction": x.on_gpu_fraction} for x in ps]
+        return out
+
+    async def collect(self) -> dict[str, Any]:
+        names = list(self.loaded.settings.backends)
+        engines, *backends = await asyncio.gather(self._engines(), *(self._backend(n) for n in names))
+        try:
+            gpus = gpu_status_dict(await self.sampler.sample_async())
+        except Exception as exc:  # noqa: BLE001
+            gpus = {"available": False, "reason": f"GPU monitoring failed: {exc}", "devices": []}
+        return {"gpus": gpus, "backends": dict(zip(names, backends)), "engines": engines}
+
+    async def aclose(self) -> None:
+        self.sampler.close()
+        for p in self._pollers.values():
+            await p.aclose()
 
 
 async def collect(loaded: LoadedSettings) -> dict[str, Any]:
-    settings = loaded.settings
-    names = list(settings.backends)
-    gpu_task = asyncio.to_thread(read_gpu_status, settings)
-    results = await asyncio.gather(gpu_task, *(_backend(loaded, n) for n in names))
-    snap: dict[str, Any] = {"gpus": results[0], "backends": dict(zip(names, results[1:]))}
+    """One snapshot (``monitor --once``)."""
+    collector = MonitorCollector(loaded)
     try:
-        from ..engines.status import read_engine_status  # type: ignore[import-not-found]
-
-        engines = read_engine_status(settings, loaded.paths)
-        if asyncio.iscoroutine(engines):
-            engines = await engines
-        snap["engines"] = engines
-    except ImportError:
-        snap["engines"] = {"note": "engine management is not available in this build"}
-    return snap
+        return await collector.collect()
+    finally:
+        await collector.aclose()
 
 
 def one_line(snap: dict[str, Any]) -> str:
+    """The human line of ``monitor`` without ``--json``."""
     gib = 1024**3
     parts = []
     g = snap["gpus"]
@@ -69,7 +115,7 @@ def one_line(snap: dict[str, Any]) -> str:
         parts.append(g.get("reason", "no GPU"))
     for d in g.get("devices", []):
         if d.get("failed"):
-            parts.append(f"GPU{d['index']} FAILED")
+            parts.append(f"GPU{d['index']} FAILED ({d.get('reason', '')})")
             continue
         used, total = d.get("memory_used"), d.get("memory_total")
         vram = f"{used / gib:.1f}/{total / gib:.1f}GiB" if used is not None and total else "?"
@@ -81,5 +127,8 @@ def one_line(snap: dict[str, Any]) -> str:
         m = b.get("metrics")
         if m and m.get("kv_cache_usage") is not None:
             extra = f" kv {m['kv_cache_usage'] * 100:.0f}% run {m.get('running') or 0:.0f} wait {m.get('waiting') or 0:.0f}"
+        r = b.get("rates")
+        if r and r.get("generation_tokens_per_s") is not None:
+            extra += f" gen {r['generation_tokens_per_s']:.1f} tok/s"
         parts.append(f"{name}:{'up' if b['ok'] else 'down'}{extra}")
     return " | ".join(parts)
