@@ -15,7 +15,9 @@ inter-token latency histogram  vllm:inter_token_latency_seconds              vll
 =============================  ===========================================  ======================
 
 Counters and histograms become rates and recent means from two scrapes (:func:`rates`).
-Parsing uses prometheus_client's text parser. Ollama has no ``/metrics``; ``/api/ps`` tells which
+Parsing uses prometheus_client's text parser, fed only the lines that matter: histogram buckets
+(means come from ``_sum``/``_count``) and non-``vllm:`` families (the Python process metrics) are
+dropped first, which makes a 300-series scrape several times cheaper. Ollama has no ``/metrics``; ``/api/ps`` tells which
 models are loaded and how much of each is in VRAM (``size_vram < size`` = partly on the CPU).
 """
 
@@ -29,6 +31,12 @@ import httpx
 
 _KV = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
 _ITL = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")
+
+
+def _relevant_lines(text: str) -> str:
+    """The exposition without bucket samples and without families other than ``vllm:*``."""
+    keep = [ln for ln in text.splitlines() if "vllm:" in ln and "_bucket{" not in ln]
+    return "\n".join(keep) + "\n"
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class VLLMMetrics:
 
         values: dict[str, float] = {}
         model: str | None = None
-        for family in text_string_to_metric_families(text):
+        for family in text_string_to_metric_families(_relevant_lines(text)):
             if not family.name.startswith("vllm:"):
                 continue
             for sample in family.samples:

@@ -84,3 +84,33 @@ async def test_poller_against_a_transport():
     dead = MetricsPoller("vllm", "http://127.0.0.1:9/v1")
     assert await dead.poll() == (None, None, None) and dead.error
     await dead.aclose()
+
+
+def test_dropping_buckets_and_other_families_changes_nothing():
+    """The pre-filter must give what prometheus_client gives on the whole text (sums over engines)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    import tests.benchmarks.bench_monitor as bench
+
+    text, series = bench.metrics_text(engines=3)
+    text = ("# HELP python_gc_objects_collected_total Objects collected during gc\n"
+            "# TYPE python_gc_objects_collected_total counter\n"
+            'python_gc_objects_collected_total{generation="0"} 1234.0\n'
+            "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 4.2e+09\n") + text
+    m = VLLMMetrics.parse(text, timestamp=0)
+    full = {s.name: 0.0 for f in text_string_to_metric_families(text) for s in f.samples}
+    for f in text_string_to_metric_families(text):
+        for s in f.samples:
+            full[s.name] += s.value
+    assert series >= 300
+    assert m.running == full["vllm:num_requests_running"] == 9.0
+    assert m.generation_tokens == full["vllm:generation_tokens_total"]
+    assert m.ttft_count == full["vllm:time_to_first_token_seconds_count"] and m.ttft_sum == pytest.approx(full["vllm:time_to_first_token_seconds_sum"])
+    assert m.itl_count == full["vllm:inter_token_latency_seconds_count"]
+    assert m.prefix_hits == full["vllm:prefix_cache_hits_total"] and m.model_name == "Qwen/Qwen2.5-7B-Instruct"
+
+
+def test_empty_or_foreign_text_is_all_absent():
+    m = VLLMMetrics.parse("# TYPE up gauge\nup 1\n", timestamp=0)
+    assert (m.running, m.kv_cache_usage, m.generation_tokens, m.itl_count) == (None, None, None, None)
+    assert VLLMMetrics.parse("", timestamp=0).running is None
