@@ -1,22 +1,621 @@
-"""The Textual application (skeleton; grown by the app issue)."""
+"""The a2ia-tui application: layout, keys, the turn worker, hot-swap, start-up and quitting.
+
+Layout (left to right): sidebar | chat + prompt | trace over GPU; the status bar and the
+footer at the bottom. Below 100 columns the sidebar and the GPU pane are hidden (ctrl+b /
+ctrl+g still show them), so 80x24 stays usable.
+
+Start-up policy: the first frame is drawn before anything slow happens; then a start-up
+worker resolves the backend (``default_backend = auto`` probes the configured servers; with
+none reachable it starts the bundled local engine when ``engines.autostart_local``), builds
+the orchestrator, and starts the MCP hub and the metrics poller in the background. A message
+typed meanwhile waits for the orchestrator.
+
+Turns: the prompt's ``Sent`` starts ONE exclusive worker (group "turn") that iterates
+``orchestrator.run_turn(conversation)`` and maps events to widgets (text → the answer's
+Markdown stream, batched at 30 frames/s; tool events → trace items; usage → status bar).
+Escape cancels it; the orchestrator keeps the partial answer marked ``interrupted``. Every
+finished message is written to the history store as soon as the orchestrator appends it.
+
+Hot-swap: switching backend between turns replaces the orchestrator's client (a health check
+first: an offline backend is only selected after the user has seen why it is offline and
+confirmed); during a turn the app asks whether to cancel it. The conversation carries over and
+the chat notes the change.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+import asyncio
+import re
+import time
+from pathlib import Path
+from typing import Any
 
-from ..core.config import LoadedSettings
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..core.agent.conversation import Conversation
+from ..core.agent.events import (
+    ApprovalNeeded, Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFailed,
+    TurnFinished, Usage,
+)
+from ..core.errors import A2IAError
+from .commands import A2IACommands
+from .messages import OpenConversation, SwitchBackend
+from .services import AppServices
+from .widgets.chat import AssistantMessage, ChatView
+from .widgets.prompt import Prompt
+from .widgets.status import StatusBar
+from .widgets.trace import TraceItem, TracePane
+
+NARROW = 100
+HEALTH_TIMEOUT_S = 3.0
 
 
 class A2IAApp(App[int]):
     TITLE = "a2ia-tui"
-    BINDINGS = [("ctrl+q", "quit", "Quit")]
+    COMMANDS = App.COMMANDS | {A2IACommands}
+    CSS_PATH = "a2ia.tcss"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("escape", "cancel_turn", "Stop answer"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+o", "saved_chats", "Saved chats"),
+        Binding("ctrl+b", "toggle_pane('sidebar')", "Sidebar"),
+        Binding("ctrl+t", "toggle_pane('trace')", "Trace"),
+        Binding("ctrl+g", "toggle_pane('gpu')", "GPU"),
+        Binding("ctrl+l", "engine_log", "Engine log"),
+        Binding("ctrl+e", "export", "Export"),
+        Binding("ctrl+r", "toggle_react", "ReAct"),
+    ]
 
-    def __init__(self, loaded: LoadedSettings) -> None:
+    def __init__(self, services: AppServices) -> None:
         super().__init__()
-        self.loaded = loaded
+        self.services = services
+        self.loaded = services.loaded
+        self.conversation = Conversation()
+        self.orchestrator: Any = None
+        self.backend: str | None = None
+        self.ready = asyncio.Event()
+        self.turn_running = False
+        self.busy_backend: str | None = None
+        self._shown: dict[str, bool] = {}
+        self._started_engines: set[str] = set()
+        self._metrics_task: asyncio.Task | None = None
+        self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
+
+    # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(f"backend: {self.loaded.settings.default_backend}", id="placeholder")
+        with Horizontal(id="main"):
+            yield self._make_pane("sidebar")
+            with Vertical(id="center"):
+                yield ChatView(id="chat")
+                yield Prompt(id="prompt")
+            with Vertical(id="right"):
+                yield TracePane(animate=self.services.extras.get("animate", True), id="trace")
+                yield self._make_pane("gpu")
+        yield StatusBar(id="status")
         yield Footer()
+
+    def _make_pane(self, name: str):
+        """The other engineer's Sidebar / GPUPane when present; a plain container otherwise."""
+        try:
+            if name == "sidebar":
+                from .widgets.sidebar import Sidebar
+
+                return Sidebar(self.services, id="sidebar")
+            from .widgets.gpu import GPUPane
+
+            return GPUPane(self.services, id="gpu")
+        except ImportError:
+            return Container(Static(f"({name})", classes="placeholder"), id=name)
+
+    @property
+    def chat(self) -> ChatView:
+        return self.query_one("#chat", ChatView)
+
+    @property
+    def trace(self) -> TracePane:
+        return self.query_one("#trace", TracePane)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def on_mount(self) -> None:
+        ui = self.services.settings.ui
+        self._shown = {"sidebar": ui.sidebar, "trace": ui.trace, "gpu": ui.gpu}
+        self._apply_panes()
+        self.query_one(Prompt).focus()
+        if self.services.history_error:
+            self.chat.add_note(f"History is off: {self.services.history_error}", "warning")
+        self.status.set(mode=self._mode_label())
+        self.call_after_refresh(self._startup)
+
+    def on_resize(self) -> None:
+        self._apply_panes()
+
+    def _apply_panes(self) -> None:
+        narrow = self.size.width < NARROW
+        for name in ("sidebar", "trace", "gpu"):
+            try:
+                pane = self.query_one(f"#{name}")
+            except Exception:
+                continue
+            shown = self._shown.get(name, True)
+            if narrow and name in ("sidebar", "gpu") and not self._shown.get(f"{name}!", False):
+                shown = False
+            pane.display = shown
+        right = self.query_one("#right")
+        right.display = self.query_one("#trace").display or self.query_one("#gpu").display
+
+    def action_toggle_pane(self, name: str) -> None:
+        pane = self.query_one(f"#{name}")
+        visible = not pane.display
+        self._shown[name] = visible
+        self._shown[f"{name}!"] = visible  # an explicit choice wins over the narrow default
+        self._apply_panes()
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def _startup(self) -> None:
+        self.run_worker(self._start_core(), group="startup", exclusive=True)
+
+    async def _start_core(self) -> None:
+        s = self.services
+        try:
+            name = s.initial_backend
+            if name is None:
+                from ..core.llm.registry import resolve_default_backend
+
+                name = await resolve_default_backend(s.settings)
+            if s.settings.backends.get(name) and s.settings.backends[name].kind == "local":
+                await self._ensure_local(name)
+            if s.hub is None and s.make_hub is not None and s.settings.tools.enabled:
+                s.hub = s.make_hub()
+            client = s.make_client(name, None)
+            from ..core.agent.orchestrator import Orchestrator
+
+            self.orchestrator = Orchestrator(client, s.hub, s.settings)
+            self._set_backend(name, client)
+        except A2IAError as exc:
+            self.chat.add_note(f"Cannot start: {exc}", "error")
+            return
+        finally:
+            self.ready.set()
+        if s.hub is not None:
+            self.run_worker(self._start_hub(), group="hub")
+        self._start_metrics()
+
+    async def _ensure_local(self, name: str) -> None:
+        s = self.services
+        from ..core.llm.registry import probe
+
+        ok, _ = await probe(s.settings, name)
+        if ok or s.engines is None or not s.settings.engines.autostart_local:
+            return
+        self.chat.add_note("Nothing else answers: starting the bundled local engine…")
+        try:
+            await s.engines.start("local")
+            self._started_engines.add("local")
+            self.chat.add_note("The local engine is ready.")
+        except A2IAError as exc:
+            self.chat.add_note(f"The local engine did not start: {exc}", "error")
+
+    async def _start_hub(self) -> None:
+        try:
+            await self.services.hub.start()
+        except A2IAError as exc:
+            self.chat.add_note(f"MCP tools: {exc}", "warning")
+            return
+        for name, st in self.services.hub.states().items():
+            if st.status != "ready":
+                self.chat.add_note(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip(), "warning")
+
+    def _start_metrics(self) -> None:
+        """Poll vLLM's /metrics for the status bar (KV cache, requests) while the backend is vLLM."""
+        if self._metrics_task is not None:
+            self._metrics_task.cancel()
+            self._metrics_task = None
+        client = getattr(self.orchestrator, "client", None)
+        if client is None or getattr(client, "kind", "") != "vllm" or self.services.extras.get("no_metrics"):
+            self.status.set(kv=None, running=None, waiting=None)
+            return
+        self._metrics_task = asyncio.create_task(self._poll_metrics(client.kind, client.base_url))
+
+    async def _poll_metrics(self, kind: str, base_url: str) -> None:
+        from ..core.monitor.metrics import MetricsPoller
+
+        poller = MetricsPoller(kind, base_url)
+        try:
+            while True:
+                try:
+                    metrics, _rates, _ = await poller.poll()
+                except Exception:  # noqa: BLE001 - a missing /metrics just leaves the fields empty
+                    metrics = None
+                if metrics is not None:
+                    self.status.set(kv=metrics.kv_cache_usage, running=metrics.running and int(metrics.running),
+                                    waiting=metrics.waiting and int(metrics.waiting))
+                await asyncio.sleep(self.services.settings.monitor.metrics_interval_s)
+        finally:
+            await poller.aclose()
+
+    # -- backends ------------------------------------------------------------------------------
+
+    def _set_backend(self, name: str, client: Any) -> None:
+        self.backend = name
+        self.status.set(backend=name, model=getattr(client, "model", None), mode=self._mode_label(),
+                        tps=None, ttft=None, tokens_in=None, tokens_out=None, context_max=None)
+        self._sidebar_set(current_backend=name, current_model=getattr(client, "model", None))
+        self.run_worker(self._context_length(client), group="ctx", exclusive=True)
+
+    async def _context_length(self, client: Any) -> None:
+        try:
+            n = await asyncio.wait_for(client.context_length(), HEALTH_TIMEOUT_S)
+        except (A2IAError, asyncio.TimeoutError):
+            return
+        if n and self.orchestrator is not None and self.orchestrator.client is client:
+            self.status.set(context_max=n)
+
+    def _sidebar_set(self, **attrs: Any) -> None:
+        try:
+            sidebar = self.query_one("#sidebar")
+        except Exception:
+            return
+        for k, v in attrs.items():
+            try:
+                setattr(sidebar, k, v)
+            except Exception:  # noqa: BLE001 - a placeholder container has no such reactives
+                pass
+
+    @on(SwitchBackend)
+    def _on_switch_backend(self, message: SwitchBackend) -> None:
+        self.switch_backend(message.backend, message.model)
+
+    def on_sidebar_backend_selected(self, message: Any) -> None:
+        self.switch_backend(message.name)
+
+    def on_sidebar_model_selected(self, message: Any) -> None:
+        self.switch_backend(message.backend, message.model)
+
+    @work(group="swap", exclusive=True)
+    async def switch_backend(self, name: str, model: str | None = None) -> None:
+        await self.ready.wait()
+        if self.orchestrator is None:
+            return
+        if name not in self.services.settings.backends:
+            self.notify(f"No backend named {name!r}", severity="error")
+            return
+        cur = self.orchestrator.client
+        if name == self.backend and (model is None or model == cur.model):
+            return
+        if self.turn_running:
+            ok = await self.push_screen_wait(self._confirm(
+                f"An answer is streaming from {self.backend}. Stop it and switch to {name}?"))
+            if not ok:
+                return
+            await self.cancel_turn()
+        client = self.services.make_client(name, model)
+        try:
+            health = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
+            ok, why = health.ok, health.detail
+        except asyncio.TimeoutError:
+            ok, why = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
+        except A2IAError as exc:
+            ok, why = False, str(exc)
+        if not ok:
+            if not await self.push_screen_wait(self._confirm(f"{name} is offline: {why}. Switch to it anyway?")):
+                await client.aclose()
+                return
+        old = cur
+        self.orchestrator.set_client(client)
+        self._set_backend(name, client)
+        self.chat.add_note(f"Switched to {name}:{client.model or 'default model'}" + ("" if ok else f" (offline: {why})"))
+        self._start_metrics()
+        if old is not client:
+            try:
+                await old.aclose()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _confirm(self, question: str):
+        from .screens.dialogs import ConfirmScreen
+
+        return ConfirmScreen(question)
+
+    # -- the turn ------------------------------------------------------------------------------
+
+    def on_prompt_sent(self, message: Prompt.Sent) -> None:
+        if self.turn_running:
+            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
+            return
+        self.conversation.add_user(message.text)
+        self.chat.add_user(message.text)
+        self._save()
+        self.turn_running = True
+        self.run_turn()
+
+    @work(group="turn", exclusive=True)
+    async def run_turn(self) -> None:
+        await self.ready.wait()
+        orch = self.orchestrator
+        if orch is None:
+            self.turn_running = False
+            self.chat.add_note("No backend is available.", "error")
+            return
+        client = orch.client
+        self.busy_backend = client.name
+        self._sidebar_set(busy_backend=client.name)
+        msg: AssistantMessage | None = None
+        started = time.monotonic()
+        first: float | None = None
+        pieces = 0
+        try:
+            async for ev in orch.run_turn(self.conversation):
+                if isinstance(ev, TextDelta):
+                    if msg is None:
+                        msg = await self.chat.add_assistant(client.name, client.model)
+                    msg.append(ev.text)
+                    pieces += 1
+                    now = time.monotonic()
+                    if first is None:
+                        first = now
+                        self.status.set(ttft=first - started, streaming=True)
+                    elif now - first > 0.2:
+                        self.status.set(force=False, tps=pieces / (now - first))
+                elif isinstance(ev, ThinkingDelta):
+                    if msg is None:
+                        msg = await self.chat.add_assistant(client.name, client.model)
+                    msg.append_thinking(ev.text)
+                elif isinstance(ev, ToolCallRequested):
+                    if msg is not None:
+                        await msg.finish()
+                        msg = None
+                    self._save()
+                    self.chat.add_tool_note(ev.name)
+                    await self.trace.add_call(ev)
+                elif isinstance(ev, ApprovalNeeded):
+                    await self.trace.ask(ev)
+                elif isinstance(ev, ToolCallFinished):
+                    self.trace.finish(ev)
+                    self._focus_prompt_if_idle()
+                elif isinstance(ev, Usage):
+                    self.status.set(tps=ev.tokens_per_s, ttft=ev.ttft_s, tokens_in=ev.prompt_tokens,
+                                    tokens_out=ev.completion_tokens)
+                    self._save()
+                elif isinstance(ev, Notice):
+                    self.chat.add_note(ev.text, ev.level)
+                elif isinstance(ev, TurnFinished):
+                    if msg is not None:
+                        await msg.finish("interrupted" if ev.reason == "cancelled" else "complete")
+                        msg = None
+                elif isinstance(ev, TurnFailed):
+                    if msg is not None:
+                        await msg.finish("failed", ev.message or str(ev.error))
+                        msg = None
+                    else:
+                        self.chat.add_note(f"✗ {ev.message or ev.error}", "error")
+        except asyncio.CancelledError:
+            if msg is not None:
+                await msg.finish("interrupted")
+            self.trace.cancel_all()
+            raise
+        finally:
+            self.turn_running = False
+            self.busy_backend = None
+            self._sidebar_set(busy_backend=None)
+            self.status.set(streaming=False)
+            self._save()
+            self._focus_prompt_if_idle()
+
+    def _focus_prompt_if_idle(self) -> None:
+        if self.trace.pending_item() is None and isinstance(self.screen, Screen) and not self.screen.is_modal:
+            self.query_one(Prompt).focus()
+
+    def on_trace_item_answered(self, message: TraceItem.Answered) -> None:
+        self._focus_prompt_if_idle()
+
+    def _save(self) -> None:
+        store = self.services.store
+        if store is None:
+            return
+        try:
+            store.sync(self.conversation)
+        except A2IAError as exc:
+            self.services.store = None
+            self.services.history_error = str(exc)
+            self.chat.add_note(f"History is off: {exc}", "warning")
+
+    async def cancel_turn(self) -> None:
+        workers = [w for w in self.workers if w.group == "turn" and not w.is_finished]
+        self.workers.cancel_group(self, "turn")
+        for w in workers:
+            try:
+                await w.wait()
+            except Exception:  # noqa: BLE001 - a cancelled worker reports its cancellation
+                pass
+
+    async def action_cancel_turn(self) -> None:
+        if self.turn_running:
+            await self.cancel_turn()
+
+    # -- chats ---------------------------------------------------------------------------------
+
+    async def action_new_chat(self) -> None:
+        if self.turn_running:
+            await self.cancel_turn()
+        self._save()
+        self.conversation = Conversation()
+        await self.chat.clear()
+        await self.trace.clear()
+        self.status.set(tps=None, ttft=None, tokens_in=None, tokens_out=None)
+
+    def action_saved_chats(self) -> None:
+        if self.services.store is None:
+            self.notify(f"History is off: {self.services.history_error or 'no store'}", severity="warning")
+            return
+        from .screens.history import HistoryScreen
+
+        def opened(cid: str | None) -> None:
+            if cid:
+                self.post_message(OpenConversation(cid))
+
+        self.push_screen(HistoryScreen(self.services.store), opened)
+
+    @on(OpenConversation)
+    async def _open_conversation(self, message: OpenConversation) -> None:
+        await self.open_conversation(message.conversation_id)
+
+    async def open_conversation(self, conversation_id: str) -> None:
+        if self.turn_running:
+            await self.cancel_turn()
+        self._save()
+        try:
+            conv = self.services.store.load(conversation_id)
+        except A2IAError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.conversation = conv
+        await self.chat.show_conversation(conv)
+        await self.trace.clear()
+        await self._restore_trace(conv)
+
+    async def _restore_trace(self, conv: Conversation) -> None:
+        from ..core.agent.events import ToolCallFinished as Fin, ToolCallRequested as Req
+
+        results = {e.message.tool_call_id: e for e in conv.entries if e.message.role == "tool"}
+        for entry in conv.entries[-200:]:
+            for call in entry.message.tool_calls:
+                await self.trace.add_call(Req(call.id, call.name, call.function.arguments, raw_arguments=call.function.raw_arguments))
+                res = results.get(call.id)
+                if res is not None:
+                    self.trace.finish(Fin(call.id, res.meta.full_result or res.message.content, res.meta.is_error,
+                                          res.meta.duration_s or 0.0, name=call.name))
+
+    def export_path(self) -> Path:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", self.conversation.title).strip("-")[:40] or "chat"
+        return self.loaded.paths.data_dir / "exports" / f"{slug}-{self.conversation.id[:8]}.md"
+
+    def action_export(self) -> None:
+        from ..core.store.export import to_markdown
+
+        path = self.export_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(to_markdown(self.conversation), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Cannot export: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"Exported to {path}", title="Export")
+
+    # -- modes, engines, quitting --------------------------------------------------------------
+
+    def _mode_label(self) -> str:
+        mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
+        return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
+
+    def action_toggle_react(self) -> None:
+        if self.orchestrator is None:
+            return
+        default = self.services.settings.agent.mode
+        self.orchestrator.mode = ("native" if default == "react" else default) if self.orchestrator.mode == "react" else "react"
+        self.status.set(mode=self._mode_label())
+        self.notify(f"Tool protocol: {self._mode_label()}")
+
+    def action_engine_log(self) -> None:
+        try:
+            from .screens.engine_log import EngineLogScreen
+        except ImportError:
+            self.notify("The engine log viewer is not available.", severity="warning")
+            return
+        self.push_screen(EngineLogScreen(self.services))
+
+    def engines_running(self) -> list[str]:
+        eng = self.services.engines
+        if eng is None:
+            return []
+        try:
+            return [n for n in eng.running() if n in self._started_engines or eng.states()[n].managed]
+        except Exception:  # noqa: BLE001
+            return []
+
+    @work(group="engine")
+    async def start_engine(self, name: str) -> None:
+        eng = self.services.engines
+        if eng is None:
+            self.notify("Engines are not available.", severity="error")
+            return
+        self.chat.add_note(f"Starting the {name} engine…")
+        try:
+            await eng.start(name)
+        except A2IAError as exc:
+            self.chat.add_note(f"The {name} engine failed: {exc}", "error")
+            return
+        self._started_engines.add(name)
+        self.chat.add_note(f"The {name} engine is ready.")
+
+    @work(group="engine")
+    async def stop_engine(self, name: str) -> None:
+        eng = self.services.engines
+        if eng is None:
+            return
+        if self.turn_running and self.busy_backend == name:
+            if not await self.push_screen_wait(self._confirm(f"An answer is streaming from {name}. Stop it and the engine?")):
+                return
+            await self.cancel_turn()
+        try:
+            await eng.stop(name)
+        except A2IAError as exc:
+            self.chat.add_note(f"Stopping {name}: {exc}", "error")
+            return
+        self._started_engines.discard(name)
+        self.chat.add_note(f"The {name} engine is stopped.")
+
+    @work(group="quit", exclusive=True)
+    async def action_quit(self) -> None:
+        running = self.engines_running()
+        if running:
+            from .screens.dialogs import QuitScreen
+
+            choice = await self.push_screen_wait(QuitScreen(running))
+            if choice is None:
+                return
+            if choice == "leave":
+                try:
+                    self.services.engines.detach()
+                except Exception:  # noqa: BLE001
+                    pass
+        await self.shutdown()
+        self.exit(0)
+
+    async def shutdown(self) -> None:
+        """Cancel the turn, save, and close what the app opened (engines still attached are stopped)."""
+        if self.turn_running:
+            await self.cancel_turn()
+        self._save()
+        if self._metrics_task is not None:
+            self._metrics_task.cancel()
+        s = self.services
+        for closer in (getattr(self.orchestrator, "client", None), s.hub, s.engines):
+            if closer is None:
+                continue
+            try:
+                await asyncio.wait_for(closer.aclose(), 30)
+            except Exception:  # noqa: BLE001 - closing must not stop quitting
+                pass
+        if s.store is not None:
+            s.store.close()
+
+    # -- palette -------------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.action in ("quit",):
+                continue
+            yield SystemCommand(f"{binding.description} ({binding.key})", f"Same as {binding.key}",
+                                lambda a=binding.action: self.run_action(a))

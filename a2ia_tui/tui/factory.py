@@ -1,11 +1,59 @@
-"""``make_app``: the one way to build the app, shared by the entry point and the tests."""
+"""``make_app``: the one way to build the app, shared by the entry point and the tests.
+
+``make_app(loaded)`` builds the real services (registry clients, an MCP hub created after the
+first frame, the engine manager, the GPU sampler factory, the history store); tests pass their
+own :class:`AppServices` (a ScriptedClient factory, an in-memory or tmp store, no engines).
+Nothing slow happens here: heavy modules are imported when first used.
+"""
 
 from __future__ import annotations
 
 from ..core.config import LoadedSettings
+from .services import AppServices
 
 
-def make_app(loaded: LoadedSettings):
+def default_services(loaded: LoadedSettings) -> AppServices:
+    from ..core.store import open_store
+
+    settings = loaded.settings
+
+    def make_client(name: str, model: str | None):
+        from ..core.llm.registry import make_client as real
+
+        return real(settings, name, model=model)
+
+    def make_hub():
+        from ..core.config import load_mcp_servers
+        from ..core.tools.hub import MCPHub
+
+        return MCPHub(load_mcp_servers(loaded.mcp_config), settings)
+
+    def gpu_sampler_factory():
+        from ..core.monitor.gpu import GPUSampler
+
+        return GPUSampler(settings.monitor, managed=lambda: engines.root_pids() if engines else {})
+
+    engines = None
+    try:
+        from ..core.engines.manager import EngineManager
+
+        engines = EngineManager(settings, loaded.paths)
+    except Exception:  # noqa: BLE001 - engines are optional; the sidebar says why they are absent
+        engines = None
+    store, why = open_store(loaded)
+    return AppServices(
+        loaded=loaded,
+        make_client=make_client,
+        make_hub=make_hub if settings.tools.enabled else None,
+        engines=engines,
+        gpu_sampler_factory=gpu_sampler_factory,
+        store=store,
+        history_error=why if settings.history.enabled else None,
+        initial_backend=None if settings.default_backend == "auto" else settings.default_backend,
+    )
+
+
+def make_app(loaded: LoadedSettings, services: AppServices | None = None):
     from .app import A2IAApp
 
-    return A2IAApp(loaded)
+    return A2IAApp(services or default_services(loaded))

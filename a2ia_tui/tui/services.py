@@ -26,6 +26,8 @@ class AppServices:
     make_client: Callable[[str, str | None], "LLMClient"]
     #: The MCP hub (core.tools); started by the app after the first frame. None = tools off.
     hub: Any | None = None
+    #: () -> a new MCP hub, called by the app after the first frame when ``hub`` is None.
+    make_hub: Callable[[], Any] | None = None
     #: The engine manager (core.engines); None when engines are unavailable.
     engines: Any | None = None
     #: () -> a GPU sampler (core.monitor.gpu); None = no GPU monitoring.

@@ -1,0 +1,26 @@
+"""App-level messages (facts in past tense, requests as verbs), posted up to :class:`A2IAApp`.
+
+Widgets with their own messages nest them (e.g. ``TraceItem.Answered``); these are the ones
+several widgets share.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class SwitchBackend(Message):
+    """Request: make ``backend`` (optionally with ``model``) the orchestrator's client."""
+
+    def __init__(self, backend: str, model: str | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.model = model
+
+
+class OpenConversation(Message):
+    """Request: replace the current chat with the saved conversation ``conversation_id``."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id

@@ -1,0 +1,253 @@
+"""The chat pane: one widget per message, assistant answers streamed as Markdown.
+
+Streaming policy (the hot path): :meth:`AssistantMessage.append` only appends the delta to a
+list. A timer at :data:`FRAME_S` (30 frames/s) joins what arrived and hands it to Textual's
+``MarkdownStream`` (``Markdown.get_stream()``), which re-parses only the last block and itself
+coalesces writes it cannot draw yet. So the screen is touched at most 30 times a second whatever
+the token rate, and the cost of a frame does not grow with the answer's length.
+:meth:`AssistantMessage.finish` flushes the rest and ``await``\\ s ``stream.stop()``.
+
+The pane is ``anchor()``-ed: it follows the stream until the user scrolls up, and follows again
+once they scroll back to the bottom.
+
+Lazy mounting: :meth:`ChatView.show_conversation` mounts only the last :data:`PAGE` messages;
+an "earlier messages" button above them mounts the previous page when pressed (or when the user
+scrolls to the top), so a 1,000-message conversation opens as fast as a 50-message one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Button, Collapsible, Markdown, Static
+
+if TYPE_CHECKING:
+    from textual.widgets._markdown import MarkdownStream
+
+    from ...core.agent.conversation import Conversation, Entry
+
+FRAME_S = 1 / 30
+PAGE = 40
+
+
+class UserMessage(Static):
+    DEFAULT_CSS = """
+    UserMessage { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent; background: $boost; }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, markup=False)
+        self.text = text
+
+
+class NoteMessage(Static):
+    """A line that is not part of the conversation: backend changes, notices, errors."""
+
+    DEFAULT_CSS = """
+    NoteMessage { margin: 1 0 0 0; padding: 0 1; color: $text-muted; text-style: italic; }
+    NoteMessage.-warning { color: $warning; }
+    NoteMessage.-error { color: $error; text-style: none; }
+    """
+
+    def __init__(self, text: str, level: str = "info") -> None:
+        super().__init__(text, markup=False, classes=f"-{level}")
+        self.text = text
+
+
+class AssistantMessage(Vertical):
+    """An answer: a header naming backend:model, folded thinking, the Markdown body, a mark."""
+
+    DEFAULT_CSS = """
+    AssistantMessage { height: auto; margin: 1 0 0 0; }
+    AssistantMessage > .header { color: $text-muted; padding: 0 1; }
+    AssistantMessage > Markdown { margin: 0; padding: 0 1; }
+    AssistantMessage > Collapsible { padding: 0; margin: 0; border: none; }
+    AssistantMessage > .mark { padding: 0 1; color: $warning; }
+    AssistantMessage > .mark.-failed { color: $error; }
+    """
+
+    def __init__(self, backend: str | None, model: str | None, *, text: str = "", thinking: str = "",
+                 status: str = "streaming", error: str | None = None) -> None:
+        super().__init__()
+        self._restored = (status, error)
+        self.backend = backend
+        self.model = model
+        self._initial = text
+        self._parts: list[str] = []
+        self._thinking_parts: list[str] = [thinking] if thinking else []
+        self._stream: MarkdownStream | None = None
+        self._timer = None
+        self.text = text
+        self.status = status
+
+    def compose(self) -> ComposeResult:
+        who = ":".join(x for x in (self.backend, self.model) if x) or "assistant"
+        yield Static(who, classes="header", markup=False)
+        with Collapsible(title="thinking", collapsed=True) as c:
+            c.display = bool(self._thinking_parts)
+            yield Static("".join(self._thinking_parts), classes="thinking", markup=False)
+        yield Markdown(self._initial)
+        status, error = self._restored
+        if status == "interrupted":
+            yield Static("⏹ interrupted", classes="mark")
+        elif status == "failed":
+            yield Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False)
+
+    @property
+    def markdown(self) -> Markdown:
+        return self.query_one(Markdown)
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    def start_streaming(self) -> None:
+        self._stream = Markdown.get_stream(self.markdown)
+        self._timer = self.set_interval(FRAME_S, self._flush)
+
+    def append(self, text: str) -> None:
+        self._parts.append(text)
+
+    def append_thinking(self, text: str) -> None:
+        self._thinking_parts.append(text)
+        self._thinking_dirty = True
+
+    async def _flush(self) -> None:
+        if getattr(self, "_thinking_dirty", False):
+            self._thinking_dirty = False
+            coll = self.query_one(Collapsible)
+            coll.display = True
+            coll.query_one(".thinking", Static).update("".join(self._thinking_parts))
+        if self._parts and self._stream is not None:
+            chunk = "".join(self._parts)
+            self._parts.clear()
+            self.text += chunk
+            await self._stream.write(chunk)
+
+    async def finish(self, status: str = "complete", error: str | None = None) -> None:
+        """Flush what is left, stop the stream and mark interrupted/failed answers."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        await self._flush()
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.status = status
+        self.mark(status, error)
+
+    def mark(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        if status == "interrupted":
+            self.mount(Static("⏹ interrupted", classes="mark"))
+        elif status == "failed":
+            self.mount(Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False))
+
+
+class ToolNote(Static):
+    """In the chat, where the answer asked for a tool: a short reference to the trace item."""
+
+    DEFAULT_CSS = "ToolNote { padding: 0 1; color: $text-muted; }"
+
+
+class ChatView(VerticalScroll):
+    DEFAULT_CSS = """
+    ChatView { height: 1fr; padding: 0 1; }
+    ChatView > #earlier { width: 100%; margin: 1 0 0 0; }
+    ChatView > #empty { color: $text-muted; padding: 1 1; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._pending_entries: list["Entry"] = []
+
+    def on_mount(self) -> None:
+        self.anchor()
+        self.mount(Static("Type a message below and press Enter. ctrl+p: commands.", id="empty"))
+
+    def _drop_empty(self) -> None:
+        for w in self.query("#empty"):
+            w.remove()
+
+    def add_user(self, text: str) -> UserMessage:
+        self._drop_empty()
+        w = UserMessage(text)
+        self.mount(w)
+        self.anchor()
+        return w
+
+    def add_note(self, text: str, level: str = "info") -> NoteMessage:
+        self._drop_empty()
+        w = NoteMessage(text, level)
+        self.mount(w)
+        return w
+
+    def add_tool_note(self, name: str) -> ToolNote:
+        w = ToolNote(f"→ called {name} (see the trace)", markup=False)
+        self.mount(w)
+        return w
+
+    async def add_assistant(self, backend: str | None, model: str | None) -> AssistantMessage:
+        self._drop_empty()
+        w = AssistantMessage(backend, model)
+        await self.mount(w)
+        w.start_streaming()
+        return w
+
+    async def clear(self) -> None:
+        self._pending_entries = []
+        await self.remove_children()
+        await self.mount(Static("Type a message below and press Enter. ctrl+p: commands.", id="empty"))
+        self.anchor()
+
+    # -- restoring a saved conversation (lazy) -------------------------------------------------
+
+    async def show_conversation(self, conversation: "Conversation") -> None:
+        await self.remove_children()
+        entries = [e for e in conversation.entries if e.message.role != "system"]
+        self._pending_entries = entries[:-PAGE] if len(entries) > PAGE else []
+        shown = entries[-PAGE:]
+        widgets = [w for e in shown for w in _widgets_for(e)]
+        if self._pending_entries:
+            widgets.insert(0, Button(f"▲ {len(self._pending_entries)} earlier messages", id="earlier"))
+        await self.mount_all(widgets)
+        self.anchor()
+        self.scroll_end(animate=False)
+
+    async def show_earlier(self) -> None:
+        if not self._pending_entries:
+            return
+        page = self._pending_entries[-PAGE:]
+        self._pending_entries = self._pending_entries[:-PAGE]
+        button = self.query_one("#earlier", Button)
+        widgets = [w for e in page for w in _widgets_for(e)]
+        await self.mount_all(widgets, after=button)
+        if self._pending_entries:
+            button.label = f"▲ {len(self._pending_entries)} earlier messages"
+        else:
+            await button.remove()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "earlier":
+            event.stop()
+            await self.show_earlier()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new == 0 and old > 0 and self._pending_entries:
+            self.call_later(self.show_earlier)
+
+
+def _widgets_for(entry: "Entry") -> list:
+    msg, meta = entry.message, entry.meta
+    if msg.role == "user":
+        return [UserMessage(msg.content)]
+    if msg.role == "tool":
+        return []  # shown in the trace pane
+    w = AssistantMessage(meta.backend, meta.model, text=msg.content, thinking=msg.thinking or "",
+                         status=meta.status, error=meta.error)
+    out: list = [w]
+    for call in msg.tool_calls:
+        out.append(ToolNote(f"→ called {call.name} {json.dumps(call.function.arguments, ensure_ascii=False)[:60]}", markup=False))
+    return out

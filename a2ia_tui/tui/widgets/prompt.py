@@ -1,0 +1,42 @@
+"""The prompt: a one-line input; Enter sends (posts ``Prompt.Submitted``), up/down recall the
+messages sent in this session. Empty input sends nothing."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+
+class Prompt(Input):
+    BINDINGS = [
+        Binding("up", "recall(-1)", "Previous", show=False),
+        Binding("down", "recall(1)", "Next", show=False),
+    ]
+    DEFAULT_CSS = "Prompt { dock: bottom; margin: 0 1; }"
+
+    class Sent(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(placeholder="Message the agent (Enter to send, Esc to stop an answer)", **kwargs)
+        self._sent: list[str] = []
+        self._pos = 0
+
+    async def action_submit(self) -> None:
+        text = self.value
+        if not text.strip():
+            return
+        self._sent.append(text)
+        self._pos = len(self._sent)
+        self.value = ""
+        self.post_message(self.Sent(text))
+
+    def action_recall(self, step: int) -> None:
+        if not self._sent:
+            return
+        self._pos = max(0, min(len(self._sent), self._pos + step))
+        self.value = self._sent[self._pos] if self._pos < len(self._sent) else ""
+        self.cursor_position = len(self.value)

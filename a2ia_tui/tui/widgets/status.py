@@ -1,0 +1,58 @@
+"""The status bar: backend:model, tokens/s (live while streaming, the last turn's after), time to
+first token, tokens in/out, context used vs the model's maximum, and for vLLM the KV-cache usage
+and requests running/waiting. The app sets fields with :meth:`StatusBar.set`; the bar redraws
+at most every :data:`MIN_REDRAW_S` while streaming, so live figures cost nothing per token.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.widgets import Static
+
+MIN_REDRAW_S = 0.25
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", markup=False, **kwargs)
+        self.fields: dict[str, Any] = {
+            "backend": None, "model": None, "mode": None, "streaming": False, "tps": None, "ttft": None,
+            "tokens_in": None, "tokens_out": None, "context_max": None, "kv": None, "running": None,
+            "waiting": None, "note": None,
+        }
+        self._last = 0.0
+
+    def set(self, force: bool = True, **changes: Any) -> None:
+        self.fields.update(changes)
+        now = time.monotonic()
+        if force or now - self._last >= MIN_REDRAW_S:
+            self._last = now
+            self.update(self.render_text())
+
+    def render_text(self) -> str:
+        f = self.fields
+        parts = [":".join(x for x in (f["backend"], f["model"]) if x) or "no backend"]
+        if f["mode"]:
+            parts.append(f["mode"])
+        if f["tps"] is not None:
+            parts.append(f"{f['tps']:.1f} tok/s" + (" ▶" if f["streaming"] else ""))
+        if f["ttft"] is not None:
+            parts.append(f"ttft {f['ttft']:.2f} s")
+        if f["tokens_in"] is not None or f["tokens_out"] is not None:
+            parts.append(f"in {f['tokens_in'] or 0} / out {f['tokens_out'] or 0}")
+        if f["context_max"]:
+            used = (f["tokens_in"] or 0) + (f["tokens_out"] or 0)
+            parts.append(f"ctx {used}/{f['context_max']}")
+        if f["kv"] is not None:
+            parts.append(f"KV {f['kv'] * 100:.0f}%")
+        if f["running"] is not None:
+            parts.append(f"req {f['running']}▶ {f['waiting'] or 0}⏸")
+        if f["note"]:
+            parts.append(f["note"])
+        return "  │  ".join(parts)

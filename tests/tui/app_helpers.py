@@ -1,0 +1,113 @@
+"""Building the app for Pilot tests: scripted backends, a small in-process tool hub, a tmp store."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.core.store import HistoryStore
+from a2ia_tui.core.tools.hub import HubTool, ServerState, ToolResult
+from a2ia_tui.tui.app import A2IAApp
+from a2ia_tui.tui.services import AppServices
+
+
+class MiniHub:
+    """Duck-types the MCPHub surface the orchestrator and the app use, with two tools:
+    ``notes__read`` (read-only) and ``notes__delete`` (destructive: needs approval)."""
+
+    def __init__(self) -> None:
+        schema = {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}
+        self._tools = {
+            "notes__read": HubTool("notes__read", "notes", "read", "Read a note", schema, read_only=True),
+            "notes__delete": HubTool("notes__delete", "notes", "delete", "Delete a note", schema, destructive=True),
+        }
+        self.called: list[tuple[str, dict[str, Any]]] = []
+        self.started = False
+        self.closed = False
+
+    async def start(self, wait: bool = True) -> None:
+        self.started = True
+
+    def states(self) -> dict[str, ServerState]:
+        return {"notes": ServerState("notes", "ready", tool_count=2)}
+
+    def add_listener(self, cb):
+        return lambda: None
+
+    def tools(self):
+        return list(self._tools.values())
+
+    def specs(self):
+        return [t.spec() for t in self._tools.values()]
+
+    def tool(self, name: str):
+        return self._tools.get(name)
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> ToolResult:
+        self.called.append((name, arguments))
+        await asyncio.sleep(0)
+        if name == "notes__read":
+            return ToolResult("line one\nline two\nline three\nline four\nline five", False, 0.01)
+        return ToolResult(f"deleted {arguments['path']}", False, 0.01)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def build_app(
+    scripts: dict[str, list] | None = None,
+    *,
+    store: HistoryStore | None | bool = True,
+    hub: Any = None,
+    tmp_path=None,
+    backend: str = "vllm",
+    flags: dict[str, Any] | None = None,
+    healthy: dict[str, bool] | None = None,
+) -> tuple[A2IAApp, dict[str, ScriptedClient]]:
+    """An app whose backends are ScriptedClients (one per backend name, created on demand and
+    recorded in the returned dict)."""
+    loaded = load_settings(None, flags={"tools.approval": "destructive", **(flags or {})})
+    scripts = scripts or {}
+    clients: dict[str, ScriptedClient] = {}
+
+    def make_client(name: str, model: str | None) -> ScriptedClient:
+        c = ScriptedClient(scripts.get(name, []), name=name, model=model or f"{name}-model",
+                           models=(f"{name}-model", f"{name}-big"), healthy=(healthy or {}).get(name, True))
+        old = clients.get(name)
+        if old is not None:  # keep the remaining script when a backend is selected again
+            c._replies = old._replies
+        clients[name] = c
+        return c
+
+    if store is True:
+        store = HistoryStore(loaded.paths.history_db)
+    services = AppServices(
+        loaded=loaded,
+        make_client=make_client,
+        hub=hub,
+        store=store or None,
+        initial_backend=backend,
+        extras={"animate": False, "no_metrics": True},
+    )
+    return A2IAApp(services), clients
+
+
+async def wait_for(pilot, predicate, timeout: float = 10.0) -> None:
+    """Let the app run until ``predicate()`` is true (generous bound; never a timing assertion)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise AssertionError("condition not reached within the timeout")
+        await pilot.pause(0.02)
+
+
+async def send(pilot, text: str) -> None:
+    pilot.app.query_one("#prompt").value = text
+    await pilot.press("enter")
+
+
+def idle(app: A2IAApp) -> bool:
+    return not app.turn_running and app.orchestrator is not None

@@ -1,0 +1,178 @@
+"""Pilot tests: send and stream, tool calls with approval, cancel, hot-swap, reopen, export, keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from a2ia_tui.core.llm.scripted import text_reply, tool_reply
+from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.trace import TraceItem
+
+from .app_helpers import MiniHub, build_app, idle, send, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_send_a_message_and_see_it_stream() -> None:
+    answer = "# Title\n\nSome **bold** text.\n\n```python\nprint('hi')\n```\n"
+    app, clients = build_app({"vllm": [text_reply(answer, delay_s=0.005)]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hello there")
+        await wait_for(pilot, lambda: app.query(AssistantMessage))
+        await wait_for(pilot, lambda: idle(app))
+        msg = app.query_one(AssistantMessage)
+        assert msg.text == answer
+        assert msg.status == "complete"
+        assert [u.text for u in app.query(UserMessage)] == ["hello there"]
+        assert clients["vllm"].calls[0].messages[-1].content == "hello there"
+        # the rendered markdown has the code block
+        assert app.query("MarkdownFence")
+        entries = app.services.store.load(app.conversation.id).entries
+        assert [e.message.role for e in entries] == ["user", "assistant"]
+        assert entries[1].message.content == answer
+        assert "vllm:vllm-model" in str(app.query_one("#status").render())
+
+
+async def test_tool_call_approved() -> None:
+    hub = MiniHub()
+    app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "a.txt"})), text_reply("Deleted.")]}, hub=hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "delete a.txt")
+        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
+        item = app.trace.pending_item()
+        assert item.state == "approval" and app.focused is item
+        await pilot.press("y")
+        await wait_for(pilot, lambda: idle(app))
+        assert hub.called == [("notes__delete", {"path": "a.txt"})]
+        assert item.state == "ok"
+        assert app.query_one(AssistantMessage).text == "Deleted."
+        roles = [e.message.role for e in app.services.store.load(app.conversation.id).entries]
+        assert roles == ["user", "assistant", "tool", "assistant"]
+        assert app.focused is app.query_one("#prompt")
+
+
+async def test_tool_call_declined_and_always() -> None:
+    hub = MiniHub()
+    script = [tool_reply(("notes__delete", {"path": "a"})), text_reply("OK, not deleted."),
+              tool_reply(("notes__delete", {"path": "b"})), text_reply("b deleted."),
+              tool_reply(("notes__delete", {"path": "c"})), text_reply("c deleted.")]
+    app, _ = build_app({"vllm": script}, hub=hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "delete a")
+        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: idle(app))
+        assert hub.called == []
+        first = list(app.trace.items.values())[0]
+        assert first.state == "declined"
+        await send(pilot, "delete b")
+        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: idle(app))
+        await send(pilot, "delete c")
+        await wait_for(pilot, lambda: idle(app) and len(hub.called) == 2)
+        assert [a["path"] for _, a in hub.called] == ["b", "c"]  # c ran without asking
+
+
+async def test_read_only_tool_runs_and_shows_result() -> None:
+    hub = MiniHub()
+    app, _ = build_app({"vllm": [tool_reply(("notes__read", {"path": "n"})), text_reply("Five lines.")]}, hub=hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "read n")
+        await wait_for(pilot, lambda: idle(app))
+        item = app.query_one(TraceItem)
+        assert item.state == "ok"
+        assert "line one" in str(item.query_one(".preview").render())
+        assert item.query(".full")  # expandable full result
+
+
+async def test_escape_cancels_and_keeps_partial() -> None:
+    app, clients = build_app({"vllm": [text_reply("word " * 2000, delay_s=0.01), text_reply("next answer")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "long please")
+        await wait_for(pilot, lambda: app.query(AssistantMessage) and app.query_one(AssistantMessage).text)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.turn_running)
+        msg = app.query_one(AssistantMessage)
+        assert msg.status == "interrupted"
+        assert msg.query(".mark")
+        saved = app.services.store.load(app.conversation.id).entries
+        assert saved[-1].meta.status == "interrupted" and saved[-1].message.content.startswith("word")
+        await send(pilot, "again")
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
+        assert app.query(AssistantMessage)[-1].text == "next answer"
+
+
+async def test_swap_backends_mid_conversation() -> None:
+    app, clients = build_app({"vllm": [text_reply("from vllm")], "ollama": [text_reply("from ollama")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "one")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        from a2ia_tui.tui.messages import SwitchBackend
+
+        app.post_message(SwitchBackend("ollama"))
+        await wait_for(pilot, lambda: app.backend == "ollama")
+        assert any("Switched to ollama" in n.text for n in app.query(NoteMessage))
+        await send(pilot, "two")
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
+        # the conversation carried over to the new backend
+        sent = [m.content for m in clients["ollama"].calls[0].messages if m.role != "system"]
+        assert sent == ["one", "from vllm", "two"]
+        headers = [str(m.query_one(".header").render()) for m in app.query(AssistantMessage)]
+        assert headers == ["vllm:vllm-model", "ollama:ollama-model"]
+
+
+async def test_swap_during_a_turn_asks_first() -> None:
+    app, clients = build_app({"vllm": [text_reply("word " * 3000, delay_s=0.01)], "ollama": []})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "long")
+        await wait_for(pilot, lambda: app.query(AssistantMessage))
+        app.switch_backend("ollama")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press("n")  # keep the turn
+        await pilot.pause(0.1)
+        assert app.turn_running and app.backend == "vllm"
+        app.switch_backend("ollama")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.backend == "ollama")
+        assert not app.turn_running
+        assert app.query_one(AssistantMessage).status == "interrupted"
+
+
+async def test_offline_backend_needs_confirmation() -> None:
+    app, _ = build_app({}, healthy={"ollama": False})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        app.switch_backend("ollama")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        assert "offline: scripted: offline" in str(app.screen.query_one("Label").render())
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.backend == "vllm"
+
+
+async def test_failed_answer_is_marked() -> None:
+    from a2ia_tui.core.errors import BackendUnreachable
+    from a2ia_tui.core.llm.scripted import ScriptStep
+
+    step = text_reply("half an ans")
+    step = ScriptStep(chunks=step.chunks[:-1], error=BackendUnreachable("http://x", "connection refused"))
+    app, _ = build_app({"vllm": [step]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        msg = app.query_one(AssistantMessage)
+        assert msg.status == "failed"
+        assert "connection refused" in str(msg.query_one(".mark").render())
+        assert app.services.store.load(app.conversation.id).entries[-1].meta.status == "failed"
