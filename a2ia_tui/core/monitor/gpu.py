@@ -24,7 +24,7 @@ Policy:
 - Processes: compute and graphics merged by pid; junk pids (0, >= 2**31, 4294967295) dropped;
   ``usedGpuMemory`` None → unknown; a pid psutil cannot see (another container) stays as
   "pid N (not visible)"; ``unattributed`` = used − the processes' sum. The v3 process calls fall
-  back to the older ones on ``NVMLError_FunctionNotFound`` / ``NVMLLibraryMismatchError``.
+  back to v2, then the plain call, on ``NVMLError_FunctionNotFound`` / ``NVMLLibraryMismatchError``.
 - Devices every sample, processes every ``monitor.process_interval_s``, static facts (name, UUID,
   power limit, PCIe, MIG) once.
 - A process whose ancestor is a managed engine's root pid is labelled with that engine.
@@ -238,25 +238,26 @@ class GPUSampler:
         return facts
 
     def _raw_processes(self, handle: Any) -> list[tuple[Any, str]]:
+        """Compute and graphics processes, trying ``_v3``, then ``_v2``, then the plain call (an
+        alias of ``_v3`` in recent nvidia-ml-py, the v1 call in old ones) when a driver lacks the
+        newer entry point (``FunctionNotFound``) or the library is older (``NVMLLibraryMismatchError``)."""
         nv = self._nvml
         out: list[tuple[Any, str]] = []
-        for kind, new, old in (
-            ("compute", "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses"),
-            ("graphics", "nvmlDeviceGetGraphicsRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses"),
-        ):
-            procs = None
-            fn = getattr(nv, new, None)
-            if fn is not None:
+        for kind, base in (("compute", "nvmlDeviceGetComputeRunningProcesses"), ("graphics", "nvmlDeviceGetGraphicsRunningProcesses")):
+            procs: list[Any] = []
+            for name in (base + "_v3", base + "_v2", base):
+                fn = getattr(nv, name, None)
+                if fn is None:
+                    continue
                 try:
-                    procs = fn(handle)
+                    procs = fn(handle) or []
+                    break
                 except nv.NVMLError_GpuIsLost:
                     raise
                 except (nv.NVMLError_FunctionNotFound, nv.NVMLLibraryMismatchError):
-                    procs = None
+                    continue  # an older driver/library: try the older call
                 except nv.NVMLError:
-                    procs = []
-            if procs is None:
-                procs = self._opt(getattr(nv, old), handle) or []
+                    break  # NotSupported / NoPermission: no list of this kind
             out.extend((p, kind) for p in procs)
         return out
 

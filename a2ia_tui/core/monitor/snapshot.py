@@ -23,7 +23,7 @@ from .gpu import GPUSampler, gpu_status_dict
 from .metrics import MetricsPoller
 
 HEALTH_TIMEOUT_S = 5.0
-ENGINE_LABELS = {"vllm": "vLLM (managed)", "local": "llama.cpp (managed)"}
+ENGINE_LABELS = {"vllm": "vLLM (managed)", "local": "local llama.cpp (managed)"}
 
 
 class MonitorCollector:

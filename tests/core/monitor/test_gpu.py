@@ -174,3 +174,31 @@ def test_fake_is_pynvml_compatible_exceptions():
         fake.nvmlDeviceGetComputeRunningProcesses_v3(0)
     with pytest.raises(pynvml.NVMLError_DriverNotLoaded):
         FakeNVML(load_scenario("no_driver")).nvmlInit()
+
+
+def test_process_calls_fall_back_v3_then_v2_on_mismatch_and_stop_on_not_supported():
+    import pynvml
+
+    calls = []
+
+    class OlderLibrary(FakeNVML):
+        def nvmlDeviceGetComputeRunningProcesses_v3(self, h):  # noqa: N802
+            calls.append("c3")
+            raise pynvml.NVMLLibraryMismatchError("library too old")
+
+        def nvmlDeviceGetComputeRunningProcesses_v2(self, h):  # noqa: N802
+            calls.append("c2")
+            return self._procs(h, "compute")
+
+        def nvmlDeviceGetGraphicsRunningProcesses_v3(self, h):  # noqa: N802
+            calls.append("g3")
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
+
+    scenario = load_scenario("two_gpus")
+    clock = Clock()
+    settings = load_settings(env={}).settings.monitor
+    s = GPUSampler(settings, nvml=OlderLibrary(scenario, clock=clock), clock=clock)
+    d0 = s.sample().devices[0]
+    assert [p.pid for p in d0.processes] == [os.getpid()] and d0.processes[0].kind == "compute"
+    assert calls[:3] == ["c3", "c2", "g3"]  # graphics: NotSupported means none, no older call tried
+    s.close()
