@@ -62,14 +62,14 @@ class A2IAApp(App[int]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("escape", "cancel_turn", "Stop answer"),
-        Binding("ctrl+n", "new_chat", "New chat"),
-        Binding("ctrl+o", "saved_chats", "Saved chats"),
-        Binding("ctrl+b", "toggle_pane('sidebar')", "Sidebar"),
-        Binding("ctrl+t", "toggle_pane('trace')", "Trace"),
-        Binding("ctrl+g", "toggle_pane('gpu')", "GPU"),
-        Binding("ctrl+l", "engine_log", "Engine log"),
-        Binding("ctrl+e", "export", "Export"),
-        Binding("ctrl+r", "toggle_react", "ReAct"),
+        Binding("ctrl+n", "new_chat", "New chat", priority=True),
+        Binding("ctrl+o", "saved_chats", "Saved chats", priority=True),
+        Binding("ctrl+b", "toggle_pane('sidebar')", "Sidebar", priority=True),
+        Binding("ctrl+t", "toggle_pane('trace')", "Trace", priority=True),
+        Binding("ctrl+g", "toggle_pane('gpu')", "GPU", priority=True),
+        Binding("ctrl+l", "engine_log", "Engine log", priority=True),
+        Binding("ctrl+e", "export", "Export", priority=True),
+        Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
     ]
 
     def __init__(self, services: AppServices) -> None:

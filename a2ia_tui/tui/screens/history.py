@@ -62,6 +62,8 @@ class HistoryScreen(ModalScreen[str | None]):
         for info in infos:
             when = time.strftime("%Y-%m-%d %H:%M", self._clock(info.updated_at))
             ol.add_option(Option(f"{when}  {info.title}  ({info.messages} messages)", id=info.id))
+        if infos:
+            ol.highlighted = 0
 
     def _selected(self) -> str | None:
         ol = self.query_one(OptionList)

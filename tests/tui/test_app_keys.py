@@ -1,0 +1,231 @@
+"""Pilot tests: every key, the palette, saved chats (open, rename, delete), export, history off."""
+
+from __future__ import annotations
+
+import pytest
+
+from a2ia_tui.core.agent.conversation import Conversation
+from a2ia_tui.core.llm.scripted import make_call, text_reply
+from a2ia_tui.core.llm.types import Message
+from a2ia_tui.core.store import to_markdown
+from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.trace import TraceItem
+
+from .app_helpers import build_app, idle, send, wait_for
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def saved_conversation(n_pairs: int = 2) -> Conversation:
+    conv = Conversation(title="Saved one")
+    for i in range(n_pairs):
+        conv.add_user(f"question {i}")
+        conv.add(Message(role="assistant", content=f"answer **{i}**"), backend="ollama", model="llama3")
+    call = make_call("notes__read", {"path": "x"}, call_id="c1")
+    conv.add(Message(role="assistant", content="", tool_calls=[call]), backend="ollama", model="llama3")
+    conv.add(Message(role="tool", content="the note", tool_call_id="c1", tool_name="notes__read"), duration_s=0.5)
+    conv.add(Message(role="assistant", content="It says: the note."), backend="ollama", model="llama3")
+    return conv
+
+
+async def test_toggle_keys_hide_and_show_panes() -> None:
+    app, _ = build_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        for key, pane in (("ctrl+b", "#sidebar"), ("ctrl+t", "#trace"), ("ctrl+g", "#gpu")):
+            assert app.query_one(pane).display
+            await pilot.press(key)
+            assert not app.query_one(pane).display
+            await pilot.press(key)
+            assert app.query_one(pane).display
+
+
+async def test_narrow_terminal_hides_side_panes_until_asked() -> None:
+    app, _ = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert not app.query_one("#sidebar").display and not app.query_one("#gpu").display
+        assert app.query_one("#trace").display
+        await pilot.press("ctrl+b")
+        assert app.query_one("#sidebar").display
+
+
+async def test_ctrl_n_starts_a_new_chat() -> None:
+    app, _ = build_app({"vllm": [text_reply("one")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        old = app.conversation.id
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.conversation.id != old and not app.conversation.entries
+        assert not app.query(UserMessage) and not app.query(AssistantMessage)
+        assert len(app.services.store.load(old).entries) == 2
+
+
+async def test_ctrl_r_toggles_react() -> None:
+    app, _ = build_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+r")
+        assert app.orchestrator.mode == "react"
+        assert "ReAct" in str(app.query_one("#status").render())
+        await pilot.press("ctrl+r")
+        assert app.orchestrator.mode == "auto"
+
+
+async def test_ctrl_e_exports_markdown() -> None:
+    app, _ = build_app({"vllm": [text_reply("exported *answer*")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "export me")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        await pilot.press("ctrl+e")
+        path = app.export_path()
+        assert path.read_text() == to_markdown(app.conversation)
+        assert "exported *answer*" in path.read_text()
+
+
+async def test_ctrl_l_opens_the_engine_log_or_says_why() -> None:
+    app, _ = build_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        try:
+            import a2ia_tui.tui.screens.engine_log  # noqa: F401
+        except ImportError:
+            assert any("engine log" in n.message for n in app._notifications)
+        else:
+            assert type(app.screen).__name__ == "EngineLogScreen"
+
+
+async def test_ctrl_q_quits_and_closes_everything() -> None:
+    from .app_helpers import MiniHub
+
+    hub = MiniHub()
+    app, clients = build_app(hub=hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None and hub.started)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert hub.closed and clients["vllm"].closed
+    assert app.return_code == 0
+
+
+class FakeEngines:
+    def __init__(self) -> None:
+        self.stopped: list[str] = []
+        self.detached = False
+
+    def running(self):
+        return ["vllm"]
+
+    def states(self):
+        class S:
+            managed = True
+        return {"vllm": S()}
+
+    def detach(self):
+        self.detached = True
+
+    async def aclose(self):
+        if not self.detached:
+            self.stopped.append("vllm")
+
+
+@pytest.mark.parametrize("choice", ["cancel", "leave", "stop"])
+async def test_ctrl_q_with_a_running_engine_asks(choice: str) -> None:
+    app, _ = build_app()
+    app.services.engines = engines = FakeEngines()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "QuitScreen")
+        await pilot.click(f"#{choice}")
+        if choice == "cancel":
+            await pilot.pause(0.1)
+            assert app.is_running and not app.screen.is_modal
+            return
+        await wait_for(pilot, lambda: not app.is_running)
+    assert engines.detached == (choice == "leave")
+    assert engines.stopped == (["vllm"] if choice == "stop" else [])
+
+
+async def test_palette_lists_keys_backends_and_switches() -> None:
+    app, _ = build_app({"ollama": []})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for needed in ("New chat (ctrl+n)", "Export (ctrl+e)", "ReAct (ctrl+r)", "Sidebar (ctrl+b)", "Stop answer (escape)"):
+            assert needed in titles
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"backend ollama")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.backend == "ollama")
+
+
+async def test_saved_chats_open_rename_delete() -> None:
+    app, _ = build_app()
+    conv = saved_conversation()
+    app.services.store.sync(conv)
+    other = Conversation(title="Other")
+    other.add_user("zzz")
+    app.services.store.sync(other)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        # newest first: "Other", then "Saved one"; rename "Other"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "TextInputScreen")
+        app.screen.query_one("Input").value = "Renamed"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        assert app.services.store.load(other.id).title == "Renamed"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(app.services.store.list()) == 1)
+        await pilot.pause()
+        await pilot.press("enter")  # open the remaining one
+        await wait_for(pilot, lambda: app.conversation.id == conv.id)
+        await pilot.pause()
+        assert [u.text for u in app.query(UserMessage)] == ["question 0", "question 1"]
+        texts = [m.text for m in app.query(AssistantMessage)]
+        assert texts == ["answer **0**", "answer **1**", "", "It says: the note."]
+        item = app.query_one(TraceItem)
+        assert item.state == "ok" and "the note" in str(item.query_one(".preview").render())
+        # the reopened conversation continues exactly
+        assert [e.message.model_dump() for e in app.conversation.entries] == [e.message.model_dump() for e in conv.entries]
+
+
+async def test_large_conversation_mounts_lazily() -> None:
+    from a2ia_tui.tui.widgets.chat import PAGE
+
+    app, _ = build_app()
+    conv = Conversation(title="big")
+    for i in range(500):
+        conv.add_user(f"q{i}")
+        conv.add(Message(role="assistant", content=f"a{i}"))
+    app.services.store.sync(conv)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.open_conversation(conv.id)
+        await pilot.pause()
+        assert len(app.query(UserMessage)) + len(app.query(AssistantMessage)) == PAGE
+        app.chat.scroll_home(animate=False)  # scrolling to the top mounts the previous page
+        await wait_for(pilot, lambda: len(app.query(UserMessage)) + len(app.query(AssistantMessage)) == 2 * PAGE)
+        assert app.query(UserMessage)[0].text == f"q{500 - PAGE}"
+
+
+async def test_history_off_is_a_note_and_the_app_runs(tmp_path) -> None:
+    app, _ = build_app({"vllm": [text_reply("still works")]}, store=False)
+    app.services.history_error = "cannot open the history database /x: unable to open database file"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        assert any("History is off" in n.text for n in app.query(NoteMessage))
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        assert app.query_one(AssistantMessage).text == "still works"
+        await pilot.press("ctrl+o")
+        assert not app.screen.is_modal
