@@ -33,6 +33,7 @@ Policy:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -164,6 +165,7 @@ class GPUSampler:
         self._util: dict[int, deque[float]] = {}
         self._history_len = size
         self.last: GPUSnapshot | None = None
+        self._lock = threading.Lock()  # sample() runs in worker threads; one at a time
 
     # -- init ----------------------------------------------------------------------------------
 
@@ -199,12 +201,18 @@ class GPUSampler:
         return True
 
     def close(self) -> None:
+        """``nvmlShutdown()`` (waits for a sample in progress). A later sample initialises again."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._initialized:
             try:
                 self._nvml.nvmlShutdown()
             except Exception:  # noqa: BLE001
                 pass
             self._initialized = False
+            self._next_init = 0.0
 
     # -- sampling ------------------------------------------------------------------------------
 
@@ -275,7 +283,10 @@ class GPUSampler:
                 entry["used"] = max(entry["used"] or 0, used)
             if kind not in entry["kinds"]:
                 entry["kinds"].append(kind)
-        managed = dict(self._managed() or {})
+        try:
+            managed = dict(self._managed() or {})
+        except Exception:  # noqa: BLE001 - a failing label source never fails the device
+            managed = {}
         samples = []
         for pid, entry in sorted(merged.items(), key=lambda kv: -(kv[1]["used"] or 0)):
             name, cmdline, visible, label = _describe_process(pid, managed)
@@ -313,7 +324,11 @@ class GPUSampler:
             return DeviceSample(index=index, name=name, failed=True, reason="GPU is lost (fell off the bus)" if lost else str(exc))
 
     def sample(self) -> GPUSnapshot:
-        """One snapshot (blocking: call from a thread, or use :meth:`sample_async`)."""
+        """One snapshot (blocking: call from a thread, or use :meth:`sample_async`). Thread-safe."""
+        with self._lock:
+            return self._sample()
+
+    def _sample(self) -> GPUSnapshot:
         if not self._ensure_init():
             snap = GPUSnapshot(available=False, reason=self._init_error, fake=self._fake)
             self.last = snap

@@ -131,4 +131,8 @@ def one_line(snap: dict[str, Any]) -> str:
         if r and r.get("generation_tokens_per_s") is not None:
             extra += f" gen {r['generation_tokens_per_s']:.1f} tok/s"
         parts.append(f"{name}:{'up' if b['ok'] else 'down'}{extra}")
+    for name, e in (snap.get("engines") or {}).items():
+        if isinstance(e, dict) and (e.get("managed") or e.get("status") not in (None, "stopped")):
+            pid = f" pid {e['pid']}" if e.get("pid") else ""
+            parts.append(f"engine {name}: {e.get('status', '?')}{pid}")
     return " | ".join(parts)

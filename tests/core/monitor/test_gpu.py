@@ -202,3 +202,25 @@ def test_process_calls_fall_back_v3_then_v2_on_mismatch_and_stop_on_not_supporte
     assert [p.pid for p in d0.processes] == [os.getpid()] and d0.processes[0].kind == "compute"
     assert calls[:3] == ["c3", "c2", "g3"]  # graphics: NotSupported means none, no older call tried
     s.close()
+
+
+def test_a_failing_label_source_never_fails_the_device():
+    def broken():
+        raise RuntimeError("engine table locked")
+
+    s, _, _ = sampler_for("two_gpus", managed=broken)
+    d0 = s.sample().devices[0]
+    assert not d0.failed and [p.label for p in d0.processes] == [""]
+
+
+async def test_concurrent_samples_and_close_then_reinit():
+    import asyncio
+
+    s, fake, clock = sampler_for("two_gpus")
+    snaps = await asyncio.gather(*(s.sample_async() for _ in range(8)))
+    assert all(x.available and len(x.devices) == 2 for x in snaps)
+    assert fake.init_calls == 1
+    s.close()
+    assert fake.shutdown_calls == 1 and not fake.initialized
+    assert s.sample().available and fake.init_calls == 2  # a sample after close initialises again
+    s.close()

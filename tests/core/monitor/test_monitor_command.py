@@ -105,3 +105,18 @@ async def test_collector_survives_an_engine_status_failure(monkeypatch):
         await collector.aclose()
     assert snap["engines"] == {"error": "pid dir unreadable"}
     assert not snap["gpus"]["available"] and "driver is not loaded" in snap["gpus"]["reason"]
+
+
+def test_one_line_shows_failed_gpus_unknowns_and_running_engines():
+    snap = {
+        "gpus": {"available": True, "devices": [
+            {"index": 0, "failed": True, "reason": "GPU is lost (fell off the bus)"},
+            {"index": 1, "memory_used": 2 * 1024**3, "memory_total": 8 * 1024**3, "util_gpu": None, "temperature_c": 40},
+        ]},
+        "backends": {"vllm": {"ok": True, "metrics": {"kv_cache_usage": 0.25, "running": 2.0, "waiting": None},
+                              "rates": {"generation_tokens_per_s": 12.5}}},
+        "engines": {"vllm": {"managed": True, "pid": 4321, "status": "starting"}, "local": {"managed": False, "status": "stopped"}},
+    }
+    line = one_line(snap)
+    assert line == ("GPU0 FAILED (GPU is lost (fell off the bus)) | GPU1 2.0/8.0GiB ? 40C"
+                    " | vllm:up kv 25% run 2 wait 0 gen 12.5 tok/s | engine vllm: starting pid 4321")
