@@ -109,9 +109,12 @@ class GPUSnapshot:
     fake: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (lists, not tuples), with ``unattributed_bytes`` and ``display_name``."""
         d = asdict(self)
+        d["devices"] = list(d["devices"])
         for dev, src in zip(d["devices"], self.devices):
             dev["unattributed_bytes"] = src.unattributed_bytes
+            dev["processes"] = list(dev["processes"])
             for p, ps in zip(dev["processes"], src.processes):
                 p["display_name"] = ps.display_name
         return d

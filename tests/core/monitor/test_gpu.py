@@ -92,12 +92,21 @@ def test_no_driver_is_a_calm_state_and_retried_rarely():
     assert snap.available and fake.init_calls == 2
 
 
-def test_real_pynvml_without_a_driver_never_raises():
+def test_real_pynvml_never_raises_and_reads_a_real_gpu_when_there_is_one():
+    """Here (no driver): the calm state. On a GPU machine: the real figures, JSON-able."""
     settings = load_settings(env={}).settings
     status = read_gpu_status(settings)
-    assert status["available"] in (True, False)
+    json.dumps(status)
+    assert "note" not in status  # real NVML, not the fake
     if not status["available"]:
-        assert status["reason"].startswith("no NVIDIA GPU found")
+        assert status["reason"].startswith("no NVIDIA GPU found") and status["devices"] == []
+        return
+    assert status["driver"] and status["devices"]
+    for dev in status["devices"]:
+        assert not dev["failed"], dev["reason"]
+        assert dev["name"] and dev["uuid"].startswith(("GPU-", "MIG-"))
+        assert dev["memory_total"] > 0 and 0 <= dev["memory_used"] <= dev["memory_total"]
+        assert dev["util_gpu"] is None or 0 <= dev["util_gpu"] <= 100
 
 
 def test_two_gpus_junk_pids_dropped_invisible_pid_kept_managed_labelled():
