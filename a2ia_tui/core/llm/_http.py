@@ -148,7 +148,8 @@ class HTTPBackend:
 
         Lines are cut on bytes first and only the complete part of each read is decoded (once),
         so a UTF-8 character split across reads is never decoded half-way. Invalid UTF-8 is
-        replaced, never fatal. A last line without a newline is yielded when the stream ends.
+        replaced, never fatal. A last line without a newline is yielded when the stream ends, followed by one empty
+        line (it ends an unterminated SSE event).
 
         Raises BackendUnreachable before the first byte, BackendHTTPError for an error status,
         StreamInterrupted when the connection drops or stalls after the response started.
@@ -181,8 +182,11 @@ class HTTPBackend:
                     lines = text.split("\n")
                     lines.pop()  # the empty string after the final newline
                     yield lines
-                if pending:
-                    yield [pending.decode("utf-8", "replace").removesuffix("\r")]
+                # End of stream: the last line even without its newline, then one empty line, so
+                # an SSE event the server did not close with a blank line is still dispatched
+                # (NDJSON readers skip empty lines).
+                tail = [pending.decode("utf-8", "replace").removesuffix("\r")] if pending else []
+                yield [*tail, ""]
         except BackendError:
             raise
         except httpx.HTTPError as exc:

@@ -230,3 +230,9 @@ async def test_deltas_without_index_follow_their_id_or_the_latest_call():
         ("a", "f", {"x": 1}),
         ("b", "g", {}),
     ]
+
+
+async def test_a_last_sse_event_without_its_blank_line_still_counts():
+    body = sse(delta({"content": "a"})) + b'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"length"}]}'
+    chunks = await run(OpenAIClient, "http://s/v1", body)
+    assert "".join(c.message.content for c in chunks) == "ab" and chunks[-1].done_reason == "length"
