@@ -141,6 +141,7 @@ class A2IAApp(App[int]):
 
     def _apply_panes(self) -> None:
         narrow = self.size.width < NARROW
+        self.set_class(narrow, "-narrow")
         for name in ("sidebar", "trace", "gpu"):
             try:
                 pane = self.query_one(f"#{name}")

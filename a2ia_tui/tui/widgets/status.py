@@ -16,7 +16,7 @@ MIN_REDRAW_S = 0.25
 
 class StatusBar(Static):
     DEFAULT_CSS = """
-    StatusBar { dock: bottom; height: 1; background: $panel; color: $text; padding: 0 1; }
+    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
