@@ -150,18 +150,30 @@ class LoadedModel:
         return self.size_vram / self.size if self.size else 0.0
 
 
-def parse_ollama_ps(body: dict[str, Any]) -> list[LoadedModel]:
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_ollama_ps(body: Any) -> list[LoadedModel]:
+    """``/api/ps`` → loaded models. Missing or malformed fields become 0 / None (older Ollama
+    versions have no ``size_vram`` or ``context_length``); entries that are not objects are skipped."""
+    models = body.get("models") if isinstance(body, dict) else None
     out = []
-    for m in (body or {}).get("models") or []:
+    for m in models if isinstance(models, list) else []:
         if not isinstance(m, dict):
             continue
+        expires = m.get("expires_at")
+        ctx = m.get("context_length")
         out.append(
             LoadedModel(
-                name=m.get("name") or m.get("model") or "?",
-                size=int(m.get("size") or 0),
-                size_vram=int(m.get("size_vram") or 0),
-                expires_at=m.get("expires_at"),
-                context_length=m.get("context_length"),
+                name=str(m.get("name") or m.get("model") or "?"),
+                size=_int(m.get("size")),
+                size_vram=_int(m.get("size_vram")),
+                expires_at=expires if isinstance(expires, str) else None,
+                context_length=ctx if isinstance(ctx, int) and not isinstance(ctx, bool) else None,
             )
         )
     return out

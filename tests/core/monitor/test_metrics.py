@@ -114,3 +114,34 @@ def test_empty_or_foreign_text_is_all_absent():
     m = VLLMMetrics.parse("# TYPE up gauge\nup 1\n", timestamp=0)
     assert (m.running, m.kv_cache_usage, m.generation_tokens, m.itl_count) == (None, None, None, None)
     assert VLLMMetrics.parse("", timestamp=0).running is None
+
+
+def test_ollama_ps_cpu_only_older_and_empty_bodies():
+    cpu, old = parse_ollama_ps(json.loads((FIX / "ollama_ps_cpu_old.json").read_text()))
+    assert cpu.on_gpu_fraction == 0.0 and cpu.size == 3355443200  # all on the CPU
+    assert old.size_vram == 0 and old.context_length is None and old.expires_at.startswith("0001")  # older Ollama: no size_vram
+    assert parse_ollama_ps(json.loads((FIX / "ollama_ps_empty.json").read_text())) == []
+
+
+@pytest.mark.parametrize("body", [None, [], "x", {"models": None}, {"models": "x"},
+                                  {"models": [1, None, {"size": "big", "size_vram": -5, "context_length": True, "expires_at": 3}]}])
+def test_ollama_ps_junk_never_raises(body):
+    models = parse_ollama_ps(body)
+    for m in models:
+        assert (m.name, m.size, m.size_vram, m.context_length, m.expires_at, m.on_gpu_fraction) == ("?", 0, 0, None, None, 0.0)
+
+
+async def test_poller_errors_are_one_line_states():
+    def handler(req: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="Not Found\nmore")  # e.g. an OpenAI proxy with no /metrics
+
+    poller = MetricsPoller("vllm", "http://proxy:8000/v1", transport=httpx.MockTransport(handler))
+    assert await poller.poll() == (None, None, None)
+    assert "404" in poller.error and "\n" not in poller.error
+    await poller.aclose()
+
+    ollama = MetricsPoller("ollama", "http://127.0.0.1:11434", transport=httpx.MockTransport(
+        lambda req: httpx.Response(200, json=json.loads((FIX / "ollama_ps.json").read_text()))))
+    m, r, ps = await ollama.poll()
+    assert m is None and r is None and [x.name for x in ps] == ["qwen2.5:14b", "nomic-embed-text:latest"]
+    await ollama.aclose()
