@@ -17,17 +17,23 @@ inter-token latency histogram  vllm:inter_token_latency_seconds              vll
 Counters and histograms become rates and recent means from two scrapes (:func:`rates`).
 Parsing uses prometheus_client's text parser, fed only the lines that matter: histogram buckets
 (means come from ``_sum``/``_count``) and non-``vllm:`` families (the Python process metrics) are
-dropped first, which makes a 300-series scrape several times cheaper. Ollama has no ``/metrics``; ``/api/ps`` tells which
-models are loaded and how much of each is in VRAM (``size_vram < size`` = partly on the CPU).
+dropped first, which makes a 300-series scrape several times cheaper. Text that is not Prometheus
+format raises ``BackendProtocolError``; NaN/Inf values count as absent.
+
+Ollama has no ``/metrics``; ``/api/ps`` tells which models are loaded and how much of each is in
+VRAM (``size_vram < size`` = partly on the CPU).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from ..errors import BackendProtocolError
 
 _KV = ("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc")
 _ITL = ("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds")
@@ -58,19 +64,23 @@ class VLLMMetrics:
 
     @classmethod
     def parse(cls, text: str, timestamp: float | None = None) -> "VLLMMetrics":
+        """Raises :class:`BackendProtocolError` (one line) for text that is not Prometheus format."""
         from prometheus_client.parser import text_string_to_metric_families
 
         values: dict[str, float] = {}
         model: str | None = None
-        for family in text_string_to_metric_families(_relevant_lines(text)):
-            if not family.name.startswith("vllm:"):
-                continue
-            for sample in family.samples:
-                name = sample.name
-                if name.endswith("_bucket") or name.endswith("_created"):
+        try:
+            for family in text_string_to_metric_families(_relevant_lines(text)):
+                if not family.name.startswith("vllm:"):
                     continue
-                values[name] = values.get(name, 0.0) + float(sample.value)
-                model = model or sample.labels.get("model_name")
+                for sample in family.samples:
+                    name = sample.name
+                    if name.endswith("_bucket") or name.endswith("_created") or not math.isfinite(sample.value):
+                        continue  # NaN / Inf (an idle gauge): absent, and the JSON stays valid
+                    values[name] = values.get(name, 0.0) + float(sample.value)
+                    model = model or sample.labels.get("model_name")
+        except ValueError as exc:
+            raise BackendProtocolError(f"/metrics is not Prometheus text: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
 
         def first(*names: str) -> float | None:
             for n in names:

@@ -145,3 +145,14 @@ async def test_poller_errors_are_one_line_states():
     m, r, ps = await ollama.poll()
     assert m is None and r is None and [x.name for x in ps] == ["qwen2.5:14b", "nomic-embed-text:latest"]
     await ollama.aclose()
+
+
+def test_malformed_text_is_a_protocol_error_and_nan_is_absent():
+    from a2ia_tui.core.errors import BackendProtocolError
+
+    with pytest.raises(BackendProtocolError, match="not Prometheus text") as info:
+        VLLMMetrics.parse('vllm:num_requests_running{engine="0" 2\n')
+    assert "\n" not in str(info.value)
+    m = VLLMMetrics.parse("# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc NaN\n"
+                          "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 1\n", timestamp=0)
+    assert m.kv_cache_usage is None and m.running == 1.0
