@@ -184,13 +184,17 @@ class GPUSampler:
                 self._nvml, self._fake = load_nvml(self.settings)
             elif type(self._nvml).__name__ == "FakeNVML":
                 self._fake = True
-            self._nvml.nvmlInit()
         except ImportError:
             self._init_error = "no NVIDIA GPU found (the nvidia-ml-py package is not installed)"
             return False
-        except FileNotFoundError as exc:
-            self._init_error = f"fake GPU scenario: {exc}"
+        except (OSError, ValueError) as exc:  # a missing or broken scenario file
+            self._fake = True
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            where = "" if isinstance(exc, FileNotFoundError) else f" {str(self.settings.fake_gpu)!r}"
+            self._init_error = f"fake GPU scenario{where}: {detail}"
             return False
+        try:
+            self._nvml.nvmlInit()
         except Exception as exc:  # noqa: BLE001 - NVMLError and friends
             self._init_error = _describe_init_error(exc, self._nvml)
             return False

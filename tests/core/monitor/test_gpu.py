@@ -172,6 +172,14 @@ def test_unknown_scenario_is_a_reason_not_a_crash():
     assert not status["available"] and "no_such_scenario" in status["reason"]
 
 
+def test_broken_scenario_file_is_a_one_line_reason(tmp_path):
+    bad = tmp_path / "rig.json"
+    bad.write_text("{ not json")
+    status = read_gpu_status(load_settings(env={"A2IA_FAKE_GPU": str(bad)}).settings)
+    assert not status["available"] and status["reason"].startswith(f"fake GPU scenario {str(bad)!r}: Expecting")
+    assert "\n" not in status["reason"] and status["fake"]
+
+
 def test_fake_is_pynvml_compatible_exceptions():
     import pynvml
 
