@@ -13,6 +13,19 @@ Public API (the GPU pane and the ``gpu_status`` tool use only this)::
     read_gpu_status(settings) -> dict        # one JSON-able snapshot; never raises
     gpu_status_dict(snap) -> dict            # a GPUSnapshot as JSON-able data (+ *_gib fields)
 
+Snapshots are frozen dataclasses; ``None`` means unknown (not supported by the device)::
+
+    GPUSnapshot(available, reason, driver, devices: tuple[DeviceSample, ...], timestamp, fake)
+    DeviceSample(index, name, uuid, memory_total/used/free (bytes), util_gpu, util_memory (%),
+                 temperature_c, power_w, power_limit_w, fan_pct, clock_sm_mhz, clock_mem_mhz,
+                 pcie_gen, pcie_width, mig_enabled, processes: tuple[ProcessSample, ...],
+                 failed, reason)  + .unattributed_bytes, .vram_fraction (0..1)
+    ProcessSample(pid, name, cmdline, used_bytes, visible, kind, label) + .display_name
+                 # label "vLLM (managed)" or ""; display_name: label, else name, else
+                 # "pid N (not visible)"
+
+``sample()`` / ``close()`` are thread-safe; a sample after ``close()`` initialises NVML again.
+
 Policy:
 
 - ``pynvml`` is imported lazily and ``nvmlInit()`` runs once (it can take seconds on a real GPU).
