@@ -1,11 +1,11 @@
 """The chat pane: one widget per message, assistant answers streamed as Markdown.
 
 Streaming policy (the hot path): :meth:`AssistantMessage.append` only appends the delta to a
-list. A timer at :data:`FRAME_S` (30 frames/s) joins what arrived and hands it to Textual's
-``MarkdownStream`` (``Markdown.get_stream()``), which re-parses only the last block and itself
-coalesces writes it cannot draw yet. So the screen is touched at most 30 times a second whatever
-the token rate, and the cost of a frame does not grow with the answer's length.
-:meth:`AssistantMessage.finish` flushes the rest and ``await``\\ s ``stream.stop()``.
+list. A timer at :data:`FRAME_S` (10 frames/s: each frame re-lays the screen, ~10-20 ms here) joins what arrived and hands it to
+:class:`~.markdown_stream.StreamingMarkdown`, which renders settled blocks once and redraws only
+the unfinished tail (see its docstring for why not Textual's ``Markdown.get_stream()``). So the
+screen is touched at most 10 times a second whatever the token rate, and the cost of a frame does
+not grow with the answer's length. :meth:`AssistantMessage.finish` flushes the rest.
 
 The pane is ``anchor()``-ed: it follows the stream until the user scrolls up, and follows again
 once they scroll back to the bottom.
@@ -18,18 +18,19 @@ scrolls to the top), so a 1,000-message conversation opens as fast as a 50-messa
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Button, Collapsible, Markdown, Static
+from textual.widgets import Button, Collapsible, Static
+
+from .markdown_stream import StreamingMarkdown
 
 if TYPE_CHECKING:
-    from textual.widgets._markdown import MarkdownStream
-
     from ...core.agent.conversation import Conversation, Entry
 
-FRAME_S = 1 / 30
+FRAME_S = 1 / 10
 PAGE = 40
 
 
@@ -63,7 +64,7 @@ class AssistantMessage(Vertical):
     DEFAULT_CSS = """
     AssistantMessage { height: auto; margin: 1 0 0 0; }
     AssistantMessage > .header { color: $text-muted; padding: 0 1; }
-    AssistantMessage > Markdown { margin: 0; padding: 0 1; }
+    AssistantMessage > StreamingMarkdown { margin: 0; }
     AssistantMessage > Collapsible { padding: 0; margin: 0; border: none; }
     AssistantMessage > .mark { padding: 0 1; color: $warning; }
     AssistantMessage > .mark.-failed { color: $error; }
@@ -78,7 +79,7 @@ class AssistantMessage(Vertical):
         self._initial = text
         self._parts: list[str] = []
         self._thinking_parts: list[str] = [thinking] if thinking else []
-        self._stream: MarkdownStream | None = None
+        self._stream: StreamingMarkdown | None = None
         self._timer = None
         self.text = text
         self.status = status
@@ -89,7 +90,7 @@ class AssistantMessage(Vertical):
         with Collapsible(title="thinking", collapsed=True) as c:
             c.display = bool(self._thinking_parts)
             yield Static("".join(self._thinking_parts), classes="thinking", markup=False)
-        yield Markdown(self._initial)
+        yield StreamingMarkdown(self._initial)
         status, error = self._restored
         if status == "interrupted":
             yield Static("⏹ interrupted", classes="mark")
@@ -97,13 +98,13 @@ class AssistantMessage(Vertical):
             yield Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False)
 
     @property
-    def markdown(self) -> Markdown:
-        return self.query_one(Markdown)
+    def markdown(self) -> StreamingMarkdown:
+        return self.query_one(StreamingMarkdown)
 
     # -- streaming -----------------------------------------------------------------------------
 
     def start_streaming(self) -> None:
-        self._stream = Markdown.get_stream(self.markdown)
+        self._stream = self.markdown
         self._timer = self.set_interval(FRAME_S, self._flush)
 
     def append(self, text: str) -> None:
@@ -123,7 +124,7 @@ class AssistantMessage(Vertical):
             chunk = "".join(self._parts)
             self._parts.clear()
             self.text += chunk
-            await self._stream.write(chunk)
+            self._stream.write(chunk)
 
     async def finish(self, status: str = "complete", error: str | None = None) -> None:
         """Flush what is left, stop the stream and mark interrupted/failed answers."""
@@ -131,9 +132,8 @@ class AssistantMessage(Vertical):
             self._timer.stop()
             self._timer = None
         await self._flush()
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        self._stream = None
+        self.finished_at = time.perf_counter()
         self.status = status
         self.mark(status, error)
 

@@ -1,0 +1,252 @@
+"""TUI benchmarks against a loopback fake OpenAI-compatible server (a subprocess, so its CPU is
+not counted): streaming CPU at 150 tok/s, drawing lag after the last token, flood time vs the
+bare client stream, 40k vs 20k tokens, key latency during the flood, start-up to the first
+frame, opening a 1,000-message conversation. Every figure is printed with a ratio against a
+baseline measured in the same run. The app runs headless (Textual's ``run_test``): layout and
+rendering happen as in a terminal, only the bytes are not written to a tty.
+
+    .venv/bin/python tests/benchmarks/bench_tui.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from a2ia_tui.core.agent.events import TextDelta  # noqa: E402
+from a2ia_tui.core.config import load_settings  # noqa: E402
+from a2ia_tui.core.llm.openai import OpenAIClient  # noqa: E402
+from a2ia_tui.core.llm.types import Message  # noqa: E402
+
+
+def markdown_words(n: int) -> str:
+    """Markdown with headings, lists, prose and a code fence every 150 tokens."""
+    out: list[str] = []
+    i = 0
+    while i < n:
+        block = i // 150
+        out.append(f"\n\n## Section {block}\n\n")
+        out.append(" ".join(f"word{j}" for j in range(40)) + "\n\n")
+        out.append("".join(f"- item {j} with some text\n" for j in range(10)))
+        out.append("\n```python\n" + "".join(f"x{j} = compute({j})\n" for j in range(10)) + "```\n\n")
+        out.append(" ".join(f"more{j}" for j in range(30)))
+        i += 150
+    text = "".join(out)
+    words = text.split(" ")
+    return " ".join(words[:n])
+
+
+class Server:
+    def __init__(self, text: str, tokens_per_s: float | None) -> None:
+        self.tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump([{"text": text, "tokens_per_s": tokens_per_s}], self.tmp)
+        self.tmp.close()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests/fakes/llm_server.py"), "--flavor", "openai", "--port", "0",
+             "--replies", self.tmp.name], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        self.url = line[1]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        os.unlink(self.tmp.name)
+
+
+async def bare_stream(url: str) -> tuple[float, float, int]:
+    """(wall s, cpu s, chunks) for the client alone."""
+    client = OpenAIClient(url, name="bench", model="fake-model")
+    n = 0
+    w0, c0 = time.perf_counter(), time.process_time()
+    async for chunk in client.stream_chat([Message(role="user", content="go")]):
+        if chunk.message.content:
+            n += 1
+    w, c = time.perf_counter() - w0, time.process_time() - c0
+    await client.aclose()
+    return w, c, n
+
+
+def make_app(url: str):
+    from a2ia_tui.core.store import HistoryStore
+    from a2ia_tui.tui.app import A2IAApp
+    from a2ia_tui.tui.services import AppServices
+
+    loaded = load_settings(None, flags={"tools.enabled": False, "backends.vllm.base_url": url,
+                                        "backends.vllm.kind": "openai"})
+    store = HistoryStore(Path(tempfile.mkdtemp()) / "h.sqlite3")
+    services = AppServices(loaded=loaded, make_client=lambda n, m: OpenAIClient(url, name=n, model="fake-model"),
+                           store=store, initial_backend="vllm", extras={"no_metrics": True})
+    return A2IAApp(services)
+
+
+async def app_turn(url: str, *, key_probe: bool = False, size=(120, 40)) -> dict:
+    """One turn in the headless app: wall, cpu (and per-third cpu), drawing lag, key latency."""
+    app = make_app(url)
+    result: dict = {}
+    async with app.run_test(size=size) as pilot:
+        while app.orchestrator is None:
+            await pilot.pause(0.01)
+        orch = app.orchestrator
+        real = orch.run_turn
+        stamps: list[tuple[float, float]] = []
+
+        async def timed(conv):
+            async for ev in real(conv):
+                if isinstance(ev, TextDelta):
+                    stamps.append((time.perf_counter(), time.process_time()))
+                yield ev
+
+        orch.run_turn = timed
+        prompt = app.query_one("#prompt")
+        prompt.value = "go"
+        w0, c0 = time.perf_counter(), time.process_time()
+        await pilot.press("enter")
+        latencies = []
+        while app.turn_running or not stamps:
+            await asyncio.sleep(0.05)
+            if key_probe and app.turn_running and len(latencies) < 5 and len(stamps) > 2000 * (len(latencies) + 1):
+                from textual import events
+
+                before = prompt.value
+                t = time.perf_counter()
+                prompt.post_message(events.Key("x", "x"))
+                while prompt.value == before:
+                    await asyncio.sleep(0.0005)
+                latencies.append(time.perf_counter() - t)
+        msg = app.query("AssistantMessage").last()
+        drawn = getattr(msg, "finished_at", None)
+        w, c = time.perf_counter() - w0, time.process_time() - c0
+        result.update(wall=w, cpu=c, tokens=len(stamps), text_len=len(msg.text))
+        if stamps:
+            first, last = stamps[0], stamps[-1]
+            span = last[0] - first[0]
+            thirds = []
+            for k in range(3):
+                a, b = stamps[len(stamps) * k // 3], stamps[min(len(stamps) - 1, len(stamps) * (k + 1) // 3)]
+                thirds.append((b[1] - a[1]) / max(1e-9, b[0] - a[0]))
+            result.update(stream_cpu=(last[1] - first[1]) / max(1e-9, span), thirds=thirds,
+                          draw_lag=(drawn - last[0]) if drawn else None)
+        result["key_latency"] = latencies
+        # the view followed the answer to the end
+        chat = app.query_one("#chat")
+        result["followed"] = chat.scroll_y >= chat.max_scroll_y - 1
+    return result
+
+
+STARTUP = textwrap.dedent(
+    """
+    import sys, time
+    t0 = time.perf_counter()
+    mode = sys.argv[1]
+    if mode == "bare":
+        from textual.app import App
+        from textual.widgets import Footer, Static
+        class Bare(App):
+            def compose(self):
+                yield Static("hello")
+                yield Footer()
+        app = Bare()
+    else:
+        from a2ia_tui.core.config import load_settings
+        from a2ia_tui.tui.factory import make_app
+        app = make_app(load_settings(None, flags={"default_backend": "vllm", "backends.vllm.base_url": "http://127.0.0.1:9/v1"}))
+    def first_frame():
+        print(time.perf_counter() - t0, flush=True)
+        app.exit()
+    app.call_after_refresh(first_frame) if False else None
+    orig = app.on_mount if hasattr(app, "on_mount") else None
+    async def main():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            print(time.perf_counter() - t0, flush=True)
+    import asyncio
+    asyncio.run(main())
+    """
+)
+
+
+def startup(mode: str) -> float:
+    env = dict(os.environ, A2IA_HOME=tempfile.mkdtemp())
+    out = subprocess.run([sys.executable, "-c", STARTUP, mode], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    return float(out.stdout.strip().splitlines()[0])
+
+
+async def open_big(n_messages: int) -> float:
+    from a2ia_tui.core.agent.conversation import Conversation
+
+    app = make_app("http://127.0.0.1:9/v1")
+    conv = Conversation(title="big")
+    for i in range(n_messages // 2):
+        conv.add_user(f"question {i} with *some* markdown")
+        conv.add(Message(role="assistant", content=f"## Answer {i}\n\n- a\n- b\n\n```py\nx = {i}\n```\n"))
+    app.services.store.sync(conv)
+    async with app.run_test(size=(120, 40)) as pilot:
+        t = time.perf_counter()
+        await app.open_conversation(conv.id)
+        await pilot.pause()
+        return time.perf_counter() - t
+
+
+async def main(quick: bool) -> None:
+    n_rate = 600 if quick else 3000
+    n_flood = 4000 if quick else 20000
+    print(f"# a2ia-tui TUI benchmark (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
+
+    srv = Server(markdown_words(n_rate), 150)
+    try:
+        bw, bc, _ = await bare_stream(srv.url)
+        r = await app_turn(srv.url)
+    finally:
+        srv.close()
+    print(f"\n## Streaming {r['tokens']} tokens at 150 tok/s")
+    print(f"bare client CPU: {bc / bw:.3f} core over {bw:.1f} s")
+    print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client)")
+    print("app CPU by thirds of the answer: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
+    print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
+
+    async def flood(n: int, key_probe: bool = False):
+        s = Server(markdown_words(n), None)
+        try:
+            bw, _bc, _ = await bare_stream(s.url)
+            res = await app_turn(s.url, key_probe=key_probe)
+        finally:
+            s.close()
+        return bw, res
+
+    bw20, r20 = await flood(n_flood, key_probe=True)
+    bw40, r40 = await flood(2 * n_flood)
+    print(f"\n## Flood ({n_flood} and {2 * n_flood} tokens as fast as possible)")
+    print(f"bare stream {n_flood}: {bw20:.2f} s; app turn: {r20['wall']:.2f} s  (x{r20['wall'] / bw20:.2f} the bare stream)")
+    print(f"bare stream {2 * n_flood}: {bw40:.2f} s; app turn: {r40['wall']:.2f} s  (x{r40['wall'] / bw40:.2f} the bare stream)")
+    print(f"app {2 * n_flood} / app {n_flood}: x{r40['wall'] / r20['wall']:.2f}")
+    lat = r20["key_latency"]
+    if lat:
+        print(f"key press during the flood handled in: max {max(lat) * 1000:.0f} ms, mean {sum(lat) / len(lat) * 1000:.0f} ms ({len(lat)} presses)")
+    print(f"drawing finished {r20['draw_lag'] * 1000:.0f} ms after the last token of the flood")
+
+    print("\n## Start-up to the first full screen (fresh process, imports included)")
+    bare = min(startup("bare") for _ in range(3))
+    app_t = min(startup("app") for _ in range(3))
+    print(f"bare Textual app: {bare:.3f} s; a2ia-tui: {app_t:.3f} s  (x{app_t / bare:.2f})")
+
+    print("\n## Opening a saved conversation")
+    small = await open_big(50)
+    big = await open_big(1000)
+    print(f"50 messages: {small:.3f} s; 1,000 messages: {big:.3f} s  (x{big / small:.2f})")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    asyncio.run(main(ap.parse_args().quick))
