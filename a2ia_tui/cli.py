@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__
 from .cliargs import add_agent_flags, add_connection_flags, load_or_exit
@@ -156,12 +158,12 @@ async def _ask_noninteractive(session: Session, ev: ApprovalNeeded) -> Approval:
     return verdict
 
 
-def _ask_terminal(ev: ApprovalNeeded) -> Approval:
+async def _ask_terminal(reader: "LineReader", ev: ApprovalNeeded) -> Approval:
     args = json.dumps(ev.call.arguments, ensure_ascii=False, indent=2)
-    print(f"\nThe model wants to run {ev.call.name} ({ev.reason}):\n{args}", file=sys.stderr)
+    print(f"\nThe model wants to run {ev.call.name} ({ev.reason}):\n{args}", file=sys.stderr, flush=True)
     while True:
         try:
-            answer = input("Allow? [y]es / [n]o / [a]lways for this tool: ").strip().lower()
+            answer = (await reader.read("Allow? [y]es / [n]o / [a]lways for this tool: ")).strip().lower()
         except EOFError:
             return Approval.DENY
         if answer in ("y", "yes"):
@@ -170,6 +172,56 @@ def _ask_terminal(ev: ApprovalNeeded) -> Approval:
             return Approval.DENY
         if answer in ("a", "always"):
             return Approval.ALWAYS
+
+
+class LineReader:
+    """``input()`` (with readline editing) on a daemon thread, awaited from the event loop.
+
+    Why: Ctrl-C must work the same everywhere — while an answer streams, at an approval question
+    and at the prompt. A SIGINT handler installed on the loop (``add_signal_handler``) is woken
+    through the loop's wakeup fd from whichever thread the kernel picks; a main thread blocked
+    in readline's ``select()`` is not reliably interrupted. So the loop always runs in the main
+    thread and reading a line is a future. A read abandoned by Ctrl-C stays pending: the next
+    :meth:`read` waits for that same line instead of starting a second ``input()``.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: asyncio.Future[str] | None = None
+
+    def _start(self, prompt: str) -> asyncio.Future[str]:
+        import threading
+
+        fut: asyncio.Future[str] = self.loop.create_future()
+
+        def work() -> None:
+            try:
+                line: str | BaseException = input(prompt)
+            except BaseException as exc:  # noqa: BLE001 - EOFError, mostly; handed to the loop
+                line = exc
+
+            def deliver() -> None:
+                if fut.done():
+                    return
+                if isinstance(line, BaseException):
+                    fut.set_exception(line)
+                else:
+                    fut.set_result(line)
+
+            with contextlib.suppress(RuntimeError):  # the loop is closed: we are exiting
+                self.loop.call_soon_threadsafe(deliver)
+
+        threading.Thread(target=work, name="a2ia-cli-input", daemon=True).start()
+        return fut
+
+    async def read(self, prompt: str) -> str:
+        if self.pending is None or self.pending.done():
+            self.pending = self._start(prompt)
+        else:
+            print(prompt, end="", file=sys.stdout, flush=True)  # the abandoned read goes on
+        line = await asyncio.shield(self.pending)
+        self.pending = None
+        return line
 
 
 def run_prompt(loaded: LoadedSettings, args: argparse.Namespace) -> int:
@@ -212,61 +264,103 @@ def run_interactive(loaded: LoadedSettings, args: argparse.Namespace) -> int:
             readline.read_history_file(hist)
     except (ImportError, OSError):
         hist = None
+    tty_state = _save_tty()
     loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_interactive(loaded, args, loop))
+    finally:
+        if hist is not None:
+            with contextlib.suppress(OSError, ImportError):
+                import readline
+
+                readline.write_history_file(hist)
+        loop.close()
+        _restore_tty(tty_state)  # an input() abandoned at exit must not leave the terminal raw
+
+
+async def _interactive(loaded: LoadedSettings, args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> int:
     session = Session(loaded, args, sys.stdout, sys.stderr)
-    try:
-        loop.run_until_complete(session.open())
-    except A2IAError as exc:
-        print(f"a2ia-cli: {exc}", file=sys.stderr)
-        loop.run_until_complete(session.close())
-        return 1
-    print(f"a2ia-cli {__version__} · backend {session.backend} · {HELP}", file=sys.stderr)
-
-    async def ask(ev: ApprovalNeeded) -> Approval:
-        return _ask_terminal(ev)
-
+    reader = LineReader(loop)
+    turn: list[asyncio.Task] = []
+    prompt_wait: list[asyncio.Task] = []
     interrupts = 0
+
+    def on_sigint() -> None:
+        nonlocal interrupts
+        if turn:  # an answer streams, a tool runs or an approval is asked: cancel the turn
+            turn[0].cancel()
+            return
+        interrupts += 1
+        if interrupts >= 2:
+            for t in prompt_wait:
+                t.cancel()
+        else:
+            print("\n(Ctrl-C again to quit)", file=sys.stderr, flush=True)
+            for t in prompt_wait:
+                t.cancel()  # re-prompt
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
+        try:
+            await session.open()
+        except A2IAError as exc:
+            print(f"a2ia-cli: {exc}", file=sys.stderr)
+            return 1
+        print(f"a2ia-cli {__version__} · backend {session.backend} · {HELP}", file=sys.stderr, flush=True)
+
+        async def ask(ev: ApprovalNeeded) -> Approval:
+            return await _ask_terminal(reader, ev)
+
         while True:
+            task = asyncio.ensure_future(reader.read(f"{session.backend}> "))
+            prompt_wait[:] = [task]
             try:
-                line = input(f"{session.backend}> ")
-                interrupts = 0
+                line = await task
             except EOFError:
                 break
-            except KeyboardInterrupt:
-                interrupts += 1
-                print("\n(Ctrl-C again to quit)" if interrupts == 1 else "", file=sys.stderr)
+            except asyncio.CancelledError:
                 if interrupts >= 2:
                     break
                 continue
+            finally:
+                prompt_wait.clear()
+            interrupts = 0
             line = line.strip()
             if not line:
                 continue
             if line.startswith("/"):
-                if not loop.run_until_complete(_command(session, line)):
+                if not await _command(session, line):
                     break
                 continue
-            task = loop.create_task(session.turn(line, ask))
+            turn[:] = [asyncio.ensure_future(session.turn(line, ask))]
             try:
-                loop.run_until_complete(task)
-            except KeyboardInterrupt:
-                task.cancel()
-                try:
-                    loop.run_until_complete(task)
-                except (asyncio.CancelledError, KeyboardInterrupt):
-                    pass
-                print("\n[cancelled]", file=sys.stderr)
+                await turn[0]
+            except asyncio.CancelledError:
+                print("\n[cancelled]", file=sys.stderr, flush=True)
+            finally:
+                turn.clear()
+        return 0
     finally:
-        if hist is not None:
-            try:
-                import readline
+        loop.remove_signal_handler(signal.SIGINT)
+        await session.close()
 
-                readline.write_history_file(hist)
-            except OSError:
-                pass
-        loop.run_until_complete(session.close())
-        loop.close()
-    return 0
+
+def _save_tty() -> Any:
+    try:
+        import termios
+
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+def _restore_tty(state: Any) -> None:
+    if state is None:
+        return
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import termios
+
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, state)
 
 
 async def _command(session: Session, line: str) -> bool:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -74,3 +72,153 @@ def test_unreachable_backend(tmp_path):
     proc = run_cli("--backend", "vllm", "--vllm-url", "http://127.0.0.1:9/v1", "--model", "m", "--no-tools", "-p", "hi", env={})
     assert proc.returncode == 1 and "cannot reach http://127.0.0.1:9/v1" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# -- interactive, in a real pseudo-terminal ---------------------------------------------------
+
+
+class Term:
+    """a2ia-cli on a pty (stdin/stdout/stderr), read with a generous timeout; never a wall-clock assertion."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env, "TERM": "dumb"}, close_fds=True)
+        os.close(slave)
+        self.seen = ""
+
+    def expect(self, text: str, timeout: float = 60) -> str:
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{text!r} did not appear; the terminal shows:\n{self.seen[-3000:]}")
+            ready, _, _ = select.select([self.master], [], [], min(left, 0.5))
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 65536).decode("utf-8", "replace").replace("\r\n", "\n")
+                except OSError:  # the child closed the pty
+                    if self.proc.poll() is not None and text not in self.seen:
+                        raise AssertionError(f"exited {self.proc.returncode} before {text!r}:\n{self.seen[-3000:]}") from None
+        at = self.seen.index(text) + len(text)
+        before, self.seen = self.seen[:at], self.seen[at:]
+        return before
+
+    def send(self, line: str) -> None:
+        os.write(self.master, (line + "\n").encode())
+
+    def interrupt(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+
+    def close(self) -> int:
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            os.close(self.master)
+
+
+@pytest.fixture
+def term_factory():
+    terms: list[Term] = []
+
+    def make(args: list[str], env: dict[str, str]) -> Term:
+        terms.append(Term(args, env))
+        return terms[-1]
+
+    yield make
+    for t in terms:
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+
+
+def test_interactive_tools_approvals_always_and_commands(workspace, term_factory):
+    replies = [
+        Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "one"})]),
+        Reply(text="Wrote a."),
+        Reply(tool_calls=[("write_file", {"path": "b.txt", "content": "two"})]),
+        Reply(text="Wrote b."),
+        Reply(tool_calls=[("edit_file", {"path": "a.txt", "old_text": "one", "new_text": "uno"})]),
+        Reply(text="Left it."),
+    ]
+    with FakeLLMServer("vllm", replies).threaded() as srv:
+        t = term_factory(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(workspace)})
+        t.expect("vllm> ")
+        t.send("/tools")
+        listing = t.expect("vllm> ")
+        assert "read_file" in listing and "run_command" in listing and "asks first" in listing
+        t.send("write a")
+        t.expect("Allow? [y]es / [n]o / [a]lways for this tool: ")
+        t.send("a")  # always, for this session
+        assert "Wrote a." in t.expect("vllm> ")
+        t.send("write b")  # same tool: no question this time
+        shown = t.expect("vllm> ")
+        assert "Wrote b." in shown and "Allow?" not in shown
+        t.send("edit a")  # another destructive tool: asks; declined
+        t.expect("Allow? [y]es / [n]o / [a]lways for this tool: ")
+        t.send("n")
+        assert "declined" in t.expect("vllm> ")
+        t.send("/model other-model")
+        assert "model: other-model" in t.expect("vllm> ")
+        t.send("/backend nosuch")
+        assert "no backend named 'nosuch'" in t.expect("vllm> ")
+        t.send("/clear")
+        assert "conversation cleared" in t.expect("vllm> ")
+        t.send("/quit")
+        assert t.close() == 0
+    assert (workspace / "a.txt").read_text() == "one" and (workspace / "b.txt").read_text() == "two"
+    models = [r.body.get("model") for r in srv.requests if r.path == "/v1/chat/completions"]
+    assert models[:6] == ["fake-model"] * 6
+
+
+def test_interactive_ctrl_c_cancels_the_answer_then_the_next_turn_works(workspace, term_factory):
+    slow = Reply(text=" ".join(f"word{i}" for i in range(400)), tokens_per_s=20)
+    with FakeLLMServer("vllm", [slow, Reply(text="second answer")]).threaded() as srv:
+        t = term_factory(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "--no-tools"], {})
+        t.expect("vllm> ")
+        t.send("tell me a long story")
+        t.expect("word3")
+        t.interrupt()
+        t.expect("[cancelled]")
+        t.expect("vllm> ")
+        t.send("again")
+        assert "second answer" in t.expect("vllm> ")
+        t.interrupt()  # at the prompt: asks for a second one
+        t.expect("Ctrl-C again to quit")
+        t.interrupt()
+        assert t.close() == 0
+        bodies = [r.body for r in srv.requests if r.path == "/v1/chat/completions"]
+    # the interrupted partial answer stayed in the conversation the second request carried
+    second = bodies[1]["messages"]
+    assert second[0]["content"] == "tell me a long story" and second[1]["role"] == "assistant"
+    assert second[1]["content"].startswith("word0 word1") and second[-1]["content"] == "again"
+
+
+def test_interactive_ctrl_c_at_the_approval_question_declines_and_cancels(workspace, term_factory):
+    replies = [Reply(tool_calls=[("write_file", {"path": "x.txt", "content": "no"})]), Reply(text="after")]
+    with FakeLLMServer("vllm", replies).threaded() as srv:
+        t = term_factory(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(workspace)})
+        t.expect("vllm> ")
+        t.send("write x")
+        t.expect("Allow? [y]es / [n]o / [a]lways for this tool: ")
+        t.interrupt()
+        t.expect("[cancelled]")
+        t.expect("vllm> ")
+        t.send("next")
+        assert "after" in t.expect("vllm> ")
+        t.send("/quit")
+        assert t.close() == 0
+        bodies = [r.body for r in srv.requests if r.path == "/v1/chat/completions"]
+    assert not (workspace / "x.txt").exists()
+    # the history stayed valid: the call got a result message before the next user turn
+    msgs = bodies[1]["messages"]
+    assert [m["role"] for m in msgs[-3:]] == ["assistant", "tool", "user"], msgs

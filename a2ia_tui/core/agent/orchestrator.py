@@ -165,9 +165,16 @@ class Orchestrator:
     def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
         system = self.settings.agent.system_prompt
         msgs: list[Message] = []
+        # An interrupted or failed step that produced nothing stays in the conversation for the
+        # UI, but an empty assistant message means nothing to the model (and some chat templates
+        # reject it): it is not sent.
+        history = [
+            m for m in conversation.messages
+            if not (m.role == "assistant" and not m.content.strip() and not m.tool_calls)
+        ]
         if react_mode:
             msgs.append(Message(role="system", content=react.system_prompt(self.tool_specs(), system)))
-            for m in conversation.messages:
+            for m in history:
                 if m.role == "assistant" and m.tool_calls:
                     tc = m.tool_calls[0]
                     msgs.append(Message(role="assistant", content=react.render_action(m.content.strip(), tc.name, tc.function.arguments)))
@@ -178,7 +185,7 @@ class Orchestrator:
             return msgs
         if system:
             msgs.append(Message(role="system", content=system))
-        msgs.extend(conversation.messages)
+        msgs.extend(history)
         return msgs
 
     async def _stream(self, conversation: Conversation, step: _Step, react_mode: bool) -> AsyncIterator[AgentEvent]:

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer

@@ -269,3 +269,18 @@ async def test_auto_mode_falls_back_to_react_when_tools_are_rejected(settings, h
     assert "".join(e.text for e in kinds(events, TextDelta)).strip() == "42"
     assert client.calls[1].tools is None and "Action Input" in client.calls[1].messages[0].content
     assert client.calls[2].messages[-1].content == "Observation: 42"
+
+
+async def test_an_empty_failed_step_stays_for_the_ui_but_is_not_sent_to_the_model(settings, hub):
+    from a2ia_tui.core.errors import BackendHTTPError
+
+    client = ScriptedClient([ScriptStep(error=BackendHTTPError(500, "boom")), text_reply("fine now")])
+    orch = Orchestrator(client, hub, settings)
+    conv = Conversation()
+    first = await run(orch, conv, "one")
+    assert isinstance(first[-1], TurnFailed)
+    failed = conv.entries[-1]
+    assert failed.message.role == "assistant" and failed.meta.status == "failed" and "boom" in failed.meta.error
+    await run(orch, conv, "two")
+    sent = client.calls[1].messages
+    assert [m.role for m in sent] == ["user", "user"] and [m.content for m in sent] == ["one", "two"]
