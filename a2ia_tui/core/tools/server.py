@@ -225,16 +225,19 @@ async def _status(kind: str, config_path: str | None) -> dict[str, Any]:
     loaded = load_settings(config_path)
     try:
         if kind == "gpu":
-            from ..monitor.gpu import read_gpu_status  # type: ignore[import-not-found]
+            from ..monitor.gpu import read_gpu_status as read  # type: ignore[import-not-found]
 
-            result = read_gpu_status(loaded.settings)
+            call_args: tuple[Any, ...] = (loaded.settings,)
         else:
-            from ..engines.status import read_engine_status  # type: ignore[import-not-found]
+            from ..engines.status import read_engine_status as read  # type: ignore[import-not-found]
 
-            result = read_engine_status(loaded.settings, loaded.paths)
+            call_args = (loaded.settings, loaded.paths)
     except ImportError:
         what = "GPU monitoring" if kind == "gpu" else "engine management"
         raise ValueError(f"{what} is not available in this build") from None
+    # Both readers are synchronous (NVML calls, HTTP probes with a timeout): run them off the
+    # server's event loop so other tool calls are not held up.
+    result = await asyncio.to_thread(read, *call_args)
     if asyncio.iscoroutine(result):
         result = await result
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -117,13 +116,37 @@ async def test_gpu_status_reports_vram_from_the_monitor(settings, monkeypatch):
     assert dev["vram_free_gib"] > 0
 
 
-async def test_engine_status_answers_or_names_the_missing_module(hub):
-    r = await hub.call("engine_status", {})
-    if importlib.util.find_spec("a2ia_tui.core.engines.status") is None:
-        assert r.is_error and "engine management is not available in this build" in r.text
-    else:
-        assert not r.is_error, r.text
-        assert isinstance(json.loads(r.text), dict)
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_engine_status_reports_the_engines(settings, monkeypatch):
+    # Nothing listens on these ports: both engines are reported stopped, with their URLs.
+    vllm_port, local_port = _free_port(), _free_port()
+    monkeypatch.setenv("A2IA_ENGINES__VLLM__PORT", str(vllm_port))
+    monkeypatch.setenv("A2IA_ENGINES__LOCAL__PORT", str(local_port))
+    async with MCPHub({}, settings) as h:
+        r = await h.call("engine_status", {})
+    assert not r.is_error, r.text
+    data = json.loads(r.text)
+    assert data["vllm"]["status"] == "stopped" and str(vllm_port) in data["vllm"]["url"]
+    assert data["local"]["status"] == "stopped" and str(local_port) in data["local"]["url"]
+
+
+@pytest.mark.parametrize(("kind", "module", "what"), [
+    ("gpu", "a2ia_tui.core.monitor.gpu", "GPU monitoring"),
+    ("engine", "a2ia_tui.core.engines.status", "engine management"),
+])
+async def test_status_tools_name_a_missing_module(monkeypatch, kind, module, what):
+    from a2ia_tui.core.tools import server
+
+    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail, as in a build without it
+    with pytest.raises(ValueError, match=f"^{what} is not available in this build$"):
+        await server._status(kind, None)
 
 
 async def test_annotations(hub):
