@@ -3,6 +3,7 @@
 ::
 
     manager = EngineManager(settings, paths)
+    manager.engines()                                 # {"vllm": Engine, "local": Engine} (see process.Engine)
     manager.add_listener(lambda name, state: ...)     # every state change, on the event loop
     await manager.start("vllm", overrides=proposal.overrides())   # returns when ready
     manager.proposal("vllm")                          # autotune estimate to show before Start
@@ -42,15 +43,15 @@ class EngineManager:
         self.paths = paths
         eng = settings.engines
         common = dict(log_dir=paths.log_dir, run_dir=paths.run_dir, stop_grace_s=eng.stop_grace_s, start_timeout_s=eng.start_timeout_s)
-        self.engines: dict[str, Engine] = {
-            "vllm": Engine(VLLMSpec(settings), **common),
-            "local": Engine(LlamaCppSpec(settings), **common),
+        self._engines: dict[str, Engine] = {
+            "vllm": Engine(VLLMSpec(settings), spec_factory=lambda o: VLLMSpec(settings, o), **common),
+            "local": Engine(LlamaCppSpec(settings), spec_factory=lambda o: LlamaCppSpec(settings, o), **common),
         }
         self._listeners: list[Callable[[str, EngineState], None]] = []
-        for name, engine in self.engines.items():
+        for name, engine in self._engines.items():
             engine.add_listener(lambda state, _n=name: self._emit(_n, state))
         if eng.vllm.attach_url:
-            e = self.engines["vllm"]
+            e = self._engines["vllm"]
             e.state = EngineState(status="stopped", url=eng.vllm.attach_url, model=e.spec.model, managed=False,
                                   phase="attached (not managed)")
         if not _ATEXIT_REGISTERED:
@@ -59,8 +60,11 @@ class EngineManager:
 
     # -- observation ---------------------------------------------------------------------------
 
+    def engines(self) -> dict[str, Engine]:
+        return dict(self._engines)
+
     def __getitem__(self, name: str) -> Engine:
-        return self.engines[name]
+        return self._engines[name]
 
     def add_listener(self, callback: Callable[[str, EngineState], None]) -> Callable[[], None]:
         self._listeners.append(callback)
@@ -74,14 +78,17 @@ class EngineManager:
                 pass
 
     def states(self) -> dict[str, EngineState]:
-        return {n: e.state for n, e in self.engines.items()}
+        return {n: e.state for n, e in self._engines.items()}
 
     def running(self) -> list[str]:
         """Engines this process started (or adopted) that are up."""
-        return [n for n, e in self.engines.items() if e.state.running and e.state.managed]
+        return [n for n, e in self._engines.items() if e.state.running and e.state.managed]
 
     def root_pids(self) -> dict[int, str]:
-        return {e.state.pid: f"{e.spec.label} (managed)" for e in self.engines.values() if e.state.pid and e.state.running}
+        out: dict[int, str] = {}
+        for e in self._engines.values():
+            out.update(e.root_pids())
+        return out
 
     def is_attached(self, name: str) -> bool:
         return name == "vllm" and bool(self.settings.engines.vllm.attach_url)
@@ -113,18 +120,18 @@ class EngineManager:
             from ..errors import EngineStartError
 
             raise EngineStartError("vLLM is attached (engines.vllm.attach_url): it is monitored, not started here")
-        engine = self.engines[name]
-        engine.spec = self._spec(name, overrides)
-        engine.state = EngineState(url=engine.spec.url, model=engine.spec.model)
-        return await engine.start()
+        engine = self._engines[name]
+        if not engine.state.running:
+            engine.state = EngineState(url=engine.spec.url, model=engine.spec.model)
+        return await engine.start(overrides)
 
     async def stop(self, name: str) -> EngineState:
-        return await self.engines[name].stop()
+        return await self._engines[name].stop()
 
     def leftovers(self) -> dict[str, dict[str, Any]]:
         """Servers left running by an earlier (crashed) session, from their pid files."""
         out = {}
-        for name, engine in self.engines.items():
+        for name, engine in self._engines.items():
             if engine.state.running:
                 continue
             record = read_pidfile(engine.pidfile)
@@ -135,24 +142,24 @@ class EngineManager:
     async def adopt(self, name: str) -> EngineState:
         record = self.leftovers().get(name)
         if not record:
-            return self.engines[name].state
-        return await self.engines[name].adopt(record)
+            return self._engines[name].state
+        return await self._engines[name].adopt(record)
 
     async def stop_leftover(self, name: str) -> EngineState:
         record = self.leftovers().get(name)
         if record:
-            await self.engines[name].adopt(record)
-        return await self.engines[name].stop()
+            await self._engines[name].adopt(record)
+        return await self._engines[name].stop()
 
     async def aclose(self) -> None:
         """Stop every engine this process started (used when the user chose to stop them)."""
-        await asyncio.gather(*(self.engines[n].stop() for n in self.running()), return_exceptions=True)
+        await asyncio.gather(*(self._engines[n].stop() for n in self.running()), return_exceptions=True)
 
     def detach(self) -> None:
         """Leave running engines running (the user chose so at quit): forget them here."""
         from .process import _STARTED_GROUPS
 
-        for e in self.engines.values():
+        for e in self._engines.values():
             if e.state.pid:
                 _STARTED_GROUPS.discard(e.state.pid)
 

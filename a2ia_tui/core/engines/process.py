@@ -189,9 +189,25 @@ def kill_all_started() -> None:
 
 
 class Engine:
+    """One managed engine. Public API (what the TUI and the CLI use)::
+
+        engine.state                  # EngineState (immutable; replaced at every change)
+        engine.add_listener(cb)       # cb(state) at every change, on the event loop; returns an unsubscribe
+        await engine.start(overrides=None)   # → ready state, or raises EngineStartError / EngineFailed
+        await engine.stop()           # SIGTERM → grace → SIGKILL, reaped; idempotent
+        await engine.aclose()         # stop it if this process started/adopted it
+        engine.log_tail(n) / engine.log_path / engine.pidfile
+        engine.root_pids()            # {pid: "vLLM (managed)"} while running
+        engine.backend_name           # the settings backend that talks to it ("vllm" / "local")
+
+    ``overrides`` are field values of the engine's settings section (``engines.vllm`` /
+    ``engines.local``), e.g. an autotune :class:`~.autotune.Proposal`'s ``overrides()``.
+    """
+
     def __init__(self, spec: EngineSpec, *, log_dir: Path, run_dir: Path, stop_grace_s: float = STOP_GRACE_S,
-                 start_timeout_s: float = 1800.0) -> None:
+                 start_timeout_s: float = 1800.0, spec_factory: Callable[[dict[str, Any] | None], EngineSpec] | None = None) -> None:
         self.spec = spec
+        self._spec_factory = spec_factory
         self.log_dir = log_dir
         self.run_dir = run_dir
         self.stop_grace_s = stop_grace_s
@@ -211,6 +227,15 @@ class Engine:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def backend_name(self) -> str:
+        return self.spec.backend_name
+
+    def root_pids(self) -> dict[int, str]:
+        if self.state.pid and self.state.running:
+            return {self.state.pid: f"{self.spec.label} (managed)"}
+        return {}
 
     @property
     def log_path(self) -> Path:
@@ -235,10 +260,12 @@ class Engine:
 
     # -- start ---------------------------------------------------------------------------------
 
-    async def start(self) -> EngineState:
+    async def start(self, overrides: dict[str, Any] | None = None) -> EngineState:
         """Start and wait until ready. Raises EngineStartError (refused) or EngineFailed."""
         if self.state.status in ("starting", "ready"):
             return self.state
+        if self._spec_factory is not None:
+            self.spec = self._spec_factory(overrides)
         spec = self.spec
         holder = port_holder(spec.host, spec.port)
         if holder:
@@ -434,6 +461,12 @@ class Engine:
         self._proc = None
         self._set(status="stopped" if prev != "failed" else "failed", phase="", progress=0.0, pid=None)
         return self.state
+
+    async def aclose(self) -> None:
+        """Stop the engine when this process started or adopted it (attached ones are left alone)."""
+        if self.state.managed and self._pid is not None:
+            await self.stop()
+        self._cleanup_tasks()
 
     def _cleanup_tasks(self) -> None:
         for t in self._tasks:

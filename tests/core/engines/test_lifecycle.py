@@ -134,9 +134,6 @@ async def test_thirty_start_stop_cycles_leave_nothing_behind(fake_vllm_loaded):
         await mgr.stop("vllm")
     await asyncio.sleep(0.2)
     assert descendants() - before == set()
-    assert psutil.Process().children(recursive=True) == [] or all(
-        p.status() == psutil.STATUS_ZOMBIE for p in psutil.Process().children(recursive=True)
-    ) or descendants() - before == set()
 
 
 async def test_leftover_from_a_crashed_session_can_be_adopted_and_stopped(fake_vllm_loaded):
