@@ -1,0 +1,243 @@
+"""Starting a managed engine: the autotune estimate (editable), then the start-up phases.
+
+``EngineStartScreen(services, engine_name)`` is a modal screen in two stages:
+
+1. The form. For vLLM it shows ``engines.proposal("vllm")`` (computed in a thread: it reads the
+   GPUs) as a summary and three editable fields (gpu_memory_utilization, max_model_len,
+   tensor_parallel_size), plus the exact command. For the local engine there is nothing to tune:
+   only the command. A "select when ready" switch.
+2. Start: the fields are checked (a bad value is a one-line error under the form, nothing is
+   lost), then ``engines.start(name, overrides)`` runs in an APP-level worker (group
+   "engine-start-<name>"), so closing the screen never cancels a start. The screen follows the
+   engine's listener: phase, progress bar, then "ready" (or the cause and hint of a failure).
+   When ready and "select when ready" is on, the app receives ``Sidebar.BackendSelected`` for
+   the engine's backend.
+
+Escape / Close leaves the screen; the engine keeps starting and the sidebar keeps showing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, ProgressBar, Static, Switch
+
+from ..services import AppServices
+
+#: The editable autotune fields: name -> (label, parser, check, what a bad value must be).
+FIELDS: dict[str, tuple[str, Any, Any, str]] = {
+    "gpu_memory_utilization": ("GPU memory utilisation", float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
+    "max_model_len": ("max model length (tokens)", int, lambda v: v > 0, "a positive whole number"),
+    "tensor_parallel_size": ("tensor parallel size (GPUs)", int, lambda v: v >= 1, "a whole number ≥ 1"),
+}
+
+
+def parse_overrides(values: dict[str, str]) -> dict[str, Any]:
+    """Field texts -> overrides; raises ValueError with a one-line message naming the field."""
+    out: dict[str, Any] = {}
+    for key, text in values.items():
+        label, parse, ok, must = FIELDS[key]
+        try:
+            value = parse(text.strip())
+        except ValueError:
+            raise ValueError(f"{label}: {text.strip()!r} is not {must}") from None
+        if not ok(value):
+            raise ValueError(f"{label}: {text.strip()!r} is not {must}")
+        out[key] = value
+    return out
+
+
+class EngineStartScreen(ModalScreen[bool]):
+    """Dismisses True once the user closed it after asking for a start, False when cancelled."""
+
+    DEFAULT_CSS = """
+    EngineStartScreen { align: center middle; }
+    EngineStartScreen > Vertical {
+        width: 84; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    EngineStartScreen #es-title { text-style: bold; }
+    EngineStartScreen #es-summary, EngineStartScreen #es-command { color: $text-muted; height: auto; }
+    EngineStartScreen .es-field { height: auto; }
+    EngineStartScreen .es-field Label { width: 30; padding-top: 1; }
+    EngineStartScreen .es-field Input { width: 1fr; }
+    EngineStartScreen #es-error, EngineStartScreen #es-cause { color: $error; height: auto; }
+    EngineStartScreen #es-hint { color: $warning; height: auto; }
+    EngineStartScreen #es-phase { height: auto; }
+    EngineStartScreen ProgressBar Bar { width: 1fr; }
+    EngineStartScreen #es-buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    EngineStartScreen #es-buttons Button { margin-left: 1; }
+    EngineStartScreen #es-select-row { height: auto; }
+    EngineStartScreen #es-select-row Label { padding-top: 1; }
+    """
+
+    BINDINGS = [Binding("escape", "close", "Close")]
+
+    def __init__(self, services: AppServices | None, engine_name: str) -> None:
+        super().__init__()
+        self.services = services
+        self.engine_name = engine_name
+        self.started = False
+        self.proposal: Any = None
+        self._unsubscribe: Any = None
+
+    @property
+    def engines(self) -> Any:
+        return getattr(self.services, "engines", None)
+
+    def compose(self):
+        label = {"vllm": "vLLM", "local": "the local engine (llama.cpp)"}.get(self.engine_name, self.engine_name)
+        with Vertical():
+            yield Static(f"Start {label}", id="es-title")
+            yield Static("estimating what fits on the GPUs…" if self.engine_name == "vllm" else "", id="es-summary",
+                         markup=False)
+            if self.engine_name == "vllm":
+                for key, (text, *_rest) in FIELDS.items():
+                    with Horizontal(classes="es-field"):
+                        yield Label(text)
+                        yield Input("", id=f"es-{key}")
+            yield Static("", id="es-command", markup=False)
+            with Horizontal(id="es-select-row"):
+                yield Switch(value=True, id="es-select")
+                yield Label("select its backend when ready")
+            yield Static("", id="es-error", markup=False)
+            yield Static("", id="es-phase", markup=False)
+            yield ProgressBar(total=100, show_eta=False, id="es-progress")
+            yield Static("", id="es-cause", markup=False)
+            yield Static("", id="es-hint", markup=False)
+            with Horizontal(id="es-buttons"):
+                yield Button("Cancel", id="es-cancel")
+                yield Button("Start", id="es-start", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#es-progress").display = False
+        if self.engines is None:
+            self.query_one("#es-error", Static).update("engines are not available in this build")
+            self.query_one("#es-start", Button).disabled = True
+            return
+        self._unsubscribe = self.engines.add_listener(self._on_state)
+        state = self.engines.states().get(self.engine_name)
+        if state is not None and state.status in ("starting", "ready"):
+            self.started = True
+            self._show_state(state)
+            self._lock_form()
+        self._show_command()
+        if self.engine_name == "vllm":
+            self.load_proposal()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    @work(group="engine-proposal", exclusive=True, exit_on_error=False)
+    async def load_proposal(self) -> None:
+        summary = self.query_one("#es-summary", Static)
+        try:
+            proposal = await asyncio.to_thread(self.engines.proposal, "vllm")
+        except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
+            proposal = None
+            summary.update(f"no estimate: {exc}")
+        self.proposal = proposal
+        v = self.services.settings.engines.vllm
+        values = {
+            "gpu_memory_utilization": getattr(proposal, "gpu_memory_utilization", None) or v.gpu_memory_utilization,
+            "max_model_len": getattr(proposal, "max_model_len", None) or getattr(v, "max_model_len", None) or 4096,
+            "tensor_parallel_size": getattr(proposal, "tensor_parallel_size", None)
+            or getattr(v, "tensor_parallel_size", None) or 1,
+        }
+        if proposal is not None:
+            summary.update(proposal.summary())
+        for key, value in values.items():
+            field = self.query_one(f"#es-{key}", Input)
+            if not field.value:  # never overwrite what the user typed meanwhile
+                field.value = f"{value:.2f}" if isinstance(value, float) else str(value)
+        self._show_command()
+
+    def overrides(self) -> dict[str, Any]:
+        """The form's values (raises ValueError with a one-line message)."""
+        if self.engine_name != "vllm":
+            return {}
+        values = {key: self.query_one(f"#es-{key}", Input).value for key in FIELDS}
+        out = parse_overrides(values)
+        if self.proposal is not None and self.proposal.quantization in ("awq", "gptq", "fp8"):
+            out["quantization"] = self.proposal.quantization
+        return out
+
+    def _show_command(self) -> None:
+        if self.engines is None:
+            return
+        try:
+            overrides = self.overrides()
+        except ValueError:
+            return
+        try:
+            argv, notes = self.engines.command(self.engine_name, overrides)
+        except Exception as exc:  # noqa: BLE001
+            self.query_one("#es-command", Static).update(f"command: unavailable ({exc})")
+            return
+        lines = ["$ " + " ".join(argv)] + [f"note: {n}" for n in notes]
+        self.query_one("#es-command", Static).update("\n".join(lines))
+
+    @on(Input.Changed)
+    def _field_changed(self) -> None:
+        self.query_one("#es-error", Static).update("")
+        self._show_command()
+
+    def _lock_form(self) -> None:
+        for inp in self.query(Input):
+            inp.disabled = True
+        self.query_one("#es-start", Button).disabled = True
+        self.query_one("#es-cancel", Button).label = "Close"
+
+    @on(Button.Pressed, "#es-cancel")
+    def action_close(self) -> None:
+        self.dismiss(self.started)
+
+    @on(Button.Pressed, "#es-start")
+    def start(self) -> None:
+        if self.started or self.engines is None:
+            return
+        try:
+            overrides = self.overrides()
+        except ValueError as exc:
+            self.query_one("#es-error", Static).update(str(exc))
+            return
+        self.started = True
+        self._lock_form()
+        select = self.query_one("#es-select", Switch).value
+        self.app.run_worker(self._run_start(overrides, select), group=f"engine-start-{self.engine_name}",
+                            exclusive=True, exit_on_error=False)
+
+    async def _run_start(self, overrides: dict[str, Any], select: bool) -> None:
+        engines, name, app = self.engines, self.engine_name, self.app
+        try:
+            state = await engines.start(name, overrides)
+        except Exception as exc:  # noqa: BLE001 - shown here and in the sidebar (state failed)
+            if self.is_attached:
+                self.query_one("#es-error", Static).update(str(exc).splitlines()[0] if str(exc) else repr(exc))
+            return
+        if select and state.status == "ready":
+            from ..widgets.sidebar import Sidebar
+
+            backend = getattr(engines.engines[name].spec, "backend_name", "") or name
+            app.post_message(Sidebar.BackendSelected(backend))
+
+    def _on_state(self, name: str, state: Any) -> None:
+        if name == self.engine_name and self.started and self.is_attached:
+            self._show_state(state)
+
+    def _show_state(self, state: Any) -> None:
+        bar = self.query_one("#es-progress", ProgressBar)
+        status = state.status
+        bar.display = status == "starting"
+        bar.update(progress=round(max(0.0, min(1.0, state.progress)) * 100))
+        phase = {"ready": f"ready at {state.url}", "failed": "failed"}.get(status, f"{status}: {state.phase}")
+        self.query_one("#es-phase", Static).update(phase)
+        failed = status == "failed"
+        self.query_one("#es-cause", Static).update(f"cause: {state.cause}" if failed and state.cause else "")
+        self.query_one("#es-hint", Static).update(f"hint: {state.hint}" if failed and state.hint else "")

@@ -1,0 +1,398 @@
+"""The sidebar: backends with live status dots, the model picker, the engines, the MCP servers.
+
+Attributes down (the app sets them): ``current_backend``, ``current_model``, ``busy_backend``.
+Messages up: :class:`Sidebar.BackendSelected`, :class:`Sidebar.ModelSelected`.
+
+Policy:
+
+- Self-driving. On mount it starts its workers: "health" (every :attr:`Sidebar.HEALTH_INTERVAL_S`
+  seconds, each configured backend's ``health()`` through a fresh ``services.make_client(name,
+  None)``, all at once, each bounded by :data:`HEALTH_TIMEOUT_S`; also re-run when an engine
+  becomes ready or stops) and "models" (``list_models()`` of the current backend, whenever it
+  changes). Engines and MCP servers are listener-driven (``engines.add_listener``,
+  ``hub.add_listener``); the hub is created by the app after the first frame, so the sidebar
+  looks for it once a second until it appears.
+- A status dot is ● ready, ✗ offline + the reason the health check gave, ◐ starting with the
+  engine's phase and progress, ○ not checked yet.
+- Selecting a backend: a ready one posts ``BackendSelected`` at once. An offline one only after a
+  health check said why (a check runs first when none has), and the user confirms, seeing the
+  reason. Selecting a model posts ``ModelSelected(backend, model)``.
+- Engines: Start opens :class:`~..screens.engine_start.EngineStartScreen` (autotune estimate,
+  editable, then the phases); Stop asks nothing unless ``busy_backend`` is that engine's backend
+  (a turn is running on it); Log opens the log screen. A failed engine shows its cause and hint.
+- Every service may be None: the section says so instead of failing. Nothing here raises into
+  the app: errors become one-line reasons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..services import AppServices
+from .engine_row import EngineRow
+
+#: One backend's health() may take this long before it counts as offline.
+HEALTH_TIMEOUT_S = 5.0
+
+
+class Sidebar(VerticalScroll):
+    """Backends, models, engines and MCP servers."""
+
+    DEFAULT_CSS = """
+    Sidebar { padding: 0 1; }
+    Sidebar > .sidebar-heading { color: $text-muted; text-style: bold; margin-top: 1; }
+    Sidebar > OptionList { height: auto; max-height: 12; border: none; padding: 0; background: transparent; }
+    Sidebar > OptionList:focus { border: none; }
+    Sidebar > #models-note, Sidebar > #engines-note, Sidebar > #mcp { color: $text-muted; height: auto; }
+    """
+
+    #: Seconds between health checks of every backend.
+    HEALTH_INTERVAL_S: float = 15.0
+
+    current_backend: reactive[str] = reactive("")
+    """The backend the chat uses now (set by the app)."""
+    current_model: reactive[str | None] = reactive(None)
+    """The model the chat uses now (set by the app)."""
+    busy_backend: reactive[str | None] = reactive(None)
+    """The backend a turn is running on, or None (Stop of its engine asks first)."""
+
+    class BackendSelected(Message):
+        """The user chose a backend."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    class ModelSelected(Message):
+        """The user chose a model of a backend."""
+
+        def __init__(self, backend: str, model: str) -> None:
+            super().__init__()
+            self.backend = backend
+            self.model = model
+
+    def __init__(self, services: AppServices | None, *, id: str | None = "sidebar", **kwargs: Any) -> None:
+        super().__init__(id=id, **kwargs)
+        self.services = services
+        #: name -> (ok, detail); absent = not checked yet.
+        self.health: dict[str, tuple[bool, str]] = {}
+        self.models: list[str] = []
+        self._hub: Any = None
+        self._unsubscribe: list[Any] = []
+        self._health_wakeup = asyncio.Event()
+
+    # -- structure -------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Any:
+        return self.services.settings if self.services else None
+
+    @property
+    def backend_names(self) -> list[str]:
+        return list(self.settings.backends) if self.settings else []
+
+    @property
+    def engines(self) -> Any:
+        return getattr(self.services, "engines", None)
+
+    def compose(self):
+        yield Static("Backends", classes="sidebar-heading")
+        yield OptionList(*[Option(self._backend_prompt(n), id=n) for n in self.backend_names], id="backends")
+        yield Static("Model", classes="sidebar-heading")
+        yield OptionList(id="models")
+        yield Static("", id="models-note", markup=False)
+        yield Static("Engines", classes="sidebar-heading")
+        if self.engines is None:
+            yield Static("engines are not available", id="engines-note")
+        else:
+            for name, state in self.engines.states().items():
+                yield EngineRow(name, state, id=f"engine-{name}")
+        yield Static("MCP servers", classes="sidebar-heading")
+        yield Static("", id="mcp")
+
+    def on_mount(self) -> None:
+        if self.engines is not None:
+            self._unsubscribe.append(self.engines.add_listener(self._on_engine_state))
+        self._refresh_mcp()
+        self.set_interval(1.0, self._refresh_mcp)
+        self.run_health()
+        if self.current_backend:
+            self.load_models(self.current_backend)
+
+    def on_unmount(self) -> None:
+        for off in self._unsubscribe:
+            try:
+                off()
+            except Exception:  # noqa: BLE001
+                pass
+        self._unsubscribe.clear()
+
+    # -- backends --------------------------------------------------------------------------------
+
+    def _engine_for_backend(self, backend: str) -> tuple[str, Any] | None:
+        if self.engines is None:
+            return None
+        for name, engine in getattr(self.engines, "engines", {}).items():
+            if getattr(engine.spec, "backend_name", "") == backend:
+                return name, engine.state
+        return None
+
+    def _backend_prompt(self, name: str) -> Text:
+        text = Text()
+        eng = self._engine_for_backend(name)
+        state = eng[1] if eng else None
+        if state is not None and state.status in ("starting", "stopping"):
+            text.append("◐ ", style="yellow")
+            text.append(name, style="bold" if name == self.current_backend else "")
+            pct = f" {round(state.progress * 100)}%" if state.status == "starting" else ""
+            text.append(f"  {state.status}{pct}", style="yellow")
+            if state.phase:
+                text.append(f"\n  {state.phase}", style="dim")
+            return text
+        health = self.health.get(name)
+        if health is None:
+            text.append("○ ", style="grey50")
+        elif health[0]:
+            text.append("● ", style="green")
+        else:
+            text.append("✗ ", style="red")
+        marker = "▶ " if name == self.current_backend else ""
+        text.append(marker + name, style="bold" if marker else "")
+        if health is None:
+            text.append("  checking…", style="dim")
+        elif health[0]:
+            text.append("  ready", style="green")
+        else:
+            text.append("  offline", style="red")
+            text.append(f"\n  {health[1]}", style="dim")
+        return text
+
+    def refresh_backends(self) -> None:
+        try:
+            ol = self.query_one("#backends", OptionList)
+        except Exception:  # noqa: BLE001 - not composed yet
+            return
+        for name in self.backend_names:
+            try:
+                ol.replace_option_prompt(name, self._backend_prompt(name))
+            except Exception:  # noqa: BLE001
+                pass
+
+    async def check_backend(self, name: str) -> tuple[bool, str]:
+        """One health check; never raises (a failure is a reason)."""
+        client = None
+        try:
+            client = self.services.make_client(name, None)
+            h = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
+            result = (bool(h.ok), h.detail or ("ready" if h.ok else "offline"))
+        except asyncio.TimeoutError:
+            result = (False, f"no answer within {HEALTH_TIMEOUT_S:.0f} s")
+        except Exception as exc:  # noqa: BLE001 - e.g. a misconfigured backend
+            result = (False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        finally:
+            if client is not None:
+                try:
+                    await client.aclose()
+                except Exception:  # noqa: BLE001
+                    pass
+        self.health[name] = result
+        self.refresh_backends()
+        return result
+
+    @work(group="health", exclusive=True)
+    async def run_health(self) -> None:
+        while True:
+            if self.services is not None:
+                await asyncio.gather(*(self.check_backend(n) for n in self.backend_names))
+            self._health_wakeup.clear()
+            try:
+                await asyncio.wait_for(self._health_wakeup.wait(), self.HEALTH_INTERVAL_S)
+            except asyncio.TimeoutError:
+                pass
+
+    def recheck(self) -> None:
+        """Run the health checks now."""
+        self._health_wakeup.set()
+
+    @on(OptionList.OptionSelected, "#backends")
+    def _backend_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.select_backend(event.option.id)
+
+    @work(group="select", exclusive=True)
+    async def select_backend(self, name: str) -> None:
+        """Post BackendSelected; an offline backend only after a check said why and the user agrees."""
+        health = self.health.get(name)
+        eng = self._engine_for_backend(name)
+        if eng and eng[1].status == "starting":
+            self.notify(f"{name} is still starting ({eng[1].phase or 'starting'}).", severity="warning")
+            return
+        if health is None or not health[0]:
+            health = await self.check_backend(name)
+        if not health[0]:
+            from ..screens.dialogs import ConfirmScreen
+
+            question = f"{name} is offline: {health[1]}\nSelect it anyway?"
+            if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Select anyway", no="Cancel")):
+                return
+        self.post_message(self.BackendSelected(name))
+
+    def watch_current_backend(self, old: str, new: str) -> None:
+        self.refresh_backends()
+        if new and self.is_mounted:
+            self.load_models(new)
+
+    # -- models ----------------------------------------------------------------------------------
+
+    @work(group="models", exclusive=True)
+    async def load_models(self, backend: str) -> None:
+        note = self.query_one("#models-note", Static)
+        ol = self.query_one("#models", OptionList)
+        note.update(f"asking {backend} for its models…")
+        client = None
+        try:
+            client = self.services.make_client(backend, None)
+            infos = await asyncio.wait_for(client.list_models(), HEALTH_TIMEOUT_S)
+            models = [m.name for m in infos]
+        except asyncio.TimeoutError:
+            models, error = [], f"no answer within {HEALTH_TIMEOUT_S:.0f} s"
+        except Exception as exc:  # noqa: BLE001 - one line
+            models, error = [], (str(exc).splitlines() or [type(exc).__name__])[0]
+        else:
+            error = ""
+        finally:
+            if client is not None:
+                try:
+                    await client.aclose()
+                except Exception:  # noqa: BLE001
+                    pass
+        if backend != self.current_backend:
+            return
+        self.models = models
+        ol.clear_options()
+        ol.add_options([Option(self._model_prompt(m), id=m) for m in models])
+        if error:
+            note.update(f"models unavailable: {error}")
+        elif not models:
+            note.update(f"{backend} lists no models")
+        else:
+            note.update("")
+        self._highlight_model()
+
+    def _model_prompt(self, model: str) -> Text:
+        current = model == self.current_model
+        return Text(("▶ " if current else "  ") + model, style="bold" if current else "")
+
+    def _highlight_model(self) -> None:
+        ol = self.query_one("#models", OptionList)
+        for m in self.models:
+            ol.replace_option_prompt(m, self._model_prompt(m))
+        if self.current_model in self.models:
+            ol.highlighted = self.models.index(self.current_model)
+
+    def watch_current_model(self, old: str | None, new: str | None) -> None:
+        if self.is_mounted and self.models:
+            self._highlight_model()
+
+    @on(OptionList.OptionSelected, "#models")
+    def _model_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id and self.current_backend:
+            self.post_message(self.ModelSelected(self.current_backend, event.option.id))
+
+    # -- engines ---------------------------------------------------------------------------------
+
+    def _on_engine_state(self, name: str, state: Any) -> None:
+        try:
+            self.query_one(f"#engine-{name}", EngineRow).show(state)
+        except Exception:  # noqa: BLE001 - not mounted (yet / any more)
+            return
+        self.refresh_backends()
+        if state.status in ("ready", "stopped", "failed"):
+            self.recheck()
+
+    @on(EngineRow.Action)
+    def _engine_action(self, event: EngineRow.Action) -> None:
+        event.stop()
+        if event.action == "start":
+            from ..screens.engine_start import EngineStartScreen
+
+            self.app.push_screen(EngineStartScreen(self.services, event.engine))
+        elif event.action == "stop":
+            self.stop_engine(event.engine)
+        elif event.action == "log":
+            from ..screens.engine_log import EngineLogScreen
+
+            self.app.push_screen(EngineLogScreen(self.services, event.engine))
+
+    @work(group="engine", exclusive=False)
+    async def stop_engine(self, name: str) -> None:
+        """Stop an engine; asks first only when a turn is running on its backend."""
+        engines = self.engines
+        if engines is None:
+            return
+        backend = getattr(engines.engines[name].spec, "backend_name", name)
+        if self.busy_backend and self.busy_backend == backend:
+            from ..screens.dialogs import ConfirmScreen
+
+            question = f"An answer is streaming from {backend}. Stop the {name} engine anyway?"
+            if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Stop it", no="Keep running")):
+                return
+        try:
+            await engines.stop(name)
+        except Exception as exc:  # noqa: BLE001 - one line
+            self.notify(f"Could not stop {name}: {exc}", severity="error")
+
+    # -- MCP servers -----------------------------------------------------------------------------
+
+    def _refresh_mcp(self) -> None:
+        hub = getattr(self.services, "hub", None) if self.services else None
+        if hub is not self._hub:
+            self._hub = hub
+            if hub is not None and hasattr(hub, "add_listener"):
+                self._unsubscribe.append(hub.add_listener(lambda _states: self._draw_mcp()))
+        self._draw_mcp()
+
+    def _draw_mcp(self) -> None:
+        try:
+            widget = self.query_one("#mcp", Static)
+        except Exception:  # noqa: BLE001
+            return
+        hub = self._hub
+        if hub is None:
+            tools = getattr(self.settings, "tools", None) if self.settings else None
+            widget.update(Text("tools are off" if tools is not None and not tools.enabled else "starting…", style="dim"))
+            return
+        try:
+            states = hub.states()
+        except Exception as exc:  # noqa: BLE001
+            widget.update(Text(f"unavailable: {exc}", style="red"))
+            return
+        if not states:
+            widget.update(Text("none configured", style="dim"))
+            return
+        text = Text()
+        for i, (name, st) in enumerate(states.items()):
+            dot, color = {"ready": ("●", "green"), "failed": ("✗", "red"), "stopped": ("○", "grey50")}.get(
+                st.status, ("◐", "yellow"))
+            if i:
+                text.append("\n")
+            text.append(f"{dot} ", style=color)
+            text.append(name)
+            if st.status == "ready":
+                text.append(f"  {st.tool_count} tool{'s' if st.tool_count != 1 else ''}", style="dim")
+            else:
+                text.append(f"  {st.status}", style=color)
+            if st.reason and st.status != "ready":
+                text.append(f"\n  {st.reason}", style="dim")
+        widget.update(text)

@@ -1,0 +1,192 @@
+"""The sidebar: backend dots from health checks, selecting (online, offline with confirmation),
+the model picker, MCP server states. Engines are in test_engine_panes.py."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.widgets import OptionList, Static
+
+from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.core.tools.hub import ServerState
+from a2ia_tui.tui.screens.dialogs import ConfirmScreen
+from a2ia_tui.tui.services import AppServices
+from a2ia_tui.tui.widgets.sidebar import Sidebar
+
+
+class FakeHubStates:
+    """The two MCPHub methods the sidebar reads (states, add_listener), with a state change."""
+
+    def __init__(self) -> None:
+        self._states = {"time": ServerState("time", "starting")}
+        self._listeners = []
+
+    def states(self):
+        return dict(self._states)
+
+    def add_listener(self, cb):
+        self._listeners.append(cb)
+        return lambda: self._listeners.remove(cb)
+
+    def set(self, state: ServerState) -> None:
+        self._states[state.name] = state
+        for cb in self._listeners:
+            cb(self.states())
+
+
+def make_services(healthy: dict[str, bool], hub=None, models=None) -> AppServices:
+    loaded = load_settings(env={})
+    made: list[str] = []
+
+    def make_client(name: str, model: str | None):
+        made.append(name)
+        if name == "broken":
+            raise RuntimeError("backend 'broken' is misconfigured")
+        return ScriptedClient(name=name, model=model, healthy=healthy.get(name, True),
+                              models=(models or {}).get(name, (f"{name}-small", f"{name}-big")))
+
+    s = AppServices(loaded=loaded, make_client=make_client, hub=hub)
+    s.extras["made"] = made
+    return s
+
+
+class SidebarApp(App):
+    def __init__(self, services: AppServices, backend: str = "") -> None:
+        super().__init__()
+        self.services = services
+        self.backend = backend
+        self.selected: list[tuple] = []
+
+    def compose(self):
+        sb = Sidebar(self.services)
+        sb.current_backend = self.backend
+        yield sb
+
+    def on_sidebar_backend_selected(self, message: Sidebar.BackendSelected) -> None:
+        self.selected.append(("backend", message.name))
+
+    def on_sidebar_model_selected(self, message: Sidebar.ModelSelected) -> None:
+        self.selected.append(("model", message.backend, message.model))
+
+
+async def wait_for(pilot, cond, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def prompt_of(app, name: str) -> str:
+    ol = app.query_one("#backends", OptionList)
+    return str(ol.get_option(name).prompt)
+
+
+async def test_backend_dots_follow_health_checks():
+    services = make_services({"vllm": True, "ollama": False})
+    app = SidebarApp(services, backend="vllm")
+    async with app.run_test(size=(40, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        await wait_for(pilot, lambda: {"vllm", "ollama"} <= set(sb.health))
+        assert sb.health["vllm"] == (True, "scripted")
+        assert sb.health["ollama"] == (False, "scripted: offline")
+        assert "● ▶ vllm  ready" in prompt_of(app, "vllm")
+        assert "✗ ollama  offline" in prompt_of(app, "ollama") and "scripted: offline" in prompt_of(app, "ollama")
+
+
+async def test_selecting_a_ready_backend_posts_backend_selected():
+    app = SidebarApp(make_services({}), backend="vllm")
+    async with app.run_test(size=(40, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        await wait_for(pilot, lambda: "ollama" in sb.health)
+        sb.query_one("#backends", OptionList).focus()
+        ol = sb.query_one("#backends", OptionList)
+        ol.highlighted = list(sb.backend_names).index("ollama")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: ("backend", "ollama") in app.selected)
+
+
+async def test_offline_backend_asks_with_the_reason_first():
+    app = SidebarApp(make_services({"ollama": False}), backend="vllm")
+    async with app.run_test(size=(60, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        sb.select_backend("ollama")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "scripted: offline" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert app.selected == []
+        sb.select_backend("ollama")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: ("backend", "ollama") in app.selected)
+
+
+async def test_unchecked_backend_is_checked_before_selecting():
+    services = make_services({"ollama": False})
+    app = SidebarApp(services, backend="vllm")
+    async with app.run_test(size=(60, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        sb.workers.cancel_group(sb, "health")
+        sb.health.clear()
+        sb.select_backend("ollama")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert sb.health["ollama"][0] is False
+
+
+async def test_model_picker_lists_models_and_posts_model_selected():
+    app = SidebarApp(make_services({}), backend="ollama")
+    async with app.run_test(size=(40, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        ol = sb.query_one("#models", OptionList)
+        await wait_for(pilot, lambda: ol.option_count == 2)
+        assert [ol.get_option_at_index(i).id for i in range(2)] == ["ollama-small", "ollama-big"]
+        sb.current_model = "ollama-big"
+        await pilot.pause()
+        assert ol.highlighted == 1 and "▶ ollama-big" in str(ol.get_option("ollama-big").prompt)
+        ol.focus()
+        ol.highlighted = 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: ("model", "ollama", "ollama-small") in app.selected)
+        # switching backend refills the picker
+        sb.current_backend = "vllm"
+        await wait_for(pilot, lambda: ol.option_count == 2 and ol.get_option_at_index(0).id == "vllm-small")
+
+
+async def test_models_unavailable_is_one_line():
+    services = make_services({})
+    services.loaded.settings.backends["broken"] = services.loaded.settings.backends["vllm"]
+    app = SidebarApp(services, backend="broken")
+    async with app.run_test(size=(40, 50)) as pilot:
+        note = app.query_one("#models-note", Static)
+        await wait_for(pilot, lambda: "models unavailable" in str(note.render()))
+        assert "misconfigured" in str(note.render())
+        sb = app.query_one(Sidebar)
+        await wait_for(pilot, lambda: "broken" in sb.health)
+        assert sb.health["broken"] == (False, "backend 'broken' is misconfigured")
+
+
+async def test_mcp_servers_show_state_and_tool_counts_and_a_late_hub():
+    services = make_services({})
+    app = SidebarApp(services, backend="vllm")
+    async with app.run_test(size=(40, 50)) as pilot:
+        mcp = app.query_one("#mcp", Static)
+        hub = FakeHubStates()
+        services.hub = hub  # the app creates the hub after the first frame
+        await wait_for(pilot, lambda: "time  starting" in str(mcp.render()))
+        hub.set(ServerState("time", "ready", tool_count=2))
+        hub.set(ServerState("files", "failed", reason="command not found: nope"))
+        await pilot.pause()
+        text = str(mcp.render())
+        assert "time  2 tools" in text
+        assert "files  failed" in text and "command not found: nope" in text
+
+
+async def test_no_services_never_crash():
+    app = SidebarApp(make_services({}))
+    app.services.make_client = None  # a broken factory is a reason, not a crash
+    async with app.run_test(size=(40, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        await wait_for(pilot, lambda: "vllm" in sb.health)
+        assert sb.health["vllm"][0] is False
+        assert "engines are not available" in str(app.query_one("#engines-note", Static).render())
