@@ -81,7 +81,7 @@ class Session:
             from .core.tools.hub import MCPHub
 
             servers = load_mcp_servers(self.loaded.mcp_config)
-            self.hub = MCPHub(servers, self.settings)
+            self.hub = MCPHub(servers, self.settings, config_file=self.loaded.config_file_used)
             await self.hub.start()
             for name, st in self.hub.states().items():
                 if st.status != "ready":

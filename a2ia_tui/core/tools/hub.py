@@ -86,9 +86,14 @@ def _sanitize(name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "_", name)
 
 
-def builtin_server_config(settings: Settings) -> MCPServerConfig:
+def builtin_server_config(settings: Settings, config_file: str | os.PathLike[str] | None = None) -> MCPServerConfig:
+    """The built-in server's entry. ``config_file``: the settings TOML this process read (e.g.
+    ``--config PATH``), handed on as ``A2IA_CONFIG`` so its status tools read the same one."""
     ws = settings.tools.workspace or os.getcwd()
     t = settings.tools
+    env = dict(os.environ)
+    if config_file is not None:
+        env["A2IA_CONFIG"] = str(config_file)
     return MCPServerConfig(
         name=BUILTIN_NAME,
         command=sys.executable,
@@ -100,7 +105,7 @@ def builtin_server_config(settings: Settings) -> MCPServerConfig:
         # Our own process: it inherits the whole environment (A2IA_HOME, A2IA_CONFIG,
         # A2IA_FAKE_GPU …) so its status tools read the same settings. Third-party servers get
         # only the SDK's safe default environment plus their configured ``env``.
-        env=dict(os.environ),
+        env=env,
     )
 
 
@@ -120,12 +125,22 @@ class _Server:
 
 
 class MCPHub:
-    def __init__(self, servers: dict[str, MCPServerConfig], settings: Settings, *, builtin: bool | None = None) -> None:
+    def __init__(
+        self,
+        servers: dict[str, MCPServerConfig],
+        settings: Settings,
+        *,
+        builtin: bool | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """``builtin``: run the built-in server (default: ``settings.tools.builtin``).
+        ``config_file``: the settings file this process read (``LoadedSettings.config_file_used``),
+        so the built-in server's status tools read the same one."""
         self.settings = settings
         use_builtin = settings.tools.builtin if builtin is None else builtin
         configs = {n: c for n, c in servers.items() if not c.disabled}
         if use_builtin and BUILTIN_NAME not in configs:
-            configs = {BUILTIN_NAME: builtin_server_config(settings), **configs}
+            configs = {BUILTIN_NAME: builtin_server_config(settings, config_file), **configs}
         self._servers: dict[str, _Server] = {}
         for name, cfg in configs.items():
             timeout = settings.tools.server_timeouts.get(name) or cfg.timeout or settings.tools.call_timeout_s

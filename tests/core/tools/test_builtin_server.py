@@ -178,3 +178,13 @@ def test_mcp_server_command_bad_workspace_is_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "nope" in lines[0], proc.stderr
+
+
+async def test_builtin_status_tools_read_the_same_config_file(settings, tmp_path):
+    port = _free_port()
+    cfg = tmp_path / "elsewhere.toml"
+    cfg.write_text(f"[engines.vllm]\nport = {port}\n", encoding="utf-8")
+    async with MCPHub({}, settings, config_file=cfg) as h:
+        r = await h.call("engine_status", {})
+    assert not r.is_error, r.text
+    assert f":{port}/" in json.loads(r.text)["vllm"]["url"]
