@@ -65,27 +65,29 @@ class EngineRow(Vertical):
         from rich.text import Text
 
         status = getattr(state, "status", "stopped")
+        phase, url, progress = getattr(state, "phase", ""), getattr(state, "url", ""), getattr(state, "progress", 0.0)
+        cause_text, hint_text = getattr(state, "cause", ""), getattr(state, "hint", "")
         dot, color = DOTS.get(status, ("?", "grey50"))
         title = Text()
         title.append(dot + " ", style=color)
         title.append(LABELS.get(self.engine, self.engine), style="bold")
         title.append(f"  {status}")
         self.query_one(".engine-title", Static).update(title)
-        detail = state.phase or ""
-        if status == "ready" and state.url:
-            detail = state.url
+        detail = phase or ""
+        if status == "ready" and url:
+            detail = url
         self.query_one(".engine-detail", Static).update(detail)
         self.query_one(".engine-detail", Static).display = bool(detail)
         bar = self.query_one(ProgressBar)
         bar.display = status == "starting"
-        bar.update(progress=round(max(0.0, min(1.0, state.progress)) * 100))
+        bar.update(progress=round(max(0.0, min(1.0, progress or 0.0)) * 100))
         failed = status == "failed"
         cause = self.query_one(".engine-cause", Static)
         hint = self.query_one(".engine-hint", Static)
-        cause.update(f"cause: {state.cause}" if failed and state.cause else "")
-        hint.update(f"hint: {state.hint}" if failed and state.hint else "")
-        cause.display = failed and bool(state.cause)
-        hint.display = failed and bool(state.hint)
+        cause.update(f"cause: {cause_text}" if failed and cause_text else "")
+        hint.update(f"hint: {hint_text}" if failed and hint_text else "")
+        cause.display = failed and bool(cause_text)
+        hint.display = failed and bool(hint_text)
         managed = getattr(state, "managed", True)
         self.query_one(".start", Button).disabled = not managed or status in ("starting", "ready", "stopping")
         self.query_one(".stop", Button).disabled = not managed or status not in ("starting", "ready")

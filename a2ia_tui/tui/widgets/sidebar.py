@@ -114,13 +114,18 @@ class Sidebar(VerticalScroll):
         if self.engines is None:
             yield Static("engines are not available", id="engines-note")
         else:
-            for name, state in self.engines.states().items():
+            try:
+                states = dict(self.engines.states())
+            except Exception as exc:  # noqa: BLE001 - one line, never a crash
+                states = {}
+                yield Static(f"engines unavailable: {exc}", id="engines-note", markup=False)
+            for name, state in states.items():
                 yield EngineRow(name, state, id=f"engine-{name}")
         yield Static("MCP servers", classes="sidebar-heading")
         yield Static("", id="mcp")
 
     def on_mount(self) -> None:
-        if self.engines is not None:
+        if self.engines is not None and hasattr(self.engines, "add_listener"):
             self._unsubscribe.append(self.engines.add_listener(self._on_engine_state))
         self._refresh_mcp()
         self.set_interval(1.0, self._refresh_mcp)
