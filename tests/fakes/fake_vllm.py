@@ -88,9 +88,9 @@ def main() -> int:
 
     async def serve() -> int:
         srv = FakeLLMServer("vllm", [Reply(text="Hello from fake vLLM.")], models=[model], max_model_len=int(str(args.max_model_len).rstrip("k") or 4096), port=args.port)
-        await srv.start()
         log("APIServer", "Started server process [%d]" % os.getpid())
-        log("APIServer", "Application startup complete.")
+        log("APIServer", "Application startup complete.")  # uvicorn logs it before it accepts connections
+        await srv.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         if args.fake_mode != "ignore-sigterm":

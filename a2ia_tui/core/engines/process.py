@@ -221,6 +221,8 @@ class Engine:
         self._stopping = False
         self._ready = asyncio.Event()
         self._ended = asyncio.Event()
+        self._log_fh: Any = None
+        self._log_pending = b""
 
     # -- observation ---------------------------------------------------------------------------
 
@@ -340,22 +342,35 @@ class Engine:
         self.pidfile.write_text(json.dumps(record, indent=1), encoding="utf-8")
 
     async def _follow_log(self, offset: int) -> None:
-        pending = b""
+        self._log_pending = b""
         with self.log_path.open("rb") as fh:
             fh.seek(offset)
-            while True:
-                data = fh.read(65536)
-                if data:
-                    pending += data
-                    *lines, pending = pending.split(b"\n")
-                    for raw in lines:
-                        self._line(raw.decode("utf-8", "replace").rstrip("\r"))
-                    continue
-                if self._ended.is_set():
-                    if pending:
-                        self._line(pending.decode("utf-8", "replace"))
-                    return
-                await asyncio.sleep(LOG_POLL_S)
+            self._log_fh = fh
+            try:
+                while True:
+                    if self._drain_log():
+                        continue
+                    if self._ended.is_set():
+                        if self._log_pending:
+                            self._line(self._log_pending.decode("utf-8", "replace"))
+                        return
+                    await asyncio.sleep(LOG_POLL_S)
+            finally:
+                self._log_fh = None
+
+    def _drain_log(self) -> bool:
+        """Read what the log file has now and handle its complete lines; False when nothing new."""
+        fh = getattr(self, "_log_fh", None)
+        if fh is None:
+            return False
+        data = fh.read(65536)
+        if not data:
+            return False
+        self._log_pending += data
+        *lines, self._log_pending = self._log_pending.split(b"\n")
+        for raw in lines:
+            self._line(raw.decode("utf-8", "replace").rstrip("\r"))
+        return True
 
     def _line(self, line: str) -> None:
         # tqdm progress bars rewrite one line with \r: keep the last state.
@@ -411,6 +426,8 @@ class Engine:
                 except Exception:  # noqa: BLE001 - refused while starting: keep probing
                     ok = False
                 if ok and self.state.status == "starting":
+                    while self._drain_log():  # the phases logged before the probe passed come first
+                        pass
                     self._set(status="ready", phase="ready", progress=1.0)
                     self._ready.set()
                     return

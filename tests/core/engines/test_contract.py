@@ -87,6 +87,7 @@ async def main():
     state = await mgr.start("vllm")
     print(state.pid, flush=True)
     if sys.argv[1] == "exception":
+        await asyncio.to_thread(sys.stdin.readline)  # the test has seen the engine alive
         raise RuntimeError("the app crashed")
     await asyncio.sleep(60)
 asyncio.run(main())
@@ -98,7 +99,7 @@ def test_no_orphan_when_the_app_dies(fake_vllm_loaded, tmp_path, how):
     loaded = fake_vllm_loaded()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.update(_settings_env(loaded), A2IA_HOME=str(tmp_path / "home"))  # the fixture's home
-    app = subprocess.Popen([sys.executable, "-c", _APP, how], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    app = subprocess.Popen([sys.executable, "-c", _APP, how], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
         line = app.stdout.readline()
         assert line.strip().isdigit(), app.stderr.read()
@@ -106,6 +107,9 @@ def test_no_orphan_when_the_app_dies(fake_vllm_loaded, tmp_path, how):
         assert psutil.pid_exists(engine_pid)
         if how == "sigterm":
             app.send_signal(signal.SIGTERM)
+        else:
+            app.stdin.write("go\n")
+            app.stdin.flush()
         app.wait(30)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and psutil.pid_exists(engine_pid):
