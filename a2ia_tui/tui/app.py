@@ -37,11 +37,6 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..core.agent.conversation import Conversation
-from ..core.agent.events import (
-    ApprovalNeeded, Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFailed,
-    TurnFinished, Usage,
-)
 from ..core.errors import A2IAError
 from .commands import A2IACommands
 from .messages import OpenConversation, SwitchBackend
@@ -76,7 +71,7 @@ class A2IAApp(App[int]):
         super().__init__()
         self.services = services
         self.loaded = services.loaded
-        self.conversation = Conversation()
+        self._conversation: Any = None
         self.orchestrator: Any = None
         self.backend: str | None = None
         self.ready = asyncio.Event()
@@ -86,6 +81,20 @@ class A2IAApp(App[int]):
         self._started_engines: set[str] = set()
         self._metrics_task: asyncio.Task | None = None
         self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
+
+    @property
+    def conversation(self) -> Any:
+        """The current chat (created on first use: importing the conversation model pulls in the
+        LLM layer, which the first frame does not need)."""
+        if self._conversation is None:
+            from ..core.agent.conversation import Conversation
+
+            self._conversation = Conversation()
+        return self._conversation
+
+    @conversation.setter
+    def conversation(self, value: Any) -> None:
+        self._conversation = value
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -130,7 +139,9 @@ class A2IAApp(App[int]):
         ui = self.services.settings.ui
         self._shown = {"sidebar": ui.sidebar, "trace": ui.trace, "gpu": ui.gpu}
         self._apply_panes()
-        self.query_one(Prompt).focus()
+        prompt = self.query_one(Prompt)
+        prompt.cursor_blink = self.services.extras.get("cursor_blink", True)  # off in snapshot tests
+        prompt.focus()
         if self.services.history_error:
             self.chat.add_note(f"History is off: {self.services.history_error}", "warning")
         self.status.set(mode=self._mode_label())
@@ -168,6 +179,11 @@ class A2IAApp(App[int]):
 
     async def _start_core(self) -> None:
         s = self.services
+        if s.store is None and s.open_store is not None:
+            s.store, s.history_error = s.open_store()
+            s.open_store = None
+            if s.history_error:
+                self.chat.add_note(f"History is off: {s.history_error}", "warning")
         try:
             name = s.initial_backend
             if name is None:
@@ -278,13 +294,14 @@ class A2IAApp(App[int]):
         self.switch_backend(message.backend, message.model)
 
     def on_sidebar_backend_selected(self, message: Any) -> None:
-        self.switch_backend(message.name)
+        # the sidebar has already shown why an offline backend is offline and asked
+        self.switch_backend(message.name, checked=True)
 
     def on_sidebar_model_selected(self, message: Any) -> None:
-        self.switch_backend(message.backend, message.model)
+        self.switch_backend(message.backend, message.model, checked=True)
 
     @work(group="swap", exclusive=True)
-    async def switch_backend(self, name: str, model: str | None = None) -> None:
+    async def switch_backend(self, name: str, model: str | None = None, checked: bool = False) -> None:
         await self.ready.wait()
         if self.orchestrator is None:
             return
@@ -308,7 +325,7 @@ class A2IAApp(App[int]):
             ok, why = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
         except A2IAError as exc:
             ok, why = False, str(exc)
-        if not ok:
+        if not ok and not checked:
             if not await self.push_screen_wait(self._confirm(f"{name} is offline: {why}. Switch to it anyway?")):
                 await client.aclose()
                 return
@@ -342,6 +359,11 @@ class A2IAApp(App[int]):
 
     @work(group="turn", exclusive=True)
     async def run_turn(self) -> None:
+        from ..core.agent.events import (
+            ApprovalNeeded, Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFailed,
+            TurnFinished, Usage,
+        )
+
         await self.ready.wait()
         orch = self.orchestrator
         if orch is None:
@@ -450,6 +472,8 @@ class A2IAApp(App[int]):
         if self.turn_running:
             await self.cancel_turn()
         self._save()
+        from ..core.agent.conversation import Conversation
+
         self.conversation = Conversation()
         await self.chat.clear()
         await self.trace.clear()
@@ -485,7 +509,7 @@ class A2IAApp(App[int]):
         await self.trace.clear()
         await self._restore_trace(conv)
 
-    async def _restore_trace(self, conv: Conversation) -> None:
+    async def _restore_trace(self, conv: Any) -> None:
         from ..core.agent.events import ToolCallFinished as Fin, ToolCallRequested as Req
 
         results = {e.message.tool_call_id: e for e in conv.entries if e.message.role == "tool"}

@@ -13,8 +13,6 @@ from .services import AppServices
 
 
 def default_services(loaded: LoadedSettings) -> AppServices:
-    from ..core.store import open_store
-
     settings = loaded.settings
 
     def make_client(name: str, model: str | None):
@@ -40,15 +38,18 @@ def default_services(loaded: LoadedSettings) -> AppServices:
         engines = EngineManager(settings, loaded.paths)
     except Exception:  # noqa: BLE001 - engines are optional; the sidebar says why they are absent
         engines = None
-    store, why = open_store(loaded)
+    def store_opener():
+        from ..core.store import open_store
+
+        return open_store(loaded)
+
     return AppServices(
         loaded=loaded,
         make_client=make_client,
         make_hub=make_hub if settings.tools.enabled else None,
         engines=engines,
         gpu_sampler_factory=gpu_sampler_factory,
-        store=store,
-        history_error=why if settings.history.enabled else None,
+        open_store=store_opener,
         initial_backend=None if settings.default_backend == "auto" else settings.default_backend,
     )
 

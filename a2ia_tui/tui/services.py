@@ -35,6 +35,8 @@ class AppServices:
     #: The history store (core.store); None = history off (with ``history_error`` saying why).
     store: Any | None = None
     history_error: str | None = None
+    #: () -> (store, error): opens the history store after the first frame when ``store`` is None.
+    open_store: Callable[[], tuple[Any | None, str | None]] | None = None
     #: Backend name chosen at start (``default_backend`` resolved), or None = resolve after first frame.
     initial_backend: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)

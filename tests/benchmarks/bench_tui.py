@@ -149,29 +149,31 @@ STARTUP = textwrap.dedent(
     import sys, time
     t0 = time.perf_counter()
     mode = sys.argv[1]
+
+    def first_frame(app):
+        print(time.perf_counter() - t0, flush=True)
+        app.exit()
+
     if mode == "bare":
         from textual.app import App
         from textual.widgets import Footer, Static
+
         class Bare(App):
             def compose(self):
                 yield Static("hello")
                 yield Footer()
+
+            def on_mount(self):
+                self.call_after_refresh(first_frame, self)
+
         app = Bare()
     else:
         from a2ia_tui.core.config import load_settings
         from a2ia_tui.tui.factory import make_app
-        app = make_app(load_settings(None, flags={"default_backend": "vllm", "backends.vllm.base_url": "http://127.0.0.1:9/v1"}))
-    def first_frame():
-        print(time.perf_counter() - t0, flush=True)
-        app.exit()
-    app.call_after_refresh(first_frame) if False else None
-    orig = app.on_mount if hasattr(app, "on_mount") else None
-    async def main():
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            print(time.perf_counter() - t0, flush=True)
-    import asyncio
-    asyncio.run(main())
+
+        app = make_app(load_settings(None))
+        app._startup = lambda: first_frame(app)  # called right after the first refresh
+    app.run(headless=True, size=(120, 40))
     """
 )
 
@@ -241,6 +243,7 @@ async def main(quick: bool) -> None:
     print(f"bare Textual app: {bare:.3f} s; a2ia-tui: {app_t:.3f} s  (x{app_t / bare:.2f})")
 
     print("\n## Opening a saved conversation")
+    await open_big(50)  # warm-up: first-use imports (rich markdown, pygments)
     small = await open_big(50)
     big = await open_big(1000)
     print(f"50 messages: {small:.3f} s; 1,000 messages: {big:.3f} s  (x{big / small:.2f})")

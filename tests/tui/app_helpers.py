@@ -66,8 +66,9 @@ def build_app(
     flags: dict[str, Any] | None = None,
     healthy: dict[str, bool] | None = None,
 ) -> tuple[A2IAApp, dict[str, ScriptedClient]]:
-    """An app whose backends are ScriptedClients (one per backend name, created on demand and
-    recorded in the returned dict)."""
+    """An app whose backends are ScriptedClients, created on demand (the sidebar's health checks
+    make their own); the returned dict holds the latest per backend name, and all clients of one
+    name share its script and its ``calls`` log."""
     loaded = load_settings(None, flags={"tools.approval": "destructive", **(flags or {})})
     scripts = scripts or {}
     clients: dict[str, ScriptedClient] = {}
@@ -76,8 +77,9 @@ def build_app(
         c = ScriptedClient(scripts.get(name, []), name=name, model=model or f"{name}-model",
                            models=(f"{name}-model", f"{name}-big"), healthy=(healthy or {}).get(name, True))
         old = clients.get(name)
-        if old is not None:  # keep the remaining script when a backend is selected again
+        if old is not None:  # one script and one call log per backend, whichever client plays it
             c._replies = old._replies
+            c.calls = old.calls
         clients[name] = c
         return c
 
@@ -89,7 +91,7 @@ def build_app(
         hub=hub,
         store=store or None,
         initial_backend=backend,
-        extras={"animate": False, "no_metrics": True},
+        extras={"animate": False, "no_metrics": True, "cursor_blink": False},
     )
     return A2IAApp(services), clients
 

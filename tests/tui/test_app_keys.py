@@ -105,9 +105,10 @@ async def test_ctrl_q_quits_and_closes_everything() -> None:
     app, clients = build_app(hub=hub)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None and hub.started)
+        client = app.orchestrator.client
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running)
-    assert hub.closed and clients["vllm"].closed
+    assert hub.closed and client.closed
     assert app.return_code == 0
 
 

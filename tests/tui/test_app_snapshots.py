@@ -27,6 +27,13 @@ def greet(name: str) -> str:
 """
 
 
+async def settle(pilot) -> None:
+    """Let late mounts, scroll anchoring and animations finish (the machine may be loaded)."""
+    for _ in range(3):
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.1)
+
+
 def ready(app):
     return app.orchestrator is not None and "ctx" in app.query_one("#status").render_text()
 
@@ -38,6 +45,7 @@ def test_empty_start(snap_compare) -> None:
 
     async def run_before(pilot):
         await wait_for(pilot, lambda: ready(app))
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
@@ -52,7 +60,7 @@ def test_streamed_answer_with_code_block(snap_compare) -> None:
         await send(pilot, "Show me a Python greeting function")
         await wait_for(pilot, lambda: idle(app) and app.query("AssistantMessage"))
         app.query_one("#status").set(tps=42.0, ttft=0.25)  # fixed figures: the real ones vary
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
@@ -72,7 +80,7 @@ def test_tool_call_with_result(snap_compare) -> None:
             item._duration = 0.01  # the real duration varies
             item._set_state(item.state)
         app.query_one("#status").set(tps=42.0, ttft=0.25)
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
@@ -87,7 +95,7 @@ def test_approval_request(snap_compare) -> None:
         await wait_for(pilot, lambda: ready(app))
         await send(pilot, "Delete old.txt")
         await wait_for(pilot, lambda: app.trace.pending_item() is not None)
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
@@ -102,6 +110,6 @@ def test_small_terminal_80x24(snap_compare) -> None:
         await send(pilot, "Does it fit?")
         await wait_for(pilot, lambda: idle(app) and app.query("AssistantMessage"))
         app.query_one("#status").set(tps=42.0, ttft=0.25)
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -16,15 +16,21 @@ frame. :meth:`write` is called by the chat at most ~30 times a second with what 
 
 from __future__ import annotations
 
-from rich.markdown import Markdown as RichMarkdown
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+if TYPE_CHECKING:
+    from rich.markdown import Markdown as RichMarkdown
+
 CODE_THEME = "monokai"
 
 
-def render(text: str) -> RichMarkdown:
+def render(text: str) -> "RichMarkdown":
+    from rich.markdown import Markdown as RichMarkdown  # lazily: not needed for the first frame
+
     return RichMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
 
 
