@@ -54,3 +54,25 @@ def test_command_prints_the_exact_argv(tmp_path):
     assert "sk-hidden" not in proc.stdout
     local = cli("command", "local", "--json", env=env)
     assert json.loads(local.stdout)["argv"][1:3] == ["-m", "llama_cpp.server"]
+
+
+def test_vllm_start_sh_runs_exactly_the_apps_argv(tmp_path):
+    """launchers/vllm_start.sh asks `engine command` for the argv and execs it verbatim."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    exe = tmp_path / "bin" / "vllm"
+    exe.parent.mkdir(parents=True)
+    exe.write_text(f"#!{sys.executable}\nimport json, os, sys\nprint(json.dumps([sys.argv[1:], os.environ.get('VLLM_API_KEY')]))\n")
+    exe.chmod(0o755)
+    env = {"A2IA_HOME": str(tmp_path / "home"), "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
+           "A2IA_ENGINES__VLLM__API_KEY": "sk-secret", "VLLM_START_CLI": str(Path(sys.executable).parent / "a2ia-tui"),
+           "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--swap-space", "4", "--seed", "a b"])}
+    expected = json.loads(cli("command", "vllm", "--port", "8123", "--json", env=env).stdout)["argv"]
+    out = subprocess.run([str(root / "launchers" / "vllm_start.sh"), "--port", "8123"], capture_output=True, text=True,
+                         env={**os.environ, **env}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    argv, key = json.loads(out.stdout)
+    assert [str(exe), *argv] == expected and "8123" in argv and "a b" in argv and "--swap-space" not in argv
+    # the key never goes into argv; the launcher passes the caller's VLLM_API_KEY through unchanged
+    assert key is None and "sk-secret" not in " ".join(argv)
