@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from ..services import AppServices
+from ..widgets.engine_row import engine_map
 
 POLL_S = 0.2
 INITIAL_BYTES = 64 * 1024
@@ -64,16 +65,16 @@ class EngineLogScreen(Screen[None]):
             if state.status != "stopped":
                 return name
         for name in states:
-            if engines.engines[name].log_path.exists():
+            path = getattr(engine_map(engines).get(name), "log_path", None)
+            if path is not None and path.exists():
                 return name
         return next(iter(states), "vllm")
 
     @property
     def log_path(self) -> Path | None:
         engines = self.engines
-        if engines is None or self.engine_name not in getattr(engines, "engines", {}):
-            return None
-        return engines.engines[self.engine_name].log_path
+        engine = engine_map(engines).get(self.engine_name)
+        return getattr(engine, "log_path", None)
 
     def compose(self):
         yield Static("", id="el-header", markup=False)

@@ -224,7 +224,9 @@ class EngineStartScreen(ModalScreen[bool]):
         if select and state.status == "ready":
             from ..widgets.sidebar import Sidebar
 
-            backend = getattr(engines.engines[name].spec, "backend_name", "") or name
+            from ..widgets.engine_row import engine_backend, engine_map
+
+            backend = engine_backend(engine_map(engines).get(name), name)
             app.post_message(Sidebar.BackendSelected(backend))
 
     def _on_state(self, name: str, state: Any) -> None:

@@ -97,3 +97,19 @@ class EngineRow(Vertical):
         for action in ("start", "stop", "log"):
             if event.button.has_class(action):
                 self.post_message(self.Action(self.engine, action))
+
+
+def engine_map(manager: Any) -> dict[str, Any]:
+    """The manager's ``{name: Engine}`` (``engines()`` in the core; tolerant of partial fakes)."""
+    found = getattr(manager, "engines", None) if manager is not None else None
+    try:
+        found = found() if callable(found) else found
+        return dict(found or {})
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def engine_backend(engine: Any, default: str = "") -> str:
+    """The settings backend that talks to an engine ("vllm" / "local")."""
+    name = getattr(engine, "backend_name", None) or getattr(getattr(engine, "spec", None), "backend_name", "")
+    return name or default

@@ -38,7 +38,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..services import AppServices
-from .engine_row import EngineRow
+from .engine_row import EngineRow, engine_backend, engine_map
 
 #: One backend's health() may take this long before it counts as offline.
 HEALTH_TIMEOUT_S = 5.0
@@ -146,8 +146,8 @@ class Sidebar(VerticalScroll):
     def _engine_for_backend(self, backend: str) -> tuple[str, Any] | None:
         if self.engines is None:
             return None
-        for name, engine in getattr(self.engines, "engines", {}).items():
-            if getattr(engine.spec, "backend_name", "") == backend:
+        for name, engine in engine_map(self.engines).items():
+            if engine_backend(engine, name) == backend:
                 return name, engine.state
         return None
 
@@ -346,7 +346,7 @@ class Sidebar(VerticalScroll):
         engines = self.engines
         if engines is None:
             return
-        backend = getattr(engines.engines[name].spec, "backend_name", name)
+        backend = engine_backend(engine_map(engines).get(name), name)
         if self.busy_backend and self.busy_backend == backend:
             from ..screens.dialogs import ConfirmScreen
 

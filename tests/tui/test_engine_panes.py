@@ -1,0 +1,239 @@
+"""Engines from the sidebar with the fake vllm executable: the start screen (autotune estimate,
+editable, bad input), progress through the phases, ready + "select when ready", stop (asks
+only when a turn runs on it), a failed engine's cause and hint, and the log screen following
+new lines."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+import sys
+from pathlib import Path
+
+from textual.app import App
+from textual.widgets import Input, Static
+
+from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.engines.manager import EngineManager
+from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.tui.screens.dialogs import ConfirmScreen
+from a2ia_tui.tui.screens.engine_log import EngineLogScreen
+from a2ia_tui.tui.screens.engine_start import EngineStartScreen, parse_overrides
+from a2ia_tui.tui.services import AppServices
+from a2ia_tui.tui.widgets.engine_row import EngineRow
+from a2ia_tui.tui.widgets.sidebar import Sidebar
+
+FAKE_VLLM = Path(__file__).resolve().parents[1] / "fakes" / "fake_vllm.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def engine_services(tmp_path: Path, *fake_args: str) -> AppServices:
+    exe = tmp_path / "bin" / "vllm"
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    exe.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_VLLM} "$@"\n')
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    env = {
+        "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
+        "A2IA_ENGINES__VLLM__PORT": str(free_port()),
+        "A2IA_ENGINES__VLLM__MODEL": "Qwen/Qwen2.5-7B-Instruct-AWQ",
+        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(list(fake_args)),
+        "A2IA_ENGINES__STOP_GRACE_S": "3",
+        "A2IA_ENGINES__START_TIMEOUT_S": "60",
+        "A2IA_FAKE_GPU": "one_gpu",
+        "A2IA_HOME": str(tmp_path / "home"),
+    }
+    loaded = load_settings(env=env)
+    return AppServices(loaded=loaded, make_client=lambda n, m: ScriptedClient(name=n, model=m),
+                       engines=EngineManager(loaded.settings, loaded.paths))
+
+
+class EngineApp(App):
+    def __init__(self, services: AppServices) -> None:
+        super().__init__()
+        self.services = services
+        self.selected: list[str] = []
+
+    def compose(self):
+        sb = Sidebar(self.services)
+        sb.current_backend = "ollama"
+        yield sb
+
+    def on_sidebar_backend_selected(self, message: Sidebar.BackendSelected) -> None:
+        self.selected.append(message.name)
+
+    async def on_unmount(self) -> None:
+        await self.services.engines.aclose()
+
+
+async def wait_for(pilot, cond, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def click(pilot, selector: str, timeout: float = 10.0) -> None:
+    """Click once the layout has settled (a click during a relayout can land on the old spot);
+    clicks are spaced past the double-click interval so each one counts on its own."""
+    for _ in range(int(timeout / 0.6)):
+        await pilot.pause(0.6)
+        if await pilot.click(selector):
+            return
+    raise AssertionError(f"could not click {selector}")
+
+
+def text(widget) -> str:
+    return str(widget.render())
+
+
+async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path):
+    services = engine_services(tmp_path, "--fake-delay", "0.3")
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 60)) as pilot:
+        row = app.query_one("#engine-vllm", EngineRow)
+        await click(pilot, "#engine-start-vllm")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+        screen = app.screen
+        # the autotune estimate fills the editable fields
+        await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
+        assert "Qwen/Qwen2.5-7B-Instruct-AWQ" in text(screen.query_one("#es-summary"))
+        assert "--max-model-len" in text(screen.query_one("#es-command"))
+        # a bad value is one line and nothing starts
+        screen.query_one("#es-gpu_memory_utilization", Input).value = "1.7"
+        await click(pilot, "#es-start")
+        assert "GPU memory utilisation: '1.7' is not a number in (0, 1]" == text(screen.query_one("#es-error"))
+        assert services.engines.states()["vllm"].status == "stopped"
+        screen.query_one("#es-gpu_memory_utilization", Input).value = "0.85"
+        screen.query_one("#es-max_model_len", Input).value = "2048"
+        await pilot.pause()
+        assert "--max-model-len 2048" in text(screen.query_one("#es-command"))
+        await click(pilot, "#es-start")
+        phases: set[str] = set()
+        progress: set[float] = set()
+
+        def seen() -> bool:
+            st = services.engines.states()["vllm"]
+            if st.status == "starting":
+                phases.add(st.phase)
+                progress.add(st.progress)
+            return st.status == "ready"
+
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "starting")
+        await wait_for(pilot, lambda: row.query_one("ProgressBar").display and "starting" in text(row.query_one(".engine-title")))
+        await wait_for(pilot, seen, timeout=30)
+        assert len(phases) >= 2 and len(progress) >= 2  # it went through phases with growing progress
+        await wait_for(pilot, lambda: "ready" in text(screen.query_one("#es-phase")))
+        # "select when ready" (on by default) selected the engine's backend
+        await wait_for(pilot, lambda: app.selected == ["vllm"])
+        assert "ready" in text(row.query_one(".engine-title"))
+        assert not row.query_one("ProgressBar").display
+        assert "--max-model-len 2048" in " ".join(services.engines["vllm"].spec.argv())  # the edited value was used
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
+        # Stop asks nothing when no turn runs on it
+        await click(pilot, "#engine-stop-vllm")
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_stop_asks_when_a_turn_is_running_on_it(tmp_path):
+    services = engine_services(tmp_path)
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await services.engines.start("vllm")
+        sb = app.query_one(Sidebar)
+        sb.busy_backend = "vllm"
+        await wait_for(pilot, lambda: not app.query_one("#engine-stop-vllm").disabled)
+        await click(pilot, "#engine-stop-vllm")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert services.engines.states()["vllm"].status == "ready"
+        await click(pilot, "#engine-stop-vllm")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
+
+
+async def test_failed_engine_shows_cause_and_hint(tmp_path):
+    services = engine_services(tmp_path, "--fake-mode", "oom")
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await click(pilot, "#engine-start-vllm")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
+        await click(pilot, "#es-start")
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "failed")
+        state = services.engines.states()["vllm"]
+        assert "out of memory" in state.cause.lower()
+        await wait_for(pilot, lambda: "cause:" in text(screen.query_one("#es-cause")))
+        await pilot.press("escape")
+        row = app.query_one("#engine-vllm", EngineRow)
+        assert text(row.query_one(".engine-cause")) == f"cause: {state.cause}"
+        assert text(row.query_one(".engine-hint")) == f"hint: {state.hint}"
+        assert "failed" in text(row.query_one(".engine-title"))
+        assert app.selected == []
+        # the log viewer is one click away and shows the root cause line
+        await click(pilot, "#engine-log-vllm")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineLogScreen) and bool(app.screen.query("#el-log")))
+        log = app.screen.query_one("#el-log")
+        await wait_for(pilot, lambda: any("CUDA out of memory" in line for line in log.lines))
+        assert "cause:" in text(app.screen.query_one("#el-cause"))
+
+
+async def test_log_screen_follows_new_lines(tmp_path):
+    services = engine_services(tmp_path)
+    log_path = services.engines["vllm"].log_path
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("first line\nsecond line\npart")
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(EngineLogScreen(services))  # no name: the engine whose log exists
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineLogScreen) and bool(app.screen.query("#el-log")))
+        screen = app.screen
+        assert screen.engine_name == "vllm"
+        log = screen.query_one("#el-log")
+        await wait_for(pilot, lambda: list(log.lines) == ["first line", "second line"])
+        with log_path.open("a") as f:
+            f.write("ial third\nfourth\n")
+        await wait_for(pilot, lambda: list(log.lines)[-2:] == ["partial third", "fourth"])
+        log_path.write_text("new run\n")  # truncated by a restart
+        await wait_for(pilot, lambda: list(log.lines)[-1:] == ["new run"])
+        await pilot.press("escape")
+        assert not isinstance(app.screen, EngineLogScreen)
+
+
+def test_parse_overrides_names_the_bad_field():
+    assert parse_overrides({"max_model_len": " 4096 ", "tensor_parallel_size": "2"}) == {
+        "max_model_len": 4096, "tensor_parallel_size": 2}
+    for bad, msg in (({"max_model_len": "32x"}, "max model length"), ({"tensor_parallel_size": "0"}, "tensor parallel"),
+                     ({"gpu_memory_utilization": "abc"}, "GPU memory")):
+        try:
+            parse_overrides(bad)
+        except ValueError as exc:
+            assert msg in str(exc) and "\n" not in str(exc)
+        else:
+            raise AssertionError("accepted a bad value")
+
+
+async def test_no_engines_the_start_screen_says_so():
+    loaded = load_settings(env={})
+    services = AppServices(loaded=loaded, make_client=lambda n, m: ScriptedClient(name=n, model=m))
+
+    class Bare(App):
+        def on_mount(self) -> None:
+            self.push_screen(EngineStartScreen(services, "vllm"))
+
+    app = Bare()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert "not available" in text(app.screen.query_one("#es-error", Static))
+        assert app.screen.query_one("#es-start").disabled
