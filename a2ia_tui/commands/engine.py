@@ -19,11 +19,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["start", "stop", "status", "logs", "command"])
     p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
     p.add_argument("--port", type=int, help="port to serve on")
-    p.add_argument("--engine-model", "-m", dest="engine_model", metavar="M", help="model to serve (vllm: HF id or path; local: GGUF path)")
-    p.add_argument("--print0", action="store_true", help="command: NUL-separated argv for scripts")
+    p.add_argument(
+        "--engine-model",
+        "-m",
+        dest="engine_model",
+        metavar="M",
+        help="model to serve (vllm: HF id or path; local: GGUF path)",
+    )
+    p.add_argument(
+        "--print0", action="store_true", help="command: NUL-separated argv for scripts"
+    )
     p.add_argument("--json", action="store_true", help="status/command: JSON")
     p.add_argument("--lines", "-n", type=int, default=50, help="logs: how many lines")
-    p.add_argument("--follow", "-f", action="store_true", help="logs: keep printing new lines")
+    p.add_argument(
+        "--follow", "-f", action="store_true", help="logs: keep printing new lines"
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -64,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             for n, s in status.items():
                 extra = f" pid {s['pid']}" if s.get("pid") else ""
-                print(f"{n:<6} {s.get('status', '?'):<10} {s.get('url', '')}  {s.get('model', '')}{extra}")
+                print(
+                    f"{n:<6} {s.get('status', '?'):<10} {s.get('url', '')}  {s.get('model', '')}{extra}"
+                )
         return 0
     if args.action == "logs":
         path = mgr[name].log_path
@@ -98,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
             def show(n: str, s) -> None:
                 if n == name and s.phase and s.phase != last[0]:
                     last[0] = s.phase
-                    print(f"  {int(s.progress * 100):3d}%  {s.phase}" + (f" — {s.detail}" if s.detail else ""), file=sys.stderr)
+                    print(
+                        f"  {int(s.progress * 100):3d}%  {s.phase}"
+                        + (f" — {s.detail}" if s.detail else ""),
+                        file=sys.stderr,
+                    )
 
             mgr.add_listener(show)
             try:

@@ -26,7 +26,15 @@ GIB = 1024**3
 OVERHEAD_GIB = 1.2
 MIN_CONTEXT = 2048
 #: bytes per parameter by quantization
-BYTES_PER_PARAM = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.05, "int8": 1.05, "awq": 0.56, "gptq": 0.56, "int4": 0.56}
+BYTES_PER_PARAM = {
+    "fp16": 2.0,
+    "bf16": 2.0,
+    "fp8": 1.05,
+    "int8": 1.05,
+    "awq": 0.56,
+    "gptq": 0.56,
+    "int4": 0.56,
+}
 
 #: Total parameters of mixture-of-experts models named NxM (experts share attention).
 _MOE_TOTAL_B = {(8, 7): 46.7, (8, 22): 140.6}
@@ -87,9 +95,13 @@ class Proposal:
 
     def summary(self) -> str:
         lines = [f"{self.model}: {'fits' if self.fits else 'does NOT fit'}"]
-        lines.append(f"  weights ≈ {self.weights_gib:.1f} GiB ({self.quantization or 'fp16'}, from {self.shape_source})")
+        lines.append(
+            f"  weights ≈ {self.weights_gib:.1f} GiB ({self.quantization or 'fp16'}, from {self.shape_source})"
+        )
         if self.fits:
-            lines.append(f"  KV cache ≈ {self.kv_cache_gib:.1f} GiB, {self.kv_per_1k_tokens_mib:.0f} MiB per 1k tokens")
+            lines.append(
+                f"  KV cache ≈ {self.kv_cache_gib:.1f} GiB, {self.kv_per_1k_tokens_mib:.0f} MiB per 1k tokens"
+            )
             lines.append(
                 f"  → tensor_parallel_size={self.tensor_parallel_size}  gpu_memory_utilization={self.gpu_memory_utilization:.2f}"
                 f"  max_model_len={self.max_model_len}  (≈{self.max_concurrency:.1f} full-length requests at once)"
@@ -113,7 +125,9 @@ def _hf_cache_dirs() -> list[Path]:
     return dirs
 
 
-def find_config(model: str, cache_dirs: list[Path] | None = None) -> dict[str, Any] | None:
+def find_config(
+    model: str, cache_dirs: list[Path] | None = None
+) -> dict[str, Any] | None:
     """The model's config.json: a local directory, or the Hugging Face cache."""
     local = Path(model).expanduser()
     if (local / "config.json").is_file():
@@ -153,13 +167,15 @@ def _default_context(name: str) -> int:
 
 def shape_from_name(name: str) -> ModelShape:
     base = name.split("/")[-1]
-    moe = re.search(r"(\d+)x(\d+(?:\.\d+)?)B", base, re.I)
+    moe = re.search(r"(\d+)x(\d+(?:\.\d+)?)B", base, re.IGNORECASE)
     if moe:
         experts, each = int(moe.group(1)), float(moe.group(2))
         params = _MOE_TOTAL_B.get((experts, int(each)), experts * each * 0.78)
         layers, kv, hd = (56, 8, 128) if each >= 20 else (32, 8, 128)
     else:
-        m = re.search(r"(\d+(?:\.\d+)?)\s*B\b", base, re.I) or re.search(r"(\d+(?:\.\d+)?)B", base, re.I)
+        m = re.search(r"(\d+(?:\.\d+)?)\s*B\b", base, re.IGNORECASE) or re.search(
+            r"(\d+(?:\.\d+)?)B", base, re.IGNORECASE
+        )
         params = float(m.group(1)) if m else 7.0
         if "mistral-7b" in base.lower():
             params = 7.24
@@ -181,7 +197,16 @@ def shape_from_name(name: str) -> ModelShape:
             layers, kv, hd = 80, 8, 128
         else:
             layers, kv, hd = 96, 8, 128
-    return ModelShape(name, params, layers, kv, hd, _default_context(name), _quant_from_name(name), "name")
+    return ModelShape(
+        name,
+        params,
+        layers,
+        kv,
+        hd,
+        _default_context(name),
+        _quant_from_name(name),
+        "name",
+    )
 
 
 def shape_from_config(name: str, cfg: dict[str, Any]) -> ModelShape:
@@ -194,7 +219,11 @@ def shape_from_config(name: str, cfg: dict[str, Any]) -> ModelShape:
     inter = int(text.get("intermediate_size", hidden * 4))
     vocab = int(text.get("vocab_size", 32000))
     experts = int(text.get("num_local_experts") or text.get("num_experts") or 1)
-    attn = hidden * heads * head_dim + 2 * hidden * kv * head_dim + heads * head_dim * hidden
+    attn = (
+        hidden * heads * head_dim
+        + 2 * hidden * kv * head_dim
+        + heads * head_dim * hidden
+    )
     mlp = 3 * hidden * inter * experts
     embed = vocab * hidden * (1 if text.get("tie_word_embeddings") else 2)
     params = (layers * (attn + mlp) + embed) / 1e9
@@ -216,7 +245,9 @@ def _smaller_suggestion(shape: ModelShape, per_gpu_gib: float) -> str:
         return "a 14B model in AWQ (e.g. Qwen/Qwen2.5-14B-Instruct-AWQ)"
     if per_gpu_gib >= 5:
         return "Mistral-7B-Instruct in AWQ (e.g. TheBloke/Mistral-7B-Instruct-v0.2-AWQ, ≈4 GiB of weights)"
-    return "a small model such as Qwen/Qwen2.5-1.5B-Instruct, or the bundled local engine"
+    return (
+        "a small model such as Qwen/Qwen2.5-1.5B-Instruct, or the bundled local engine"
+    )
 
 
 def autotune(
@@ -230,14 +261,28 @@ def autotune(
     shape = model_shape(model, cache_dirs)
     notes: list[str] = []
     if not gpus:
-        return Proposal(model, False, shape.quantization, gpu_memory_utilization, 0, 1, shape.weights_bytes / GIB,
-                        shape.kv_bytes_per_token() * 1024 / 2**20, 0.0, 0.0, ["no NVIDIA GPU found: vLLM needs one"],
-                        "use the bundled local engine or Ollama on the CPU", shape.source)
+        return Proposal(
+            model,
+            False,
+            shape.quantization,
+            gpu_memory_utilization,
+            0,
+            1,
+            shape.weights_bytes / GIB,
+            shape.kv_bytes_per_token() * 1024 / 2**20,
+            0.0,
+            0.0,
+            ["no NVIDIA GPU found: vLLM needs one"],
+            "use the bundled local engine or Ollama on the CPU",
+            shape.source,
+        )
     per_gpu = min(g.total_bytes for g in gpus)
     budget = per_gpu * gpu_memory_utilization
     for g in gpus:
         if g.free_bytes is not None and g.free_bytes < budget:
-            notes.append(f"{g.name}: only {g.free_bytes / GIB:.1f} GiB free now (other processes hold VRAM)")
+            notes.append(
+                f"{g.name}: only {g.free_bytes / GIB:.1f} GiB free now (other processes hold VRAM)"
+            )
     kv_tok = shape.kv_bytes_per_token()
     cap = min(shape.max_context, max_model_len_cap or shape.max_context)
 
@@ -257,20 +302,37 @@ def autotune(
         fit = try_fit(awq)
         if fit is not None:
             chosen = awq
-            notes.append(f"fp16 weights ({shape.weights_bytes / GIB:.1f} GiB) do not fit: use an AWQ build of this model")
+            notes.append(
+                f"fp16 weights ({shape.weights_bytes / GIB:.1f} GiB) do not fit: use an AWQ build of this model"
+            )
     if fit is None:
-        return Proposal(model, False, chosen.quantization, gpu_memory_utilization, 0, 1, chosen.weights_bytes / GIB,
-                        kv_tok * 1024 / 2**20, 0.0, 0.0,
-                        notes + [f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in "
-                                 f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"],
-                        f"try {_smaller_suggestion(chosen, per_gpu / GIB)}"
-                        + (", or more GPUs with tensor parallelism" if len(gpus) < 8 else ""),
-                        shape.source)
+        return Proposal(
+            model,
+            False,
+            chosen.quantization,
+            gpu_memory_utilization,
+            0,
+            1,
+            chosen.weights_bytes / GIB,
+            kv_tok * 1024 / 2**20,
+            0.0,
+            0.0,
+            notes
+            + [
+                f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in "
+                f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"
+            ],
+            f"try {_smaller_suggestion(chosen, per_gpu / GIB)}"
+            + (", or more GPUs with tensor parallelism" if len(gpus) < 8 else ""),
+            shape.source,
+        )
     tp, free_kv = fit
     tokens = int(free_kv // kv_tok)
     max_len = min(cap, tokens // 1024 * 1024 if tokens >= 1024 else tokens)
-    if tokens > cap and cap >= 32768:
-        notes.append(f"long context: the KV cache holds ≈{tokens:,} tokens; max_model_len is the model's own maximum")
+    if tokens > cap >= 32768:
+        notes.append(
+            f"long context: the KV cache holds ≈{tokens:,} tokens; max_model_len is the model's own maximum"
+        )
     if tp > 1:
         notes.append(f"tensor parallel across {tp} GPUs")
     return Proposal(

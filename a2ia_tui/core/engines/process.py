@@ -121,7 +121,10 @@ class EngineSpec:
 
     def explain(self, lines: list[str], exit_code: int | None) -> tuple[str, str]:
         last = next((ln for ln in reversed(lines) if ln.strip()), "")
-        return (f"{self.label} exited" + (f": {last.strip()[:200]}" if last else ""), "see the engine log (ctrl+l)")
+        return (
+            f"{self.label} exited" + (f": {last.strip()[:200]}" if last else ""),
+            "see the engine log (ctrl+l)",
+        )
 
     async def probe(self, http: Any) -> bool:
         raise NotImplementedError
@@ -130,7 +133,9 @@ class EngineSpec:
 def port_holder(host: str, port: int) -> str | None:
     """Who listens on host:port ("pid 123 (python)"), or None when the port is free."""
     bind_host = "127.0.0.1" if host in ("localhost",) else host
-    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(
+        socket.AF_INET6 if ":" in bind_host else socket.AF_INET, socket.SOCK_STREAM
+    ) as s:
         try:
             s.bind((bind_host, port))
             return None
@@ -140,7 +145,11 @@ def port_holder(host: str, port: int) -> str | None:
         import psutil
 
         for conn in psutil.net_connections(kind="inet"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+            if (
+                conn.laddr
+                and conn.laddr.port == port
+                and conn.status == psutil.CONN_LISTEN
+            ):
                 if conn.pid:
                     with contextlib.suppress(Exception):
                         return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
@@ -163,7 +172,13 @@ def read_pidfile(path: Path) -> dict[str, Any] | None:
             import psutil
 
             proc = psutil.Process(pid)
-            alive = proc.status() != psutil.STATUS_ZOMBIE and abs(proc.create_time() - data.get("create_time", proc.create_time())) < 2
+            alive = (
+                proc.status() != psutil.STATUS_ZOMBIE
+                and abs(
+                    proc.create_time() - data.get("create_time", proc.create_time())
+                )
+                < 2
+            )
         except Exception:  # noqa: BLE001
             alive = False
     if not alive:
@@ -204,8 +219,16 @@ class Engine:
     ``engines.local``), e.g. an autotune :class:`~.autotune.Proposal`'s ``overrides()``.
     """
 
-    def __init__(self, spec: EngineSpec, *, log_dir: Path, run_dir: Path, stop_grace_s: float = STOP_GRACE_S,
-                 start_timeout_s: float = 1800.0, spec_factory: Callable[[dict[str, Any] | None], EngineSpec] | None = None) -> None:
+    def __init__(
+        self,
+        spec: EngineSpec,
+        *,
+        log_dir: Path,
+        run_dir: Path,
+        stop_grace_s: float = STOP_GRACE_S,
+        start_timeout_s: float = 1800.0,
+        spec_factory: Callable[[dict[str, Any] | None], EngineSpec] | None = None,
+    ) -> None:
         self.spec = spec
         self._spec_factory = spec_factory
         self.log_dir = log_dir
@@ -247,9 +270,13 @@ class Engine:
     def pidfile(self) -> Path:
         return self.run_dir / f"{self.spec.name}.json"
 
-    def add_listener(self, callback: Callable[[EngineState], None]) -> Callable[[], None]:
+    def add_listener(
+        self, callback: Callable[[EngineState], None]
+    ) -> Callable[[], None]:
         self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return lambda: (
+            self._listeners.remove(callback) if callback in self._listeners else None
+        )
 
     def log_tail(self, n: int = 100) -> list[str]:
         return list(self._tail)[-n:]
@@ -284,17 +311,26 @@ class Engine:
         self._ended.clear()
         self._stopping = False
         log = self.log_path.open("ab")
-        log.write(f"\n=== a2ia: starting {spec.label} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        log.write(
+            f"\n=== a2ia: starting {spec.label} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
+        )
         log.flush()
         offset = log.tell()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
-                start_new_session=True, env={**os.environ, **spec.env()},
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env={**os.environ, **spec.env()},
             )
         except FileNotFoundError:
             log.close()
-            raise EngineStartError(f"{spec.label}: executable not found: {argv[0]}", hint=getattr(spec, "install_hint", "")) from None
+            raise EngineStartError(
+                f"{spec.label}: executable not found: {argv[0]}",
+                hint=getattr(spec, "install_hint", ""),
+            ) from None
         except PermissionError:
             log.close()
             raise EngineStartError(f"{spec.label}: not executable: {argv[0]}") from None
@@ -302,8 +338,21 @@ class Engine:
         self._proc, self._pid = proc, proc.pid
         _STARTED_GROUPS.add(proc.pid)
         self._write_pidfile(argv)
-        self._set(status="starting", phase="launching", progress=0.02, detail="", cause="", hint="", exit_code=None,
-                  last_lines=(), pid=proc.pid, url=spec.url, model=spec.model, managed=True, started_at=time.time())
+        self._set(
+            status="starting",
+            phase="launching",
+            progress=0.02,
+            detail="",
+            cause="",
+            hint="",
+            exit_code=None,
+            last_lines=(),
+            pid=proc.pid,
+            url=spec.url,
+            model=spec.model,
+            managed=True,
+            started_at=time.time(),
+        )
         self._tasks = [
             asyncio.create_task(self._follow_log(offset), name=f"{spec.name}-log"),
             asyncio.create_task(self._watch_exit(), name=f"{spec.name}-exit"),
@@ -315,7 +364,11 @@ class Engine:
         ready = asyncio.ensure_future(self._ready.wait())
         ended = asyncio.ensure_future(self._ended.wait())
         try:
-            await asyncio.wait({ready, ended}, timeout=self.start_timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {ready, ended},
+                timeout=self.start_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
             ready.cancel()
             ended.cancel()
@@ -325,7 +378,11 @@ class Engine:
             s = self.state
             raise EngineFailed(s.cause, s.hint, s.exit_code, s.last_lines)
         if self.state.status == "starting":
-            await self._fail(f"{self.spec.label} was not ready after {self.start_timeout_s:g} s", "see the engine log", None)
+            await self._fail(
+                f"{self.spec.label} was not ready after {self.start_timeout_s:g} s",
+                "see the engine log",
+                None,
+            )
             await self.stop()
             s = self.state
             raise EngineFailed(s.cause, s.hint, s.exit_code, s.last_lines)
@@ -337,8 +394,17 @@ class Engine:
             import psutil
 
             create_time = psutil.Process(self._pid).create_time()
-        record = {"engine": self.spec.name, "pid": self._pid, "pgid": self._pid, "argv": argv, "url": self.spec.url,
-                  "model": self.spec.model, "log": str(self.log_path), "started_at": time.time(), "create_time": create_time}
+        record = {
+            "engine": self.spec.name,
+            "pid": self._pid,
+            "pgid": self._pid,
+            "argv": argv,
+            "url": self.spec.url,
+            "model": self.spec.model,
+            "log": str(self.log_path),
+            "started_at": time.time(),
+            "create_time": create_time,
+        }
         self.pidfile.write_text(json.dumps(record, indent=1), encoding="utf-8")
 
     async def _follow_log(self, offset: int) -> None:
@@ -380,7 +446,11 @@ class Engine:
             return
         phase = self.spec.parse_line(line)
         if phase and phase.progress >= self.state.progress:
-            self._set(phase=phase.name, progress=phase.progress, detail=phase.detail or self.state.detail)
+            self._set(
+                phase=phase.name,
+                progress=phase.progress,
+                detail=phase.detail or self.state.detail,
+            )
 
     async def _watch_exit(self) -> None:
         code: int | None = None
@@ -401,7 +471,10 @@ class Engine:
         # Make sure the whole group is gone (children of a dead server).
         if self._pid:
             kill_group(self._pid, signal.SIGKILL)
-        await asyncio.sleep(LOG_POLL_S * 3)  # let the log follower read the last lines
+        while (
+            self._drain_log()
+        ):  # the last lines (the cause of a crash) before anything else
+            pass
         self._ended.set()
         with contextlib.suppress(OSError):
             self.pidfile.unlink()
@@ -410,11 +483,23 @@ class Engine:
         if self.state.status in ("starting", "ready"):
             lines = list(self._tail)
             cause, hint = self.spec.explain(lines, code)
-            was = "while starting" if self.state.status == "starting" else "after it was ready"
-            await self._fail(f"{cause} ({was})" if "while" not in cause else cause, hint, code)
+            was = (
+                "while starting"
+                if self.state.status == "starting"
+                else "after it was ready"
+            )
+            await self._fail(
+                f"{cause} ({was})" if "while" not in cause else cause, hint, code
+            )
 
     async def _fail(self, cause: str, hint: str, code: int | None) -> None:
-        self._set(status="failed", cause=cause, hint=hint, exit_code=code, last_lines=tuple(list(self._tail)[-20:]))
+        self._set(
+            status="failed",
+            cause=cause,
+            hint=hint,
+            exit_code=code,
+            last_lines=tuple(list(self._tail)[-20:]),
+        )
 
     async def _probe_until_ready(self) -> None:
         import httpx
@@ -426,7 +511,9 @@ class Engine:
                 except Exception:  # noqa: BLE001 - refused while starting: keep probing
                     ok = False
                 if ok and self.state.status == "starting":
-                    while self._drain_log():  # the phases logged before the probe passed come first
+                    while (
+                        self._drain_log()
+                    ):  # the phases logged before the probe passed come first
                         pass
                     self._set(status="ready", phase="ready", progress=1.0)
                     self._ready.set()
@@ -443,10 +530,25 @@ class Engine:
         self._ended.clear()
         self._tail.clear()
         with contextlib.suppress(OSError):
-            self._tail.extend(Path(record.get("log", self.log_path)).read_text(errors="replace").splitlines()[-TAIL_LINES:])
-        self._set(status="ready", phase="ready (adopted)", progress=1.0, pid=self._pid, url=record.get("url", self.spec.url),
-                  model=record.get("model", self.spec.model), managed=True, cause="", hint="")
-        self._tasks = [asyncio.create_task(self._watch_exit(), name=f"{self.spec.name}-exit")]
+            self._tail.extend(
+                Path(record.get("log", self.log_path))
+                .read_text(errors="replace")
+                .splitlines()[-TAIL_LINES:]
+            )
+        self._set(
+            status="ready",
+            phase="ready (adopted)",
+            progress=1.0,
+            pid=self._pid,
+            url=record.get("url", self.spec.url),
+            model=record.get("model", self.spec.model),
+            managed=True,
+            cause="",
+            hint="",
+        )
+        self._tasks = [
+            asyncio.create_task(self._watch_exit(), name=f"{self.spec.name}-exit")
+        ]
         return self.state
 
     # -- stop ----------------------------------------------------------------------------------
@@ -465,7 +567,7 @@ class Engine:
         kill_group(pgid, signal.SIGTERM)
         try:
             await asyncio.wait_for(self._ended.wait(), self.stop_grace_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             kill_group(pgid, signal.SIGKILL)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._ended.wait(), 10)
@@ -476,7 +578,12 @@ class Engine:
             self.pidfile.unlink()
         self._pid = None
         self._proc = None
-        self._set(status="stopped" if prev != "failed" else "failed", phase="", progress=0.0, pid=None)
+        self._set(
+            status="stopped" if prev != "failed" else "failed",
+            phase="",
+            progress=0.0,
+            pid=None,
+        )
         return self.state
 
     async def aclose(self) -> None:
@@ -492,4 +599,13 @@ class Engine:
         self._tasks = []
 
 
-__all__ = ["Engine", "EngineSpec", "EngineState", "Phase", "STOP_GRACE_S", "kill_all_started", "port_holder", "read_pidfile"]
+__all__ = [
+    "STOP_GRACE_S",
+    "Engine",
+    "EngineSpec",
+    "EngineState",
+    "Phase",
+    "kill_all_started",
+    "port_holder",
+    "read_pidfile",
+]

@@ -50,21 +50,34 @@ def base_command(executable: str) -> list[str]:
     return [executable, "serve"]
 
 
-def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+def build_argv(
+    v: VLLMEngineSettings, overrides: dict[str, Any] | None = None
+) -> tuple[list[str], list[str]]:
     """(argv, notes). ``overrides`` are field values (e.g. from autotune) applied on top."""
     if overrides:
-        v = v.model_copy(update={k: val for k, val in overrides.items() if val is not None})
+        v = v.model_copy(
+            update={k: val for k, val in overrides.items() if val is not None}
+        )
     notes: list[str] = []
     base = base_command(v.executable)
     argv = [*base, v.model] if base[-1] == "serve" else [*base, "--model", v.model]
     argv += ["--host", v.host, "--port", str(v.port)]
     if v.served_model_name:
         argv += ["--served-model-name", v.served_model_name]
-    argv += ["--gpu-memory-utilization", f"{v.gpu_memory_utilization:.2f}", "--max-model-len", str(v.max_model_len)]
+    argv += [
+        "--gpu-memory-utilization",
+        f"{v.gpu_memory_utilization:.2f}",
+        "--max-model-len",
+        str(v.max_model_len),
+    ]
     if v.quantization:
         argv += ["--quantization", v.quantization]
     if v.enable_chunked_prefill is not None:
-        argv.append("--enable-chunked-prefill" if v.enable_chunked_prefill else "--no-enable-chunked-prefill")
+        argv.append(
+            "--enable-chunked-prefill"
+            if v.enable_chunked_prefill
+            else "--no-enable-chunked-prefill"
+        )
     if v.dtype:
         argv += ["--dtype", v.dtype]
     if v.kv_cache_dtype:
@@ -87,12 +100,18 @@ def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -
         argv += ["--max-loras", str(v.max_loras)]
     if v.cpu_offload_gb:
         argv += ["--cpu-offload-gb", f"{v.cpu_offload_gb:g}"]
-    parser = tool_call_parser_for(v.served_model_name or v.model) if v.tool_call_parser == "auto" else v.tool_call_parser
+    parser = (
+        tool_call_parser_for(v.served_model_name or v.model)
+        if v.tool_call_parser == "auto"
+        else v.tool_call_parser
+    )
     if parser and parser != "none":
         argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
     elif v.tool_call_parser == "auto":
-        notes.append(f"no known tool-call parser for {v.model!r}: native tool calls are off (a2ia falls back to ReAct); "
-                     "set engines.vllm.tool_call_parser to enable them")
+        notes.append(
+            f"no known tool-call parser for {v.model!r}: native tool calls are off (a2ia falls back to ReAct); "
+            "set engines.vllm.tool_call_parser to enable them"
+        )
     extra = list(v.extra_args)
     i = 0
     while i < len(extra):
@@ -109,16 +128,67 @@ def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -
 
 # Startup phases: (regex, phase name, progress). Tolerant: unknown lines never matter.
 _PHASES: list[tuple[re.Pattern[str], str, float]] = [
-    (re.compile(r"Starting to load model|Loading model from|Loading weights|Loading model weights", re.I), "loading weights", 0.15),
-    (re.compile(r"Loading safetensors checkpoint shards:\s*(\d+)%", re.I), "loading weights", -1.0),
-    (re.compile(r"Model loading took ([\d.]+)\s*GiB", re.I), "weights loaded", 0.45),
-    (re.compile(r"Memory profiling takes|profiling|determine_num_available_blocks", re.I), "memory profiling", 0.5),
-    (re.compile(r"GPU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)", re.I), "KV cache allocated", 0.62),
-    (re.compile(r"Maximum concurrency for ([\d,]+) tokens per request:\s*([\d.]+)x", re.I), "KV cache allocated", 0.65),
-    (re.compile(r"Capturing CUDA graph|Capturing cudagraphs|CUDA graph capturing", re.I), "CUDA graph capture", 0.72),
-    (re.compile(r"Graph capturing finished|capturing .* took", re.I), "CUDA graphs captured", 0.85),
-    (re.compile(r"Starting vLLM (API )?server on (http\S+)", re.I), "API server starting", 0.9),
-    (re.compile(r"Application startup complete", re.I), "API server up", 0.95),
+    (
+        re.compile(
+            r"Starting to load model|Loading model from|Loading weights|Loading model weights",
+            re.IGNORECASE,
+        ),
+        "loading weights",
+        0.15,
+    ),
+    (
+        re.compile(r"Loading safetensors checkpoint shards:\s*(\d+)%", re.IGNORECASE),
+        "loading weights",
+        -1.0,
+    ),
+    (
+        re.compile(r"Model loading took ([\d.]+)\s*GiB", re.IGNORECASE),
+        "weights loaded",
+        0.45,
+    ),
+    (
+        re.compile(
+            r"Memory profiling takes|profiling|determine_num_available_blocks",
+            re.IGNORECASE,
+        ),
+        "memory profiling",
+        0.5,
+    ),
+    (
+        re.compile(
+            r"GPU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)",
+            re.IGNORECASE,
+        ),
+        "KV cache allocated",
+        0.62,
+    ),
+    (
+        re.compile(
+            r"Maximum concurrency for ([\d,]+) tokens per request:\s*([\d.]+)x",
+            re.IGNORECASE,
+        ),
+        "KV cache allocated",
+        0.65,
+    ),
+    (
+        re.compile(
+            r"Capturing CUDA graph|Capturing cudagraphs|CUDA graph capturing",
+            re.IGNORECASE,
+        ),
+        "CUDA graph capture",
+        0.72,
+    ),
+    (
+        re.compile(r"Graph capturing finished|capturing .* took", re.IGNORECASE),
+        "CUDA graphs captured",
+        0.85,
+    ),
+    (
+        re.compile(r"Starting vLLM (API )?server on (http\S+)", re.IGNORECASE),
+        "API server starting",
+        0.9,
+    ),
+    (re.compile(r"Application startup complete", re.IGNORECASE), "API server up", 0.95),
 ]
 
 
@@ -146,31 +216,65 @@ def parse_phase(line: str) -> Phase | None:
 
 
 _ERRORS: list[tuple[re.Pattern[str], str, str]] = [
-    (re.compile(r"estimated maximum model length is (\d+)|larger than the maximum number of tokens that can be stored in KV cache", re.I),
-     "max_model_len is larger than the KV cache can hold",
-     "lower --max-model-len{n}, or raise --gpu-memory-utilization, or use a quantized model"),
-    (re.compile(r"No available memory for the cache blocks|insufficient memory for the KV cache", re.I),
-     "no GPU memory left for the KV cache after loading the weights",
-     "raise --gpu-memory-utilization, free VRAM held by other processes, lower --max-model-len or use a smaller/quantized model"),
-    (re.compile(r"CUDA out of memory|torch\.OutOfMemoryError|OutOfMemoryError", re.I),
-     "CUDA out of memory",
-     "use a quantized (AWQ/GPTQ) model, lower --gpu-memory-utilization/--max-model-len, free VRAM, or add GPUs with --tensor-parallel-size"),
-    (re.compile(r"quantization.*not supported|not supported for the current GPU|Minimum capability", re.I),
-     "this quantization is not supported on this GPU",
-     "pick another quantization (awq works from compute capability 7.5; fp8 needs 8.9+) or a non-quantized model"),
-    (re.compile(r"Repository Not Found|gated repo|Cannot access gated|401 Client Error|is not a local folder and is not a valid model identifier|not a valid model identifier", re.I),
-     "model not found or gated on Hugging Face",
-     "check the model name; for gated models accept the license and run `huggingface-cli login` (or set HF_TOKEN)"),
-    (re.compile(r"Address already in use|address already in use", re.I),
-     "the port is already in use",
-     "stop what holds it or set engines.vllm.port"),
-    (re.compile(r"CUDA driver version is insufficient|driver on your system is too old|no kernel image is available|libcuda\.so|CUDA initialization|Found no NVIDIA driver", re.I),
-     "CUDA / driver mismatch",
-     "update the NVIDIA driver or install a vLLM/PyTorch build for your CUDA version (see docs/vllm.md)"),
+    (
+        re.compile(
+            r"estimated maximum model length is (\d+)|larger than the maximum number of tokens that can be stored in KV cache",
+            re.IGNORECASE,
+        ),
+        "max_model_len is larger than the KV cache can hold",
+        "lower --max-model-len{n}, or raise --gpu-memory-utilization, or use a quantized model",
+    ),
+    (
+        re.compile(
+            r"No available memory for the cache blocks|insufficient memory for the KV cache",
+            re.IGNORECASE,
+        ),
+        "no GPU memory left for the KV cache after loading the weights",
+        "raise --gpu-memory-utilization, free VRAM held by other processes, lower --max-model-len or use a smaller/quantized model",
+    ),
+    (
+        re.compile(
+            r"CUDA out of memory|torch\.OutOfMemoryError|OutOfMemoryError",
+            re.IGNORECASE,
+        ),
+        "CUDA out of memory",
+        "use a quantized (AWQ/GPTQ) model, lower --gpu-memory-utilization/--max-model-len, free VRAM, or add GPUs with --tensor-parallel-size",
+    ),
+    (
+        re.compile(
+            r"quantization.*not supported|not supported for the current GPU|Minimum capability",
+            re.IGNORECASE,
+        ),
+        "this quantization is not supported on this GPU",
+        "pick another quantization (awq works from compute capability 7.5; fp8 needs 8.9+) or a non-quantized model",
+    ),
+    (
+        re.compile(
+            r"Repository Not Found|gated repo|Cannot access gated|401 Client Error|is not a local folder and is not a valid model identifier|not a valid model identifier",
+            re.IGNORECASE,
+        ),
+        "model not found or gated on Hugging Face",
+        "check the model name; for gated models accept the license and run `huggingface-cli login` (or set HF_TOKEN)",
+    ),
+    (
+        re.compile(r"Address already in use|address already in use", re.IGNORECASE),
+        "the port is already in use",
+        "stop what holds it or set engines.vllm.port",
+    ),
+    (
+        re.compile(
+            r"CUDA driver version is insufficient|driver on your system is too old|no kernel image is available|libcuda\.so|CUDA initialization|Found no NVIDIA driver",
+            re.IGNORECASE,
+        ),
+        "CUDA / driver mismatch",
+        "update the NVIDIA driver or install a vLLM/PyTorch build for your CUDA version (see docs/vllm.md)",
+    ),
 ]
 
 
-def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM") -> tuple[str, str]:
+def explain_failure(
+    lines: list[str], exit_code: int | None, label: str = "vLLM"
+) -> tuple[str, str]:
     """(cause, hint) from the log. The real cause sits above vLLM's closing
     ``RuntimeError: Engine core initialization failed``, so every known pattern is searched
     in the whole tail, most specific first."""
@@ -180,10 +284,21 @@ def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM"
         if m:
             n = next((g for g in (m.groups() or ()) if g), None)
             return cause, hint.format(n=f" to {n} or less" if n else "")
-    errors = [ln.strip() for ln in lines if re.search(r"(Error|Exception)\b|error:", ln) and "Engine core initialization failed" not in ln]
-    last = errors[-1] if errors else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    errors = [
+        ln.strip()
+        for ln in lines
+        if re.search(r"(Error|Exception)\b|error:", ln)
+        and "Engine core initialization failed" not in ln
+    ]
+    last = (
+        errors[-1]
+        if errors
+        else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    )
     code = f" with exit code {exit_code}" if exit_code is not None else ""
-    return f"{label} exited{code}" + (f": {last[:200]}" if last else ""), "see the engine log (ctrl+l) for the full output"
+    return f"{label} exited{code}" + (
+        f": {last[:200]}" if last else ""
+    ), "see the engine log (ctrl+l) for the full output"
 
 
 class VLLMSpec(EngineSpec):
@@ -192,7 +307,9 @@ class VLLMSpec(EngineSpec):
     backend_name = "vllm"
     install_hint = INSTALL_HINT
 
-    def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, overrides: dict[str, Any] | None = None
+    ) -> None:
         self.settings = settings
         self.overrides = dict(overrides or {})
 
@@ -227,11 +344,17 @@ class VLLMSpec(EngineSpec):
         exe = self.v.executable
         if os.sep in exe:
             if not Path(exe).exists():
-                raise EngineStartError(f"vLLM executable not found: {exe}", hint=INSTALL_HINT)
+                raise EngineStartError(
+                    f"vLLM executable not found: {exe}", hint=INSTALL_HINT
+                )
             if not os.access(exe, os.X_OK):
-                raise EngineStartError(f"vLLM executable is not executable: {exe}", hint=f"chmod +x {exe}")
+                raise EngineStartError(
+                    f"vLLM executable is not executable: {exe}", hint=f"chmod +x {exe}"
+                )
         elif shutil.which(exe) is None:
-            raise EngineStartError(f"vLLM is not installed ({exe!r} is not on PATH)", hint=INSTALL_HINT)
+            raise EngineStartError(
+                f"vLLM is not installed ({exe!r} is not on PATH)", hint=INSTALL_HINT
+            )
 
     def parse_line(self, line: str) -> Phase | None:
         return parse_phase(line)
@@ -244,7 +367,11 @@ class VLLMSpec(EngineSpec):
         health = await http.get(root + "/health")
         if health.status_code != 200:
             return False
-        headers = {"Authorization": f"Bearer {self.v.api_key.get_secret_value()}"} if self.v.api_key else {}
+        headers = (
+            {"Authorization": f"Bearer {self.v.api_key.get_secret_value()}"}
+            if self.v.api_key
+            else {}
+        )
         models = await http.get(self.url + "/models", headers=headers)
         if models.status_code != 200:
             return False

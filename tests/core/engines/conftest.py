@@ -22,7 +22,7 @@ def write_wrapper(tmp_path: Path) -> Path:
     """A `vllm` executable that runs the fake (an argv program, no shell involved on our side)."""
     exe = tmp_path / "bin" / "vllm"
     exe.parent.mkdir(parents=True, exist_ok=True)
-    exe.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE_VLLM} \"$@\"\n")
+    exe.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_VLLM} "$@"\n')
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return exe
 

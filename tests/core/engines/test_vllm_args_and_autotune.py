@@ -8,11 +8,18 @@ import pytest
 
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.autotune import GIB, GPU, autotune
-from a2ia_tui.core.engines.vllm import build_argv, explain_failure, parse_phase, tool_call_parser_for
+from a2ia_tui.core.engines.vllm import (
+    build_argv,
+    explain_failure,
+    parse_phase,
+    tool_call_parser_for,
+)
 
 
 def vsettings(**env):
-    return load_settings(env={f"A2IA_ENGINES__VLLM__{k.upper()}": v for k, v in env.items()}).settings.engines.vllm
+    return load_settings(
+        env={f"A2IA_ENGINES__VLLM__{k.upper()}": v for k, v in env.items()}
+    ).settings.engines.vllm
 
 
 def test_argv_states_own_defaults_and_loopback():
@@ -27,33 +34,72 @@ def test_argv_states_own_defaults_and_loopback():
 
 def test_every_setting_reaches_argv_and_removed_flags_are_dropped():
     v = vsettings(
-        model="mistralai/Mixtral-8x7B-Instruct-v0.1", quantization="awq", enable_chunked_prefill="true", dtype="half",
-        kv_cache_dtype="fp8", enforce_eager="true", max_num_seqs="16", tensor_parallel_size="2", pipeline_parallel_size="2",
-        distributed_executor_backend="ray", enable_lora="true", lora_modules='["sql=/loras/sql"]', max_loras="2",
-        cpu_offload_gb="4", served_model_name="mixtral", api_key="sk-secret", extra_args='["--swap-space", "4", "--seed", "1"]',
+        model="mistralai/Mixtral-8x7B-Instruct-v0.1",
+        quantization="awq",
+        enable_chunked_prefill="true",
+        dtype="half",
+        kv_cache_dtype="fp8",
+        enforce_eager="true",
+        max_num_seqs="16",
+        tensor_parallel_size="2",
+        pipeline_parallel_size="2",
+        distributed_executor_backend="ray",
+        enable_lora="true",
+        lora_modules='["sql=/loras/sql"]',
+        max_loras="2",
+        cpu_offload_gb="4",
+        served_model_name="mixtral",
+        api_key="sk-secret",
+        extra_args='["--swap-space", "4", "--seed", "1"]',
     )
     argv, notes = build_argv(v)
     joined = " ".join(argv)
-    for part in ("--quantization awq", "--enable-chunked-prefill", "--dtype half", "--kv-cache-dtype fp8", "--enforce-eager",
-                 "--max-num-seqs 16", "--tensor-parallel-size 2", "--pipeline-parallel-size 2",
-                 "--distributed-executor-backend ray", "--enable-lora", "--lora-modules sql=/loras/sql", "--max-loras 2",
-                 "--cpu-offload-gb 4", "--served-model-name mixtral", "--tool-call-parser mistral", "--seed 1"):
+    for part in (
+        "--quantization awq",
+        "--enable-chunked-prefill",
+        "--dtype half",
+        "--kv-cache-dtype fp8",
+        "--enforce-eager",
+        "--max-num-seqs 16",
+        "--tensor-parallel-size 2",
+        "--pipeline-parallel-size 2",
+        "--distributed-executor-backend ray",
+        "--enable-lora",
+        "--lora-modules sql=/loras/sql",
+        "--max-loras 2",
+        "--cpu-offload-gb 4",
+        "--served-model-name mixtral",
+        "--tool-call-parser mistral",
+        "--seed 1",
+    ):
         assert part in joined, part
-    assert "--swap-space" not in argv and "4" not in argv[argv.index("--seed") - 1 :][:1]
+    assert (
+        "--swap-space" not in argv and "4" not in argv[argv.index("--seed") - 1 :][:1]
+    )
     assert any("swap-space" in n for n in notes)
     assert "sk-secret" not in joined  # the key goes through VLLM_API_KEY
 
 
 def test_python_interpreter_executable_uses_the_module():
     argv, _ = build_argv(vsettings(executable="/opt/venv/bin/python3", model="m"))
-    assert argv[:4] == ["/opt/venv/bin/python3", "-m", "vllm.entrypoints.openai.api_server", "--model"]
+    assert argv[:4] == [
+        "/opt/venv/bin/python3",
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+    ]
 
 
 @pytest.mark.parametrize(
     "model, parser",
-    [("Qwen/Qwen2.5-7B-Instruct", "hermes"), ("mistralai/Mistral-7B-Instruct-v0.3", "mistral"),
-     ("TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ", "mistral"), ("meta-llama/Llama-3.1-8B-Instruct", "llama3_json"),
-     ("meta-llama/Meta-Llama-3-70B-Instruct", "llama3_json"), ("some/unknown-model", None)],
+    [
+        ("Qwen/Qwen2.5-7B-Instruct", "hermes"),
+        ("mistralai/Mistral-7B-Instruct-v0.3", "mistral"),
+        ("TheBloke/Mixtral-8x7B-Instruct-v0.1-AWQ", "mistral"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama3_json"),
+        ("meta-llama/Meta-Llama-3-70B-Instruct", "llama3_json"),
+        ("some/unknown-model", None),
+    ],
 )
 def test_tool_call_parser_by_family(model, parser):
     assert tool_call_parser_for(model) == parser
@@ -62,44 +108,87 @@ def test_tool_call_parser_by_family(model, parser):
 def test_unknown_family_means_no_tool_flags_and_a_note():
     argv, notes = build_argv(vsettings(model="some/unknown-model"))
     assert "--enable-auto-tool-choice" not in argv and "ReAct" in notes[0]
-    argv, _ = build_argv(vsettings(model="some/unknown-model", tool_call_parser="pythonic"))
+    argv, _ = build_argv(
+        vsettings(model="some/unknown-model", tool_call_parser="pythonic")
+    )
     assert argv[-1] == "pythonic"
 
 
 def test_phases_tolerate_unknown_lines():
     assert parse_phase("random noise 123") is None
-    assert parse_phase("(EngineCore pid=7) INFO Model loading took 4.15 GiB and 3 s").detail == "weights take 4.15 GiB"
-    p = parse_phase("(EngineCore pid=7) INFO Maximum concurrency for 4096 tokens per request: 11.65x")
+    assert (
+        parse_phase(
+            "(EngineCore pid=7) INFO Model loading took 4.15 GiB and 3 s"
+        ).detail
+        == "weights take 4.15 GiB"
+    )
+    p = parse_phase(
+        "(EngineCore pid=7) INFO Maximum concurrency for 4096 tokens per request: 11.65x"
+    )
     assert p.name == "KV cache allocated" and "11.65x" in p.detail
     shard = parse_phase("Loading safetensors checkpoint shards:  50% Completed | 1/2")
     assert 0.15 < shard.progress < 0.45
-    assert parse_phase("(APIServer pid=1) INFO Starting vLLM server on http://127.0.0.1:8000").detail == "http://127.0.0.1:8000"
+    assert (
+        parse_phase(
+            "(APIServer pid=1) INFO Starting vLLM server on http://127.0.0.1:8000"
+        ).detail
+        == "http://127.0.0.1:8000"
+    )
 
 
 @pytest.mark.parametrize(
     "line, cause",
     [
-        ("No available memory for the cache blocks. Try increasing `gpu_memory_utilization`", "no GPU memory left for the KV cache"),
-        ("ValueError: Quantization method fp8 is not supported for the current GPU. Minimum capability: 89.", "not supported on this GPU"),
-        ("OSError: Repository Not Found for url: https://huggingface.co/x/y", "model not found or gated"),
+        (
+            "No available memory for the cache blocks. Try increasing `gpu_memory_utilization`",
+            "no GPU memory left for the KV cache",
+        ),
+        (
+            "ValueError: Quantization method fp8 is not supported for the current GPU. Minimum capability: 89.",
+            "not supported on this GPU",
+        ),
+        (
+            "OSError: Repository Not Found for url: https://huggingface.co/x/y",
+            "model not found or gated",
+        ),
         ("OSError: [Errno 98] Address already in use", "port is already in use"),
-        ("RuntimeError: The NVIDIA driver on your system is too old (found version 11040).", "CUDA / driver mismatch"),
+        (
+            "RuntimeError: The NVIDIA driver on your system is too old (found version 11040).",
+            "CUDA / driver mismatch",
+        ),
     ],
 )
-def test_known_fatal_errors_are_explained_from_above_the_closing_runtime_error(line, cause):
-    lines = ["INFO loading", line, "RuntimeError: Engine core initialization failed. See root cause above."]
+def test_known_fatal_errors_are_explained_from_above_the_closing_runtime_error(
+    line, cause
+):
+    lines = [
+        "INFO loading",
+        line,
+        "RuntimeError: Engine core initialization failed. See root cause above.",
+    ]
     got_cause, hint = explain_failure(lines, 1)
     assert cause in got_cause and hint
 
 
 def test_unknown_failure_names_the_last_error_line():
-    cause, _ = explain_failure(["x", "KeyError: 'rope_scaling'", "RuntimeError: Engine core initialization failed."], 1)
+    cause, _ = explain_failure(
+        [
+            "x",
+            "KeyError: 'rope_scaling'",
+            "RuntimeError: Engine core initialization failed.",
+        ],
+        1,
+    )
     assert "KeyError: 'rope_scaling'" in cause and "exit code 1" in cause
 
 
 # -- autotune table ------------------------------------------------------------------------------
 
-G12, G24, G80 = [GPU("RTX 3060", 12 * GIB)], [GPU("RTX 3090", 24 * GIB)], [GPU("A100", 80 * GIB)]
+G12, G24, G80 = (
+    [GPU("RTX 3060", 12 * GIB)],
+    [GPU("RTX 3090", 24 * GIB)],
+    [GPU("A100", 80 * GIB)],
+)
 
 
 def test_12gb_mixtral_awq_does_not_fit_and_suggests_mistral_7b_awq():
@@ -118,7 +207,12 @@ def test_12gb_mistral_7b_awq_fits_with_long_context():
 
 def test_24gb_mistral_7b_fp16_fits():
     p = autotune("mistralai/Mistral-7B-Instruct-v0.2", G24)
-    assert p.fits and p.quantization == "fp16" and 12 < p.weights_gib < 15 and p.max_model_len >= 8192
+    assert (
+        p.fits
+        and p.quantization == "fp16"
+        and 12 < p.weights_gib < 15
+        and p.max_model_len >= 8192
+    )
 
 
 def test_2x24gb_llama3_70b_awq_needs_tensor_parallel_2():
@@ -128,12 +222,27 @@ def test_2x24gb_llama3_70b_awq_needs_tensor_parallel_2():
 
 
 def test_80gb_llama3_8b_long_context_from_the_hf_cache_config(tmp_path):
-    snap = tmp_path / "models--meta-llama--Meta-Llama-3-8B-Instruct" / "snapshots" / "abc123"
+    snap = (
+        tmp_path
+        / "models--meta-llama--Meta-Llama-3-8B-Instruct"
+        / "snapshots"
+        / "abc123"
+    )
     snap.mkdir(parents=True)
-    (snap / "config.json").write_text(json.dumps({
-        "hidden_size": 4096, "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
-        "intermediate_size": 14336, "vocab_size": 128256, "max_position_embeddings": 131072, "torch_dtype": "bfloat16",
-    }))
+    (snap / "config.json").write_text(
+        json.dumps(
+            {
+                "hidden_size": 4096,
+                "num_hidden_layers": 32,
+                "num_attention_heads": 32,
+                "num_key_value_heads": 8,
+                "intermediate_size": 14336,
+                "vocab_size": 128256,
+                "max_position_embeddings": 131072,
+                "torch_dtype": "bfloat16",
+            }
+        )
+    )
     p = autotune("meta-llama/Meta-Llama-3-8B-Instruct", G80, cache_dirs=[tmp_path])
     assert p.shape_source == "config.json" and p.fits
     assert 7.5 < p.weights_gib * GIB / 2 / 1e9 < 8.5  # ≈8.0B parameters in bf16
