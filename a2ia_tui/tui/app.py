@@ -195,6 +195,7 @@ class A2IAApp(App[int]):
             if s.hub is None and s.make_hub is not None and s.settings.tools.enabled:
                 s.hub = s.make_hub()
             client = s.make_client(name, None)
+            await self._ensure_model(client)
             from ..core.agent.orchestrator import Orchestrator
 
             self.orchestrator = Orchestrator(client, s.hub, s.settings)
@@ -255,13 +256,25 @@ class A2IAApp(App[int]):
                 except Exception:  # noqa: BLE001 - a missing /metrics just leaves the fields empty
                     metrics = None
                 if metrics is not None:
-                    self.status.set(kv=metrics.kv_cache_usage, running=metrics.running and int(metrics.running),
-                                    waiting=metrics.waiting and int(metrics.waiting))
+                    self.status.set(kv=metrics.kv_cache_usage,
+                                    running=None if metrics.running is None else int(metrics.running),
+                                    waiting=None if metrics.waiting is None else int(metrics.waiting))
                 await asyncio.sleep(self.services.settings.monitor.metrics_interval_s)
         finally:
             await poller.aclose()
 
     # -- backends ------------------------------------------------------------------------------
+
+    async def _ensure_model(self, client: Any) -> None:
+        """A backend configured without a model uses the first one its server lists."""
+        if client.model:
+            return
+        try:
+            models = await asyncio.wait_for(client.list_models(), HEALTH_TIMEOUT_S)
+        except (A2IAError, asyncio.TimeoutError):
+            return
+        if models:
+            client.model = models[0].name
 
     def _set_backend(self, name: str, client: Any) -> None:
         self.backend = name
@@ -329,6 +342,8 @@ class A2IAApp(App[int]):
             if not await self.push_screen_wait(self._confirm(f"{name} is offline: {why}. Switch to it anyway?")):
                 await client.aclose()
                 return
+        if ok:
+            await self._ensure_model(client)
         old = cur
         self.orchestrator.set_client(client)
         self._set_backend(name, client)
