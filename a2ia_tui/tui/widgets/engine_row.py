@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, ProgressBar, Static
 
-LABELS = {"vllm": "vLLM", "local": "local (llama.cpp)"}
+LABELS = {"vllm": "vLLM", "local": "local llama.cpp"}
 DOTS = {"ready": ("●", "green"), "starting": ("◐", "yellow"), "stopping": ("◑", "yellow"),
         "failed": ("✗", "red"), "stopped": ("○", "grey50")}
 
@@ -27,7 +27,7 @@ class EngineRow(Vertical):
     EngineRow > ProgressBar { height: 1; }
     EngineRow > ProgressBar Bar { width: 1fr; }
     EngineRow > Horizontal { height: auto; }
-    EngineRow Button { min-width: 7; width: auto; height: 1; border: none; margin-right: 1; }
+    EngineRow Button { min-width: 7; width: auto; margin-right: 1; }
     """
 
     class Action(Message):
@@ -50,9 +50,9 @@ class EngineRow(Vertical):
         yield Static("", classes="engine-cause", markup=False)
         yield Static("", classes="engine-hint", markup=False)
         with Horizontal():
-            yield Button("Start", id=f"engine-start-{self.engine}", classes="start")
-            yield Button("Stop", id=f"engine-stop-{self.engine}", classes="stop")
-            yield Button("Log", id=f"engine-log-{self.engine}", classes="log")
+            yield Button("Start", id=f"engine-start-{self.engine}", classes="start", compact=True)
+            yield Button("Stop", id=f"engine-stop-{self.engine}", classes="stop", compact=True)
+            yield Button("Log", id=f"engine-log-{self.engine}", classes="log", compact=True)
 
     def on_mount(self) -> None:
         self.show(self.state)
@@ -60,7 +60,7 @@ class EngineRow(Vertical):
     def show(self, state: Any) -> None:
         """Draw one EngineState."""
         self.state = state
-        if not self.is_mounted:
+        if not self.children:  # not composed yet: on_mount draws it
             return
         from rich.text import Text
 
@@ -76,6 +76,8 @@ class EngineRow(Vertical):
         detail = phase or ""
         if status == "ready" and url:
             detail = url
+        elif status == "failed" and phase:
+            detail = f"while {phase}"
         self.query_one(".engine-detail", Static).update(detail)
         self.query_one(".engine-detail", Static).display = bool(detail)
         bar = self.query_one(ProgressBar)

@@ -125,5 +125,6 @@ class GPUCard(Widget):
             out.append(f" {size}")
         un = d.unattributed_bytes
         if un:
-            out.append(f"\n  {'unattributed':<{max(4, width - 12)}} {un / GIB:.1f} GiB", style="dim")
+            size = f"{un / GIB:.1f} GiB"
+            out.append(f"\n  {'unattributed':<{max(4, width - len(size) - 3)}} {size}", style="dim")
         return out

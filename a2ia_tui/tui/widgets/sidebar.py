@@ -264,6 +264,7 @@ class Sidebar(VerticalScroll):
         note = self.query_one("#models-note", Static)
         ol = self.query_one("#models", OptionList)
         note.update(f"asking {backend} for its models…")
+        note.display = True
         client = None
         try:
             client = self.services.make_client(backend, None)
@@ -292,6 +293,7 @@ class Sidebar(VerticalScroll):
             note.update(f"{backend} lists no models")
         else:
             note.update("")
+        note.display = bool(error or not models)
         self._highlight_model()
 
     def _model_prompt(self, model: str) -> Text:
