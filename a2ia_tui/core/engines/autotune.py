@@ -81,6 +81,9 @@ class Proposal:
     notes: list[str] = field(default_factory=list)
     suggestion: str | None = None
     shape_source: str = "name"
+    #: The estimate assumes another checkpoint (an AWQ build of this model): Start with this
+    #: model would not fit; the quantization is then not sent (vLLM cannot AWQ-quantize on load).
+    needs_other_checkpoint: bool = False
 
     def overrides(self) -> dict[str, Any]:
         """Field values for ``engines.vllm`` (what Start applies, after the user's edits)."""
@@ -89,7 +92,7 @@ class Proposal:
             "max_model_len": self.max_model_len,
             "tensor_parallel_size": self.tensor_parallel_size,
         }
-        if self.quantization in ("awq", "gptq", "fp8"):
+        if self.quantization in ("awq", "gptq", "fp8") and not self.needs_other_checkpoint:
             out["quantization"] = self.quantization
         return out
 
@@ -348,6 +351,7 @@ def autotune(
         max_concurrency=tokens / max_len if max_len else 0.0,
         notes=notes,
         shape_source=shape.source,
+        needs_other_checkpoint=chosen is not shape,
     )
 
 

@@ -258,3 +258,7 @@ def test_no_gpu():
 def test_fp16_that_does_not_fit_proposes_awq():
     p = autotune("Qwen/Qwen2.5-14B-Instruct", G12)
     assert p.fits and p.quantization == "awq" and "AWQ" in p.notes[0]
+    # the checkpoint itself is fp16: the proposal says so and does not send --quantization awq
+    assert p.needs_other_checkpoint and "quantization" not in p.overrides()
+    q = autotune("TheBloke/Mistral-7B-Instruct-v0.2-AWQ", G12)
+    assert not q.needs_other_checkpoint and q.overrides()["quantization"] == "awq"
