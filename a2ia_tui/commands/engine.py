@@ -1,8 +1,9 @@
-"""``a2ia-tui engine start|stop|status|logs|command [vllm|local] [--model M] [--port P]``.
+"""``a2ia-tui engine start|stop|status|logs|command|autotune [vllm|local] [--model M] [--port P]``.
 
 ``start`` returns once the engine is ready (exit 0) or failed (exit 1, cause and hint on stderr)
 and leaves it running under its pid file; ``stop`` stops it from any later process; ``command``
-prints the exact argv the app would run (``--print0`` for scripts: NUL-separated).
+prints the exact argv the app would run (``--print0`` for scripts: NUL-separated); ``autotune``
+prints the vLLM estimate for this machine's GPUs (exit 1 when the model does not fit).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["start", "stop", "status", "logs", "command"])
+    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune"])
     p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
     p.add_argument("--port", type=int, help="port to serve on")
     p.add_argument(
@@ -65,6 +66,16 @@ def run(args: argparse.Namespace) -> int:
             for n in notes:
                 print(f"# note: {n}", file=sys.stderr)
         return 0
+    if args.action == "autotune":
+        if name != "vllm":
+            print("a2ia: autotune is for vllm (the local engine runs on the CPU)", file=sys.stderr)
+            return 2
+        proposal = mgr.proposal("vllm", model=_overrides(args).get("model"))
+        if args.json:
+            print(json.dumps({**proposal.to_dict(), "overrides": proposal.overrides()}, indent=2))
+        else:
+            print(proposal.summary())
+        return 0 if proposal.fits else 1
     if args.action == "status":
         from ..core.engines.status import read_engine_status
 
