@@ -1,7 +1,7 @@
 """The status bar: backend:model, tokens/s (live while streaming, the last turn's after), time to
 first token, tokens in/out, context used vs the model's maximum, and for vLLM the KV-cache usage
 and requests running/waiting. The app sets fields with :meth:`StatusBar.set`; the bar redraws
-at most every :data:`MIN_REDRAW_S` while streaming, so live figures cost nothing per token.
+at most once every :data:`MIN_REDRAW_S` (1 s) for live figures while streaming (each redraw re-lays the screen), so live figures cost nothing per token.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-MIN_REDRAW_S = 0.25
+MIN_REDRAW_S = 1.0
 
 
 class StatusBar(Static):
