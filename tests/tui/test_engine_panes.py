@@ -237,3 +237,19 @@ async def test_no_engines_the_start_screen_says_so():
         await pilot.pause()
         assert "not available" in text(app.screen.query_one("#es-error", Static))
         assert app.screen.query_one("#es-start").disabled
+
+
+async def test_local_engine_start_screen_has_no_tuning_and_shows_the_command(tmp_path):
+    services = engine_services(tmp_path)
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await click(pilot, "#engine-start-local")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen) and bool(app.screen.query("#es-command")))
+        screen = app.screen
+        await wait_for(pilot, lambda: text(screen.query_one("#es-command")).startswith("$ "))
+        argv, _notes = services.engines.command("local", {})
+        assert text(screen.query_one("#es-command")).splitlines()[0] == "$ " + " ".join(argv)
+        assert not screen.query(Input)  # nothing to tune for the bundled engine
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
+        assert services.engines.states()["local"].status == "stopped"  # cancel starts nothing
