@@ -128,7 +128,7 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
     print(f"  ratio            {s / rb:.2f}x; goal {'MET' if s < 1.0 else 'MISSED'}")
 
 
-async def bench_llama(tokens: int, tmp: Path) -> None:
+async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> None:
     from a2ia_tui.core.engines.llamacpp import bundled_gguf
     from a2ia_tui.core.llm.openai import OpenAIClient
     from a2ia_tui.core.llm.types import Message
@@ -244,11 +244,14 @@ async def main() -> None:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--skip-llama", action="store_true")
+    ap.add_argument("--skip-fake", action="store_true")
+    ap.add_argument("--threads", type=int, help="engines.local.n_threads for the server (default: the app's)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        await bench_ready_stop(args.rounds, Path(d))
+        if not args.skip_fake:
+            await bench_ready_stop(args.rounds, Path(d))
         if not args.skip_llama:
-            await bench_llama(args.tokens, Path(d))
+            await bench_llama(args.tokens, Path(d), args.threads)
 
 
 if __name__ == "__main__":
