@@ -48,6 +48,8 @@ from .widgets.trace import TraceItem, TracePane
 
 NARROW = 100
 HEALTH_TIMEOUT_S = 3.0
+#: During a stream, hand the event loop to the UI at least once per this many text deltas.
+YIELD_EVERY = 32
 
 
 class A2IAApp(App[int]):
@@ -399,6 +401,10 @@ class A2IAApp(App[int]):
                         msg = await self.chat.add_assistant(client.name, client.model)
                     msg.append(ev.text)
                     pieces += 1
+                    if not pieces % YIELD_EVERY:
+                        # a fast server fills the socket buffer, and reading buffered data never
+                        # suspends: let keys, timers and frames run during a flood
+                        await asyncio.sleep(0)
                     now = time.monotonic()
                     if first is None:
                         first = now
