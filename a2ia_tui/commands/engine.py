@@ -17,7 +17,9 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune"])
+    p.add_argument(
+        "action", choices=["start", "stop", "status", "logs", "command", "autotune"]
+    )
     p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
     p.add_argument("--port", type=int, help="port to serve on")
     p.add_argument(
@@ -68,11 +70,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "autotune":
         if name != "vllm":
-            print("a2ia: autotune is for vllm (the local engine runs on the CPU)", file=sys.stderr)
+            print(
+                "a2ia: autotune is for vllm (the local engine runs on the CPU)",
+                file=sys.stderr,
+            )
             return 2
         proposal = mgr.proposal("vllm", model=_overrides(args).get("model"))
         if args.json:
-            print(json.dumps({**proposal.to_dict(), "overrides": proposal.overrides()}, indent=2))
+            print(
+                json.dumps(
+                    {**proposal.to_dict(), "overrides": proposal.overrides()}, indent=2
+                )
+            )
         else:
             print(proposal.summary())
         return 0 if proposal.fits else 1

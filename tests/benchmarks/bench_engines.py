@@ -245,7 +245,11 @@ async def main() -> None:
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--skip-llama", action="store_true")
     ap.add_argument("--skip-fake", action="store_true")
-    ap.add_argument("--threads", type=int, help="engines.local.n_threads for the server (default: the app's)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="engines.local.n_threads for the server (default: the app's)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         if not args.skip_fake:

@@ -92,7 +92,10 @@ class Proposal:
             "max_model_len": self.max_model_len,
             "tensor_parallel_size": self.tensor_parallel_size,
         }
-        if self.quantization in ("awq", "gptq", "fp8") and not self.needs_other_checkpoint:
+        if (
+            self.quantization in ("awq", "gptq", "fp8")
+            and not self.needs_other_checkpoint
+        ):
             out["quantization"] = self.quantization
         return out
 

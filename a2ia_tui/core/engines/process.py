@@ -246,6 +246,7 @@ class Engine:
         self._ended = asyncio.Event()
         self._log_fh: Any = None
         self._log_pending = b""
+        self._launch_lock = asyncio.Lock()
 
     # -- observation ---------------------------------------------------------------------------
 
@@ -290,9 +291,18 @@ class Engine:
     # -- start ---------------------------------------------------------------------------------
 
     async def start(self, overrides: dict[str, Any] | None = None) -> EngineState:
-        """Start and wait until ready. Raises EngineStartError (refused) or EngineFailed."""
-        if self.state.status in ("starting", "ready"):
-            return self.state
+        """Start and wait until ready. Raises EngineStartError (refused) or EngineFailed.
+        A second call while starting waits for the same process."""
+        async with (
+            self._launch_lock
+        ):  # one launch at a time; the state is 'starting' when it is released
+            if self.state.status == "ready":
+                return self.state
+            if self.state.status != "starting":
+                await self._launch(overrides)
+        return await self.wait_ready()
+
+    async def _launch(self, overrides: dict[str, Any] | None) -> None:
         if self._spec_factory is not None:
             self.spec = self._spec_factory(overrides)
         spec = self.spec
@@ -358,7 +368,6 @@ class Engine:
             asyncio.create_task(self._watch_exit(), name=f"{spec.name}-exit"),
             asyncio.create_task(self._probe_until_ready(), name=f"{spec.name}-probe"),
         ]
-        return await self.wait_ready()
 
     async def wait_ready(self) -> EngineState:
         ready = asyncio.ensure_future(self._ready.wait())

@@ -152,3 +152,24 @@ def _settings_env(loaded) -> dict[str, str]:
         "A2IA_ENGINES__VLLM__MODEL": v.model,
         "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(v.extra_args),
     }
+
+
+async def test_a_second_start_while_starting_waits_for_the_same_process(
+    fake_vllm_loaded,
+):
+    import asyncio
+
+    loaded = fake_vllm_loaded("--fake-delay", "0.1")
+    mgr = EngineManager(loaded.settings, loaded.paths)
+    try:
+        before = {p.pid for p in psutil.Process().children(recursive=True)}
+        first, second = await asyncio.gather(mgr.start("vllm"), mgr.start("vllm"))
+        assert first.status == second.status == "ready" and first.pid == second.pid
+        fakes = [
+            p
+            for p in psutil.Process().children(recursive=True)
+            if p.pid not in before and any("fake_vllm" in a for a in p.cmdline())
+        ]
+        assert len(fakes) == 1, fakes  # one server, not two
+    finally:
+        await mgr.stop("vllm")

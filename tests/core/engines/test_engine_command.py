@@ -132,10 +132,22 @@ def test_vllm_start_sh_runs_exactly_the_apps_argv(tmp_path):
 
 
 def test_autotune_uses_the_gpu_monitor(tmp_path):
-    env = {"A2IA_HOME": str(tmp_path / "home"), "A2IA_FAKE_GPU": "two_gpus"}  # two 24 GB RTX 3090s
-    out = cli("autotune", "vllm", "--model", "casperhansen/llama-3-70b-instruct-awq", "--json", env=env)
+    env = {
+        "A2IA_HOME": str(tmp_path / "home"),
+        "A2IA_FAKE_GPU": "two_gpus",
+    }  # two 24 GB RTX 3090s
+    out = cli(
+        "autotune",
+        "vllm",
+        "--model",
+        "casperhansen/llama-3-70b-instruct-awq",
+        "--json",
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["fits"] and data["overrides"]["tensor_parallel_size"] == 2
-    too_big = cli("autotune", "vllm", "--model", "meta-llama/Meta-Llama-3-405B", env=env)
+    too_big = cli(
+        "autotune", "vllm", "--model", "meta-llama/Meta-Llama-3-405B", env=env
+    )
     assert too_big.returncode == 1 and "does NOT fit" in too_big.stdout
