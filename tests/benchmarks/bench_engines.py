@@ -6,9 +6,11 @@
    ``time.monotonic()`` right after its socket accepts) to the manager's ``ready`` state change.
    Goal < 250 ms. Baseline, same run: one ``/health`` round trip of a fresh httpx client (the
    least any HTTP probe can take).
-2. Stop of a cooperative server: ``EngineManager.stop()`` to ``stopped``. Goal < 1 s. Baseline:
+2. Crash while ready: from the fake's ``os._exit`` (it writes ``time.monotonic()`` first) to the
+   manager's ``failed`` state with its cause. Goal < 1 s.
+3. Stop of a cooperative server: ``EngineManager.stop()`` to ``stopped``. Goal < 1 s. Baseline:
    the same fake started by hand, SIGTERM + ``wait()`` (the server's own shutdown time).
-3. The bundled SmolLM2-135M llama.cpp server, streamed through the OpenAI client: tokens/s
+4. The bundled SmolLM2-135M llama.cpp server, streamed through the OpenAI client: tokens/s
    client-side (chunks / time after the first token), and as the server reports it
    (llama.cpp's ``eval time ... tokens per second`` line in the engine log, and usage of a
    non-streamed request). Baseline: the same GGUF in-process through ``llama_cpp.Llama`` (no HTTP).
@@ -112,6 +114,22 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         await asyncio.to_thread(proc.wait)
         raw_stop.append(time.monotonic() - t0)
+    # crash while ready: the fake's os._exit -> manager state 'failed' (goal < 1 s)
+    crash_lat = []
+    for _ in range(rounds):
+        loaded = load_settings(env={"A2IA_HOME": str(tmp / "home"), "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
+                                    "A2IA_ENGINES__VLLM__PORT": str(free_port()),
+                                    "A2IA_ENGINES__VLLM__EXTRA_ARGS": '["--fake-delay","0.02","--fake-mode","crash-after-ready","--fake-crash-after","0.2"]'})
+        mgr = EngineManager(loaded.settings, loaded.paths)
+        failed = asyncio.Event()
+        t_failed: list[float] = []
+        mgr.add_listener(lambda n, s, t=t_failed, f=failed: (t.append(time.monotonic()), f.set()) if s.status == "failed" else None)
+        crash_file = Path(str(ready_file) + ".crash")
+        crash_file.unlink(missing_ok=True)
+        await mgr.start("vllm")
+        await asyncio.wait_for(failed.wait(), 30)
+        crash_lat.append(t_failed[0] - float(crash_file.read_text()))
+        await mgr.stop("vllm")
     r, b = statistics.median(ready_lat), statistics.median(rtt)
     print(
         "== readiness: fake /health answers 200 -> manager state 'ready'  (goal < 250 ms)"
@@ -126,6 +144,10 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
     print(f"  manager          {ms(stop_lat)}")
     print(f"  baseline kill    {ms(raw_stop)}   (SIGTERM + wait on the same server)")
     print(f"  ratio            {s / rb:.2f}x; goal {'MET' if s < 1.0 else 'MISSED'}")
+    c = statistics.median(crash_lat)
+    print("== crash while ready: the server's exit -> manager state 'failed' with its cause  (goal < 1 s)")
+    print(f"  manager          {ms(crash_lat)}")
+    print(f"  ratio            {c / b:.1f}x the bare /health round trip; goal {'MET' if max(crash_lat) < 1.0 else 'MISSED'}")
 
 
 async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> None:

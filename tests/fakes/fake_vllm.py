@@ -138,6 +138,8 @@ def main() -> int:
                 "(EngineCore pid=1) ERROR RuntimeError: CUDA error: an illegal memory access was encountered",
                 flush=True,
             )
+            if os.environ.get("FAKE_VLLM_READY_FILE"):  # for the benchmark: the moment of the crash
+                Path(os.environ["FAKE_VLLM_READY_FILE"] + ".crash").write_text(repr(time.monotonic()))
             os._exit(1)
         await stop.wait()
         log("APIServer", "Shutting down")
