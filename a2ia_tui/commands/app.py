@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..cliargs import load_or_exit
 
 
 def run_app(args: argparse.Namespace) -> int:
     loaded = load_or_exit(args)
+    if loaded.settings.tools.enabled:
+        # A bad mcpServers file is a configuration error like any other: one line, exit 2,
+        # before the screen opens (not a note in a half-started app).
+        from ..core.config import load_mcp_servers
+        from ..core.errors import ConfigError
+
+        try:
+            load_mcp_servers(loaded.mcp_config)
+        except ConfigError as exc:
+            print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+            return 2
+    # SIGTERM/SIGHUP end the app through SystemExit, so engines it started are not orphaned.
+    from ..core.engines.manager import EngineManager
+
+    EngineManager.install_signal_handlers()
     from ..tui.factory import make_app
 
     app = make_app(loaded)

@@ -186,6 +186,7 @@ class A2IAApp(App[int]):
             s.open_store = None
             if s.history_error:
                 self.chat.add_note(f"History is off: {s.history_error}", "warning")
+        await self._offer_leftovers()
         try:
             name = s.initial_backend
             if name is None:
@@ -210,6 +211,34 @@ class A2IAApp(App[int]):
         if s.hub is not None:
             self.run_worker(self._start_hub(), group="hub")
         self._start_metrics()
+
+    async def _offer_leftovers(self) -> None:
+        """An engine left running by a crashed session (found through its pid file): adopt it
+        (it becomes this app's managed engine again) or stop it."""
+        engines = self.services.engines
+        if engines is None or not hasattr(engines, "leftovers"):
+            return
+        try:
+            left = engines.leftovers()
+        except Exception:  # noqa: BLE001 - unreadable pid files never block start-up
+            return
+        from .screens.dialogs import ConfirmScreen
+
+        for name, record in left.items():
+            label = {"vllm": "vLLM", "local": "The local engine"}.get(name, name)
+            question = (f"{label} (pid {record.get('pid')}) was left running by an earlier session at "
+                        f"{record.get('url', '?')}. Adopt it, or stop it?")
+            adopt = await self.push_screen_wait(ConfirmScreen(question, yes="Adopt", no="Stop it"))
+            try:
+                if adopt:
+                    await engines.adopt(name)
+                    self._started_engines.add(name)
+                    self.chat.add_note(f"Adopted {label} at {record.get('url', '?')}.")
+                else:
+                    await engines.stop_leftover(name)
+                    self.chat.add_note(f"Stopped {label} left by an earlier session.")
+            except A2IAError as exc:
+                self.chat.add_note(f"{label}: {exc}", "error")
 
     async def _ensure_local(self, name: str) -> None:
         s = self.services

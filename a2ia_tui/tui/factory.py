@@ -24,7 +24,8 @@ def default_services(loaded: LoadedSettings) -> AppServices:
         from ..core.config import load_mcp_servers
         from ..core.tools.hub import MCPHub
 
-        return MCPHub(load_mcp_servers(loaded.mcp_config), settings)
+        # The built-in server's status tools read the same settings file as this process (--config).
+        return MCPHub(load_mcp_servers(loaded.mcp_config), settings, config_file=loaded.config_file_used)
 
     def gpu_sampler_factory():
         from ..core.monitor.gpu import GPUSampler

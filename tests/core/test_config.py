@@ -169,3 +169,12 @@ def test_version_and_help():
     help_text = run_cli("--help").stdout
     for flag in ("--backend", "--model", "--vllm-url", "--ollama-url", "--config", "--mcp-config", "--react"):
         assert flag in help_text
+
+
+def test_app_with_a_bad_mcp_servers_file_exits_2_before_the_screen_opens(tmp_path):
+    bad = write(tmp_path / "mcp.json", '{"mcpServers": {"x": {"command": "a", "url": "http://b"}}}')
+    proc = run_cli("--mcp-config", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"a2ia: configuration error: {bad}: mcpServers.x: give exactly one of 'command' (stdio) or 'url' (streamable HTTP)"
+    ]
