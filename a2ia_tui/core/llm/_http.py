@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from .base import LLMClient
+
 from ..errors import (
     BackendError,
     BackendHTTPError,
@@ -206,3 +208,39 @@ class HTTPBackend:
 def dumps(body: dict[str, Any]) -> bytes:
     # ensure_ascii=False: non-ASCII text goes over the wire as UTF-8, exactly.
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class HTTPClient(LLMClient):
+    """What every HTTP-backed client shares: the constructor (base URL, key, headers, timeouts,
+    an optional test transport), the model choice for a request, and closing the connection pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str = "",
+        model: str | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(name=name or self.kind, model=model, base_url=base_url.rstrip("/"))
+        self._backend = HTTPBackend(
+            self.base_url,
+            api_key=api_key,
+            headers=headers,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            transport=transport,
+        )
+
+    def request_model(self, model: str | None) -> str:
+        name = model or self.model
+        if not name:
+            raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
+        return name
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()

@@ -13,7 +13,6 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import httpx
 
 from ..errors import (
     BackendHTTPError,
@@ -22,8 +21,7 @@ from ..errors import (
     StreamInterrupted,
 )
 from ._fast import parse_json, stream_chunk, text_chunk
-from ._http import HTTPBackend
-from .base import LLMClient
+from ._http import HTTPClient
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -60,30 +58,11 @@ def message_to_ollama(msg: Message) -> dict[str, Any]:
     return out
 
 
-class OllamaClient(LLMClient):
+class OllamaClient(HTTPClient):
     kind = "ollama"
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        name: str = "",
-        model: str | None = None,
-        api_key: str | None = None,
-        headers: dict[str, str] | None = None,
-        connect_timeout_s: float = 5.0,
-        read_timeout_s: float = 300.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(name=name or self.kind, model=model, base_url=base_url.rstrip("/"))
-        self._backend = HTTPBackend(
-            self.base_url,
-            api_key=api_key,
-            headers=headers,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            transport=transport,
-        )
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
         self._ctx_cache: dict[str, int | None] = {}
         self._calls_seen = 0
 
@@ -97,9 +76,7 @@ class OllamaClient(LLMClient):
         options: dict[str, Any] | None,
         stream: bool,
     ) -> dict[str, Any]:
-        name = model or self.model
-        if not name:
-            raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
+        name = self.request_model(model)
         body: dict[str, Any] = {
             "model": name,
             "messages": [message_to_ollama(m) for m in messages],
@@ -318,6 +295,3 @@ class OllamaClient(LLMClient):
             version=version,
             latency_s=time.perf_counter() - t0,
         )
-
-    async def aclose(self) -> None:
-        await self._backend.aclose()

@@ -24,12 +24,10 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import httpx
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ._fast import parse_json, stream_chunk, text_chunk
-from ._http import HTTPBackend, error_message
-from .base import LLMClient
+from ._http import HTTPClient, error_message
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -143,32 +141,13 @@ class _ToolAccumulator:
         return out
 
 
-class OpenAIClient(LLMClient):
+class OpenAIClient(HTTPClient):
     kind = "openai"
     #: vLLM-only request fields are added by the subclass.
     send_stream_options = True
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        name: str = "",
-        model: str | None = None,
-        api_key: str | None = None,
-        headers: dict[str, str] | None = None,
-        connect_timeout_s: float = 5.0,
-        read_timeout_s: float = 300.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(name=name or self.kind, model=model, base_url=base_url.rstrip("/"))
-        self._backend = HTTPBackend(
-            self.base_url,
-            api_key=api_key,
-            headers=headers,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            transport=transport,
-        )
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
         self._model_cache: dict[str, ModelInfo] = {}
 
     # -- requests ------------------------------------------------------------------------------
@@ -183,9 +162,7 @@ class OpenAIClient(LLMClient):
         options: dict[str, Any] | None,
         stream: bool,
     ) -> dict[str, Any]:
-        name = model or self.model
-        if not name:
-            raise BackendProtocolError(f"{self.name}: no model chosen (set one in the model picker or with --model)")
+        name = self.request_model(model)
         body: dict[str, Any] = {
             "model": name,
             "messages": [message_to_openai(m) for m in messages],
@@ -389,6 +366,3 @@ class OpenAIClient(LLMClient):
             detail=f"{len(models)} model(s)",
             latency_s=time.perf_counter() - t0,
         )
-
-    async def aclose(self) -> None:
-        await self._backend.aclose()
