@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..config import LocalEngineSettings, Settings
+from ..config import LocalEngineSettings
 from ..errors import EngineStartError
 from .process import EngineSpec, Phase
 
@@ -75,24 +75,9 @@ class LlamaCppSpec(EngineSpec):
     backend_name = "local"
     install_hint = INSTALL_HINT
 
-    def __init__(
-        self, settings: Settings, overrides: dict[str, Any] | None = None
-    ) -> None:
-        self.settings = settings
-        self.overrides = dict(overrides or {})
-
     @property
     def s(self) -> LocalEngineSettings:
-        base = self.settings.engines.local
-        return base.model_copy(update=self.overrides) if self.overrides else base
-
-    @property
-    def host(self) -> str:
-        return self.s.host
-
-    @property
-    def port(self) -> int:
-        return self.s.port
+        return self.config
 
     @property
     def python(self) -> str:

@@ -89,6 +89,17 @@ class EngineSpec:
     label = "Engine"
     backend_name = ""
 
+    def __init__(self, settings: Any, overrides: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.overrides = dict(overrides or {})
+
+    @property
+    def config(self) -> Any:
+        """This engine's section of ``settings.engines`` (``engines.<name>``) with the overrides
+        (autotune, the start screen's edits, command-line flags) applied."""
+        base = getattr(self.settings.engines, self.name)
+        return base.model_copy(update=self.overrides) if self.overrides else base
+
     def argv(self) -> list[str]:
         raise NotImplementedError
 
@@ -97,11 +108,11 @@ class EngineSpec:
 
     @property
     def host(self) -> str:
-        raise NotImplementedError
+        return self.config.host
 
     @property
     def port(self) -> int:
-        raise NotImplementedError
+        return self.config.port
 
     @property
     def url(self) -> str:

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, VLLMEngineSettings
+from ..config import VLLMEngineSettings
 from ..errors import EngineStartError
 from .process import EngineSpec, Phase
 
@@ -307,24 +307,9 @@ class VLLMSpec(EngineSpec):
     backend_name = "vllm"
     install_hint = INSTALL_HINT
 
-    def __init__(
-        self, settings: Settings, overrides: dict[str, Any] | None = None
-    ) -> None:
-        self.settings = settings
-        self.overrides = dict(overrides or {})
-
     @property
     def v(self) -> VLLMEngineSettings:
-        base = self.settings.engines.vllm
-        return base.model_copy(update=self.overrides) if self.overrides else base
-
-    @property
-    def host(self) -> str:
-        return self.v.host
-
-    @property
-    def port(self) -> int:
-        return self.v.port
+        return self.config
 
     @property
     def model(self) -> str:
