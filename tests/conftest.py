@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -15,3 +16,12 @@ def _hermetic_home(tmp_path_factory, monkeypatch):
         if name.startswith("A2IA_") and name not in ("A2IA_HOME",) and not name.startswith("A2IA_TEST_"):
             monkeypatch.delenv(name, raising=False)
     yield home
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test():
+    """Unclosed sockets and files warn when they are garbage-collected, and pytest turns that
+    into an error (see filterwarnings in pyproject.toml). Collecting here pins a leak on the test
+    that made it, instead of on whichever later test the collector happens to run in."""
+    yield
+    gc.collect()

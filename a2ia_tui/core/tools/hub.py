@@ -240,6 +240,8 @@ class MCPHub:
                 await asyncio.wait(pending, timeout=3)
         for srv in self._servers.values():
             self._kill_leftovers(srv)
+            _close_quietly(srv.errlog)
+            srv.errlog = None
             self._set(srv, "stopped", reason="")
 
     async def __aenter__(self) -> "MCPHub":
@@ -321,6 +323,7 @@ class MCPHub:
         name = srv.config.name
         while not srv.stop.is_set():
             self._set(srv, "starting" if attempts == 0 and srv.state.restarts == 0 else "restarting")
+            _close_quietly(srv.errlog)  # the previous attempt's, already reported
             srv.errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
             srv.broken.clear()
             reason = ""
@@ -384,6 +387,12 @@ class MCPHub:
             with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
                 os.kill(pid, signal.SIGKILL)
         srv.pids.clear()
+
+
+def _close_quietly(f: Any) -> None:
+    if f is not None:
+        with contextlib.suppress(OSError, ValueError):
+            f.close()
 
 
 def _children() -> set[int]:

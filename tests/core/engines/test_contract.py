@@ -3,6 +3,7 @@ exits through an exception or a signal (real subprocesses)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,6 +143,9 @@ def test_no_orphan_when_the_app_dies(fake_vllm_loaded, tmp_path, how):
         if app.poll() is None:
             app.kill()
             app.wait()
+        for pipe in (app.stdin, app.stdout, app.stderr):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _settings_env(loaded) -> dict[str, str]:

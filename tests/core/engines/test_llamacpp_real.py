@@ -65,9 +65,8 @@ async def test_start_stream_stop(tmp_path):
         assert (
             stats.completion_tokens >= 1 and not stats.exact
         )  # llama.cpp sends no usage chunk
-        models = [
-            m.name for m in await make_client(loaded.settings, "local").list_models()
-        ]
+        async with make_client(loaded.settings, "local") as lister:
+            models = [m.name for m in await lister.list_models()]
         assert state.model in models
     finally:
         await mgr.stop("local")
