@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from textual.app import App, ComposeResult
 
-from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown, split_settled
+from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown, render_strips, split_settled
 
 DOC = "# T\n\npara one\n\n```py\nx = 1\n\ny = 2\n```\n\n- a\n- b\n\ntail"
 
@@ -45,7 +45,95 @@ def test_any_chunking_gives_the_same_blocks(sizes) -> None:
             await pilot.pause()
             assert md.text == DOC
             # the fenced code with a blank line inside stays in one block
-            return [str(b.render()) for b in md.query(".block")]
+            return md.blocks
 
     blocks = asyncio.run(run())
     assert not any("x = 1" in b and "y = 2" not in b for b in blocks)
+
+
+def test_estimate_is_exact_for_short_prose_and_code() -> None:
+    from a2ia_tui.tui.widgets.markdown_stream import estimate_height
+
+    assert estimate_height("one line\n\n", 40) == 1
+    assert estimate_height("x" * 85, 40) == 3
+    assert estimate_height("```py\nx = 1\ny = 2\n```\n\n", 40) == 4  # padding line + 2 + padding line
+
+
+class Scroller(App):
+    CSS = "VerticalScroll { height: 1fr; }"
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+
+        with VerticalScroll():
+            yield StreamingMarkdown()
+
+
+def _doc(n: int) -> str:
+    return "".join(f"## Part {i}\n\nword{i} " + "lorem ipsum " * 12 + f"\n\n```python\nx{i} = {i}\n```\n\n"
+                   for i in range(n))
+
+
+async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        view = md.parent
+        view.anchor()
+        md.write(_doc(60))
+        await pilot.pause()
+        rendered = [b.strips is not None for b in md._blocks]
+        # the top of a 60-part answer was never on screen: estimated, not rendered
+        assert not all(rendered) and rendered[-1] and not rendered[0]
+        assert not md.settled
+        # the bottom is on screen, exactly rendered
+        assert "x59 = 59" in "\n".join(s.text for b in md._blocks[-3:] for s in b.strips)
+        md.seal()
+        await wait_until(pilot, lambda: md.settled)
+        # every height is now exact: the sum of the rendered blocks and the gaps
+        exact = sum(len(render_strips(md, b.source, md._width)) for b in md._blocks) + len(md._blocks) - 1
+        await pilot.pause()
+        assert md.size.height == exact == md._height
+        # the view followed to the end
+        assert view.scroll_y >= view.max_scroll_y - 1
+
+
+async def test_a_block_scrolled_into_view_is_rendered_on_demand() -> None:
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        view = md.parent
+        view.anchor()  # following the bottom, the top is never drawn
+        md.write(_doc(40))
+        await pilot.pause()
+        assert md._blocks[0].strips is None
+        view.release_anchor()
+        view.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.pause()
+        assert md._blocks[0].strips is not None
+        lines = [md.render_line(y).text for y in range(md._blocks[0].height)]
+        assert "Part 0" in "\n".join(lines)
+
+
+async def test_a_new_width_renders_again() -> None:
+    app = Scroller()
+    async with app.run_test(size=(100, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        md.write("word " * 60 + "\n\nend")
+        md.seal()
+        await wait_until(pilot, lambda: md.settled)
+        wide = md._blocks[0].height
+        await pilot.resize_terminal(50, 24)
+        await wait_until(pilot, lambda: md.settled and md._width < 50)
+        assert md._blocks[0].height > wide
+
+
+async def wait_until(pilot, cond, timeout: float = 5.0) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, "condition not met in time"
+        await pilot.pause(0.02)

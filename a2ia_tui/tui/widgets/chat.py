@@ -87,11 +87,10 @@ class AssistantMessage(Vertical):
     def compose(self) -> ComposeResult:
         who = ":".join(x for x in (self.backend, self.model) if x) or "assistant"
         yield Static(who, classes="header", markup=False)
-        with Collapsible(title="thinking", collapsed=True) as c:
-            c.display = bool(self._thinking_parts)
-            yield Static("".join(self._thinking_parts), classes="thinking", markup=False)
-        yield StreamingMarkdown(self._initial)
+        if self._thinking_parts:
+            yield _thinking("".join(self._thinking_parts))
         status, error = self._restored
+        yield StreamingMarkdown(self._initial, sealed=status != "streaming")
         if status == "interrupted":
             yield Static("⏹ interrupted", classes="mark")
         elif status == "failed":
@@ -117,9 +116,12 @@ class AssistantMessage(Vertical):
     async def _flush(self) -> None:
         if getattr(self, "_thinking_dirty", False):
             self._thinking_dirty = False
-            coll = self.query_one(Collapsible)
-            coll.display = True
-            coll.query_one(".thinking", Static).update("".join(self._thinking_parts))
+            text = "".join(self._thinking_parts)
+            found = self.query(Collapsible)
+            if found:
+                found.first().query_one(".thinking", Static).update(text)
+            else:  # mounted when the first thinking arrives: most answers have none
+                await self.mount(_thinking(text), before=self.markdown)
         if self._parts and self._stream is not None:
             chunk = "".join(self._parts)
             self._parts.clear()
@@ -132,6 +134,8 @@ class AssistantMessage(Vertical):
             self._timer.stop()
             self._timer = None
         await self._flush()
+        if self._stream is not None:
+            self._stream.seal()
         self._stream = None
         self.finished_at = time.perf_counter()
         self.status = status
@@ -143,6 +147,10 @@ class AssistantMessage(Vertical):
             self.mount(Static("⏹ interrupted", classes="mark"))
         elif status == "failed":
             self.mount(Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False))
+
+
+def _thinking(text: str) -> Collapsible:
+    return Collapsible(Static(text, classes="thinking", markup=False), title="thinking", collapsed=True)
 
 
 class ToolNote(Static):

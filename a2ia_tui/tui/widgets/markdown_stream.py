@@ -1,31 +1,58 @@
-"""Markdown that grows cheaply: settled blocks are rendered once, only the tail is redrawn.
+"""Markdown that grows cheaply: one widget per answer, settled blocks rendered once, and only
+what is on screen rendered at all.
 
-Why not Textual's ``Markdown`` widget: it mounts one widget (often several) per Markdown block,
-and each mount restyles and reflows the chat; measured here (tests/benchmarks/bench_tui.py) that
-cost ~0.9 of a core at 150 tokens/s and made a 20k-token flood 60-70x slower than the bare
-stream. This widget keeps the number of widgets per answer small:
+Why not Textual's ``Markdown`` widget (and its ``get_stream()``): it mounts one widget (often
+several) per Markdown block, and each mount restyles and reflows the chat. Measured here
+(tests/benchmarks/bench_tui.py) that cost ~0.9 of a core at 150 tokens/s and made a 20k-token
+flood 60-70x slower than the bare stream. An earlier version of this widget mounted one ``Static``
+per settled block; a flood was still 10x the bare stream, because every ``Static`` is measured by
+rendering it, so every character was rendered with Rich (and Pygments) during the flood even
+though almost none of it was ever on screen.
 
-* the text is split at the last *block boundary* (a blank line outside a code fence);
-* everything before it that is new since the last frame becomes ONE frozen ``Static`` holding a
-  Rich ``Markdown`` renderable (headings, lists, tables, code highlighted), rendered once;
-* the unfinished tail (less than one block) lives in a single ``Static`` re-rendered per frame.
+So an answer is ONE widget using Textual's line API (``render_line``), whatever its length:
 
-So a frame costs O(tail + new text), never O(answer), and at most one widget is mounted per
-frame. :meth:`write` is called by the chat at most ~30 times a second with what arrived.
+* the text is split at the last *block boundary* (a blank line outside a code fence); what is
+  before it is *settled* and never changes, what is after it is the *tail* (less than a block);
+* a settled block is rendered with Rich's ``Markdown`` (headings, lists, tables, highlighted code)
+  at most once per width, and kept as strips;
+* a block that is not on screen need not be rendered: its height is *estimated* from its source
+  (wrapped source lines; code fences stand for the code block's padding). The bottom of the
+  answer (one screen) is always rendered exactly, a block scrolled into view is rendered when
+  Textual asks for its lines, and once the answer is finished the remaining blocks are rendered in
+  small slices while the app is idle (:meth:`_settle`), so every height becomes exact;
+* the tail is re-rendered when it changes, at most once a frame (the chat calls
+  :meth:`StreamingMarkdown.write` ~10 times a second with what arrived), and only the lines from
+  the old tail down are marked for repainting: Textual's line cache keeps every other line;
+* while streaming, the widget keeps blank lines below the text, room for about
+  :data:`RESERVE_S` of it at the rate lines have been arriving, and grows by that much when the
+  text reaches them. A frame that changes the widget's height re-lays out the
+  whole screen and repaints every container around it (the costly part of a frame); with the
+  reserve, most frames only repaint the few lines that changed. Sealing drops the reserve.
+
+A frame costs O(tail + what is on screen), never O(answer), and no widget is ever mounted while
+streaming.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
+from rich.segment import Segment
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
+    from textual.geometry import Size
 
 CODE_THEME = "monokai"
+GAP = 1  # blank lines between two blocks
+SETTLE_S = 0.05  # pause between two slices of the idle settling pass
+SETTLE_BUDGET_S = 0.008  # rendering time per slice
+RESERVE_S = 0.5  # while streaming, keep room below the text for this much more of it...
+RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
 
 
 def render(text: str) -> "RichMarkdown":
@@ -34,12 +61,12 @@ def render(text: str) -> "RichMarkdown":
     return RichMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
 
 
-def split_settled(tail: str, in_fence: bool) -> tuple[int, bool]:
-    """``(n, fence)``: ``tail[:n]`` ends at the last blank line outside a code fence (0 = none
-    yet), and ``fence`` is whether a fence is open at ``n``."""
+def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
+    """``(cuts, fence)``: the offsets in ``tail`` just after each blank line outside a code
+    fence (block boundaries), and whether a fence is open at the last cut."""
     pos = 0
-    cut, cut_fence = 0, in_fence
-    fence = in_fence
+    cuts: list[int] = []
+    cut_fence = fence = in_fence
     for line in tail.splitlines(keepends=True):
         pos += len(line)
         if not line.endswith("\n"):
@@ -48,40 +75,298 @@ def split_settled(tail: str, in_fence: bool) -> tuple[int, bool]:
         if stripped.startswith(("```", "~~~")):
             fence = not fence
         elif not stripped and not fence:
-            cut, cut_fence = pos, fence
-    return cut, cut_fence
+            cuts.append(pos)
+            cut_fence = fence
+    return cuts, cut_fence
 
 
-class StreamingMarkdown(Vertical):
+def split_settled(tail: str, in_fence: bool) -> tuple[int, bool]:
+    """``(n, fence)``: ``tail[:n]`` ends at the last blank line outside a code fence (0 = none
+    yet), and ``fence`` is whether a fence is open at ``n``."""
+    cuts, fence = block_cuts(tail, in_fence)
+    return (cuts[-1] if cuts else 0), fence
+
+
+def estimate_height(source: str, width: int) -> int:
+    """A cheap guess at the rendered height of one block: its source lines, wrapped at ``width``
+    (fence lines stand for the code block's padding). Exact for prose and code that fits."""
+    w = max(1, width)
+    h = 0
+    for line in source.strip("\n").split("\n"):
+        n = len(line)
+        h += 1 if n <= w else -(-n // w)
+    return max(1, h)
+
+
+class _Block:
+    __slots__ = ("source", "strips", "height")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.strips: list[Strip] | None = None  # None: not rendered at the current width
+        self.height = 0
+
+
+def render_strips(widget: Widget, source: str, width: int) -> list[Strip]:
+    """``source`` rendered as Markdown at ``width`` in ``widget``'s style, as strips."""
+    app = widget.app
+    options = app.console_options.update(highlight=False, width=width, height=None)
+    renderable = widget.post_render(render(source.strip("\n")), widget.rich_style)
+    lines = Segment.split_and_crop_lines(app.console.render(renderable, options), width,
+                                         include_new_lines=False, pad=False)
+    strips = [Strip(line) for line in lines]
+    while strips and not strips[0].cell_length:  # Rich opens a list with an empty line
+        strips.pop(0)
+    while strips and not strips[-1].cell_length:
+        strips.pop()
+    return strips
+
+
+class StreamingMarkdown(Widget):
+    """An answer's Markdown; :meth:`write` appends, :meth:`seal` says the answer is complete."""
+
     DEFAULT_CSS = """
     StreamingMarkdown { height: auto; padding: 0 1; }
-    StreamingMarkdown > Static { height: auto; }
-    StreamingMarkdown > .block { margin: 0 0 1 0; }
     """
 
-    def __init__(self, text: str = "", **kwargs) -> None:
+    def __init__(self, text: str = "", *, sealed: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.text = text
-        self._done = 0
+        self.text = ""
+        self._blocks: list[_Block] = []
+        self._tail = _Block("")
         self._in_fence = False
+        self._sealed = False
+        self._width = 0
+        self._screen_lines = 40  # exact rendering covers at least this much of the bottom
+        self._offsets: list[int] = []  # first line of each part (blocks, then the tail)
+        self._content = 0  # lines the text takes
+        self._height = 0  # lines given to the layout: the text, plus the reserve while streaming
+        self._settle_timer = None
+        self._blank_strip: Strip | None = None
+        self._grow_mark: tuple[float, int] | None = None  # (when, lines) at the last growth
+        self._split(text)
+        if sealed:
+            self._seal()
 
-    def compose(self) -> ComposeResult:
-        if self.text:
-            yield Static(render(self.text), classes="block")
-            self._done = len(self.text)
-        yield Static("", classes="tail")
+    # -- the text ------------------------------------------------------------------------------
 
-    def write(self, chunk: str) -> None:
-        """Append ``chunk`` (whatever arrived since the last frame)."""
+    @property
+    def blocks(self) -> list[str]:
+        """The sources of the settled blocks (then the tail, if any), in order."""
+        return [b.source for b in self._blocks] + ([self._tail.source] if self._tail.source else [])
+
+    def _parts(self) -> list[_Block]:
+        return self._blocks + [self._tail] if self._tail.source.strip() else self._blocks
+
+    def _split(self, chunk: str) -> None:
+        """Append ``chunk``: settle the blocks it completes, keep the rest as the tail."""
         if not chunk:
             return
         self.text += chunk
-        tail = self.text[self._done:]
-        n, fence = split_settled(tail, self._in_fence)
-        live = self.query_one(".tail", Static)
-        if n:
-            self.mount(Static(render(tail[:n]), classes="block"), before=live)
-            self._done += n
+        tail = self._tail.source + chunk
+        cuts, fence = block_cuts(tail, self._in_fence)
+        start = 0
+        for cut in cuts:
+            if tail[start:cut].strip():  # runs of blank lines make no block
+                self._blocks.append(_Block(tail[start:cut]))
+            start = cut
+        if cuts:
             self._in_fence = fence
-            tail = tail[n:]
-        live.update(render(tail) if tail.strip() else "")
+        self._tail = _Block(tail[start:])
+
+    def _seal(self) -> None:
+        if self._tail.source.strip():
+            self._blocks.append(self._tail)
+        self._tail = _Block("")
+        self._sealed = True
+
+    def write(self, chunk: str) -> None:
+        """Append ``chunk`` (whatever arrived since the last frame) and redraw what changed."""
+        if not chunk:
+            return
+        start = self._tail_offset()
+        before = self._rows(start, self._content)
+        self._split(chunk)
+        if not self._width or not self.is_mounted:
+            self.refresh(layout=True)
+            return
+        old = self._height
+        self._measure()
+        self._height = self._target_height()
+        if self._height != old:
+            self.refresh(layout=True)
+            return
+        # Same height: repaint only the rows that differ (usually the last line or two).
+        after = self._rows(start, self._content)
+        same = 0
+        for a, b in zip(before, after):
+            if a != b:
+                break
+            same += 1
+        end = start + max(len(before), len(after))
+        if start + same < end:
+            self.refresh(Region(0, start + same, self._width, end - start - same))
+
+    def seal(self) -> None:
+        """The answer is complete: the tail becomes a block, the reserve goes; render the rest
+        while idle."""
+        self._seal()
+        self.refresh(layout=True)
+        self._schedule_settle()
+
+    # -- measuring -----------------------------------------------------------------------------
+
+    def _tail_offset(self) -> int:
+        """The first line of the tail (where a write starts changing lines)."""
+        if not self._offsets:
+            return 0
+        if len(self._offsets) > len(self._blocks):  # the tail is measured: its offset
+            return self._offsets[len(self._blocks)]
+        last = self._blocks[-1] if self._blocks else None
+        return self._offsets[-1] + (last.height + GAP if last else 0)
+
+    def _rows(self, y0: int, y1: int) -> list[Strip | None]:
+        """The rows ``y0``..``y1`` as drawn now (None where not rendered), without rendering."""
+        parts = self._parts()
+        out: list[Strip | None] = []
+        for y in range(y0, y1):
+            i = bisect_right(self._offsets, y) - 1
+            if 0 <= i < len(parts) and i < len(self._offsets):
+                strips = parts[i].strips
+                row = y - self._offsets[i]
+                out.append(None if strips is None else strips[row] if row < len(strips) else self._blank())
+            else:
+                out.append(self._blank())
+        return out
+
+    def _render_block(self, block: _Block) -> bool:
+        """Render ``block`` at the current width; True if its height changed."""
+        block.strips = render_strips(self, block.source, self._width) if block.source.strip() else []
+        old, block.height = block.height, len(block.strips)
+        return old != block.height
+
+    def _measure(self) -> int:
+        """Heights for every part (estimated where not rendered, exact for the bottom screen)
+        and the offsets; returns the lines the text takes."""
+        width = self._width
+        if not width:
+            return 0
+        parts = self._parts()
+        for block in parts:
+            if block.strips is None:
+                block.height = estimate_height(block.source, width)
+        covered = 0
+        for block in reversed(parts):  # the bottom of the answer is what a follower sees
+            if covered >= self._screen_lines:
+                break
+            if block.strips is None:
+                self._render_block(block)
+            covered += block.height + GAP
+        offsets, y = [], 0
+        for block in parts:
+            offsets.append(y)
+            y += block.height + GAP
+        self._offsets = offsets
+        self._content = max(0, y - GAP)
+        return self._content
+
+    def _target_height(self) -> int:
+        if self._sealed:
+            return self._content
+        if self._content > self._height or not self._height:
+            return self._content + self._reserve()
+        return self._height
+
+    def _reserve(self) -> int:
+        """Room for :data:`RESERVE_S` more of the answer, at the rate its lines have arrived."""
+        import time
+
+        now = time.monotonic()
+        if self._grow_mark is None:
+            self._grow_mark = (now, self._content)
+            return RESERVE_MIN
+        t0, lines0 = self._grow_mark
+        self._grow_mark = (now, self._content)
+        rate = (self._content - lines0) / max(1e-3, now - t0)
+        return max(RESERVE_MIN, min(RESERVE_MAX, round(rate * RESERVE_S)))
+
+    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
+        if width != self._width:
+            self._width = width
+            for block in self._blocks:
+                block.strips = None
+            self._tail.strips = None
+            self._height = 0
+            if self._sealed:
+                self._schedule_settle()
+        self._screen_lines = max(self._screen_lines, viewport.height)
+        self._measure()
+        self._height = self._target_height()
+        return self._height
+
+    def notify_style_update(self) -> None:
+        """A new theme: cached strips have the old colours."""
+        super().notify_style_update()
+        self._blank_strip = None
+        for block in self._blocks:
+            block.strips = None
+        self._tail.strips = None
+        if self._width:
+            self._measure()
+        self._schedule_settle()
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        parts = self._parts()
+        i = bisect_right(self._offsets, y) - 1
+        if 0 <= i < len(parts) and i < len(self._offsets):
+            block = parts[i]
+            if block.strips is None:  # scrolled into view before the settling pass reached it
+                if self._render_block(block):
+                    self.call_after_refresh(self._relayout)
+            row = y - self._offsets[i]
+            if row < len(block.strips):
+                return block.strips[row]
+        return self._blank()
+
+    def _blank(self) -> Strip:
+        # the widget's rich_style walks its ancestors: one blank strip per width and theme
+        if self._blank_strip is None or self._blank_strip.cell_length != self._width:
+            self._blank_strip = Strip.blank(self._width, self.rich_style)
+        return self._blank_strip
+
+    def _relayout(self) -> None:
+        self._measure()
+        self.refresh(layout=True)
+
+    # -- settling: render what is still estimated, while the app is idle -----------------------
+
+    def _schedule_settle(self) -> None:
+        if self._settle_timer is None and self.is_mounted and any(b.strips is None for b in self._blocks):
+            self._settle_timer = self.set_timer(SETTLE_S, self._settle)
+
+    def on_mount(self) -> None:
+        if self._sealed:
+            self._schedule_settle()
+
+    def _settle(self) -> None:
+        import time
+
+        self._settle_timer = None
+        if not self._width:
+            return
+        deadline = time.perf_counter() + SETTLE_BUDGET_S
+        changed = False
+        for block in [b for b in reversed(self._blocks) if b.strips is None]:
+            changed |= self._render_block(block)
+            if time.perf_counter() > deadline:
+                break
+        if changed:
+            self._relayout()
+        self._schedule_settle()
+
+    @property
+    def settled(self) -> bool:
+        """Every block is rendered at the current width (every height exact)."""
+        return bool(self._width) and all(b.strips is not None for b in self._blocks)

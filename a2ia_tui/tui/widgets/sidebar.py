@@ -87,6 +87,7 @@ class Sidebar(VerticalScroll):
         self.health: dict[str, tuple[bool, str]] = {}
         self.models: list[str] = []
         self._hub: Any = None
+        self._mcp_shown: Text | None = None
         self._unsubscribe: list[Any] = []
         self._health_wakeup = asyncio.Event()
 
@@ -375,19 +376,22 @@ class Sidebar(VerticalScroll):
             widget = self.query_one("#mcp", Static)
         except Exception:  # noqa: BLE001
             return
+        text = self._mcp_text()
+        if text != self._mcp_shown:  # redrawn every second: re-lay the screen only on a change
+            self._mcp_shown = text
+            widget.update(text)
+
+    def _mcp_text(self) -> Text:
         hub = self._hub
         if hub is None:
             tools = getattr(self.settings, "tools", None) if self.settings else None
-            widget.update(Text("tools are off" if tools is not None and not tools.enabled else "starting…", style="dim"))
-            return
+            return Text("tools are off" if tools is not None and not tools.enabled else "starting…", style="dim")
         try:
             states = hub.states()
         except Exception as exc:  # noqa: BLE001
-            widget.update(Text(f"unavailable: {exc}", style="red"))
-            return
+            return Text(f"unavailable: {exc}", style="red")
         if not states:
-            widget.update(Text("none configured", style="dim"))
-            return
+            return Text("none configured", style="dim")
         text = Text()
         for i, (name, st) in enumerate(states.items()):
             dot, color = {"ready": ("●", "green"), "failed": ("✗", "red"), "stopped": ("○", "grey50")}.get(
@@ -402,4 +406,4 @@ class Sidebar(VerticalScroll):
                 text.append(f"  {st.status}", style=color)
             if st.reason and st.status != "ready":
                 text.append(f"\n  {st.reason}", style="dim")
-        widget.update(text)
+        return text

@@ -27,13 +27,17 @@ class StatusBar(Static):
             "waiting": None, "note": None,
         }
         self._last = 0.0
+        self._shown = ""
 
     def set(self, force: bool = True, **changes: Any) -> None:
         self.fields.update(changes)
         now = time.monotonic()
         if force or now - self._last >= MIN_REDRAW_S:
             self._last = now
-            self.update(self.render_text())
+            text = self.render_text()
+            if text != self._shown:
+                self._shown = text
+                self.update(text, layout=False)  # one line, full width: its size never changes
 
     def render_text(self) -> str:
         f = self.fields
