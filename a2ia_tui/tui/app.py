@@ -420,6 +420,7 @@ class A2IAApp(App[int]):
         self.busy_backend = client.name
         self._sidebar_set(busy_backend=client.name)
         msg: AssistantMessage | None = None
+        status = self.status
         started = time.monotonic()
         first: float | None = None
         pieces = 0
@@ -430,16 +431,17 @@ class A2IAApp(App[int]):
                         msg = await self.chat.add_assistant(client.name, client.model)
                     msg.append(ev.text)
                     pieces += 1
-                    if not pieces % YIELD_EVERY:
+                    if first is None:
+                        first = time.monotonic()
+                        status.set(ttft=first - started, streaming=True)
+                    elif not pieces % YIELD_EVERY:
                         # a fast server fills the socket buffer, and reading buffered data never
                         # suspends: let keys, timers and frames run during a flood
                         await asyncio.sleep(0)
-                    now = time.monotonic()
-                    if first is None:
-                        first = now
-                        self.status.set(ttft=first - started, streaming=True)
-                    elif now - first > 0.2:
-                        self.status.set(force=False, tps=pieces / (now - first))
+                    elif not pieces % 8:  # the live figure is shown once a second at most
+                        if time.monotonic() - first > 0.2:
+                            # the meter counts tokens (a merged chunk carries several)
+                            status.set(force=False, tps=orch.meter.live_tokens_per_s)
                 elif isinstance(ev, ThinkingDelta):
                     if msg is None:
                         msg = await self.chat.add_assistant(client.name, client.model)

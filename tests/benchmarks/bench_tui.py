@@ -110,12 +110,23 @@ async def app_turn(url: str, *, key_probe: bool = False, size=(120, 40)) -> dict
         orch.run_turn = timed
         prompt = app.query_one("#prompt")
         prompt.value = "go"
-        w0, c0 = time.perf_counter(), time.process_time()
+        # The clock starts when the app receives the message (Pilot's own waiting around the
+        # key press is not the app's time) and stops when the turn is over.
+        sent: list[tuple[float, float]] = []
+        real_sent = app.on_prompt_sent
+
+        def on_sent(message):
+            sent.append((time.perf_counter(), time.process_time()))
+            return real_sent(message)
+
+        app.on_prompt_sent = on_sent
         await pilot.press("enter")
+        w0, c0 = sent[0] if sent else (time.perf_counter(), time.process_time())
         latencies = []
+        probed = 0.0
         while app.turn_running or not stamps:
-            await asyncio.sleep(0.05)
-            if key_probe and app.turn_running and len(latencies) < 5 and len(stamps) > 2000 * (len(latencies) + 1):
+            await asyncio.sleep(0.005)  # polling finer than this would be the bench's own cost
+            if key_probe and app.turn_running and stamps and len(latencies) < 5 and time.perf_counter() - probed > 0.03:
                 from textual import events
 
                 before = prompt.value
@@ -124,10 +135,13 @@ async def app_turn(url: str, *, key_probe: bool = False, size=(120, 40)) -> dict
                 while prompt.value == before:
                     await asyncio.sleep(0.0005)
                 latencies.append(time.perf_counter() - t)
+                probed = time.perf_counter()
         msg = app.query("AssistantMessage").last()
         drawn = getattr(msg, "finished_at", None)
         w, c = time.perf_counter() - w0, time.process_time() - c0
-        result.update(wall=w, cpu=c, tokens=len(stamps), text_len=len(msg.text))
+        result.update(wall=w, cpu=c, tokens=len(stamps), text_len=len(msg.text),
+                      before_first=stamps[0][0] - w0 if stamps else None,
+                      after_last=(w0 + w - stamps[-1][0]) if stamps else None)
         if stamps:
             first, last = stamps[0], stamps[-1]
             span = last[0] - first[0]
@@ -211,26 +225,34 @@ async def main(quick: bool) -> None:
         r = await app_turn(srv.url)
     finally:
         srv.close()
-    print(f"\n## Streaming {r['tokens']} tokens at 150 tok/s")
+    print(f"\n## Streaming {n_rate} tokens at 150 tok/s")
     print(f"bare client CPU: {bc / bw:.3f} core over {bw:.1f} s")
     print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client)")
     print("app CPU by thirds of the answer: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
     print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
 
-    async def flood(n: int, key_probe: bool = False):
+    async def flood(n: int, key_probe: bool = False, runs: int = 3):
+        """Best of ``runs`` alternating bare/app runs (this machine is noisy: a run can be 2x
+        another); the app run with the best time is the one reported."""
         s = Server(markdown_words(n), None)
         try:
-            bw, _bc, _ = await bare_stream(s.url)
-            res = await app_turn(s.url, key_probe=key_probe)
+            bares, apps = [], []
+            for _ in range(runs):
+                bares.append((await bare_stream(s.url))[0])
+                apps.append(await app_turn(s.url, key_probe=key_probe))
         finally:
             s.close()
-        return bw, res
+        best = min(apps, key=lambda r: r["wall"])
+        best["key_latency"] = [x for r in apps for x in r["key_latency"]]
+        best["all_walls"] = [r["wall"] for r in apps]
+        return min(bares), bares, best
 
-    bw20, r20 = await flood(n_flood, key_probe=True)
-    bw40, r40 = await flood(2 * n_flood)
-    print(f"\n## Flood ({n_flood} and {2 * n_flood} tokens as fast as possible)")
-    print(f"bare stream {n_flood}: {bw20:.2f} s; app turn: {r20['wall']:.2f} s  (x{r20['wall'] / bw20:.2f} the bare stream)")
-    print(f"bare stream {2 * n_flood}: {bw40:.2f} s; app turn: {r40['wall']:.2f} s  (x{r40['wall'] / bw40:.2f} the bare stream)")
+    bw20, bares20, r20 = await flood(n_flood, key_probe=True)
+    bw40, bares40, r40 = await flood(2 * n_flood)
+    print(f"\n## Flood ({n_flood} and {2 * n_flood} tokens as fast as possible; best of 3 alternating runs)")
+    for n, bw, bares, r in ((n_flood, bw20, bares20, r20), (2 * n_flood, bw40, bares40, r40)):
+        print(f"bare stream {n}: {bw:.2f} s; app turn: {r['wall']:.2f} s  (x{r['wall'] / bw:.2f} the bare stream)"
+              f"   [all runs: bare {', '.join(f'{x:.2f}' for x in bares)}; app {', '.join(f'{x:.2f}' for x in r['all_walls'])}]")
     print(f"app {2 * n_flood} / app {n_flood}: x{r40['wall'] / r20['wall']:.2f}")
     lat = r20["key_latency"]
     if lat:

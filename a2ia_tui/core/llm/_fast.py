@@ -35,6 +35,7 @@ _CHUNK_FIELDS = frozenset(
         "load_duration",
         "prompt_eval_duration",
         "eval_duration",
+        "pieces",
     )
 )
 
@@ -77,9 +78,10 @@ _MSG_TEMPLATE = {
 }
 _CHUNK_TEMPLATE = dict.fromkeys(_CHUNK_FIELDS)
 _CHUNK_TEMPLATE["done"] = False
+_CHUNK_TEMPLATE["pieces"] = 1
 
 
-def text_chunk(model: str | None, content: str, thinking: str | None) -> ChatChunk:
+def text_chunk(model: str | None, content: str, thinking: str | None, pieces: int = 1) -> ChatChunk:
     """The commonest chunk (a piece of text and/or thinking), on the shortest path."""
     msg = _new_obj(Message)
     d = _MSG_TEMPLATE.copy()
@@ -94,6 +96,7 @@ def text_chunk(model: str | None, content: str, thinking: str | None) -> ChatChu
     d = _CHUNK_TEMPLATE.copy()
     d["model"] = model
     d["message"] = msg
+    d["pieces"] = pieces
     _set(chunk, "__dict__", d)
     _set_fields_set(chunk, set(_CHUNK_FIELDS))
     _set_extra(chunk, None)
@@ -149,6 +152,7 @@ def stream_chunk(
             "load_duration": counts[3],
             "prompt_eval_duration": counts[4],
             "eval_duration": counts[5],
+            "pieces": 1,
         },
         _CHUNK_FIELDS,
     )

@@ -153,6 +153,8 @@ class OllamaClient(HTTPClient):
         text_parts: list[str] = []
         saw_done = False
         lines = self._backend.stream_lines("/api/chat", body)
+        run: list[str] = []  # content-only lines of this network read, yielded as one chunk
+        model_name: str | None = None
         try:
             async for batch in lines:
                 for line in batch:
@@ -165,6 +167,9 @@ class OllamaClient(HTTPClient):
                     if not isinstance(obj, dict):
                         continue
                     if "error" in obj:
+                        if run:
+                            yield text_chunk(model_name, "".join(run), None, len(run))
+                            run = []
                         raise StreamInterrupted(
                             f"server error mid-stream: {obj['error']}",
                             "".join(text_parts),
@@ -178,8 +183,18 @@ class OllamaClient(HTTPClient):
                         continue
                     if not (raw_calls or done):
                         text_parts.append(content)
+                        if thinking is None:  # the commonest line: merged per read
+                            model_name = obj.get("model")
+                            run.append(content)
+                            continue
+                        if run:
+                            yield text_chunk(model_name, "".join(run), None, len(run))
+                            run = []
                         yield text_chunk(obj.get("model"), content, thinking)
                         continue
+                    if run:
+                        yield text_chunk(model_name, "".join(run), None, len(run))
+                        run = []
                     if content:
                         text_parts.append(content)
                     chunk = stream_chunk(
@@ -195,6 +210,9 @@ class OllamaClient(HTTPClient):
                     if done:
                         saw_done = True
                         break
+                if run:  # the end of this read: what arrived is delivered now
+                    yield text_chunk(model_name, "".join(run), None, len(run))
+                    run = []
                 if saw_done:
                     break
         except StreamInterrupted as exc:

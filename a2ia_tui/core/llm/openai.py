@@ -205,6 +205,7 @@ class OpenAIClient(HTTPClient):
         lines = self._backend.stream_lines("/chat/completions", body)
         finished = False
         first = True
+        run: list[str] = []  # content-only deltas of this network read, yielded as one chunk
         try:
             async for batch in lines:
                 for line in batch:
@@ -236,26 +237,42 @@ class OpenAIClient(HTTPClient):
                     choices = obj.get("choices")
                     if not choices:
                         if obj.get("error") or obj.get("object") == "error":
+                            if run:
+                                yield text_chunk(model_name, "".join(run), None, len(run))
+                                run = []
                             raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
                         continue
                     for choice in choices:
                         delta = choice.get("delta")
+                        fr = choice.get("finish_reason")
                         if delta:
                             content = delta.get("content")
                             thinking = delta.get("reasoning") or delta.get("reasoning_content")
+                            tool_deltas = delta.get("tool_calls")
+                            if content and not (thinking or tool_deltas or fr):
+                                text_parts.append(content)
+                                run.append(content)  # the commonest event: merged per read
+                                continue
+                            if run:
+                                yield text_chunk(model_name, "".join(run), None, len(run))
+                                run = []
                             if content or thinking:
                                 if content:
                                     text_parts.append(content)
                                 yield text_chunk(model_name, content or "", thinking or None)
-                            tool_deltas = delta.get("tool_calls")
                             if tool_deltas:
                                 acc.add(tool_deltas)
-                        fr = choice.get("finish_reason")
                         if fr:
+                            if run:
+                                yield text_chunk(model_name, "".join(run), None, len(run))
+                                run = []
                             finish = _FINISH_MAP.get(fr, fr)
                             calls = acc.finish()
                             if calls:
                                 yield stream_chunk(model_name, tool_calls=calls)
+                if run:  # the end of this read: what arrived is delivered now
+                    yield text_chunk(model_name, "".join(run), None, len(run))
+                    run = []
                 if finished:
                     break
         except StreamInterrupted as exc:

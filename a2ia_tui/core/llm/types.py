@@ -56,7 +56,7 @@ class Message(_Model):
 
 
 class ChatChunk(_Model):
-    """One piece of a streamed reply (one /api/chat NDJSON line)."""
+    """One piece of a streamed reply (one /api/chat NDJSON line, or several merged: ``pieces``)."""
 
     model: str | None = None
     message: Message = Field(default_factory=lambda: Message(role="assistant"))
@@ -68,6 +68,10 @@ class ChatChunk(_Model):
     load_duration: int | None = None
     prompt_eval_duration: int | None = None
     eval_duration: int | None = None
+    #: How many server events this chunk carries: content-only events that arrived in the same
+    #: network read are merged into one chunk (a flood then costs the consumer one event per
+    #: read, not one per token); token estimates count pieces, not chunks.
+    pieces: int = 1
 
 
 class ChatResponse(_Model):

@@ -69,9 +69,10 @@ class TokenMeter:
             if self._t_first is None:
                 self._t_first = now
             self._t_last = now
-            self._estimated += 1
-            self._recent.append((now, 1))
-            self._recent_tokens += 1
+            n = chunk.pieces  # merged chunks carry several server events
+            self._estimated += n
+            self._recent.append((now, n))
+            self._recent_tokens += n
             horizon = now - self.window_s
             while self._recent and self._recent[0][0] < horizon:
                 self._recent_tokens -= self._recent.popleft()[1]

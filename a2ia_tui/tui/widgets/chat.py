@@ -1,11 +1,13 @@
 """The chat pane: one widget per message, assistant answers streamed as Markdown.
 
 Streaming policy (the hot path): :meth:`AssistantMessage.append` only appends the delta to a
-list. A timer at :data:`FRAME_S` (10 frames/s: each frame re-lays the screen, ~10-20 ms here) joins what arrived and hands it to
+list. A frame every :data:`FRAME_S` (10 frames/s) joins what arrived and hands it to
 :class:`~.markdown_stream.StreamingMarkdown`, which renders settled blocks once and redraws only
-the unfinished tail (see its docstring for why not Textual's ``Markdown.get_stream()``). So the
-screen is touched at most 10 times a second whatever the token rate, and the cost of a frame does
-not grow with the answer's length. :meth:`AssistantMessage.finish` flushes the rest.
+the rows that changed (see its docstring for why not Textual's ``Markdown.get_stream()``). Frames
+are paced by their cost (:meth:`AssistantMessage._next_frame`): if drawing would take more than
+:data:`DRAW_SHARE` of the time (a flood, a slow machine) frames come less often, at least every
+:data:`MAX_FRAME_S`. So the screen is touched at most 10 times a second whatever the token rate,
+and the cost of a frame does not grow with the answer's length. :meth:`AssistantMessage.finish` flushes the rest.
 
 The pane is ``anchor()``-ed: it follows the stream until the user scrolls up, and follows again
 once they scroll back to the bottom.
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
 
 FRAME_S = 1 / 10
+DRAW_SHARE = 0.3  # at most this share of the time goes to drawing while streaming...
+MAX_FRAME_S = 0.5  # ...but a frame at least this often
 PAGE = 40
 
 
@@ -104,7 +108,27 @@ class AssistantMessage(Vertical):
 
     def start_streaming(self) -> None:
         self._stream = self.markdown
-        self._timer = self.set_interval(FRAME_S, self._flush)
+        self._timer = self.set_timer(FRAME_S, self._frame)
+
+    async def _frame(self) -> None:
+        """Draw what arrived, then pace the next frame by what this one cost."""
+        self._timer = None
+        if self._stream is None:
+            return
+        t0 = time.perf_counter()
+        await self._flush()
+        # the frame's cost is this flush plus the layout and paint it causes: known once the
+        # screen has been refreshed
+        self.call_after_refresh(self._next_frame, t0)
+
+    def _next_frame(self, t0: float) -> None:
+        if self._stream is None or self._timer is not None:
+            return
+        cost = time.perf_counter() - t0
+        # FRAME_S apart, unless drawing would take more than DRAW_SHARE of the time (a flood,
+        # a slow machine): then fewer frames, never fewer than one per MAX_FRAME_S
+        delay = min(MAX_FRAME_S, max(FRAME_S, cost / DRAW_SHARE)) - cost
+        self._timer = self.set_timer(max(0.001, delay), self._frame)
 
     def append(self, text: str) -> None:
         self._parts.append(text)
@@ -161,7 +185,7 @@ class ToolNote(Static):
 
 class ChatView(VerticalScroll):
     DEFAULT_CSS = """
-    ChatView { height: 1fr; padding: 0 1; }
+    ChatView { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     ChatView > #earlier { width: 100%; margin: 1 0 0 0; }
     ChatView > #empty { color: $text-muted; padding: 1 1; }
     """

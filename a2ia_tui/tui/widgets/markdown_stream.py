@@ -16,8 +16,8 @@ So an answer is ONE widget using Textual's line API (``render_line``), whatever 
 * a settled block is rendered with Rich's ``Markdown`` (headings, lists, tables, highlighted code)
   at most once per width, and kept as strips;
 * a block that is not on screen need not be rendered: its height is *estimated* from its source
-  (wrapped source lines; code fences stand for the code block's padding). The bottom of the
-  answer (one screen) is always rendered exactly, a block scrolled into view is rendered when
+  (wrapped source lines; code fences stand for the code block's padding). The bottom of a
+  streaming answer (one screen) is always rendered exactly, a block scrolled into view is rendered when
   Textual asks for its lines, and once the answer is finished the remaining blocks are rendered in
   small slices while the app is idle (:meth:`_settle`), so every height becomes exact;
 * the tail is re-rendered when it changes, at most once a frame (the chat calls
@@ -99,12 +99,13 @@ def estimate_height(source: str, width: int) -> int:
 
 
 class _Block:
-    __slots__ = ("source", "strips", "height")
+    __slots__ = ("source", "strips", "height", "estimated")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.strips: list[Strip] | None = None  # None: not rendered at the current width
         self.height = 0
+        self.estimated = 0  # the width the height was estimated at (0: not estimated)
 
 
 def render_strips(widget: Widget, source: str, width: int) -> list[Strip]:
@@ -227,12 +228,12 @@ class StreamingMarkdown(Widget):
 
     def _rows(self, y0: int, y1: int) -> list[Strip | None]:
         """The rows ``y0``..``y1`` as drawn now (None where not rendered), without rendering."""
-        parts = self._parts()
         out: list[Strip | None] = []
         for y in range(y0, y1):
             i = bisect_right(self._offsets, y) - 1
-            if 0 <= i < len(parts) and i < len(self._offsets):
-                strips = parts[i].strips
+            part = self._part(i) if i < len(self._offsets) else None
+            if part is not None:
+                strips = part.strips
                 row = y - self._offsets[i]
                 out.append(None if strips is None else strips[row] if row < len(strips) else self._blank())
             else:
@@ -253,10 +254,11 @@ class StreamingMarkdown(Widget):
             return 0
         parts = self._parts()
         for block in parts:
-            if block.strips is None:
+            if block.strips is None and block.estimated != width:
                 block.height = estimate_height(block.source, width)
-        covered = 0
-        for block in reversed(parts):  # the bottom of the answer is what a follower sees
+                block.estimated = width
+        covered = 0 if not self._sealed else self._screen_lines
+        for block in reversed(parts):  # the bottom of a streaming answer is what a follower sees
             if covered >= self._screen_lines:
                 break
             if block.strips is None:
@@ -317,11 +319,18 @@ class StreamingMarkdown(Widget):
 
     # -- drawing -------------------------------------------------------------------------------
 
+    def _part(self, i: int) -> _Block | None:
+        """Part ``i`` of what :meth:`_parts` lists (the blocks, then a non-blank tail)."""
+        if 0 <= i < len(self._blocks):
+            return self._blocks[i]
+        if i == len(self._blocks) and self._tail.source.strip():
+            return self._tail
+        return None
+
     def render_line(self, y: int) -> Strip:
-        parts = self._parts()
         i = bisect_right(self._offsets, y) - 1
-        if 0 <= i < len(parts) and i < len(self._offsets):
-            block = parts[i]
+        block = self._part(i) if i < len(self._offsets) else None
+        if block is not None:
             if block.strips is None:  # scrolled into view before the settling pass reached it
                 if self._render_block(block):
                     self.call_after_refresh(self._relayout)
