@@ -45,7 +45,7 @@ async def ours(client) -> int:
     n = 0
     async for c in client.stream_chat(MSG):
         if c.message.content:
-            n += 1
+            n += c.pieces  # events that arrived in one read come merged: count them all
     return n
 
 
