@@ -20,12 +20,12 @@ other MCP clients (see :func:`load_mcp_servers`).
 tests use it to stay hermetic.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: pydantic would compile and evaluate every field
+# annotation string at class creation, which is start-up time for nothing.
 
 import copy
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -42,8 +42,21 @@ RESERVED_ENV = {"A2IA_CONFIG", "A2IA_HOME", "A2IA_MCP_CONFIG", "A2IA_FAKE_GPU"}
 IGNORED_ENV_PREFIXES = ("A2IA_TEST_", "A2IA_FAKE_")
 
 
+# Field factories: pydantic inspects a default_factory's signature, and for the builtins ``dict``
+# and ``list`` that means parsing their text signature (the tokenize module) at start-up.
+def _dict() -> dict:
+    return {}
+
+
+def _list() -> list:
+    return []
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # defer_build: a model's validator is built when first used, not at import. Settings made of
+    # nothing but the defaults are constructed without one (see load_settings), so start-up does
+    # not build (or even import) pydantic's schema machinery.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
 
 BackendKind = Literal["ollama", "openai", "vllm", "local"]
@@ -58,7 +71,7 @@ class BackendSettings(_Strict):
     base_url: str | None = None
     api_key: SecretStr | None = None
     model: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=_dict)
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(300.0, gt=0)
 
@@ -69,12 +82,17 @@ class BackendSettings(_Strict):
         return self
 
 
+#: The default backends, as data: the first layer of every load (so a file that configures one
+#: more backend, or one field of a default one, keeps the others).
+_DEFAULT_BACKENDS: dict[str, dict[str, Any]] = {
+    "ollama": {"kind": "ollama", "base_url": "http://127.0.0.1:11434", "model": "a2ia-qwen"},
+    "vllm": {"kind": "vllm", "base_url": "http://127.0.0.1:8000/v1"},
+    "local": {"kind": "local"},
+}
+
+
 def _default_backends() -> dict[str, BackendSettings]:
-    return {
-        "ollama": BackendSettings(kind="ollama", base_url="http://127.0.0.1:11434", model="a2ia-qwen"),
-        "vllm": BackendSettings(kind="vllm", base_url="http://127.0.0.1:8000/v1"),
-        "local": BackendSettings(kind="local"),
-    }
+    return {name: BackendSettings(**data) for name, data in _DEFAULT_BACKENDS.items()}
 
 
 class AgentSettings(_Strict):
@@ -100,14 +118,14 @@ class ToolSettings(_Strict):
     workspace: Path | None = None
     call_timeout_s: float = Field(60.0, gt=0)
     #: Per-server call timeouts, by server name.
-    server_timeouts: dict[str, float] = Field(default_factory=dict)
+    server_timeouts: dict[str, float] = Field(default_factory=_dict)
     startup_timeout_s: float = Field(30.0, gt=0)
     restart_attempts: int = Field(3, ge=0)
     approval: Literal["never", "destructive", "always"] = "destructive"
     #: Extra tool names treated as destructive (ask before running) under ``destructive``.
-    destructive_tools: list[str] = Field(default_factory=list)
+    destructive_tools: list[str] = Field(default_factory=_list)
     #: Per-tool override: allow (never ask), ask (always ask), deny (never run).
-    overrides: dict[str, Literal["allow", "ask", "deny"]] = Field(default_factory=dict)
+    overrides: dict[str, Literal["allow", "ask", "deny"]] = Field(default_factory=_dict)
     run_command_timeout_s: float = Field(60.0, gt=0)
     max_output_chars: int = Field(50_000, ge=1000)
     max_read_bytes: int = Field(1_000_000, ge=1000)
@@ -134,12 +152,12 @@ class VLLMEngineSettings(_Strict):
     pipeline_parallel_size: int = Field(1, ge=1)
     distributed_executor_backend: Literal["mp", "ray"] | None = None
     enable_lora: bool = False
-    lora_modules: list[str] = Field(default_factory=list)
+    lora_modules: list[str] = Field(default_factory=_list)
     max_loras: int | None = Field(None, ge=1)
     cpu_offload_gb: float | None = Field(None, ge=0)
     #: ``auto`` picks the parser from the model family (hermes/mistral/llama3_json); ``none`` disables.
     tool_call_parser: str = "auto"
-    extra_args: list[str] = Field(default_factory=list)
+    extra_args: list[str] = Field(default_factory=_list)
     #: Attach to a server this app did not start (remote, Ray cluster): monitored, never stopped.
     attach_url: str | None = None
 
@@ -154,7 +172,7 @@ class LocalEngineSettings(_Strict):
     n_ctx: int = Field(4096, ge=256)
     n_threads: int | None = Field(None, ge=1)
     chat_format: str | None = None
-    extra_args: list[str] = Field(default_factory=list)
+    extra_args: list[str] = Field(default_factory=_list)
 
 
 class EnginesSettings(_Strict):
@@ -303,6 +321,17 @@ def _problem(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _unvalidated(cls: type[_Strict], fields_set: set[str], **values: Any) -> Any:
+    """What ``cls.model_validate(values)`` returns for values known to be valid (the defaults),
+    built without a validator: nested settings left to their default are built the same way,
+    and ``model_fields_set`` is what validation would have recorded."""
+    for name, field in cls.model_fields.items():
+        factory = field.default_factory
+        if name not in values and isinstance(factory, type) and issubclass(factory, _Strict):
+            values[name] = _unvalidated(factory, set())
+    return cls.model_construct(_fields_set=fields_set, **values)
+
+
 def _validate(tree: dict[str, Any], source_of: "callable[[str], str]") -> Settings:
     try:
         return Settings.model_validate(tree)
@@ -354,6 +383,8 @@ def _origin_for(key: str, origin: Mapping[str, str], fallback: str) -> str:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a file to read (it costs start-up time otherwise)
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -381,24 +412,21 @@ def load_settings(
 
     # The default backends are data, not a default_factory, so a file that configures one more
     # backend (or one field of a default one) keeps the others.
-    tree: dict[str, Any] = {
-        "backends": {
-            name: b.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {"kind": b.kind}
-            for name, b in _default_backends().items()
-        }
-    }
+    tree: dict[str, Any] = {"backends": copy.deepcopy(_DEFAULT_BACKENDS)}
+    #: The settings of the last layer validated, while no later layer has changed the tree.
+    settings: Settings | None = None
     used: Path | None = None
     if explicit or cfg_file.exists():
         if not cfg_file.exists():
             raise ConfigError(str(cfg_file), "", "file not found")
         tree = _deep_merge(tree, read_toml(cfg_file))
         used = cfg_file
-        _validate(tree, lambda _k: str(cfg_file))
+        settings = _validate(tree, lambda _k: str(cfg_file))
 
     env_tree, env_origin = _env_layer(env)
     if env_tree:
         tree = _deep_merge(tree, env_tree)
-        _validate(tree, lambda k: _origin_for(k, env_origin, str(cfg_file) if used else "environment"))
+        settings = _validate(tree, lambda k: _origin_for(k, env_origin, str(cfg_file) if used else "environment"))
 
     flag_origin: dict[str, str] = {}
     for dotted, value in (flags or {}).items():
@@ -406,10 +434,16 @@ def load_settings(
             continue
         _set_path(tree, dotted, value)
         flag_origin[dotted] = "command line"
-    settings = _validate(
-        tree,
-        lambda k: _origin_for(k, {**env_origin, **flag_origin}, str(cfg_file) if used else "settings"),
-    )
+    if flag_origin:
+        settings = _validate(
+            tree,
+            lambda k: _origin_for(k, {**env_origin, **flag_origin}, str(cfg_file) if used else "settings"),
+        )
+    elif settings is None:
+        # No file, no variable, no flag: the defaults, which are valid by construction.
+        settings = _unvalidated(Settings, {"backends"}, backends={
+            name: _unvalidated(BackendSettings, set(data), **data) for name, data in tree["backends"].items()
+        })
     mcp = settings.tools.mcp_config or paths.mcp_config
     return LoadedSettings(settings=settings, paths=paths, config_file_used=used, mcp_config=Path(mcp).expanduser())
 
@@ -428,11 +462,11 @@ class MCPServerConfig(_Strict):
 
     name: str
     command: str | None = None
-    args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
+    args: list[str] = Field(default_factory=_list)
+    env: dict[str, str] = Field(default_factory=_dict)
     cwd: Path | None = None
     url: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=_dict)
     type: Literal["stdio", "http", "streamable-http", "streamableHttp", "sse"] | None = None
     disabled: bool = False
     timeout: float | None = Field(None, gt=0)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import LocalEngineSettings
 from ..errors import EngineStartError
-from .process import EngineSpec, Phase
+from .process import EngineSpec, LazyPattern, Phase
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: The model name the server answers to.
@@ -43,26 +43,26 @@ def bundled_gguf() -> Path | None:
 
 _PHASES = [
     (
-        re.compile(r"llama_model_load|llama_model_loader|loading model", re.IGNORECASE),
+        LazyPattern(r"llama_model_load|llama_model_loader|loading model", re.IGNORECASE),
         "loading model",
         0.3,
     ),
     (
-        re.compile(
+        LazyPattern(
             r"llama_context|llama_new_context|kv self size|KV buffer", re.IGNORECASE
         ),
         "allocating context",
         0.6,
     ),
     (
-        re.compile(
+        LazyPattern(
             r"Started server process|Waiting for application startup", re.IGNORECASE
         ),
         "API server starting",
         0.85,
     ),
     (
-        re.compile(r"Application startup complete|Uvicorn running on", re.IGNORECASE),
+        LazyPattern(r"Application startup complete|Uvicorn running on", re.IGNORECASE),
         "API server up",
         0.95,
     ),

@@ -25,13 +25,15 @@ import asyncio
 import atexit
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Paths, Settings
-from .autotune import GPU, Proposal, autotune, gpus_from_status
 from .llamacpp import LlamaCppSpec
 from .process import Engine, EngineState, kill_all_started, read_pidfile
 from .vllm import VLLMSpec
+
+if TYPE_CHECKING:
+    from .autotune import GPU, Proposal
 
 _ATEXIT_REGISTERED = False
 
@@ -137,6 +139,8 @@ class EngineManager:
         model: str | None = None,
     ) -> Proposal:
         """The autotune estimate for the current GPUs (read from the monitor)."""
+        from .autotune import autotune, gpus_from_status  # only when Start is offered
+
         if gpus is None:
             from ..monitor.gpu import read_gpu_status
 

@@ -75,6 +75,25 @@ class EngineState:
         return self.status in ("starting", "ready", "stopping")
 
 
+class LazyPattern:
+    """A regex compiled when first used: the engines' log patterns (dozens) are not needed to
+    draw the app, only once an engine runs. Offers what the specs use of ``re.Pattern``."""
+
+    __slots__ = ("_rx", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._rx: Any = None
+
+    def search(self, text: str) -> Any:
+        if self._rx is None:
+            import re
+
+            self._rx = re.compile(self.pattern, self.flags)
+        return self._rx.search(text)
+
+
 @dataclass
 class Phase:
     name: str

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import VLLMEngineSettings
 from ..errors import EngineStartError
-from .process import EngineSpec, Phase
+from .process import EngineSpec, LazyPattern, Phase
 
 #: Flags removed from vLLM that fail a start when sent; dropped from extra_args with a note.
 REMOVED_FLAGS = {"--swap-space": True}  # flag → takes a value
@@ -127,9 +127,9 @@ def build_argv(
 
 
 # Startup phases: (regex, phase name, progress). Tolerant: unknown lines never matter.
-_PHASES: list[tuple[re.Pattern[str], str, float]] = [
+_PHASES: list[tuple[LazyPattern, str, float]] = [
     (
-        re.compile(
+        LazyPattern(
             r"Starting to load model|Loading model from|Loading weights|Loading model weights",
             re.IGNORECASE,
         ),
@@ -137,17 +137,17 @@ _PHASES: list[tuple[re.Pattern[str], str, float]] = [
         0.15,
     ),
     (
-        re.compile(r"Loading safetensors checkpoint shards:\s*(\d+)%", re.IGNORECASE),
+        LazyPattern(r"Loading safetensors checkpoint shards:\s*(\d+)%", re.IGNORECASE),
         "loading weights",
         -1.0,
     ),
     (
-        re.compile(r"Model loading took ([\d.]+)\s*GiB", re.IGNORECASE),
+        LazyPattern(r"Model loading took ([\d.]+)\s*GiB", re.IGNORECASE),
         "weights loaded",
         0.45,
     ),
     (
-        re.compile(
+        LazyPattern(
             r"Memory profiling takes|profiling|determine_num_available_blocks",
             re.IGNORECASE,
         ),
@@ -155,7 +155,7 @@ _PHASES: list[tuple[re.Pattern[str], str, float]] = [
         0.5,
     ),
     (
-        re.compile(
+        LazyPattern(
             r"GPU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)",
             re.IGNORECASE,
         ),
@@ -163,7 +163,7 @@ _PHASES: list[tuple[re.Pattern[str], str, float]] = [
         0.62,
     ),
     (
-        re.compile(
+        LazyPattern(
             r"Maximum concurrency for ([\d,]+) tokens per request:\s*([\d.]+)x",
             re.IGNORECASE,
         ),
@@ -171,7 +171,7 @@ _PHASES: list[tuple[re.Pattern[str], str, float]] = [
         0.65,
     ),
     (
-        re.compile(
+        LazyPattern(
             r"Capturing CUDA graph|Capturing cudagraphs|CUDA graph capturing",
             re.IGNORECASE,
         ),
@@ -179,16 +179,16 @@ _PHASES: list[tuple[re.Pattern[str], str, float]] = [
         0.72,
     ),
     (
-        re.compile(r"Graph capturing finished|capturing .* took", re.IGNORECASE),
+        LazyPattern(r"Graph capturing finished|capturing .* took", re.IGNORECASE),
         "CUDA graphs captured",
         0.85,
     ),
     (
-        re.compile(r"Starting vLLM (API )?server on (http\S+)", re.IGNORECASE),
+        LazyPattern(r"Starting vLLM (API )?server on (http\S+)", re.IGNORECASE),
         "API server starting",
         0.9,
     ),
-    (re.compile(r"Application startup complete", re.IGNORECASE), "API server up", 0.95),
+    (LazyPattern(r"Application startup complete", re.IGNORECASE), "API server up", 0.95),
 ]
 
 
@@ -215,9 +215,9 @@ def parse_phase(line: str) -> Phase | None:
     return None
 
 
-_ERRORS: list[tuple[re.Pattern[str], str, str]] = [
+_ERRORS: list[tuple[LazyPattern, str, str]] = [
     (
-        re.compile(
+        LazyPattern(
             r"estimated maximum model length is (\d+)|larger than the maximum number of tokens that can be stored in KV cache",
             re.IGNORECASE,
         ),
@@ -225,7 +225,7 @@ _ERRORS: list[tuple[re.Pattern[str], str, str]] = [
         "lower --max-model-len{n}, or raise --gpu-memory-utilization, or use a quantized model",
     ),
     (
-        re.compile(
+        LazyPattern(
             r"No available memory for the cache blocks|insufficient memory for the KV cache",
             re.IGNORECASE,
         ),
@@ -233,7 +233,7 @@ _ERRORS: list[tuple[re.Pattern[str], str, str]] = [
         "raise --gpu-memory-utilization, free VRAM held by other processes, lower --max-model-len or use a smaller/quantized model",
     ),
     (
-        re.compile(
+        LazyPattern(
             r"CUDA out of memory|torch\.OutOfMemoryError|OutOfMemoryError",
             re.IGNORECASE,
         ),
@@ -241,7 +241,7 @@ _ERRORS: list[tuple[re.Pattern[str], str, str]] = [
         "use a quantized (AWQ/GPTQ) model, lower --gpu-memory-utilization/--max-model-len, free VRAM, or add GPUs with --tensor-parallel-size",
     ),
     (
-        re.compile(
+        LazyPattern(
             r"quantization.*not supported|not supported for the current GPU|Minimum capability",
             re.IGNORECASE,
         ),
@@ -249,7 +249,7 @@ _ERRORS: list[tuple[re.Pattern[str], str, str]] = [
         "pick another quantization (awq works from compute capability 7.5; fp8 needs 8.9+) or a non-quantized model",
     ),
     (
-        re.compile(
+        LazyPattern(
             r"Repository Not Found|gated repo|Cannot access gated|401 Client Error|is not a local folder and is not a valid model identifier|not a valid model identifier",
             re.IGNORECASE,
         ),
@@ -257,12 +257,12 @@ _ERRORS: list[tuple[re.Pattern[str], str, str]] = [
         "check the model name; for gated models accept the license and run `huggingface-cli login` (or set HF_TOKEN)",
     ),
     (
-        re.compile(r"Address already in use|address already in use", re.IGNORECASE),
+        LazyPattern(r"Address already in use|address already in use", re.IGNORECASE),
         "the port is already in use",
         "stop what holds it or set engines.vllm.port",
     ),
     (
-        re.compile(
+        LazyPattern(
             r"CUDA driver version is insufficient|driver on your system is too old|no kernel image is available|libcuda\.so|CUDA initialization|Found no NVIDIA driver",
             re.IGNORECASE,
         ),

@@ -42,63 +42,94 @@ class EngineRow(Vertical):
         super().__init__(**kwargs)
         self.engine = engine
         self.state = state
+        self._drawn: Any = None
 
     def compose(self):
-        yield Static("", classes="engine-title", markup=False)
-        yield Static("", classes="engine-detail", markup=False)
-        yield ProgressBar(total=100, show_eta=False, show_percentage=True)
-        yield Static("", classes="engine-cause", markup=False)
-        yield Static("", classes="engine-hint", markup=False)
+        # Built already showing the state: drawing it on mount instead restyled the buttons and
+        # re-laid the sidebar out once more before the first frame.
+        v = _view(self.engine, self.state)
+        # a bar with progress is drawn by show() on mount (ProgressBar.update keeps the ETA)
+        self._drawn = None if v["progress"] else self.state
+        yield Static(v["title"], classes="engine-title", markup=False)
+        detail = Static(v["detail"], classes="engine-detail", markup=False)
+        detail.display = bool(v["detail"])
+        yield detail
+        bar = ProgressBar(total=100, show_eta=False, show_percentage=True)
+        bar.display = v["bar"]
+        yield bar
+        for name in ("cause", "hint"):
+            line = Static(v[name], classes=f"engine-{name}", markup=False)
+            line.display = bool(v[name])
+            yield line
         with Horizontal():
-            yield Button("Start", id=f"engine-start-{self.engine}", classes="start", compact=True)
-            yield Button("Stop", id=f"engine-stop-{self.engine}", classes="stop", compact=True)
+            yield Button("Start", id=f"engine-start-{self.engine}", classes="start", compact=True,
+                         disabled=v["start_disabled"])
+            yield Button("Stop", id=f"engine-stop-{self.engine}", classes="stop", compact=True,
+                         disabled=v["stop_disabled"])
             yield Button("Log", id=f"engine-log-{self.engine}", classes="log", compact=True)
 
     def on_mount(self) -> None:
-        self.show(self.state)
+        if self.state is not self._drawn:  # changed between compose and mount
+            self.show(self.state)
 
     def show(self, state: Any) -> None:
         """Draw one EngineState."""
         self.state = state
-        if not self.children:  # not composed yet: on_mount draws it
+        if not self.children:  # not composed yet: compose draws it
             return
-        from rich.text import Text
-
-        status = getattr(state, "status", "stopped")
-        phase, url, progress = getattr(state, "phase", ""), getattr(state, "url", ""), getattr(state, "progress", 0.0)
-        cause_text, hint_text = getattr(state, "cause", ""), getattr(state, "hint", "")
-        dot, color = DOTS.get(status, ("?", "grey50"))
-        title = Text()
-        title.append(dot + " ", style=color)
-        title.append(LABELS.get(self.engine, self.engine), style="bold")
-        title.append(f"  {status}")
-        self.query_one(".engine-title", Static).update(title)
-        detail = phase or ""
-        if status == "ready" and url:
-            detail = url
-        elif status == "failed" and phase:
-            detail = f"while {phase}"
-        self.query_one(".engine-detail", Static).update(detail)
-        self.query_one(".engine-detail", Static).display = bool(detail)
+        v = _view(self.engine, state)
+        self._drawn = state
+        self.query_one(".engine-title", Static).update(v["title"])
+        self.query_one(".engine-detail", Static).update(v["detail"])
+        self.query_one(".engine-detail", Static).display = bool(v["detail"])
         bar = self.query_one(ProgressBar)
-        bar.display = status == "starting"
-        bar.update(progress=round(max(0.0, min(1.0, progress or 0.0)) * 100))
-        failed = status == "failed"
+        bar.display = v["bar"]
+        bar.update(progress=v["progress"])
         cause = self.query_one(".engine-cause", Static)
         hint = self.query_one(".engine-hint", Static)
-        cause.update(f"cause: {cause_text}" if failed and cause_text else "")
-        hint.update(f"hint: {hint_text}" if failed and hint_text else "")
-        cause.display = failed and bool(cause_text)
-        hint.display = failed and bool(hint_text)
-        managed = getattr(state, "managed", True)
-        self.query_one(".start", Button).disabled = not managed or status in ("starting", "ready", "stopping")
-        self.query_one(".stop", Button).disabled = not managed or status not in ("starting", "ready")
+        cause.update(v["cause"])
+        hint.update(v["hint"])
+        cause.display = bool(v["cause"])
+        hint.display = bool(v["hint"])
+        self.query_one(".start", Button).disabled = v["start_disabled"]
+        self.query_one(".stop", Button).disabled = v["stop_disabled"]
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         for action in ("start", "stop", "log"):
             if event.button.has_class(action):
                 self.post_message(self.Action(self.engine, action))
+
+
+def _view(engine: str, state: Any) -> dict[str, Any]:
+    """What the row shows for one EngineState."""
+    from rich.text import Text
+
+    status = getattr(state, "status", "stopped")
+    phase, url, progress = getattr(state, "phase", ""), getattr(state, "url", ""), getattr(state, "progress", 0.0)
+    cause_text, hint_text = getattr(state, "cause", ""), getattr(state, "hint", "")
+    dot, color = DOTS.get(status, ("?", "grey50"))
+    title = Text()
+    title.append(dot + " ", style=color)
+    title.append(LABELS.get(engine, engine), style="bold")
+    title.append(f"  {status}")
+    detail = phase or ""
+    if status == "ready" and url:
+        detail = url
+    elif status == "failed" and phase:
+        detail = f"while {phase}"
+    failed = status == "failed"
+    managed = getattr(state, "managed", True)
+    return {
+        "title": title,
+        "detail": detail,
+        "bar": status == "starting",
+        "progress": round(max(0.0, min(1.0, progress or 0.0)) * 100),
+        "cause": f"cause: {cause_text}" if failed and cause_text else "",
+        "hint": f"hint: {hint_text}" if failed and hint_text else "",
+        "start_disabled": not managed or status in ("starting", "ready", "stopping"),
+        "stop_disabled": not managed or status not in ("starting", "ready"),
+    }
 
 
 def engine_map(manager: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Policy:
 
-- Self-driving: on mount it builds a sampler with ``services.gpu_sampler_factory()`` and starts
+- Self-driving: right after its first frame it builds a sampler with ``services.gpu_sampler_factory()`` and starts
   ONE exclusive worker (group "gpu") that iterates ``sampler.samples()`` (NVML calls run in a
   thread inside the sampler, so a slow driver never blocks the event loop or a token).
 - Cards are mounted once and updated in place on each snapshot; they are re-mounted only when
@@ -54,7 +54,12 @@ class GPUPane(VerticalScroll):
         if factory is None:
             self._reason("GPU monitoring is off")
             return
-        self.run_sampler(factory)
+        # Loading NVML (a thread importing pynvml and ctypes) waits for the first frame.
+        self.call_after_refresh(self._start_sampler, factory)
+
+    def _start_sampler(self, factory: Any) -> None:
+        if self.is_attached:
+            self.run_sampler(factory)
 
     def on_unmount(self) -> None:
         if self.sampler is not None:

@@ -5,7 +5,7 @@ Messages up: :class:`Sidebar.BackendSelected`, :class:`Sidebar.ModelSelected`.
 
 Policy:
 
-- Self-driving. On mount it starts its workers: "health" (every :attr:`Sidebar.HEALTH_INTERVAL_S`
+- Self-driving. It starts its workers: "health" (right after its first frame, then every :attr:`Sidebar.HEALTH_INTERVAL_S`
   seconds, each configured backend's ``health()`` through a fresh ``services.make_client(name,
   None)``, all at once, each bounded by :data:`HEALTH_TIMEOUT_S`; also re-run when an engine
   becomes ready or stops) and "models" (``list_models()`` of the current backend, whenever it
@@ -130,9 +130,14 @@ class Sidebar(VerticalScroll):
             self._unsubscribe.append(self.engines.add_listener(self._on_engine_state))
         self._refresh_mcp()
         self.set_interval(1.0, self._refresh_mcp)
-        self.run_health()
+        # The health checks build HTTP clients (httpx, TLS contexts): after the first frame.
+        self.call_after_refresh(self._start_health)
         if self.current_backend:
             self.load_models(self.current_backend)
+
+    def _start_health(self) -> None:
+        if self.is_attached:
+            self.run_health()
 
     def on_unmount(self) -> None:
         for off in self._unsubscribe:

@@ -19,10 +19,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Static
 
-from ...core.agent.events import Approval
-
 if TYPE_CHECKING:
-    from ...core.agent.events import ApprovalNeeded, ToolCallFinished, ToolCallRequested
+    from ...core.agent.events import (
+        Approval,
+        ApprovalNeeded,
+        ToolCallFinished,
+        ToolCallRequested,
+    )
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 PREVIEW_LINES = 3
@@ -119,6 +122,9 @@ class TraceItem(Vertical, can_focus=True):
     def action_answer(self, answer: str) -> None:
         if not self.pending:
             return
+        # imported here: the event dataclasses are not needed for the first frame
+        from ...core.agent.events import Approval
+
         approval = Approval(answer)
         self._future.set_result(approval)
         for w in self.query(".ask"):
