@@ -25,7 +25,6 @@ the chat notes the change.
 from __future__ import annotations
 
 import asyncio
-import gc
 import re
 import time
 from pathlib import Path
@@ -47,11 +46,6 @@ from .widgets.chat import AssistantMessage, ChatView
 from .widgets.prompt import Prompt
 from .widgets.status import StatusBar
 from .widgets.trace import TraceItem, TracePane
-
-# Everything imported so far (Textual, pydantic, the settings) lives as long as the process: move
-# it out of the collector's way, so that the full collections during start-up do not traverse
-# ~50k long-lived objects again (about 30 ms before the first frame, for nothing).
-gc.freeze()
 
 NARROW = 100
 HEALTH_TIMEOUT_S = 3.0
