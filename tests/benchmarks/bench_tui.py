@@ -263,8 +263,8 @@ async def main(quick: bool) -> None:
     print(f"drawing finished {r20['draw_lag'] * 1000:.0f} ms after the last token of the flood")
 
     print("\n## Start-up to the first full screen (fresh process, imports included)")
-    bare = min(startup("bare") for _ in range(3))
-    app_t = min(startup("app") for _ in range(3))
+    bare = min(startup("bare") for _ in range(5))
+    app_t = min(startup("app") for _ in range(5))
     print(f"bare Textual app: {bare:.3f} s; a2ia-tui: {app_t:.3f} s  (x{app_t / bare:.2f})")
 
     print("\n## Opening a saved conversation")
