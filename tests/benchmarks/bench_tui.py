@@ -80,6 +80,7 @@ async def bare_stream(url: str) -> tuple[float, float, int]:
 def make_app(url: str):
     from a2ia_tui.core.store import HistoryStore
     from a2ia_tui.tui.app import A2IAApp
+    from a2ia_tui.tui.factory import tune_gc
     from a2ia_tui.tui.services import AppServices
 
     loaded = load_settings(None, flags={"tools.enabled": False, "backends.vllm.base_url": url,
@@ -87,6 +88,7 @@ def make_app(url: str):
     store = HistoryStore(Path(tempfile.mkdtemp()) / "h.sqlite3")
     services = AppServices(loaded=loaded, make_client=lambda n, m: OpenAIClient(url, name=n, model="fake-model"),
                            store=store, initial_backend="vllm", extras={"no_metrics": True})
+    tune_gc()  # as a2ia_tui.tui.factory.make_app, the real start path, does
     return A2IAApp(services)
 
 

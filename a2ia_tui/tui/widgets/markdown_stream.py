@@ -55,8 +55,10 @@ RESERVE_S = 0.5  # while streaming, keep room below the text for this much more 
 RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
 
 
-def render(text: str) -> "RichMarkdown":
-    from rich.markdown import Markdown as RichMarkdown  # lazily: not needed for the first frame
+def render(text: str) -> RichMarkdown:
+    from rich.markdown import (
+        Markdown as RichMarkdown,  # lazily: not needed for the first frame
+    )
 
     return RichMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
 
@@ -99,7 +101,7 @@ def estimate_height(source: str, width: int) -> int:
 
 
 class _Block:
-    __slots__ = ("source", "strips", "height", "estimated")
+    __slots__ = ("estimated", "height", "source", "strips")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -292,7 +294,7 @@ class StreamingMarkdown(Widget):
         rate = (self._content - lines0) / max(1e-3, now - t0)
         return max(RESERVE_MIN, min(RESERVE_MAX, round(rate * RESERVE_S)))
 
-    def get_content_height(self, container: "Size", viewport: "Size", width: int) -> int:
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width != self._width:
             self._width = width
             for block in self._blocks:
@@ -331,9 +333,9 @@ class StreamingMarkdown(Widget):
         i = bisect_right(self._offsets, y) - 1
         block = self._part(i) if i < len(self._offsets) else None
         if block is not None:
-            if block.strips is None:  # scrolled into view before the settling pass reached it
-                if self._render_block(block):
-                    self.call_after_refresh(self._relayout)
+            # scrolled into view before the settling pass reached it: render it now
+            if block.strips is None and self._render_block(block):
+                self.call_after_refresh(self._relayout)
             row = y - self._offsets[i]
             if row < len(block.strips):
                 return block.strips[row]
