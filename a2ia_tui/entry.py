@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .tui.gctune import raise_thresholds
+
+    raise_thresholds()  # before the heavy imports below (see a2ia_tui.tui.gctune)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command:

@@ -37,3 +37,19 @@ def test_importing_every_core_module_loads_no_textual():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_building_the_command_line_parser_imports_no_heavy_library():
+    """``a2ia-tui`` builds every subcommand's parser before the app starts: none of them may pull
+    in the mcp SDK, httpx, Textual or the engines (the mcp SDK alone took ~0.7 s of start-up)."""
+    code = (
+        "import sys\n"
+        "from a2ia_tui.entry import build_parser\n"
+        "build_parser()\n"
+        "heavy = ('mcp', 'httpx', 'textual', 'a2ia_tui.core.engines', 'a2ia_tui.core.tools.server')\n"
+        "bad = sorted({h for h in heavy for m in sys.modules if m == h or m.startswith(h + '.')})\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -6,7 +6,7 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..core.tools.server import add_arguments as server_args
+    from ..core.tools.server_args import add_arguments as server_args
 
     server_args(p)
 

@@ -9,6 +9,7 @@ Nothing slow happens here: heavy modules are imported when first used.
 from __future__ import annotations
 
 from ..core.config import LoadedSettings
+from .gctune import GC_THRESHOLDS, tune_gc  # noqa: F401 - the start path's, re-exported
 from .services import AppServices
 
 
@@ -53,28 +54,6 @@ def default_services(loaded: LoadedSettings) -> AppServices:
         open_store=store_opener,
         initial_backend=None if settings.default_backend == "auto" else settings.default_backend,
     )
-
-
-GC_THRESHOLDS = (10_000, 50, 100)
-
-
-def tune_gc() -> None:
-    """Keep the cyclic garbage collector out of the frames.
-
-    Everything imported so far (Textual, pydantic, the settings) lives as long as the process:
-    ``gc.freeze()`` moves it out of the collector's way, so full collections do not traverse
-    ~50k long-lived objects again (about 30 ms before the first frame, for nothing). And a
-    streaming answer allocates a great deal (strips, segments, chunks), which at Python's default
-    thresholds (700, 10, 10) means a young collection every few hundred objects and, in a 20k-token
-    flood, ~170 ms of collections, a full one taking ~80 ms in the middle of a frame. With these
-    thresholds young collections are ~15x rarer and full ones rarer still; reference counting
-    still frees everything that is not in a cycle at once. Called in the program's one start
-    path (and by the benchmark that imitates it), never when a module is imported.
-    """
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def make_app(loaded: LoadedSettings, services: AppServices | None = None):

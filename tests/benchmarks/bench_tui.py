@@ -175,13 +175,23 @@ STARTUP = textwrap.dedent(
                 self.call_after_refresh(first_frame, self)
 
         app = Bare()
+        app.run(headless=True, size=(120, 40))
     else:
-        from a2ia_tui.core.config import load_settings
-        from a2ia_tui.tui.factory import make_app
+        # The real command: `a2ia-tui` with no arguments (the entry point parses the command line,
+        # loads the settings, checks the mcpServers file, builds the app and runs it), only
+        # headless, and stopped at its first frame.
+        from textual.app import App
 
-        app = make_app(load_settings(None))
-        app._startup = lambda: first_frame(app)  # called right after the first refresh
-    app.run(headless=True, size=(120, 40))
+        real_run = App.run
+
+        def run(self, *args, **kwargs):
+            self._startup = lambda: first_frame(self)  # called right after the first refresh
+            return real_run(self, headless=True, size=(120, 40))
+
+        App.run = run
+        from a2ia_tui.entry import main
+
+        main([])
     """
 )
 

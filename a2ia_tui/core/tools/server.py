@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from typing import Any
@@ -34,6 +33,7 @@ from mcp.types import ToolAnnotations
 
 from ..errors import A2IAError
 from .commands_runner import run_command as _run_command
+from .server_args import add_arguments
 from .workspace import Workspace
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -248,13 +248,6 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(ap)
     args = ap.parse_args(argv)
     return serve(args)
-
-
-def add_arguments(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--workspace", default=os.getcwd(), help="root the tools are confined to (default: cwd)")
-    ap.add_argument("--max-read-bytes", type=int, default=1_000_000)
-    ap.add_argument("--max-output-chars", type=int, default=50_000)
-    ap.add_argument("--command-timeout", type=float, default=60.0)
 
 
 def serve(args: argparse.Namespace) -> int:
