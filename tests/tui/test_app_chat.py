@@ -176,3 +176,35 @@ async def test_failed_answer_is_marked() -> None:
         assert msg.status == "failed"
         assert "connection refused" in str(msg.query_one(".mark").render())
         assert app.services.store.load(app.conversation.id).entries[-1].meta.status == "failed"
+
+
+async def test_thinking_is_shown_folded_live_and_after_reopening() -> None:
+    from textual.widgets import Collapsible, Static
+
+    app, _ = build_app({"vllm": [text_reply("The answer is 4.", thinking="two plus two is four", delay_s=0.005)]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "2+2?")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        msg = app.query_one(AssistantMessage)
+        fold = msg.query_one(Collapsible)
+        assert fold.title == "thinking" and fold.collapsed
+        assert str(fold.query_one(".thinking", Static).render()) == "two plus two is four"
+        assert msg.text == "The answer is 4."  # the thinking is not part of the answer
+        # the saved conversation restores it, folded again
+        cid = app.conversation.id
+        await app.open_conversation(cid)
+        await pilot.pause()
+        again = app.query_one(AssistantMessage).query_one(Collapsible)
+        assert again.collapsed and "two plus two is four" in str(again.query_one(".thinking", Static).render())
+
+
+async def test_an_answer_without_thinking_has_no_fold() -> None:
+    from textual.widgets import Collapsible
+
+    app, _ = build_app({"vllm": [text_reply("Plain.")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        assert not app.query_one(AssistantMessage).query(Collapsible)

@@ -137,3 +137,25 @@ async def wait_until(pilot, cond, timeout: float = 5.0) -> None:
     while not cond():
         assert loop.time() < end, "condition not met in time"
         await pilot.pause(0.02)
+
+
+async def test_room_is_reserved_while_streaming_and_dropped_when_sealed() -> None:
+    from a2ia_tui.tui.widgets.markdown_stream import RESERVE_MAX, RESERVE_MIN
+
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        await pilot.pause()
+        # text that outgrows the room: the widget grows past it, with fresh room below
+        md.write("".join(f"line {i}\n\n" for i in range(10)) + "tail")
+        await pilot.pause()
+        assert RESERVE_MIN <= md.size.height - md._content <= RESERVE_MAX
+        # a word more fits in the room: the height stays, the changed row shows it
+        before = md.size.height
+        md.write(" word")
+        await pilot.pause()
+        assert md.size.height == before
+        assert "tail word" in "\n".join(md.render_line(y).text for y in range(md._content))
+        md.seal()
+        await pilot.pause()
+        assert md.size.height == md._content == 21  # 11 blocks and 10 gaps, nothing reserved
