@@ -20,6 +20,16 @@ def test_split_respects_fences() -> None:
     assert split_settled("inside\n\n", True) == (0, True)
 
 
+def test_a_boundary_waits_for_the_next_line_and_indented_lines_continue_the_block() -> None:
+    # undecided until the next line starts
+    assert split_settled("para\n\n", False) == (0, False)
+    assert split_settled("para\n\nn", False) == (len("para\n\n"), False)
+    # a list item's second paragraph (indented) belongs to the item: no boundary
+    item = "- one\n\n    still item one\n\n- two"
+    assert split_settled(item, False) == (len("- one\n\n    still item one\n\n"), False)
+    assert split_settled("- one\n\n  more", False) == (0, False)
+
+
 class Host(App):
     def compose(self) -> ComposeResult:
         yield StreamingMarkdown()
@@ -87,7 +97,7 @@ async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
         assert not all(rendered) and rendered[-1] and not rendered[0]
         assert not md.settled
         # the bottom is on screen, exactly rendered
-        assert "x59 = 59" in "\n".join(s.text for b in md._blocks[-3:] for s in b.strips)
+        assert "x59 = 59" in "\n".join(md.render_line(y).text for y in range(md._content - 8, md._content))
         md.seal()
         await wait_until(pilot, lambda: md.settled)
         # every height is now exact: the sum of the rendered blocks and the gaps

@@ -64,21 +64,31 @@ def render(text: str) -> RichMarkdown:
 
 
 def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
-    """``(cuts, fence)``: the offsets in ``tail`` just after each blank line outside a code
-    fence (block boundaries), and whether a fence is open at the last cut."""
+    """``(cuts, fence)``: block boundaries in ``tail`` (the offsets just after a blank line
+    outside a code fence), and whether a fence is open at the last cut.
+
+    A boundary is only decided when the next line has begun: a line indented by a space or a tab
+    continues the block before it (a list item's next paragraph, an indented code block), so
+    there is no boundary there. The decision depends on the text alone, never on how it was
+    chunked."""
     pos = 0
     cuts: list[int] = []
     cut_fence = fence = in_fence
+    pending: int | None = None  # a blank line was seen: a boundary, unless the next line is indented
     for line in tail.splitlines(keepends=True):
         pos += len(line)
+        stripped = line.strip()
+        if pending is not None and stripped:
+            if line[0] not in " \t":
+                cuts.append(pending)
+                cut_fence = fence
+            pending = None
         if not line.endswith("\n"):
             break  # an unfinished line never settles
-        stripped = line.strip()
         if stripped.startswith(("```", "~~~")):
             fence = not fence
         elif not stripped and not fence:
-            cuts.append(pos)
-            cut_fence = fence
+            pending = pos
     return cuts, cut_fence
 
 
