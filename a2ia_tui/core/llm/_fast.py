@@ -156,3 +156,11 @@ def stream_chunk(
         },
         _CHUNK_FIELDS,
     )
+
+
+def take_run(model: str | None, run: list[str]) -> ChatChunk:
+    """One chunk carrying the content-only events collected in ``run`` (which is emptied): the
+    clients merge the events of one network read this way (``ChatChunk.pieces``)."""
+    chunk = text_chunk(model, "".join(run), None, len(run))
+    run.clear()
+    return chunk

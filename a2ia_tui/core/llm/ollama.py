@@ -20,7 +20,7 @@ from ..errors import (
     BackendUnreachable,
     StreamInterrupted,
 )
-from ._fast import parse_json, stream_chunk, text_chunk
+from ._fast import parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient
 from .types import (
     ChatChunk,
@@ -168,8 +168,7 @@ class OllamaClient(HTTPClient):
                         continue
                     if "error" in obj:
                         if run:
-                            yield text_chunk(model_name, "".join(run), None, len(run))
-                            run = []
+                            yield take_run(model_name, run)
                         raise StreamInterrupted(
                             f"server error mid-stream: {obj['error']}",
                             "".join(text_parts),
@@ -188,13 +187,11 @@ class OllamaClient(HTTPClient):
                             run.append(content)
                             continue
                         if run:
-                            yield text_chunk(model_name, "".join(run), None, len(run))
-                            run = []
+                            yield take_run(model_name, run)
                         yield text_chunk(obj.get("model"), content, thinking)
                         continue
                     if run:
-                        yield text_chunk(model_name, "".join(run), None, len(run))
-                        run = []
+                        yield take_run(model_name, run)
                     if content:
                         text_parts.append(content)
                     chunk = stream_chunk(
@@ -211,8 +208,7 @@ class OllamaClient(HTTPClient):
                         saw_done = True
                         break
                 if run:  # the end of this read: what arrived is delivered now
-                    yield text_chunk(model_name, "".join(run), None, len(run))
-                    run = []
+                    yield take_run(model_name, run)
                 if saw_done:
                     break
         except StreamInterrupted as exc:

@@ -26,7 +26,7 @@ from typing import Any
 
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
-from ._fast import parse_json, stream_chunk, text_chunk
+from ._fast import parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient, error_message
 from .types import (
     ChatChunk,
@@ -238,8 +238,7 @@ class OpenAIClient(HTTPClient):
                     if not choices:
                         if obj.get("error") or obj.get("object") == "error":
                             if run:
-                                yield text_chunk(model_name, "".join(run), None, len(run))
-                                run = []
+                                yield take_run(model_name, run)
                             raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
                         continue
                     for choice in choices:
@@ -254,8 +253,7 @@ class OpenAIClient(HTTPClient):
                                 run.append(content)  # the commonest event: merged per read
                                 continue
                             if run:
-                                yield text_chunk(model_name, "".join(run), None, len(run))
-                                run = []
+                                yield take_run(model_name, run)
                             if content or thinking:
                                 if content:
                                     text_parts.append(content)
@@ -264,15 +262,13 @@ class OpenAIClient(HTTPClient):
                                 acc.add(tool_deltas)
                         if fr:
                             if run:
-                                yield text_chunk(model_name, "".join(run), None, len(run))
-                                run = []
+                                yield take_run(model_name, run)
                             finish = _FINISH_MAP.get(fr, fr)
                             calls = acc.finish()
                             if calls:
                                 yield stream_chunk(model_name, tool_calls=calls)
                 if run:  # the end of this read: what arrived is delivered now
-                    yield text_chunk(model_name, "".join(run), None, len(run))
-                    run = []
+                    yield take_run(model_name, run)
                 if finished:
                     break
         except StreamInterrupted as exc:
