@@ -22,7 +22,7 @@ def tune_gc() -> None:
     path (and by the benchmark that imitates it), never when a module is imported.
     """
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    raise_thresholds()
 
 
 def raise_thresholds() -> None:

@@ -6,7 +6,13 @@ from hypothesis import given, settings, strategies as st
 
 from textual.app import App, ComposeResult
 
-from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown, render_strips, split_settled
+from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown, block_cuts, render_strips
+
+def split_settled(tail: str, in_fence: bool) -> tuple[int, bool]:
+    """Where the settled part of ``tail`` ends (0: nothing settled yet), and the fence state there."""
+    cuts, fence = block_cuts(tail, in_fence)
+    return (cuts[-1] if cuts else 0), fence
+
 
 DOC = "# T\n\npara one\n\n```py\nx = 1\n\ny = 2\n```\n\n- a\n- b\n\ntail"
 

@@ -92,13 +92,6 @@ def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
     return cuts, cut_fence
 
 
-def split_settled(tail: str, in_fence: bool) -> tuple[int, bool]:
-    """``(n, fence)``: ``tail[:n]`` ends at the last blank line outside a code fence (0 = none
-    yet), and ``fence`` is whether a fence is open at ``n``."""
-    cuts, fence = block_cuts(tail, in_fence)
-    return (cuts[-1] if cuts else 0), fence
-
-
 def estimate_height(source: str, width: int) -> int:
     """A cheap guess at the rendered height of one block: its source lines, wrapped at ``width``
     (fence lines stand for the code block's padding). Exact for prose and code that fits."""
