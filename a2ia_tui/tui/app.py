@@ -440,7 +440,10 @@ class A2IAApp(App[int]):
         client = orch.client
         self.busy_backend = client.name
         self._sidebar_set(busy_backend=client.name)
-        msg: AssistantMessage | None = None
+        # The answer's widget is mounted now, while the request is on its way: the layout it costs
+        # is paid during the wait for the first token, not during the stream, and the header
+        # (backend:model) shows at once that an answer is coming.
+        msg: AssistantMessage | None = await self.chat.add_assistant(client.name, client.model)
         status = self.status
         started = time.monotonic()
         first: float | None = None
@@ -448,8 +451,8 @@ class A2IAApp(App[int]):
         try:
             async for ev in orch.run_turn(self.conversation):
                 if isinstance(ev, TextDelta):
-                    if msg is None:
-                        msg = await self.chat.add_assistant(client.name, client.model)
+                    if msg is None or not msg.streaming:
+                        msg = await self._answer(msg, client)
                     msg.append(ev.text)
                     pieces += 1
                     if first is None:
@@ -464,12 +467,15 @@ class A2IAApp(App[int]):
                             # the meter counts tokens (a merged chunk carries several)
                             status.set(force=False, tps=orch.meter.live_tokens_per_s)
                 elif isinstance(ev, ThinkingDelta):
-                    if msg is None:
-                        msg = await self.chat.add_assistant(client.name, client.model)
+                    if msg is None or not msg.streaming:
+                        msg = await self._answer(msg, client)
                     msg.append_thinking(ev.text)
                 elif isinstance(ev, ToolCallRequested):
                     if msg is not None:
-                        await msg.finish()
+                        if msg.empty:  # the reply was only the call: no answer to show
+                            await msg.remove()
+                        else:
+                            await msg.finish()
                         msg = None
                     self._save()
                     self.chat.add_tool_note(ev.name)
@@ -484,6 +490,9 @@ class A2IAApp(App[int]):
                                     tokens_out=ev.completion_tokens)
                     self._save()
                 elif isinstance(ev, Notice):
+                    if msg is not None and msg.empty:  # the note goes before the answer
+                        await msg.remove()
+                        msg = None
                     self.chat.add_note(ev.text, ev.level)
                 elif isinstance(ev, TurnFinished):
                     if msg is not None:
@@ -507,6 +516,13 @@ class A2IAApp(App[int]):
             self.status.set(streaming=False)
             self._save()
             self._focus_prompt_if_idle()
+
+    async def _answer(self, msg: AssistantMessage | None, client: Any) -> AssistantMessage:
+        """The answer the text goes to (mounted if there is none yet), with its frames started."""
+        if msg is None:
+            msg = await self.chat.add_assistant(client.name, client.model)
+        msg.start_streaming()
+        return msg
 
     def _focus_prompt_if_idle(self) -> None:
         if self.trace.pending_item() is None and isinstance(self.screen, Screen) and not self.screen.is_modal:

@@ -49,7 +49,8 @@ async def test_tool_call_approved() -> None:
         await wait_for(pilot, lambda: idle(app))
         assert hub.called == [("notes__delete", {"path": "a.txt"})]
         assert item.state == "ok"
-        assert app.query_one(AssistantMessage).text == "Deleted."
+        # the reply that was only a tool call left no empty answer behind
+        assert [m.text for m in app.query(AssistantMessage)] == ["Deleted."]
         roles = [e.message.role for e in app.services.store.load(app.conversation.id).entries]
         assert roles == ["user", "assistant", "tool", "assistant"]
         assert app.focused is app.query_one("#prompt")
@@ -110,6 +111,38 @@ async def test_escape_cancels_and_keeps_partial() -> None:
         assert app.query(AssistantMessage)[-1].text == "next answer"
 
 
+async def test_the_answer_shows_before_its_first_token() -> None:
+    """The answer (its backend:model header) is mounted when the request goes out, so the wait
+    for the first token shows that an answer is coming; the text then streams into it."""
+    app, _ = build_app({"vllm": [text_reply("late", delay_s=0.5)]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: app.query(AssistantMessage))
+        msg = app.query_one(AssistantMessage)
+        assert msg.empty and not msg.streaming and app.turn_running
+        assert str(msg.query_one(".header").render()) == "vllm:vllm-model"
+        await wait_for(pilot, lambda: idle(app))
+        assert [m.text for m in app.query(AssistantMessage)] == ["late"]
+        assert msg.status == "complete" and msg.markdown.blocks == ["late"]
+
+
+async def test_cancel_before_the_first_token() -> None:
+    """Escape while waiting for the first token: the answer is marked interrupted, as the saved
+    conversation (which keeps the interrupted step) shows it when reopened."""
+    app, _ = build_app({"vllm": [text_reply("never seen", delay_s=5)]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: app.query(AssistantMessage))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.turn_running)
+        msg = app.query_one(AssistantMessage)
+        assert msg.status == "interrupted" and msg.text == "" and msg.query(".mark")
+        saved = app.services.store.load(app.conversation.id).entries
+        assert saved[-1].message.role == "assistant" and saved[-1].meta.status == "interrupted"
+
+
 async def test_swap_backends_mid_conversation() -> None:
     app, clients = build_app({"vllm": [text_reply("from vllm")], "ollama": [text_reply("from ollama")]})
     async with app.run_test(size=(120, 40)) as pilot:
@@ -135,7 +168,7 @@ async def test_swap_during_a_turn_asks_first() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "long")
-        await wait_for(pilot, lambda: app.query(AssistantMessage))
+        await wait_for(pilot, lambda: app.query(AssistantMessage) and app.query_one(AssistantMessage).text)
         app.switch_backend("ollama")
         await wait_for(pilot, lambda: app.screen.is_modal)
         await pilot.press("n")  # keep the turn

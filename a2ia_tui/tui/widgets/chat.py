@@ -106,9 +106,20 @@ class AssistantMessage(Vertical):
 
     # -- streaming -----------------------------------------------------------------------------
 
+    @property
+    def streaming(self) -> bool:
+        """Text is arriving (frames are running)."""
+        return self._stream is not None
+
+    @property
+    def empty(self) -> bool:
+        """Nothing has arrived: no text and no thinking."""
+        return not (self.text or self._parts or self._thinking_parts)
+
     def start_streaming(self) -> None:
-        self._stream = self.markdown
-        self._timer = self.set_timer(FRAME_S, self._frame)
+        if self._stream is None:
+            self._stream = self.markdown
+            self._timer = self.set_timer(FRAME_S, self._frame)
 
     async def _frame(self) -> None:
         """Draw what arrived, then pace the next frame by what this one cost."""
@@ -158,8 +169,7 @@ class AssistantMessage(Vertical):
             self._timer.stop()
             self._timer = None
         await self._flush()
-        if self._stream is not None:
-            self._stream.seal()
+        (self._stream or self.markdown).seal()  # also an answer that never got any text
         self._stream = None
         self.finished_at = time.perf_counter()
         self.status = status
@@ -221,10 +231,10 @@ class ChatView(VerticalScroll):
         return w
 
     async def add_assistant(self, backend: str | None, model: str | None) -> AssistantMessage:
+        """A new answer, mounted; its frames start with :meth:`AssistantMessage.start_streaming`."""
         self._drop_empty()
         w = AssistantMessage(backend, model)
         await self.mount(w)
-        w.start_streaming()
         return w
 
     async def clear(self) -> None:
