@@ -98,6 +98,7 @@ async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path)
     app = EngineApp(services)
     async with app.run_test(size=(100, 60)) as pilot:
         row = app.query_one("#engine-vllm", EngineRow)
+        assert row.info == "○ vLLM  stopped" and not row.query("ProgressBar")  # a bar once it starts
         await click(pilot, "#engine-start-vllm")
         await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
         screen = app.screen
@@ -126,13 +127,15 @@ async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path)
             return st.status == "ready"
 
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "starting")
-        await wait_for(pilot, lambda: row.query_one("ProgressBar").display and "starting" in text(row.query_one(".engine-title")))
+        await wait_for(pilot, lambda: row.query("ProgressBar") and row.query_one("ProgressBar").display
+                       and row.info.startswith("◐ vLLM  starting"))
         await wait_for(pilot, seen, timeout=30)
         assert len(phases) >= 2 and len(progress) >= 2  # it went through phases with growing progress
         await wait_for(pilot, lambda: "ready" in text(screen.query_one("#es-phase")))
         # "select when ready" (on by default) selected the engine's backend
         await wait_for(pilot, lambda: app.selected == ["vllm"])
-        assert "ready" in text(row.query_one(".engine-title"))
+        assert row.info.splitlines()[0] == "● vLLM  ready"
+        assert row.info.splitlines()[1].startswith("http://127.0.0.1:")  # the URL below the status
         assert not row.query_one("ProgressBar").display
         assert "--max-model-len 2048" in " ".join(services.engines["vllm"].spec.argv())  # the edited value was used
         await pilot.press("escape")
@@ -177,9 +180,9 @@ async def test_failed_engine_shows_cause_and_hint(tmp_path):
         await wait_for(pilot, lambda: "cause:" in text(screen.query_one("#es-cause")))
         await pilot.press("escape")
         row = app.query_one("#engine-vllm", EngineRow)
-        assert text(row.query_one(".engine-cause")) == f"cause: {state.cause}"
-        assert text(row.query_one(".engine-hint")) == f"hint: {state.hint}"
-        assert "failed" in text(row.query_one(".engine-title"))
+        lines = row.info.splitlines()
+        assert lines[0] == "✗ vLLM  failed"
+        assert f"cause: {state.cause}" in lines and f"hint: {state.hint}" in lines
         assert app.selected == []
         # the log viewer is one click away and shows the root cause line
         await click(pilot, "#engine-log-vllm")

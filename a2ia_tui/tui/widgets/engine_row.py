@@ -1,4 +1,4 @@
-"""One managed engine in the sidebar: status line, phase, progress bar, cause + hint, buttons.
+"""One managed engine in the sidebar: status line, phase, cause + hint, progress bar, buttons.
 
 The row only draws an ``EngineState`` (the core's frozen dataclass) and posts nested messages
 for its buttons; the Sidebar decides what Start / Stop / Log do (attributes down, messages up).
@@ -9,21 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, ProgressBar, Static
 
 LABELS = {"vllm": "vLLM", "local": "local llama.cpp"}
-DOTS = {"ready": ("●", "green"), "starting": ("◐", "yellow"), "stopping": ("◑", "yellow"),
-        "failed": ("✗", "red"), "stopped": ("○", "grey50")}
+DOTS = {"ready": ("●", "ansi_green"), "starting": ("◐", "ansi_yellow"), "stopping": ("◑", "ansi_yellow"),
+        "failed": ("✗", "ansi_red"), "stopped": ("○", "#808080")}
 
 
 class EngineRow(Vertical):
+    """A few widgets only (they are on the first screen, and each widget costs start-up time):
+    one ``Static`` holds the status line and, below it, the phase or URL, the cause and the hint;
+    the progress bar is mounted the first time the engine starts; then the buttons."""
+
     DEFAULT_CSS = """
     EngineRow { height: auto; margin-bottom: 1; }
-    EngineRow > .engine-title { height: 1; }
-    EngineRow > .engine-detail { color: $text-muted; height: auto; }
-    EngineRow > .engine-cause { color: $error; height: auto; }
-    EngineRow > .engine-hint { color: $warning; height: auto; }
+    EngineRow > .engine-info { height: auto; }
     EngineRow > ProgressBar { height: 1; }
     EngineRow > ProgressBar Bar { width: 1fr; }
     EngineRow > Horizontal { height: auto; }
@@ -49,18 +51,8 @@ class EngineRow(Vertical):
         # re-laid the sidebar out once more before the first frame.
         v = _view(self.engine, self.state)
         # a bar with progress is drawn by show() on mount (ProgressBar.update keeps the ETA)
-        self._drawn = None if v["progress"] else self.state
-        yield Static(v["title"], classes="engine-title", markup=False)
-        detail = Static(v["detail"], classes="engine-detail", markup=False)
-        detail.display = bool(v["detail"])
-        yield detail
-        bar = ProgressBar(total=100, show_eta=False, show_percentage=True)
-        bar.display = v["bar"]
-        yield bar
-        for name in ("cause", "hint"):
-            line = Static(v[name], classes=f"engine-{name}", markup=False)
-            line.display = bool(v[name])
-            yield line
+        self._drawn = None if v["bar"] else self.state
+        yield Static(_info(v), classes="engine-info")
         with Horizontal():
             yield Button("Start", id=f"engine-start-{self.engine}", classes="start", compact=True,
                          disabled=v["start_disabled"])
@@ -69,8 +61,13 @@ class EngineRow(Vertical):
             yield Button("Log", id=f"engine-log-{self.engine}", classes="log", compact=True)
 
     def on_mount(self) -> None:
-        if self.state is not self._drawn:  # changed between compose and mount
+        if self.state is not self._drawn:  # changed between compose and mount, or starting
             self.show(self.state)
+
+    @property
+    def info(self) -> str:
+        """What the row says, as plain text (the status line, then phase, cause and hint)."""
+        return self.query_one(".engine-info", Static).visual.plain if self.children else ""
 
     def show(self, state: Any) -> None:
         """Draw one EngineState."""
@@ -79,18 +76,15 @@ class EngineRow(Vertical):
             return
         v = _view(self.engine, state)
         self._drawn = state
-        self.query_one(".engine-title", Static).update(v["title"])
-        self.query_one(".engine-detail", Static).update(v["detail"])
-        self.query_one(".engine-detail", Static).display = bool(v["detail"])
-        bar = self.query_one(ProgressBar)
-        bar.display = v["bar"]
-        bar.update(progress=v["progress"])
-        cause = self.query_one(".engine-cause", Static)
-        hint = self.query_one(".engine-hint", Static)
-        cause.update(v["cause"])
-        hint.update(v["hint"])
-        cause.display = bool(v["cause"])
-        hint.display = bool(v["hint"])
+        self.query_one(".engine-info", Static).update(_info(v))
+        bars = self.query(ProgressBar)
+        if v["bar"] and not bars:
+            bar = ProgressBar(total=100, show_eta=False, show_percentage=True)
+            self.mount(bar, before=self.query_one(Horizontal))
+            bar.update(progress=v["progress"])
+        for bar in bars:
+            bar.display = v["bar"]
+            bar.update(progress=v["progress"])
         self.query_one(".start", Button).disabled = v["start_disabled"]
         self.query_one(".stop", Button).disabled = v["stop_disabled"]
 
@@ -101,18 +95,22 @@ class EngineRow(Vertical):
                 self.post_message(self.Action(self.engine, action))
 
 
+def _info(v: dict[str, Any]) -> Content:
+    """The status line, then one line each for the detail, the cause and the hint (when set)."""
+    parts: list[Any] = [v["title"]]
+    for key, style in (("detail", "$foreground-muted"), ("cause", "$error"), ("hint", "$warning")):
+        if v[key]:
+            parts.append(("\n" + v[key], style))
+    return Content.assemble(*parts)
+
+
 def _view(engine: str, state: Any) -> dict[str, Any]:
     """What the row shows for one EngineState."""
-    from rich.text import Text
-
     status = getattr(state, "status", "stopped")
     phase, url, progress = getattr(state, "phase", ""), getattr(state, "url", ""), getattr(state, "progress", 0.0)
     cause_text, hint_text = getattr(state, "cause", ""), getattr(state, "hint", "")
-    dot, color = DOTS.get(status, ("?", "grey50"))
-    title = Text()
-    title.append(dot + " ", style=color)
-    title.append(LABELS.get(engine, engine), style="bold")
-    title.append(f"  {status}")
+    dot, color = DOTS.get(status, ("?", "#808080"))
+    title = Content.assemble((dot + " ", color), (LABELS.get(engine, engine), "bold"), f"  {status}")
     detail = phase or ""
     if status == "ready" and url:
         detail = url
