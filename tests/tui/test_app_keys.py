@@ -230,3 +230,33 @@ async def test_history_off_is_a_note_and_the_app_runs(tmp_path) -> None:
         assert app.query_one(AssistantMessage).text == "still works"
         await pilot.press("ctrl+o")
         assert not app.screen.is_modal
+
+
+async def test_footer_shows_the_keys_at_once_and_is_rebuilt_only_when_they_change() -> None:
+    from textual.binding import Binding
+    from textual.widgets import Footer, Static
+    from textual.widgets._footer import FooterKey
+
+    class Refresher(Static, can_focus=True):
+        BINDINGS = [Binding("f5", "noop", "Refresh")]
+
+    app, _ = build_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        footer = app.query_one(Footer)
+        keys = list(footer.query(FooterKey))
+        described = [k.description for k in keys]
+        assert described[:3] == ["Quit", "Stop answer", "New chat"] and "Export" in described
+        # focus moves to widgets that add no shown key: the footer keeps its key widgets
+        app.query_one("#backends").focus()
+        await pilot.pause()
+        app.query_one("#prompt").focus()
+        await pilot.pause()
+        assert list(footer.query(FooterKey)) == keys
+        # a focused widget with a key of its own: the footer shows it, and drops it after
+        await app.query_one("#trace").mount(Refresher("r", id="refresher"))
+        app.query_one("#refresher").focus()
+        await wait_for(pilot, lambda: "Refresh" in [k.description for k in footer.query(FooterKey)])
+        app.query_one("#prompt").focus()
+        await wait_for(pilot, lambda: "Refresh" not in [k.description for k in footer.query(FooterKey)])
+        # in one order whatever is focused (Textual's put the prompt's overridden ctrl+e first)
+        assert [k.description for k in footer.query(FooterKey)] == described
