@@ -62,8 +62,9 @@ class Sidebar(VerticalScroll):
     """The backend the chat uses now (set by the app)."""
     current_model: reactive[str | None] = reactive(None)
     """The model the chat uses now (set by the app)."""
-    busy_backend: reactive[str | None] = reactive(None)
-    """The backend a turn is running on, or None (Stop of its engine asks first)."""
+    busy_backend: reactive[str | None] = reactive(None, repaint=False)
+    """The backend a turn is running on, or None (Stop of its engine asks first). Nothing shown
+    depends on it: setting it at each turn's start and end repaints nothing."""
 
     class BackendSelected(Message):
         """The user chose a backend."""

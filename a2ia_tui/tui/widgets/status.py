@@ -28,16 +28,27 @@ class StatusBar(Static):
         }
         self._last = 0.0
         self._shown = ""
+        self._pending = False
 
     def set(self, force: bool = True, **changes: Any) -> None:
         self.fields.update(changes)
         now = time.monotonic()
         if force or now - self._last >= MIN_REDRAW_S:
             self._last = now
-            text = self.render_text()
-            if text != self._shown:
-                self._shown = text
-                self.update(text, layout=False)  # one line, full width: its size never changes
+            if not self._pending:
+                self._pending = True
+                # Drawn after the screen's next refresh, not with it: the bar spans the screen's
+                # width, and Textual redraws every widget inside the box around all that changed
+                # in one refresh, so a bar drawn with a chat frame redrew the sidebar and the
+                # right pane too.
+                self.call_after_refresh(self._show)
+
+    def _show(self) -> None:
+        self._pending = False
+        text = self.render_text()
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # one line, full width: its size never changes
 
     def render_text(self) -> str:
         f = self.fields
