@@ -183,6 +183,11 @@ class AssistantMessage(Vertical):
             self.mount(Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False))
 
 
+def _hint() -> Static:
+    """What an empty chat says."""
+    return Static("Type a message below and press Enter. ctrl+p: commands.", id="empty")
+
+
 def _thinking(text: str) -> Collapsible:
     return Collapsible(Static(text, classes="thinking", markup=False), title="thinking", collapsed=True)
 
@@ -204,9 +209,11 @@ class ChatView(VerticalScroll):
         super().__init__(**kwargs)
         self._pending_entries: list["Entry"] = []
 
+    def compose(self) -> ComposeResult:
+        yield _hint()  # in the first frame (mounting it on mount came one frame later)
+
     def on_mount(self) -> None:
         self.anchor()
-        self.mount(Static("Type a message below and press Enter. ctrl+p: commands.", id="empty"))
 
     def _drop_empty(self) -> None:
         for w in self.query("#empty"):
@@ -240,7 +247,7 @@ class ChatView(VerticalScroll):
     async def clear(self) -> None:
         self._pending_entries = []
         await self.remove_children()
-        await self.mount(Static("Type a message below and press Enter. ctrl+p: commands.", id="empty"))
+        await self.mount(_hint())
         self.anchor()
 
     # -- restoring a saved conversation (lazy) -------------------------------------------------
