@@ -11,7 +11,6 @@ import importlib
 import sys
 
 from . import __version__
-from .cliargs import add_agent_flags, add_connection_flags
 
 #: subcommand → (module under a2ia_tui.commands, help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -24,6 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # imported here, not at the top: it brings in the settings (pydantic), which main() imports
+    # only after raising the garbage collector's thresholds
+    from .cliargs import add_agent_flags, add_connection_flags
+
     parser = argparse.ArgumentParser(
         prog="a2ia-tui",
         description="A terminal workbench for local LLMs: chat with an agent that calls MCP tools, "
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .tui.gctune import raise_thresholds
 
-    raise_thresholds()  # before the heavy imports below (see a2ia_tui.tui.gctune)
+    raise_thresholds()  # before the heavy imports: pydantic, then Textual (see a2ia_tui.tui.gctune)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command:

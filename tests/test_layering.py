@@ -53,3 +53,19 @@ def test_building_the_command_line_parser_imports_no_heavy_library():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_importing_the_entry_point_is_light():
+    """The ``a2ia-tui`` script imports ``a2ia_tui.entry`` and then calls ``main()``, which raises
+    the garbage collector's thresholds before anything heavy is imported: so importing the module
+    itself must not bring in pydantic (the settings) or Textual."""
+    code = (
+        "import sys\n"
+        "import a2ia_tui.entry\n"
+        "heavy = ('pydantic', 'textual', 'a2ia_tui.core.config', 'httpx')\n"
+        "bad = sorted({h for h in heavy for m in sys.modules if m == h or m.startswith(h + '.')})\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

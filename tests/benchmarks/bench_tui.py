@@ -163,6 +163,14 @@ STARTUP = textwrap.dedent(
     import sys, time
     t0 = time.perf_counter()
     mode = sys.argv[1]
+    if mode == "app":
+        # What the `a2ia-tui` command does first: import the (light) entry module, and main()
+        # raises the garbage collector's thresholds before any heavy import. Done here by hand
+        # because Textual must be imported (to catch its frames) before main() runs.
+        from a2ia_tui.entry import main
+        from a2ia_tui.tui.gctune import raise_thresholds
+
+        raise_thresholds()
     from textual.app import App
 
     # The first full screen is the first frame the app hands to the terminal that shows every
@@ -216,8 +224,6 @@ STARTUP = textwrap.dedent(
             return real_run(self, headless=True, size=(120, 40))
 
         App.run = run
-        from a2ia_tui.entry import main
-
         main([])
     """
 )
