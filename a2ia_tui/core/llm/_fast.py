@@ -22,6 +22,10 @@ _new_obj = object.__new__
 _set = object.__setattr__
 _scan = make_scanner(JSONDecoder())
 _loads = json.loads
+try:
+    from orjson import loads as _orjson_loads
+except ImportError:  # no orjson wheel for this platform: the standard library alone
+    _orjson_loads = None
 _MSG_FIELDS = frozenset(("role", "content", "thinking", "tool_calls", "tool_call_id", "tool_name"))
 _CHUNK_FIELDS = frozenset(
     (
@@ -43,9 +47,18 @@ _CHUNK_FIELDS = frozenset(
 def parse_json(text: str) -> Any:
     """One JSON value from ``text`` (a complete line). Raises ValueError when it is not JSON.
 
-    The C scanner is called directly (``json.loads`` adds encoding detection and two regex
-    matches per call); leading whitespace or anything unusual falls back to ``json.loads``.
-    Text after the value is ignored."""
+    orjson first (about twice as fast as the standard library on a streamed event); what it
+    refuses (NaN, lone surrogates, text after the value, or any malformed line) goes to the
+    standard library's C scanner, called directly (``json.loads`` adds encoding detection and two
+    regex matches per call), and anything unusual there (leading whitespace) to ``json.loads``:
+    the standard library decides what is JSON. Text after the value is ignored. One difference
+    remains: orjson reads an integer beyond 64 bits as a float (no field of a stream event these
+    clients read comes near that)."""
+    if _orjson_loads is not None:
+        try:
+            return _orjson_loads(text)
+        except ValueError:
+            pass
     try:
         return _scan(text, 0)[0]
     except StopIteration:
