@@ -118,6 +118,7 @@ async def app_turn(url: str, *, key_probe: bool = False, size=(120, 40)) -> dict
         orch.run_turn = timed
         prompt = app.query_one("#prompt")
         prompt.value = "go"
+        await pilot.pause()  # typed before Enter is pressed: what typing costs is not the turn's
         # What Enter does, called directly: Pilot's press() waits for the app to go idle, which
         # during a flood can be most of the turn, so the clock would start late.
         w0, c0 = time.perf_counter(), time.process_time()

@@ -28,6 +28,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Collapsible, Static
 
 from .markdown_stream import StreamingMarkdown
+from .one_layout import OneLayout
 
 if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
@@ -38,7 +39,7 @@ MAX_FRAME_S = 0.5  # ...but a frame at least this often
 PAGE = 40
 
 
-class UserMessage(Static):
+class UserMessage(OneLayout, Static):
     DEFAULT_CSS = """
     UserMessage { margin: 1 0 0 0; padding: 0 1; border-left: thick $accent; background: $boost; }
     """
@@ -48,7 +49,7 @@ class UserMessage(Static):
         self.text = text
 
 
-class NoteMessage(Static):
+class NoteMessage(OneLayout, Static):
     """A line that is not part of the conversation: backend changes, notices, errors."""
 
     DEFAULT_CSS = """
@@ -62,7 +63,7 @@ class NoteMessage(Static):
         self.text = text
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(OneLayout, Vertical):
     """An answer: a header naming backend:model, folded thinking, the Markdown body, a mark."""
 
     DEFAULT_CSS = """
@@ -90,7 +91,7 @@ class AssistantMessage(Vertical):
 
     def compose(self) -> ComposeResult:
         who = ":".join(x for x in (self.backend, self.model) if x) or "assistant"
-        yield Static(who, classes="header", markup=False)
+        yield _Header(who, classes="header", markup=False)
         if self._thinking_parts:
             yield _thinking("".join(self._thinking_parts))
         status, error = self._restored
@@ -183,6 +184,10 @@ class AssistantMessage(Vertical):
             self.mount(Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False))
 
 
+class _Header(OneLayout, Static):
+    """An answer's first line: the backend:model that wrote it."""
+
+
 def _hint() -> Static:
     """What an empty chat says."""
     return Static("Type a message below and press Enter. ctrl+p: commands.", id="empty")
@@ -192,7 +197,7 @@ def _thinking(text: str) -> Collapsible:
     return Collapsible(Static(text, classes="thinking", markup=False), title="thinking", collapsed=True)
 
 
-class ToolNote(Static):
+class ToolNote(OneLayout, Static):
     """In the chat, where the answer asked for a tool: a short reference to the trace item."""
 
     DEFAULT_CSS = "ToolNote { padding: 0 1; color: $text-muted; }"

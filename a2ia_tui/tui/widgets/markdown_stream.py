@@ -43,6 +43,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from .one_layout import OneLayout
+
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
     from textual.geometry import Size
@@ -128,7 +130,7 @@ def render_strips(widget: Widget, source: str, width: int) -> list[Strip]:
     return strips
 
 
-class StreamingMarkdown(Widget):
+class StreamingMarkdown(OneLayout, Widget):
     """An answer's Markdown; :meth:`write` appends, :meth:`seal` says the answer is complete."""
 
     DEFAULT_CSS = """

@@ -1,0 +1,51 @@
+"""A chat message is laid out once when it is mounted; a plain widget twice (Textual lays the
+screen out again when a new widget's virtual size is first set). If this Textual behaviour ever
+changes, the first assertion fails and :mod:`a2ia_tui.tui.widgets.one_layout` can go."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from a2ia_tui.tui.widgets.chat import NoteMessage, ToolNote, UserMessage
+from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
+
+
+class Chat(App):
+    def compose(self) -> ComposeResult:
+        yield VerticalScroll(Static("first"), id="chat")
+
+
+async def layouts_after_mount(widget) -> int:
+    app = Chat()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        count = 0
+        real = Screen._refresh_layout
+
+        def counting(self, *args, **kwargs):
+            nonlocal count
+            count += 1
+            return real(self, *args, **kwargs)
+
+        Screen._refresh_layout = counting
+        try:
+            await app.query_one("#chat").mount(widget)
+            for _ in range(5):
+                await pilot.pause()
+        finally:
+            Screen._refresh_layout = real
+        return count
+
+
+async def test_a_plain_widget_is_laid_out_twice_when_mounted() -> None:
+    assert await layouts_after_mount(Static("a plain line")) == 2
+
+
+async def test_chat_messages_are_laid_out_once() -> None:
+    assert await layouts_after_mount(UserMessage("a question")) == 1
+    assert await layouts_after_mount(NoteMessage("a note")) == 1
+    assert await layouts_after_mount(ToolNote("→ called a tool")) == 1
+    assert await layouts_after_mount(StreamingMarkdown("Some *text*, streaming")) == 1
