@@ -446,13 +446,19 @@ class A2IAApp(App[int]):
             self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
             return
         self.conversation.add_user(message.text)
-        self.chat.add_user(message.text)
+        answer = None
+        orch = self.orchestrator if self.ready.is_set() else None
+        if orch is not None:
+            # the question and the answer's widget in one mount: one layout of the screen
+            answer = self.chat.add_exchange(message.text, orch.client.name, orch.client.model)
+        else:  # still starting: the answer's widget comes once a backend is ready
+            self.chat.add_user(message.text)
         self._save()
         self.turn_running = True
-        self.run_turn()
+        self.run_turn(answer)
 
     @work(group="turn", exclusive=True)
-    async def run_turn(self) -> None:
+    async def run_turn(self, answer: tuple[AssistantMessage, Any] | None = None) -> None:
         from ..core.agent.events import (
             ApprovalNeeded, Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFailed,
             TurnFinished, Usage,
@@ -467,10 +473,17 @@ class A2IAApp(App[int]):
         client = orch.client
         self.busy_backend = client.name
         self._sidebar_set(busy_backend=client.name)
-        # The answer's widget is mounted now, while the request is on its way: the layout it costs
-        # is paid during the wait for the first token, not during the stream, and the header
-        # (backend:model) shows at once that an answer is coming.
-        msg: AssistantMessage | None = await self.chat.add_assistant(client.name, client.model)
+        # The answer's widget is mounted before the request goes out: the header (backend:model)
+        # shows at once that an answer is coming.
+        msg: AssistantMessage | None
+        if answer is not None and answer[0].backend == client.name:
+            msg, mounted = answer
+            await mounted
+        else:
+            if answer is not None:  # the backend changed meanwhile
+                await answer[1]
+                await answer[0].remove()
+            msg = await self.chat.add_assistant(client.name, client.model)
         status = self.status
         started = time.monotonic()
         first: float | None = None

@@ -260,3 +260,34 @@ async def test_footer_shows_the_keys_at_once_and_is_rebuilt_only_when_they_chang
         # back to the same keys, in one order whatever is focused (Textual's footer put the
         # prompt's overridden ctrl+e first)
         await wait_for(pilot, lambda: [k.description for k in footer.query(FooterKey)] == described)
+
+
+async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() -> None:
+    """Input's virtual size follows its text, and Textual lays the whole screen out when a
+    widget's virtual size changes: a layout per keystroke. The prompt only repaints, and still
+    scrolls to keep the cursor in view."""
+    from textual.screen import Screen
+
+    app, _ = build_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.pause()
+        layouts = 0
+        real = Screen._refresh_layout
+
+        def counting(self, *args, **kwargs):
+            nonlocal layouts
+            layouts += 1
+            return real(self, *args, **kwargs)
+
+        Screen._refresh_layout = counting
+        try:
+            for ch in "abcdefghij" * 10:
+                await pilot.press(ch)
+            await pilot.pause()
+        finally:
+            Screen._refresh_layout = real
+        prompt = app.query_one("#prompt")
+        assert prompt.value == "abcdefghij" * 10
+        assert layouts < 10  # was one per keystroke (100)
+        assert prompt.scroll_x == prompt.max_scroll_x > 0  # the end of the text is in view

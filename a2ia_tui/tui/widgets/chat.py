@@ -31,6 +31,8 @@ from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
 
 if TYPE_CHECKING:
+    from textual.widget import AwaitMount
+
     from ...core.agent.conversation import Conversation, Entry
 
 FRAME_S = 1 / 10
@@ -241,6 +243,15 @@ class ChatView(VerticalScroll):
         w = ToolNote(f"→ called {name} (see the trace)", markup=False)
         self.mount(w)
         return w
+
+    def add_exchange(self, text: str, backend: str | None, model: str | None) -> tuple[AssistantMessage, AwaitMount]:
+        """A question and the (empty) answer's widget, mounted together (one layout of the screen
+        instead of two); await the second item before streaming into the first."""
+        self._drop_empty()
+        answer = AssistantMessage(backend, model)
+        mounted = self.mount_all([UserMessage(text), answer])
+        self.anchor()
+        return answer, mounted
 
     async def add_assistant(self, backend: str | None, model: str | None) -> AssistantMessage:
         """A new answer, mounted; its frames start with :meth:`AssistantMessage.start_streaming`."""

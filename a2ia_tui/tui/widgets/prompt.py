@@ -4,7 +4,9 @@ messages sent in this session. Empty input sends nothing."""
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input
 
 
@@ -14,6 +16,13 @@ class Prompt(Input):
         Binding("down", "recall(1)", "Next", show=False),
     ]
     DEFAULT_CSS = "Prompt { dock: bottom; margin: 0 1; }"
+
+    #: Input sets its virtual size (the text's width) at every change of its value, and
+    #: Widget's ``virtual_size`` asks for a layout of the whole screen when it changes: a layout
+    #: per keystroke, and one when Enter clears the prompt at the start of every turn. The
+    #: prompt's size is fixed by its CSS and its horizontal scrolling reads the virtual size
+    #: directly, so here a change only repaints the prompt.
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     class Sent(Message):
         def __init__(self, text: str) -> None:
