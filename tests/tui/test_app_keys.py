@@ -238,7 +238,7 @@ async def test_footer_shows_the_keys_at_once_and_is_rebuilt_only_when_they_chang
     from textual.widgets._footer import FooterKey
 
     class Refresher(Static, can_focus=True):
-        BINDINGS = [Binding("f5", "noop", "Refresh")]
+        BINDINGS = (Binding("f5", "noop", "Refresh"),)
 
     app, _ = build_app()
     async with app.run_test(size=(140, 40)) as pilot:
