@@ -467,6 +467,9 @@ class A2IAApp(App[int]):
         await self.ready.wait()
         orch = self.orchestrator
         if orch is None:
+            if answer is not None:
+                await answer[1]
+                await answer[0].remove()
             self.turn_running = False
             self.chat.add_note("No backend is available.", "error")
             return
@@ -476,11 +479,11 @@ class A2IAApp(App[int]):
         # The answer's widget is mounted before the request goes out: the header (backend:model)
         # shows at once that an answer is coming.
         msg: AssistantMessage | None
-        if answer is not None and answer[0].backend == client.name:
+        if answer is not None and (answer[0].backend, answer[0].model) == (client.name, client.model):
             msg, mounted = answer
             await mounted
         else:
-            if answer is not None:  # the backend changed meanwhile
+            if answer is not None:  # the backend or model changed meanwhile
                 await answer[1]
                 await answer[0].remove()
             msg = await self.chat.add_assistant(client.name, client.model)
