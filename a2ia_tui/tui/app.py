@@ -101,7 +101,7 @@ class A2IAApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("escape", "cancel_turn", "Stop answer"),
         Binding("ctrl+n", "new_chat", "New chat", priority=True),
-        Binding("ctrl+o", "saved_chats", "Saved chats", priority=True),
+        Binding("ctrl+o", "saved_chats", "History", priority=True),
         Binding("ctrl+b", "toggle_pane('sidebar')", "Sidebar", priority=True),
         Binding("ctrl+t", "toggle_pane('trace')", "Trace", priority=True),
         Binding("ctrl+g", "toggle_pane('gpu')", "GPU", priority=True),
@@ -158,7 +158,7 @@ class A2IAApp(App[int]):
                 yield TracePane(animate=self.services.extras.get("animate", True), id="trace")
                 yield self._make_pane("gpu")
         yield StatusBar(id="status")
-        yield _Footer()
+        yield _Footer(compact=True)
 
     def _make_pane(self, name: str):
         """The other engineer's Sidebar / GPUPane when present; a plain container otherwise."""
