@@ -35,14 +35,14 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
-from textual.widgets._footer import FooterKey
+from textual.widgets import Static
 
 from ..core.errors import A2IAError
 from .commands import A2IACommands
 from .messages import OpenConversation, SwitchBackend
 from .services import AppServices
 from .widgets.chat import AssistantMessage, ChatView
+from .widgets.keybar import KeyBar
 from .widgets.prompt import Prompt
 from .widgets.status import StatusBar
 from .widgets.trace import TraceItem, TracePane
@@ -51,46 +51,6 @@ NARROW = 100
 HEALTH_TIMEOUT_S = 3.0
 #: During a stream, hand the event loop to the UI at least once per this many text deltas.
 YIELD_EVERY = 32
-
-
-class _Footer(Footer):
-    """Textual's Footer, steadier and doing less work for the same keys:
-
-    - it shows its keys in its first frame: Textual's composes it empty, then again with the keys
-      once the screen's bindings are known (a second mount and layout before the first frame);
-    - the keys keep one order (the app's, then the focused widget's): Textual's follows the
-      binding chain, so focusing the prompt moved "Export" to the front (the prompt's own
-      ctrl+e comes first there, overridden by the app's);
-    - it is composed again only when the keys it shows change, not at every focus change (a
-      recompose remounts every key);
-    - a FooterKey starts compact and is then data-bound to the footer's ``compact`` (False), so
-      each key gained and lost the ``-compact`` class; a bound key starts with the footer's value.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.set_reactive(Footer._bindings_ready, True)
-        self._shown: frozenset = frozenset()
-
-    def _keys_shown(self, screen: Screen) -> frozenset:
-        return frozenset((binding.key, binding.description, binding.action, enabled, tooltip)
-                         for (_, binding, enabled, tooltip) in screen.active_bindings.values() if binding.show)
-
-    def compose(self) -> ComposeResult:
-        self._shown = self._keys_shown(self.screen)
-        widgets = list(super().compose())
-        for widget in widgets:
-            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
-                widget.set_reactive(FooterKey.compact, self.compact)
-        if all(isinstance(w, FooterKey) for w in widgets):  # no key groups: order them
-            rank = {b.action: i for i, b in enumerate(self.app.BINDINGS) if isinstance(b, Binding)}
-            widgets.sort(key=lambda w: rank.get(w.action, len(rank)))
-        yield from widgets
-
-    def bindings_changed(self, screen: Screen) -> None:
-        if screen is self.screen and self.is_attached and self._keys_shown(screen) == self._shown:
-            return
-        super().bindings_changed(screen)
 
 
 class A2IAApp(App[int]):
@@ -158,7 +118,7 @@ class A2IAApp(App[int]):
                 yield TracePane(animate=self.services.extras.get("animate", True), id="trace")
                 yield self._make_pane("gpu")
         yield StatusBar(id="status")
-        yield _Footer(compact=True)
+        yield KeyBar(id="footer")
 
     def _make_pane(self, name: str):
         """The other engineer's Sidebar / GPUPane when present; a plain container otherwise."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from hypothesis import given, settings, strategies as st
 
 from textual.app import App, ComposeResult
@@ -175,3 +177,38 @@ async def test_room_is_reserved_while_streaming_and_dropped_when_sealed() -> Non
         md.seal()
         await pilot.pause()
         assert md.size.height == md._content == 21  # 11 blocks and 10 gaps, nothing reserved
+
+
+SAMPLES = [
+    "A paragraph with *emphasis*, **strong**, `code`, ~~struck~~ and a [link](http://x.y).",
+    "# A heading\n\n- one\n- two\n  - nested\n\n1. first\n2. second",
+    "```python\ndef f(x):\n    return {'a': [x, 2.5, None]}  # comment\n```",
+    "```no-such-language\nplain text, not highlighted\n```",
+    "```\nno language at all\n```",
+    "    an indented code block",
+    "> a quote\n\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |",
+]
+
+
+def test_the_cheap_markdown_draws_exactly_what_rich_draws() -> None:
+    """:func:`markdown_class` shares one parser, lexers and themes between blocks; what it draws
+    must be Rich's own, segment for segment (twice: the shared caches are warm the second
+    time), and it must set every attribute Rich's ``Markdown`` sets (a new one in a later Rich
+    fails here)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from a2ia_tui.tui.widgets.markdown_stream import CODE_THEME, markdown_class
+
+    console = Console(width=50, color_system="truecolor", force_terminal=True, file=io.StringIO())
+    options = console.options.update(width=40)
+    cheap = markdown_class()
+    for _ in range(2):
+        for source in SAMPLES:
+            ours = cheap(source, code_theme=CODE_THEME, hyperlinks=False)
+            rich = Markdown(source, code_theme=CODE_THEME, hyperlinks=False)
+            assert set(vars(ours)) == set(vars(rich))
+            assert {k: v for k, v in vars(ours).items() if k != "parsed"} == \
+                {k: v for k, v in vars(rich).items() if k != "parsed"}
+            assert ours.parsed == rich.parsed
+            assert list(console.render(ours, options)) == list(console.render(rich, options)), source

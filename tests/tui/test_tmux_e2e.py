@@ -5,7 +5,6 @@ the palette, ask again, quit, and no process is left."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

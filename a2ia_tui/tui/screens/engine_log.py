@@ -22,10 +22,11 @@ from typing import Any
 
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
 from ..services import AppServices
 from ..widgets.engine_row import engine_map
+from ..widgets.keybar import KeyBar
 
 POLL_S = 0.2
 INITIAL_BYTES = 64 * 1024
@@ -80,7 +81,7 @@ class EngineLogScreen(Screen[None]):
         yield Static("", id="el-header", markup=False)
         yield Static("", id="el-cause", markup=False)
         yield Log(id="el-log", max_lines=10_000)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.engines is not None:

@@ -23,7 +23,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
+from rich.text import Text
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Collapsible, Static
 
@@ -190,9 +191,7 @@ class _Header(OneLayout, Static):
     """An answer's first line: the backend:model that wrote it."""
 
 
-def _hint() -> Static:
-    """What an empty chat says."""
-    return Static("Type a message below and press Enter. ctrl+p: commands.", id="empty")
+HINT = "Type a message below and press Enter. ctrl+p: commands."
 
 
 def _thinking(text: str) -> Collapsible:
@@ -206,25 +205,35 @@ class ToolNote(OneLayout, Static):
 
 
 class ChatView(VerticalScroll):
+    COMPONENT_CLASSES = {"chatview--hint"}
     DEFAULT_CSS = """
     ChatView { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     ChatView > #earlier { width: 100%; margin: 1 0 0 0; }
-    ChatView > #empty { color: $text-muted; padding: 1 1; }
+    ChatView > .chatview--hint { color: $text-muted; }
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pending_entries: list["Entry"] = []
+        self.empty = True
 
-    def compose(self) -> ComposeResult:
-        yield _hint()  # in the first frame (mounting it on mount came one frame later)
+    def render(self) -> RenderResult:
+        """An empty chat draws its hint itself: a child widget for it was composed after the
+        screen's first layout about one start in two, so the first frame lacked it and a second
+        layout and frame followed."""
+        if not self.empty:
+            return ""
+        from rich.padding import Padding
+
+        return Padding(Text(HINT, style=self.get_component_rich_style("chatview--hint", partial=True)), (1, 1))
 
     def on_mount(self) -> None:
         self.anchor()
 
     def _drop_empty(self) -> None:
-        for w in self.query("#empty"):
-            w.remove()
+        if self.empty:
+            self.empty = False
+            self.refresh()
 
     def add_user(self, text: str) -> UserMessage:
         self._drop_empty()
@@ -263,7 +272,8 @@ class ChatView(VerticalScroll):
     async def clear(self) -> None:
         self._pending_entries = []
         await self.remove_children()
-        await self.mount(_hint())
+        self.empty = True
+        self.refresh()
         self.anchor()
 
     # -- restoring a saved conversation (lazy) -------------------------------------------------
@@ -271,6 +281,8 @@ class ChatView(VerticalScroll):
     async def show_conversation(self, conversation: "Conversation") -> None:
         await self.remove_children()
         entries = [e for e in conversation.entries if e.message.role != "system"]
+        self.empty = not entries
+        self.refresh()
         self._pending_entries = entries[:-PAGE] if len(entries) > PAGE else []
         shown = entries[-PAGE:]
         widgets = [w for e in shown for w in _widgets_for(e)]

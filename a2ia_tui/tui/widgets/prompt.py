@@ -15,7 +15,11 @@ class Prompt(Input):
         Binding("up", "recall(-1)", "Previous", show=False),
         Binding("down", "recall(1)", "Next", show=False),
     ]
-    DEFAULT_CSS = "Prompt { dock: bottom; margin: 0 1; }"
+    #: ``overflow-x: hidden``: an empty Input's virtual width is its placeholder's, and Textual
+    #: lays the whole screen out when a scrollbar comes or goes (even Input's, which is 0 rows
+    #: high): so clearing the prompt at each turn cost a layout. Hidden, it still scrolls to
+    #: keep the cursor in view.
+    DEFAULT_CSS = "Prompt { dock: bottom; margin: 0 1; overflow-x: hidden; }"
 
     #: Input sets its virtual size (the text's width) at every change of its value, and
     #: Widget's ``virtual_size`` asks for a layout of the whole screen when it changes: a layout
@@ -30,7 +34,7 @@ class Prompt(Input):
             self.text = text
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(placeholder="Message the agent (Enter to send, Esc to stop an answer)", **kwargs)
+        super().__init__(placeholder="Message the agent (Enter sends)", **kwargs)
         self._sent: list[str] = []
         self._pos = 0
 
