@@ -406,19 +406,19 @@ class A2IAApp(App[int]):
             self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
             return
         self.conversation.add_user(message.text)
-        answer = None
-        orch = self.orchestrator if self.ready.is_set() else None
-        if orch is not None:
-            # the question and the answer's widget in one mount: one layout of the screen
-            answer = self.chat.add_exchange(message.text, orch.client.name, orch.client.model)
-        else:  # still starting: the answer's widget comes once a backend is ready
+        question: str | None = message.text
+        if self.orchestrator is None or not self.ready.is_set():
+            # still starting: the question shows now, the answer's widget once a backend is ready
             self.chat.add_user(message.text)
+            question = None
         self._save()
         self.turn_running = True
-        self.run_turn(answer)
+        self.run_turn(question)
 
     @work(group="turn", exclusive=True)
-    async def run_turn(self, answer: tuple[AssistantMessage, Any] | None = None) -> None:
+    async def run_turn(self, question: str | None = None) -> None:
+        """One turn. ``question``: the user's text, if the chat does not show it yet (it is then
+        mounted with the answer's widget, in one layout)."""
         from ..core.agent.events import (
             ApprovalNeeded, Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFailed,
             TurnFinished, Usage,
@@ -427,32 +427,37 @@ class A2IAApp(App[int]):
         await self.ready.wait()
         orch = self.orchestrator
         if orch is None:
-            if answer is not None:
-                await answer[1]
-                await answer[0].remove()
+            if question is not None:
+                self.chat.add_user(question)
             self.turn_running = False
             self.chat.add_note("No backend is available.", "error")
             return
         client = orch.client
         self.busy_backend = client.name
         self._sidebar_set(busy_backend=client.name)
-        # The answer's widget is mounted before the request goes out: the header (backend:model)
-        # shows at once that an answer is coming.
-        msg: AssistantMessage | None
-        if answer is not None and (answer[0].backend, answer[0].model) == (client.name, client.model):
-            msg, mounted = answer
+
+        async def show() -> AssistantMessage:
+            # The answer's widget (its header names backend:model) shows at once that an answer
+            # is coming. Mounted in a task of its own, after the request has gone out: building
+            # and laying out the widgets overlaps the server's time to its first token.
+            if question is None:
+                return await self.chat.add_assistant(client.name, client.model)
+            answer, mounted = self.chat.add_exchange(question, client.name, client.model)
             await mounted
-        else:
-            if answer is not None:  # the backend or model changed meanwhile
-                await answer[1]
-                await answer[0].remove()
-            msg = await self.chat.add_assistant(client.name, client.model)
+            return answer
+
+        mounting: asyncio.Future[AssistantMessage] | None = asyncio.ensure_future(show())
+        msg: AssistantMessage | None = None
         status = self.status
         started = time.monotonic()
         first: float | None = None
         pieces = 0
         try:
             async for ev in orch.run_turn(self.conversation):
+                if mounting is not None:  # the first event: the answer's widget is needed now
+                    # shielded: Esc now must not stop the mount half-way (it is finished below)
+                    msg = await asyncio.shield(mounting)
+                    mounting = None
                 if isinstance(ev, TextDelta):
                     if msg is None or not msg.streaming:
                         msg = await self._answer(msg, client)
@@ -508,6 +513,8 @@ class A2IAApp(App[int]):
                     else:
                         self.chat.add_note(f"✗ {ev.message or ev.error}", "error")
         except asyncio.CancelledError:
+            if mounting is not None:  # stopped before the first event
+                msg = await mounting
             if msg is not None:
                 await msg.finish("interrupted")
             self.trace.cancel_all()

@@ -126,6 +126,28 @@ async def test_the_answer_shows_before_its_first_token() -> None:
         assert msg.status == "complete" and msg.markdown.blocks == ["late"]
 
 
+async def test_the_request_goes_out_before_the_widgets_are_built() -> None:
+    """The question and the answer's widget are mounted while the server prepares its first
+    token, not before the request is sent."""
+    app, _ = build_app({"vllm": [text_reply("ok")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        client = app.orchestrator.client
+        real = client.stream_chat
+        seen: list[tuple[int, int]] = []
+
+        def recording(*args, **kwargs):
+            seen.append((len(app.query(UserMessage)), len(app.query(AssistantMessage))))
+            return real(*args, **kwargs)
+
+        client.stream_chat = recording
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        assert seen == [(0, 0)]
+        assert [m.text for m in app.query(UserMessage)] == ["hi"]
+        assert [m.text for m in app.query(AssistantMessage)] == ["ok"]
+
+
 async def test_cancel_before_the_first_token() -> None:
     """Escape while waiting for the first token: the answer is marked interrupted, as the saved
     conversation (which keeps the interrupted step) shows it when reopened."""
