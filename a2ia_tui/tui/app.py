@@ -410,6 +410,7 @@ class A2IAApp(App[int]):
         if self.orchestrator is None or not self.ready.is_set():
             # still starting: the question shows now, the answer's widget once a backend is ready
             self.chat.add_user(message.text)
+            self.query_one(Prompt).take(message.text)
             question = None
         self._save()
         self.turn_running = True
@@ -429,6 +430,7 @@ class A2IAApp(App[int]):
         if orch is None:
             if question is not None:
                 self.chat.add_user(question)
+                self.query_one(Prompt).take(question)
             self.turn_running = False
             self.chat.add_note("No backend is available.", "error")
             return
@@ -444,6 +446,7 @@ class A2IAApp(App[int]):
                 return await self.chat.add_assistant(client.name, client.model)
             answer, mounted = self.chat.add_exchange(question, client.name, client.model)
             await mounted
+            self.query_one(Prompt).take(question)  # cleared in the refresh that shows the question
             return answer
 
         mounting: asyncio.Future[AssistantMessage] | None = asyncio.ensure_future(show())

@@ -262,3 +262,28 @@ async def test_an_answer_without_thinking_has_no_fold() -> None:
         await send(pilot, "hi")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
         assert not app.query_one(AssistantMessage).query(Collapsible)
+
+
+async def test_the_prompt_keeps_a_refused_message_and_recalls_sent_ones() -> None:
+    """Enter while an answer streams is refused with a warning, and the text stays in the prompt
+    (it used to be cleared, and lost); sent messages come back with up / down."""
+    app, _ = build_app({"vllm": [text_reply("slow", delay_s=1.0), text_reply("two")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        prompt = app.query_one("#prompt")
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: app.turn_running and prompt.value == "")
+        await send(pilot, "second")
+        await pilot.pause()
+        assert app.turn_running and prompt.value == "second"
+        assert [m.text for m in app.query(UserMessage)] == ["first"]
+        await wait_for(pilot, lambda: idle(app))
+        await pilot.press("enter")  # sent now
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
+        assert [m.text for m in app.query(UserMessage)] == ["first", "second"] and prompt.value == ""
+        await pilot.press("up")
+        assert prompt.value == "second"
+        await pilot.press("up")
+        assert prompt.value == "first"
+        await pilot.press("down", "down")
+        assert prompt.value == ""

@@ -1,5 +1,5 @@
-"""The prompt: a one-line input; Enter sends (posts ``Prompt.Submitted``), up/down recall the
-messages sent in this session. Empty input sends nothing."""
+"""The prompt: a one-line input; Enter sends (posts ``Prompt.Sent``; the app takes the text when
+it accepts it), up/down recall the messages sent in this session. Empty input sends nothing."""
 
 from __future__ import annotations
 
@@ -39,13 +39,21 @@ class Prompt(Input):
         self._pos = 0
 
     async def action_submit(self) -> None:
+        """Enter: offer the text to the app (``Sent``). It stays here until the app takes it
+        (:meth:`take`): a message refused (an answer is still streaming) is not lost."""
         text = self.value
         if not text.strip():
             return
+        self.post_message(self.Sent(text))
+
+    def take(self, text: str) -> None:
+        """The app accepted ``text``: it joins the recall history and leaves the prompt (unless
+        something else was typed meanwhile). The app calls this when it draws the question, so
+        clearing the prompt is painted in the same refresh."""
         self._sent.append(text)
         self._pos = len(self._sent)
-        self.value = ""
-        self.post_message(self.Sent(text))
+        if self.value == text:
+            self.value = ""
 
     def action_recall(self, step: int) -> None:
         if not self._sent:
