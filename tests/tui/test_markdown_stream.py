@@ -116,6 +116,36 @@ async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
         assert view.scroll_y >= view.max_scroll_y - 1
 
 
+class ShortView(App):
+    CSS = "VerticalScroll { height: 10; }"
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+
+        with VerticalScroll():
+            yield StreamingMarkdown()
+
+
+async def test_the_bottom_is_rendered_over_the_chats_height_not_the_terminals() -> None:
+    app = ShortView()
+    async with app.run_test(size=(80, 40)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        md.parent.anchor()
+        md.write(_doc(60))
+        await pilot.pause()
+        parts = md._parts()  # the settled blocks, then the tail
+        covered, tallest, n = 0, 0, 0
+        for block in reversed(parts):
+            if block.strips is None:
+                break
+            covered += block.height + 1
+            tallest = max(tallest, block.height + 1)
+            n += 1
+        # enough for the 10 rows on screen, and not the 40 of the terminal
+        assert 10 <= covered < 10 + tallest < 40
+        assert all(b.strips is None for b in parts[:-n])
+
+
 async def test_a_block_scrolled_into_view_is_rendered_on_demand() -> None:
     app = Scroller()
     async with app.run_test(size=(80, 24)) as pilot:

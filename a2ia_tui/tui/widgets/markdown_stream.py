@@ -204,7 +204,7 @@ class StreamingMarkdown(OneLayout, Widget):
         self._in_fence = False
         self._sealed = False
         self._width = 0
-        self._screen_lines = 40  # exact rendering covers at least this much of the bottom
+        self._screen_lines = 40  # exact rendering covers this much of the bottom (the chat's height once laid out)
         self._offsets: list[int] = []  # first line of each part (blocks, then the tail)
         self._content = 0  # lines the text takes
         self._height = 0  # lines given to the layout: the text, plus the reserve while streaming
@@ -367,10 +367,18 @@ class StreamingMarkdown(OneLayout, Widget):
             self._height = 0
             if self._sealed:
                 self._schedule_settle()
-        self._screen_lines = max(self._screen_lines, viewport.height)
+        self._screen_lines = self._view_height(viewport.height)
         self._measure()
         self._height = self._target_height()
         return self._height
+
+    def _view_height(self, default: int) -> int:
+        """The rows of the scrolling container that shows this answer (the chat): the bottom
+        of a streaming answer is rendered exactly over that much, not the whole terminal's."""
+        for node in self.ancestors:
+            if isinstance(node, Widget) and node.is_scrollable:
+                return node.scrollable_content_region.height or default
+        return default
 
     def notify_style_update(self) -> None:
         """A new theme: cached strips have the old colours."""
