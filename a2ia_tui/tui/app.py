@@ -444,8 +444,8 @@ class A2IAApp(App[int]):
             # and laying out the widgets overlaps the server's time to its first token.
             if question is None:
                 return await self.chat.add_assistant(client.name, client.model)
-            answer, mounted = self.chat.add_exchange(question, client.name, client.model)
-            await mounted
+            answer = self.chat.add_exchange(question, client.name, client.model)
+            await answer.mounted.wait()
             self.query_one(Prompt).take(question)  # cleared in the refresh that shows the question
             return answer
 

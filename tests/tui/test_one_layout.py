@@ -49,3 +49,42 @@ async def test_chat_messages_are_laid_out_once() -> None:
     assert await layouts_after_mount(NoteMessage("a note")) == 1
     assert await layouts_after_mount(ToolNote("→ called a tool")) == 1
     assert await layouts_after_mount(StreamingMarkdown("Some *text*, streaming")) == 1
+
+
+async def test_the_chat_is_laid_out_once_when_it_grows_past_its_height() -> None:
+    """The chat's virtual size grows with every message (and every growing frame) once it
+    overflows: one layout each, not two; it still shows its scrollbar and follows the end."""
+    from textual.app import App as _App
+
+    from a2ia_tui.tui.widgets.chat import ChatView
+
+    class Chatting(_App):
+        def compose(self) -> ComposeResult:
+            yield ChatView(id="chat")
+
+    app = Chatting()
+    async with app.run_test(size=(60, 12)) as pilot:
+        chat = app.query_one(ChatView)
+        for i in range(8):
+            chat.add_user(f"question {i}")
+        for _ in range(5):
+            await pilot.pause()
+        assert chat.show_vertical_scrollbar and chat.vertical_scrollbar.region  # overflowed, shown
+        count = 0
+        real = Screen._refresh_layout
+
+        def counting(self, *args, **kwargs):
+            nonlocal count
+            count += 1
+            return real(self, *args, **kwargs)
+
+        Screen._refresh_layout = counting
+        try:
+            chat.add_user("one more")
+            for _ in range(5):
+                await pilot.pause()
+        finally:
+            Screen._refresh_layout = real
+        assert count == 1
+        assert chat.scroll_y == chat.max_scroll_y > 0  # followed to the end
+        assert chat.vertical_scrollbar.window_virtual_size == chat.virtual_size.height

@@ -19,6 +19,7 @@ scrolls to the top), so a 1,000-message conversation opens as fast as a 50-messa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import TYPE_CHECKING
@@ -32,8 +33,6 @@ from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
 
 if TYPE_CHECKING:
-    from textual.widget import AwaitMount
-
     from ...core.agent.conversation import Conversation, Entry
 
 FRAME_S = 1 / 10
@@ -91,6 +90,10 @@ class AssistantMessage(OneLayout, Vertical):
         self._timer = None
         self.text = text
         self.status = status
+        self.mounted = asyncio.Event()
+
+    def on_mount(self) -> None:
+        self.mounted.set()
 
     def compose(self) -> ComposeResult:
         who = ":".join(x for x in (self.backend, self.model) if x) or "assistant"
@@ -204,7 +207,7 @@ class ToolNote(OneLayout, Static):
     DEFAULT_CSS = "ToolNote { padding: 0 1; color: $text-muted; }"
 
 
-class ChatView(VerticalScroll):
+class ChatView(OneLayout, VerticalScroll):
     COMPONENT_CLASSES = {"chatview--hint"}
     DEFAULT_CSS = """
     ChatView { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
@@ -253,20 +256,25 @@ class ChatView(VerticalScroll):
         self.mount(w)
         return w
 
-    def add_exchange(self, text: str, backend: str | None, model: str | None) -> tuple[AssistantMessage, AwaitMount]:
+    def add_exchange(self, text: str, backend: str | None, model: str | None) -> AssistantMessage:
         """A question and the (empty) answer's widget, mounted together (one layout of the screen
-        instead of two); await the second item before streaming into the first."""
+        instead of two); wait for ``answer.mounted`` before streaming into it.
+
+        Not the ``AwaitMount``: awaiting it asks for a layout of the chat, which Textual has
+        already done when it mounted the two (a second await came after that layout: a second
+        layout of the screen for nothing)."""
         self._drop_empty()
         answer = AssistantMessage(backend, model)
-        mounted = self.mount_all([UserMessage(text), answer])
+        self.mount_all([UserMessage(text), answer])
         self.anchor()
-        return answer, mounted
+        return answer
 
     async def add_assistant(self, backend: str | None, model: str | None) -> AssistantMessage:
         """A new answer, mounted; its frames start with :meth:`AssistantMessage.start_streaming`."""
         self._drop_empty()
         w = AssistantMessage(backend, model)
-        await self.mount(w)
+        self.mount(w)
+        await w.mounted.wait()  # not the AwaitMount (see add_exchange)
         return w
 
     async def clear(self) -> None:

@@ -1,11 +1,14 @@
 """One layout per change for the chat's widgets.
 
 When a layout gives a widget a new size, Textual also sets the widget's ``virtual_size``, a
-reactive that asks for *another* layout of the whole screen. That second pass matters for a
-scrollable widget (its scrollbars depend on it) and for nothing else: for a message in the chat it
-re-arranged the screen and repainted the chat once more after every mount and every growing frame
-(~7 ms here each time). Widgets that use :class:`OneLayout` keep their virtual size up to date
-without asking for that second pass. Never for a scrollable widget.
+reactive that asks for *another* layout of the whole screen. For a message in the chat that
+second pass re-arranged the screen and repainted the chat once more after every mount and every
+growing frame (~7 ms here each time); the chat itself did the same once its content overflowed
+(its virtual size grows with every growing frame). Nothing needs it: the layout that set the
+virtual size has already placed everything with it, anchoring included, and a scroll container's
+scrollbars are updated in the same call (``_scroll_update``), a scrollbar that comes or goes
+asking for its own layout. Widgets that use :class:`OneLayout` keep their virtual size up to date
+without asking for that second pass.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ if TYPE_CHECKING:
 
 
 class OneLayout:
-    """Mixin (first in the bases) for a widget that is not scrollable."""
+    """Mixin (first in the bases): one layout per change of the widget's size or content."""
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         # Textual's own call with layout=False (what it does for a scrolled-into-view widget).
