@@ -117,12 +117,14 @@ async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
 
 
 class ShortView(App):
-    CSS = "VerticalScroll { height: 10; }"
+    """As in the app: the chat (scrolls), an answer (a Vertical), its Markdown."""
+
+    CSS = "VerticalScroll { height: 10; } Vertical { height: auto; }"
 
     def compose(self) -> ComposeResult:
-        from textual.containers import VerticalScroll
+        from textual.containers import Vertical, VerticalScroll
 
-        with VerticalScroll():
+        with VerticalScroll(), Vertical():
             yield StreamingMarkdown()
 
 
@@ -130,7 +132,7 @@ async def test_the_bottom_is_rendered_over_the_chats_height_not_the_terminals() 
     app = ShortView()
     async with app.run_test(size=(80, 40)) as pilot:
         md = app.query_one(StreamingMarkdown)
-        md.parent.anchor()
+        md.parent.parent.anchor()
         md.write(_doc(60))
         await pilot.pause()
         parts = md._parts()  # the settled blocks, then the tail

@@ -376,7 +376,9 @@ class StreamingMarkdown(OneLayout, Widget):
         """The rows of the scrolling container that shows this answer (the chat): the bottom
         of a streaming answer is rendered exactly over that much, not the whole terminal's."""
         for node in self.ancestors:
-            if isinstance(node, Widget) and node.is_scrollable:
+            # a container that scrolls (Textual's ``is_scrollable`` is true of any container
+            # with children: the answer's own Vertical, as tall as the answer)
+            if isinstance(node, Widget) and node.styles.overflow_y in ("auto", "scroll"):
                 return node.scrollable_content_region.height or default
         return default
 
