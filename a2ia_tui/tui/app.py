@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -48,6 +48,7 @@ from .widgets.status import StatusBar
 from .widgets.trace import TraceItem, TracePane
 
 NARROW = 100
+WIDE = 140  # from here the side panes have their full widths
 HEALTH_TIMEOUT_S = 3.0
 #: During a stream, hand the event loop to the UI at least once per this many text deltas.
 YIELD_EVERY = 32
@@ -157,12 +158,15 @@ class A2IAApp(App[int]):
         self.status.set(mode=self._mode_label())
         self.call_after_refresh(self._startup)
 
-    def on_resize(self) -> None:
-        self._apply_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # the event's size: this handler runs before the app's own one stores the new size
+        self._apply_panes(event.size.width)
 
-    def _apply_panes(self) -> None:
-        narrow = self.size.width < NARROW
+    def _apply_panes(self, width: int | None = None) -> None:
+        width = width or self.size.width
+        narrow = width < NARROW
         self.set_class(narrow, "-narrow")
+        self.set_class(NARROW <= width < WIDE, "-medium")
         for name in ("sidebar", "trace", "gpu"):
             try:
                 pane = self.query_one(f"#{name}")

@@ -55,6 +55,28 @@ def chat_text(app) -> str:
     return " ".join(" ".join(line.text[region.x:region.right] for line in lines).split())
 
 
+async def test_the_chat_keeps_most_of_a_120_column_terminal() -> None:
+    """From 140 columns the side panes have their full widths; between 100 and 139 the right
+    pane is narrower, so at 120 columns the chat is 54 wide (it was 46), sidebar shown."""
+    app, _ = build_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#sidebar").display and app.query_one("#right").display
+        assert app.query_one("#chat").region.width == 120 - 30 - 36 == 54
+        assert app.query_one("#right").region.width == 36
+        await pilot.resize_terminal(140, 40)
+        await wait_for(pilot, lambda: app.query_one("#right").region.width == 44)
+        assert app.query_one("#chat").region.width == 140 - 30 - 44
+        # and a terminal made narrower folds the sidebar and the GPU pane away at once (the
+        # app read its size before it was updated: the panes followed one resize late)
+        await pilot.resize_terminal(90, 30)
+        await wait_for(pilot, lambda: not app.query_one("#sidebar").display)
+        assert not app.query_one("#gpu").display and app.query_one("#trace").display
+        await pilot.resize_terminal(120, 40)
+        await wait_for(pilot, lambda: app.query_one("#sidebar").display)
+        assert app.query_one("#right").region.width == 36
+
+
 async def test_ctrl_n_starts_a_new_chat() -> None:
     from a2ia_tui.tui.widgets.chat import HINT
 
