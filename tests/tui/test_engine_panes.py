@@ -203,6 +203,13 @@ async def test_log_screen_follows_new_lines(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, EngineLogScreen) and bool(app.screen.query("#el-log")))
         screen = app.screen
         assert screen.engine_name == "vllm"
+        # its own keys come first in its footer: how to leave is never the key that does not fit
+        from a2ia_tui.tui.widgets.keybar import KeyBar
+
+        footer = screen.query_one(KeyBar)
+        await wait_for(pilot, lambda: bool(footer.keys))
+        assert [k.description for k in footer.keys][:2] == ["Back", "Next engine"]
+        assert footer.render_line(0).text.startswith(" esc Back tab Next engine ")
         log = screen.query_one("#el-log")
         await wait_for(pilot, lambda: list(log.lines) == ["first line", "second line"])
         with log_path.open("a") as f:

@@ -5,8 +5,9 @@ styled, composed and laid out on its own. Measured on the start path (tests/benc
 and a bare app with and without it) that was ~40-60 ms of a ~0.45 s start, and every layout of the
 screen arranged the eleven again. :class:`KeyBar` draws the same keys as one line of text:
 
-* the keys of the focused chain (``screen.active_bindings``) that are shown, the app's first in
-  the order of its ``BINDINGS``, then the focused widget's own; a disabled key is dimmed;
+* the keys of the focused chain (``screen.active_bindings``) that are shown: the screen's own
+  first (a log viewer's or a dialog's), then the app's in the order of its ``BINDINGS``, then
+  the focused widget's; a disabled key is dimmed;
 * the command palette's key at the right edge, always visible; keys that do not fit before it
   are left out (every key is also a command in the palette);
 * clicking a key presses it (``app.simulate_key``), as Textual's footer does; a disabled key rings;
@@ -33,6 +34,16 @@ class Key(NamedTuple):
     description: str
     action: str
     enabled: bool
+
+
+def _ranks(node) -> dict[str, int]:
+    """Action → its place in ``node``'s ``BINDINGS`` (Binding objects or (key, action, ...) tuples)."""
+    out: dict[str, int] = {}
+    for i, b in enumerate(getattr(node, "BINDINGS", ())):
+        action = b.action if isinstance(b, Binding) else b[1] if len(b) > 1 else None
+        if action is not None:
+            out.setdefault(action, i)
+    return out
 
 
 class KeyBar(Widget):
@@ -77,17 +88,23 @@ class KeyBar(Widget):
             return
         app = self.app
         palette_key = app.COMMAND_PALETTE_BINDING if app.ENABLE_COMMAND_PALETTE else None
-        keys: list[Key] = []
+        ranked: list[tuple[tuple[int, int], Key]] = []
         palette: Key | None = None
         seen: set[str] = set()
-        for key, (_node, binding, enabled, _tooltip) in screen.active_bindings.items():
+        app_rank, screen_rank = _ranks(app), _ranks(screen)
+        for key, (node, binding, enabled, _tooltip) in screen.active_bindings.items():
+            entry = Key(key, app.get_key_display(binding), binding.description, binding.action, enabled)
             if key == palette_key:
-                palette = Key(key, app.get_key_display(binding), binding.description, binding.action, enabled)
+                palette = entry
             elif binding.show and binding.action not in seen:  # one entry per action
                 seen.add(binding.action)
-                keys.append(Key(key, app.get_key_display(binding), binding.description, binding.action, enabled))
-        rank = {b.action: i for i, b in enumerate(app.BINDINGS) if isinstance(b, Binding)}
-        keys.sort(key=lambda k: rank.get(k.action, len(rank)))  # stable: the rest keep their order
+                # the screen's own keys first (how to leave a log viewer or a dialog must not be
+                # the key that does not fit), then the app's in one order, then the focused
+                # widget's, in the order of the binding chain
+                group = 0 if node is screen else 1 if node is app else 2
+                rank = screen_rank if group == 0 else app_rank if group == 1 else {}
+                ranked.append(((group, rank.get(binding.action, len(rank) + len(ranked))), entry))
+        keys = [entry for _, entry in sorted(ranked, key=lambda r: r[0])]
         if (tuple(keys), palette) != (self._keys, self._palette):
             self._keys, self._palette = tuple(keys), palette
             self.refresh()
