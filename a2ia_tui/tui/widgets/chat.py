@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical, VerticalScroll
+from textual.reactive import Reactive
 from textual.widgets import Button, Collapsible, Static
 
 from .markdown_stream import StreamingMarkdown
@@ -209,6 +210,8 @@ class ToolNote(OneLayout, Static):
 
 class ChatView(OneLayout, VerticalScroll):
     COMPONENT_CLASSES = {"chatview--hint"}
+    #: no message yet: the chat draws its hint (a change repaints it)
+    empty: Reactive[bool] = Reactive(True, layout=False)
     DEFAULT_CSS = """
     ChatView { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     ChatView > #earlier { width: 100%; margin: 1 0 0 0; }
@@ -218,7 +221,6 @@ class ChatView(OneLayout, VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pending_entries: list["Entry"] = []
-        self.empty = True
 
     def render(self) -> RenderResult:
         """An empty chat draws its hint itself: a child widget for it was composed after the
@@ -234,9 +236,7 @@ class ChatView(OneLayout, VerticalScroll):
         self.anchor()
 
     def _drop_empty(self) -> None:
-        if self.empty:
-            self.empty = False
-            self.refresh()
+        self.empty = False
 
     def add_user(self, text: str) -> UserMessage:
         self._drop_empty()
@@ -281,7 +281,6 @@ class ChatView(OneLayout, VerticalScroll):
         self._pending_entries = []
         await self.remove_children()
         self.empty = True
-        self.refresh()
         self.anchor()
 
     # -- restoring a saved conversation (lazy) -------------------------------------------------
@@ -290,7 +289,6 @@ class ChatView(OneLayout, VerticalScroll):
         await self.remove_children()
         entries = [e for e in conversation.entries if e.message.role != "system"]
         self.empty = not entries
-        self.refresh()
         self._pending_entries = entries[:-PAGE] if len(entries) > PAGE else []
         shown = entries[-PAGE:]
         widgets = [w for e in shown for w in _widgets_for(e)]

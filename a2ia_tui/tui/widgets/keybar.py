@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -126,7 +125,7 @@ class KeyBar(Widget):
         line = Text(no_wrap=True, overflow="crop")
         for key in self._keys:
             item = self._item(key)
-            if cell_len(line.plain) + item.cell_len + 1 > room:
+            if line.cell_len + item.cell_len + 1 > room:
                 break
             line.append(" ")
             line.append_text(item)
