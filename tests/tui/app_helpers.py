@@ -113,3 +113,29 @@ async def send(pilot, text: str) -> None:
 
 def idle(app: A2IAApp) -> bool:
     return not app.turn_running and app.orchestrator is not None
+
+
+class LayoutCounter:
+    """``with LayoutCounter() as layouts:`` counts the screen layouts Textual does inside the
+    block (``layouts.n``; set it to 0 to start again)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __enter__(self) -> LayoutCounter:
+        from textual.screen import Screen
+
+        self._real = real = Screen._refresh_layout
+        counter = self
+
+        def counting(screen, *args, **kwargs):
+            counter.n += 1
+            return real(screen, *args, **kwargs)
+
+        Screen._refresh_layout = counting
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from textual.screen import Screen
+
+        Screen._refresh_layout = self._real

@@ -11,7 +11,7 @@ from a2ia_tui.core.store import to_markdown
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.trace import TraceItem
 
-from .app_helpers import build_app, idle, send, wait_for
+from .app_helpers import LayoutCounter, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -334,28 +334,17 @@ async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() 
     """Input's virtual size follows its text, and Textual lays the whole screen out when a
     widget's virtual size changes: a layout per keystroke. The prompt only repaints, and still
     scrolls to keep the cursor in view."""
-    from textual.screen import Screen
-
     app, _ = build_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await pilot.pause()
-        layouts = 0
-        real = Screen._refresh_layout
-
-        def counting(self, *args, **kwargs):
-            nonlocal layouts
-            layouts += 1
-            return real(self, *args, **kwargs)
-
-        Screen._refresh_layout = counting
         prompt = app.query_one("#prompt")
-        try:
+        with LayoutCounter() as layouts:
             for ch in "abcdefghij" * 10:
                 await pilot.press(ch)
             await pilot.pause()
             assert prompt.value == "abcdefghij" * 10
-            assert layouts < 10  # was one per keystroke (100)
+            assert layouts.n < 10  # was one per keystroke (100)
             assert prompt.scroll_x == prompt.max_scroll_x > 0  # the end of the text is in view
             # cleared, as Enter does at each turn: the placeholder is wider than the prompt at
             # some sizes, and its horizontal scrollbar (0 rows high) came and went, a layout
@@ -365,12 +354,10 @@ async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() 
             app.query_one("#chat").add_user("a first question")  # laid out with a short text
             for _ in range(4):
                 await pilot.pause(0.05)
-            layouts = 0
+            layouts.n = 0
             prompt.value = ""
             # the next layout (here the question's, as at each turn) is one layout, not two
             app.query_one("#chat").add_user("a question")
             for _ in range(4):
                 await pilot.pause(0.05)
-        finally:
-            Screen._refresh_layout = real
-        assert layouts == 1, layouts
+        assert layouts.n == 1, layouts.n

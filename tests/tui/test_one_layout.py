@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from a2ia_tui.tui.widgets.chat import NoteMessage, ToolNote, UserMessage
 from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
+
+from .app_helpers import LayoutCounter
 
 
 class Chat(App):
@@ -22,22 +23,11 @@ async def layouts_after_mount(widget) -> int:
     app = Chat()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        count = 0
-        real = Screen._refresh_layout
-
-        def counting(self, *args, **kwargs):
-            nonlocal count
-            count += 1
-            return real(self, *args, **kwargs)
-
-        Screen._refresh_layout = counting
-        try:
+        with LayoutCounter() as layouts:
             await app.query_one("#chat").mount(widget)
             for _ in range(5):
                 await pilot.pause()
-        finally:
-            Screen._refresh_layout = real
-        return count
+        return layouts.n
 
 
 async def test_a_plain_widget_is_laid_out_twice_when_mounted() -> None:
@@ -70,21 +60,10 @@ async def test_the_chat_is_laid_out_once_when_it_grows_past_its_height() -> None
         for _ in range(5):
             await pilot.pause()
         assert chat.show_vertical_scrollbar and chat.vertical_scrollbar.region  # overflowed, shown
-        count = 0
-        real = Screen._refresh_layout
-
-        def counting(self, *args, **kwargs):
-            nonlocal count
-            count += 1
-            return real(self, *args, **kwargs)
-
-        Screen._refresh_layout = counting
-        try:
+        with LayoutCounter() as layouts:
             chat.add_user("one more")
             for _ in range(5):
                 await pilot.pause()
-        finally:
-            Screen._refresh_layout = real
-        assert count == 1
+        assert layouts.n == 1
         assert chat.scroll_y == chat.max_scroll_y > 0  # followed to the end
         assert chat.vertical_scrollbar.window_virtual_size == chat.virtual_size.height
