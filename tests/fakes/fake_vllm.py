@@ -9,6 +9,8 @@ Variants (``--fake-mode``): ``normal``; ``oom`` (dies of CUDA OOM while loading,
 cause above vLLM's closing RuntimeError); ``kv-too-small`` (max_model_len larger than the KV cache);
 ``crash-after-ready`` (dies ``--fake-crash-after`` s after ready); ``ignore-sigterm``;
 ``spawn-child`` (a child process in the same group; its pid goes to ``--fake-child-pidfile``).
+``--fake-gpu-gib N`` (GPU machines only): while "loading the model" a child process (as vLLM's
+EngineCore) takes N GiB on the real GPU and keeps it busy (``gpu_load.py``) until the server stops.
 With ``FAKE_VLLM_READY_FILE`` set it writes there the ``time.monotonic()`` at which ``/health``
 began answering 200 (the readiness benchmark's reference point).
 """
@@ -47,6 +49,7 @@ def main() -> int:
     ap.add_argument("--fake-delay", type=float, default=0.05)
     ap.add_argument("--fake-crash-after", type=float, default=0.5)
     ap.add_argument("--fake-child-pidfile")
+    ap.add_argument("--fake-gpu-gib", type=float, default=0.0)
     args, _unknown = ap.parse_known_args()
     model = args.served_model_name or args.model or args.model_flag or "fake-model"
     d = args.fake_delay
@@ -67,6 +70,15 @@ def main() -> int:
     time.sleep(d)
     log("EngineCore", f"Starting to load model {model}...")
     time.sleep(d)
+    if args.fake_gpu_gib > 0:
+        load = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("gpu_load.py")), "--gib", str(args.fake_gpu_gib), "--seconds", "3600"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        line = load.stdout.readline() if load.stdout else ""
+        if not line.startswith("ready"):
+            print(f"(EngineCore pid=1) ERROR RuntimeError: the GPU load did not start ({line.strip() or 'exit ' + str(load.wait())})", flush=True)
+            return 1
     if args.fake_mode == "oom":
         print(
             "(EngineCore pid=1) ERROR torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 224.00 MiB. "
