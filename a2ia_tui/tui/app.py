@@ -439,6 +439,12 @@ class A2IAApp(App[int]):
             self.chat.add_note("No backend is available.", "error")
             return
         client = orch.client
+        if not client.model:
+            # the backend was offline when chosen (its engine started since, say): the model its
+            # server lists now, rather than a request the server must refuse ("no model chosen")
+            await self._ensure_model(client)
+            if client.model:
+                self._set_backend(self.backend, client)
         self.busy_backend = client.name
         self._sidebar_set(busy_backend=client.name)
 

@@ -215,6 +215,43 @@ async def test_offline_backend_needs_confirmation() -> None:
         assert app.backend == "vllm"
 
 
+async def test_a_backend_offline_at_start_gets_its_model_once_it_answers() -> None:
+    """Started with the server down (an engine not yet running) and no model configured, the
+    backend has no model; once the server is up, the first message asks it which model it serves
+    (the request went out without a model, and vLLM refused it)."""
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.errors import BackendUnreachable
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+    from a2ia_tui.tui.app import A2IAApp
+    from a2ia_tui.tui.services import AppServices
+
+    up = False
+    made: list[ScriptedClient] = []
+
+    class LateServer(ScriptedClient):
+        async def list_models(self):
+            if not up:
+                raise BackendUnreachable("http://127.0.0.1:8000/v1", "connection refused")
+            return await super().list_models()
+
+    def make_client(name: str, model: str | None) -> ScriptedClient:
+        made.append(LateServer([text_reply("Served.")], name=name, model=model, models=("served-model",)))
+        return made[-1]
+
+    services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="vllm",
+                           extras={"animate": False, "no_metrics": True, "cursor_blink": False})
+    app = A2IAApp(services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        assert app.orchestrator.client.model is None
+        up = True
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: idle(app) and bool(app.query(AssistantMessage)))
+        assert app.orchestrator.client.calls[0].model == "served-model"
+        assert app.query_one(AssistantMessage).text == "Served."
+        assert "vllm:served-model" in str(app.query_one("#status").render())
+
+
 async def test_failed_answer_is_marked() -> None:
     from a2ia_tui.core.errors import BackendUnreachable
     from a2ia_tui.core.llm.scripted import ScriptStep

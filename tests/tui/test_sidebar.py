@@ -153,6 +153,34 @@ async def test_model_picker_lists_models_and_posts_model_selected():
         await wait_for(pilot, lambda: ol.option_count == 2 and ol.get_option_at_index(0).id == "vllm-small")
 
 
+async def test_models_are_read_again_when_the_backend_comes_up():
+    """The current backend was down when its models were asked for (its engine still starting);
+    the first health check that finds it up fills the picker."""
+    from a2ia_tui.core.errors import BackendUnreachable
+
+    up = {"vllm": False}
+
+    class LateServer(ScriptedClient):
+        async def list_models(self):
+            if not up["vllm"]:
+                raise BackendUnreachable("http://127.0.0.1:8000/v1", "connection refused")
+            return await super().list_models()
+
+    services = make_services({})
+    services.make_client = lambda name, model: LateServer(name=name, model=model, healthy=up.get(name, True),
+                                                          models=("served-model",))
+    app = SidebarApp(services, backend="vllm")
+    async with app.run_test(size=(40, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        note = app.query_one("#models-note", Static)
+        await wait_for(pilot, lambda: "models unavailable" in str(note.render()) and "vllm" in sb.health)
+        up["vllm"] = True
+        sb.recheck()
+        ol = sb.query_one("#models", OptionList)
+        await wait_for(pilot, lambda: ol.option_count == 1)
+        assert ol.get_option_at_index(0).id == "served-model" and not note.display
+
+
 async def test_models_unavailable_is_one_line():
     services = make_services({})
     services.loaded.settings.backends["broken"] = services.loaded.settings.backends["vllm"]

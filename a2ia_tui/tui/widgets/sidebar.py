@@ -9,7 +9,8 @@ Policy:
   seconds, each configured backend's ``health()`` through a fresh ``services.make_client(name,
   None)``, all at once, each bounded by :data:`HEALTH_TIMEOUT_S`; also re-run when an engine
   becomes ready or stops) and "models" (``list_models()`` of the current backend, whenever it
-  changes). Engines and MCP servers are listener-driven (``engines.add_listener``,
+  changes, and again when a health check finds it up after its models could not be read).
+  Engines and MCP servers are listener-driven (``engines.add_listener``,
   ``hub.add_listener``); the hub is created by the app after the first frame, so the sidebar
   looks for it once a second until it appears.
 - A status dot is ● ready, ✗ offline + the reason the health check gave, ◐ starting with the
@@ -87,6 +88,8 @@ class Sidebar(VerticalScroll):
         #: name -> (ok, detail); absent = not checked yet.
         self.health: dict[str, tuple[bool, str]] = {}
         self.models: list[str] = []
+        #: the current backend's models could not be read: read them again once it is healthy
+        self._models_failed = False
         self._hub: Any = None
         self._mcp_shown: Text | None = None
         self._unsubscribe: list[Any] = []
@@ -218,6 +221,9 @@ class Sidebar(VerticalScroll):
                     pass
         self.health[name] = result
         self.refresh_backends()
+        if result[0] and name == self.current_backend and self._models_failed:
+            self._models_failed = False
+            self.load_models(name)  # it was down when asked (an engine starting): ask again
         return result
 
     @work(group="health", exclusive=True)
@@ -292,6 +298,7 @@ class Sidebar(VerticalScroll):
         if backend != self.current_backend:
             return
         self.models = models
+        self._models_failed = bool(error)
         ol.clear_options()
         ol.add_options([Option(self._model_prompt(m), id=m) for m in models])
         if error:
