@@ -148,6 +148,33 @@ def bench_real_sample(n: int) -> None:
         base = _per_call(raw, m)
         print(f"sample (real NVML)      devices+processes {with_procs * 1e6:8.1f} us   devices only {devices_only * 1e6:8.1f} us")
         print(f"  baseline raw NVML memory+util calls    {base * 1e6:8.1f} us   ratios {with_procs / base:.1f}x / {devices_only / base:.1f}x")
+        # where a sample's time goes: each NVML call the sampler makes, on the first device
+        h = handles[0]
+        nv = pynvml
+        calls = {
+            "memory": lambda: nv.nvmlDeviceGetMemoryInfo(h),
+            "utilisation": lambda: nv.nvmlDeviceGetUtilizationRates(h),
+            "power": lambda: nv.nvmlDeviceGetPowerUsage(h),
+            "temperature": lambda: nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU),
+            "fan": lambda: nv.nvmlDeviceGetFanSpeed(h),
+            "clock sm": lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM),
+            "clock mem": lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM),
+            "processes": lambda: (nv.nvmlDeviceGetComputeRunningProcesses(h), nv.nvmlDeviceGetGraphicsRunningProcesses(h)),
+        }
+        parts = []
+        for label, fn in calls.items():
+            def safe(fn=fn) -> None:
+                try:
+                    fn()
+                except nv.NVMLError:
+                    pass
+            try:
+                fn()
+                note = ""
+            except nv.NVMLError as exc:
+                note = f" ({type(exc).__name__.replace('NVMLError_', '')})"
+            parts.append(f"{label}{note} {_per_call(safe, m) * 1e6:.1f}")
+        print("  per NVML call (us):   " + ", ".join(parts))
     finally:
         try:
             pynvml.nvmlShutdown()

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from a2ia_tui.core.config import load_settings
@@ -134,6 +135,13 @@ def test_the_process_holding_vram_is_listed_and_labelled_through_its_parent(real
         assert "compute" in p.kind
     finally:
         _stop(proc)
+    # the worker went with its parent (nothing left holding the GPU)
+    for _ in range(100):
+        if not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the GPU worker {worker} outlived its parent")
 
 
 async def test_the_gpu_pane_draws_the_real_card(real_gpu):

@@ -12,6 +12,7 @@ Exit 3 when PyTorch or a GPU is missing (the caller skips).
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import time
@@ -54,6 +55,8 @@ def main() -> int:
     args = ap.parse_args()
     if not args.via_child:
         return work(args.gib, args.seconds)
+    # SIGTERM ends this process through SystemExit, so the child is stopped below, not orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     child = subprocess.Popen([sys.executable, __file__, "--gib", str(args.gib), "--seconds", str(args.seconds)])
     try:
         return child.wait()

@@ -100,9 +100,15 @@ class Proposal:
         return out
 
     def summary(self) -> str:
-        lines = [f"{self.model}: {'fits' if self.fits else 'does NOT fit'}"]
+        verdict = "fits" if self.fits else "does NOT fit"
+        build = ""
+        if self.fits and self.needs_other_checkpoint:
+            # the figures below are those of a quantized build, not of the checkpoint named
+            verdict = f"does NOT fit as it is; an {self.quantization.upper()} build of it fits"
+            build = " build"
+        lines = [f"{self.model}: {verdict}"]
         lines.append(
-            f"  weights ≈ {self.weights_gib:.1f} GiB ({self.quantization or 'fp16'}, from {self.shape_source})"
+            f"  weights ≈ {self.weights_gib:.1f} GiB ({self.quantization or 'fp16'}{build}, size from {self.shape_source})"
         )
         if self.fits:
             lines.append(

@@ -260,5 +260,9 @@ def test_fp16_that_does_not_fit_proposes_awq():
     assert p.fits and p.quantization == "awq" and "AWQ" in p.notes[0]
     # the checkpoint itself is fp16: the proposal says so and does not send --quantization awq
     assert p.needs_other_checkpoint and "quantization" not in p.overrides()
+    # and its summary does not say the checkpoint itself fits
+    head, weights = p.summary().splitlines()[:2]
+    assert head == "Qwen/Qwen2.5-14B-Instruct: does NOT fit as it is; an AWQ build of it fits"
+    assert "(awq build," in weights
     q = autotune("TheBloke/Mistral-7B-Instruct-v0.2-AWQ", G12)
     assert not q.needs_other_checkpoint and q.overrides()["quantization"] == "awq"
