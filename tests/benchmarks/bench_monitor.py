@@ -88,12 +88,20 @@ def _per_call(fn, n: int) -> float:
     return statistics.median(times)
 
 
-def _sampler_cost(make_nvml, process_interval_s: float, n: int) -> float:
+def _sampler_cost(make_nvml, process_interval_s: float, n: int, *, forget_unsupported: bool = False) -> float:
+    """Seconds per ``sample()``; ``forget_unsupported``: ask the fields the device does not support
+    at every sample again (as the sampler did before it remembered them)."""
     settings = load_settings(env={}).settings.monitor
     settings.process_interval_s = process_interval_s
     sampler = GPUSampler(settings, nvml=make_nvml())
     sampler.sample()  # init and static facts happen once, outside the timing
     try:
+        if forget_unsupported:
+            def sample() -> None:
+                sampler._unsupported.clear()
+                sampler.sample()
+
+            return _per_call(sample, n)
         return _per_call(sampler.sample, n)
     finally:
         sampler.close()
@@ -148,6 +156,9 @@ def bench_real_sample(n: int) -> None:
         base = _per_call(raw, m)
         print(f"sample (real NVML)      devices+processes {with_procs * 1e6:8.1f} us   devices only {devices_only * 1e6:8.1f} us")
         print(f"  baseline raw NVML memory+util calls    {base * 1e6:8.1f} us   ratios {with_procs / base:.1f}x / {devices_only / base:.1f}x")
+        asking = _sampler_cost(lambda: pynvml, 1e9, m, forget_unsupported=True)
+        print(f"  devices only, asking unsupported fields every time {asking * 1e6:8.1f} us   "
+              f"(remembering them: {devices_only / asking:.2f}x of that)")
         # where a sample's time goes: each NVML call the sampler makes, on the first device
         h = handles[0]
         nv = pynvml

@@ -78,6 +78,31 @@ def test_not_supported_fields_are_unknown_and_legacy_process_calls_used():
     assert p.pid == os.getpid() and p.visible and p.used_bytes is None
 
 
+def test_a_field_the_device_does_not_support_is_not_asked_again():
+    """On a real H200 the fan-speed call took 157 us to answer NotSupported (the other calls
+    ~1 us): asked once per NVML session, not at every sample."""
+    import functools
+
+    s, fake, clock = sampler_for("not_supported")
+    calls: dict[str, int] = {}
+    for name in ("nvmlDeviceGetFanSpeed", "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTemperature"):
+        real = getattr(fake, name)
+
+        def counting(*args, _real=real, _name=name):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args)
+
+        setattr(fake, name, functools.wraps(real)(counting))
+    for _ in range(3):
+        (d,) = s.sample().devices
+        assert d.fan_pct is None and d.power_w is None and d.temperature_c is not None
+        clock.t += 1
+    assert calls == {"nvmlDeviceGetFanSpeed": 1, "nvmlDeviceGetPowerUsage": 1, "nvmlDeviceGetTemperature": 3}
+    s.close()  # a new NVML session asks again (a driver update may have changed the answer)
+    s.sample()
+    assert calls["nvmlDeviceGetFanSpeed"] == 2
+
+
 def test_no_driver_is_a_calm_state_and_retried_rarely():
     s, fake, clock = sampler_for("no_driver", no_gpu_retry_s=30.0)
     snap = s.sample()
