@@ -67,3 +67,76 @@ async def test_the_chat_is_laid_out_once_when_it_grows_past_its_height() -> None
         assert layouts.n == 1
         assert chat.scroll_y == chat.max_scroll_y > 0  # followed to the end
         assert chat.vertical_scrollbar.window_virtual_size == chat.virtual_size.height
+
+
+class _Chatting(App):
+    def compose(self) -> ComposeResult:
+        from a2ia_tui.tui.widgets.chat import ChatView
+
+        yield ChatView(id="chat")
+
+
+async def test_a_question_and_its_answer_ask_for_one_layout() -> None:
+    """Mounting the two asks for a layout of the chat through the answer's own compose; the
+    chat's own request after a mount (Textual's AwaitMount) is dropped: in a busy turn it came
+    after that layout, a second layout and repaint of the screen at the start of each answer."""
+    from textual.screen import Screen
+
+    from a2ia_tui.tui.widgets.chat import AssistantMessage, ChatView
+
+    app = _Chatting()
+    async with app.run_test(size=(60, 20)) as pilot:
+        chat = app.query_one(ChatView)
+        await pilot.pause()
+        asked: list[str] = []
+        real = Screen._on_layout
+
+        async def on_layout(screen, message):
+            asked.append(type(message.widget).__name__)
+            return await real(screen, message)
+
+        Screen._on_layout = on_layout
+        try:
+            answer = chat.add_exchange("a question", "vllm", "m")
+            await answer.mounted.wait()
+            for _ in range(5):
+                await pilot.pause()
+            later = await chat.add_assistant("vllm", "m")  # an answer after a tool call
+            for _ in range(5):
+                await pilot.pause()
+        finally:
+            Screen._on_layout = real
+        assert "ChatView" not in asked, asked
+        user = chat.query_one(UserMessage)
+        first, second = chat.query(AssistantMessage)
+        assert second is later and first is answer
+        # all placed, in order
+        assert user.region and first.region and second.region
+        assert user.region.y < first.region.y < second.region.y
+
+
+async def test_the_scrollbar_comes_in_the_layout_that_overflows_the_chat() -> None:
+    """An answer that grows past the chat's height: its scrollbar is shown by the same layout
+    (shown by the layout itself, it needed a second one, which redrew every row of the chat)."""
+    from a2ia_tui.tui.widgets.chat import ChatView
+
+    app = _Chatting()
+    async with app.run_test(size=(60, 20)) as pilot:
+        chat = app.query_one(ChatView)
+        answer = chat.add_exchange("a question", "vllm", "m")
+        await answer.mounted.wait()
+        answer.start_streaming()
+        for _ in range(5):
+            await pilot.pause()
+        assert not chat.show_vertical_scrollbar
+        with LayoutCounter() as layouts:
+            answer.append("".join(f"line {i}\n\n" for i in range(30)))
+            for _ in range(40):
+                await pilot.pause(0.02)
+                if chat.show_vertical_scrollbar and layouts.n:
+                    break
+            for _ in range(5):
+                await pilot.pause()
+        assert chat.show_vertical_scrollbar and chat.vertical_scrollbar.region
+        assert layouts.n == 1
+        await answer.finish()

@@ -75,10 +75,13 @@ def test_type_answer_switch_quit(tmp_path: Path) -> None:
                f"--ollama-url {ollama_url} --no-tools")
         tmux.run("new-session", "-d", "-s", "app", "-x", "120", "-y", "40", cmd)
         pane_pid = int(tmux.run("display-message", "-p", "-t", "app", "#{pane_pid}").strip())
-        tmux.wait_for("tools: auto", timeout=40)
+        screen = tmux.wait_for("tools: auto", timeout=40)
+        assert "Type a message below" in screen  # the empty chat's hint
         tmux.keys("hi there")
         tmux.keys("Enter")
-        tmux.wait_for("Hello from the fake vLLM server.")
+        screen = tmux.wait_for("Hello from the fake vLLM server.")
+        # the hint's rows were redrawn in the terminal, not only in the app's model of it
+        assert "Type a message below" not in screen
         # switch backend through the command palette
         tmux.keys("C-p")
         tmux.wait_for("Search for commands")

@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region
 from textual.reactive import Reactive
+from textual.scrollbar import ScrollBar
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Button, Collapsible, Static
 
 from .markdown_stream import StreamingMarkdown
@@ -169,7 +172,10 @@ class AssistantMessage(OneLayout, Vertical):
             chunk = "".join(self._parts)
             self._parts.clear()
             self.text += chunk
+            before = self._stream.lines
             self._stream.write(chunk)
+            if self._stream.lines > before and isinstance(self.parent, ChatView):
+                self.parent.expect_growth(self._stream.lines - before)
 
     async def finish(self, status: str = "complete", error: str | None = None) -> None:
         """Flush what is left, stop the stream and mark interrupted/failed answers."""
@@ -208,10 +214,16 @@ class ToolNote(OneLayout, Static):
     DEFAULT_CSS = "ToolNote { padding: 0 1; color: $text-muted; }"
 
 
+class _ScrollBar(OneLayout, ScrollBar):
+    """The chat's scrollbar. Textual's, placed by the first layout after it is shown, then set
+    its virtual size, a reactive that asks for one more layout of the screen (which the scrollbar
+    does not use: it draws from its window sizes)."""
+
+
 class ChatView(OneLayout, VerticalScroll):
     COMPONENT_CLASSES = {"chatview--hint"}
-    #: no message yet: the chat draws its hint (a change repaints it)
-    empty: Reactive[bool] = Reactive(True, layout=False)
+    #: no message yet: the chat draws its hint (a change repaints the hint's rows)
+    empty: Reactive[bool] = Reactive(True, layout=False, repaint=False)
     DEFAULT_CSS = """
     ChatView { height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     ChatView > #earlier { width: 100%; margin: 1 0 0 0; }
@@ -221,6 +233,48 @@ class ChatView(OneLayout, VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._pending_entries: list["Entry"] = []
+        self._quiet_mount = False
+
+    def call_next(self, callback, *args, **kwargs) -> None:  # noqa: ANN001
+        """Textual's ``mount`` schedules its ``AwaitMount`` here; once the new widgets are
+        mounted it asks for a layout of the chat. For an answer's widget that request is not
+        needed: the answer composes its children and asks for a layout of the chat itself, which
+        places everything mounted with it. In a busy turn the two requests landed on either
+        side of that layout: a second layout and repaint of the screen (6-12 ms here) at the
+        start of every answer. :meth:`_mount_answer` drops it."""
+        if self._quiet_mount and isinstance(callback, AwaitMount):
+            return
+        super().call_next(callback, *args, **kwargs)
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's, but laid out once when it first shows (see :class:`_ScrollBar`)."""
+        if self._vertical_scrollbar is None:
+            bar = _ScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
+
+    def expect_growth(self, lines: int) -> None:
+        """A message has grown by ``lines`` and asked for a layout. If the chat will overflow,
+        its scrollbar is shown now, placed by that same layout: shown by the layout itself, it
+        needed a second one just after, which redrew every row of the chat (the compositor
+        redraws whole rows: 15-28 ms here), in the middle of the first long answer."""
+        if self.show_vertical_scrollbar or self.styles.overflow_y != "auto" or not self._container_size:
+            return
+        if self.virtual_size.height + lines > self._container_size.height:
+            self.show_vertical_scrollbar = True
+            self.vertical_scrollbar.display = True
+
+    def _mount_answer(self, *widgets: Widget) -> None:
+        """Mount ``widgets``, the last an :class:`AssistantMessage`, asking for one layout."""
+        assert isinstance(widgets[-1], AssistantMessage)
+        self._quiet_mount = True
+        try:
+            self.mount_all(widgets)
+        finally:
+            self._quiet_mount = False
 
     def render(self) -> RenderResult:
         """An empty chat draws its hint itself: a child widget for it was composed after the
@@ -234,6 +288,13 @@ class ChatView(OneLayout, VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()
+
+    def watch_empty(self) -> None:
+        # Only the rows of the hint (at the top: a blank row, the text, a blank row): a repaint
+        # of the whole chat redrew all its rows (3-5 ms here) as the first question was sent.
+        width, height = self.content_size
+        rows = 2 + -(-len(HINT) // max(1, width - 2))
+        self.refresh(Region(0, 0, width, min(height, rows)))
 
     def _drop_empty(self) -> None:
         self.empty = False
@@ -265,7 +326,7 @@ class ChatView(OneLayout, VerticalScroll):
         layout of the screen for nothing)."""
         self._drop_empty()
         answer = AssistantMessage(backend, model)
-        self.mount_all([UserMessage(text), answer])
+        self._mount_answer(UserMessage(text), answer)
         self.anchor()
         return answer
 
@@ -273,7 +334,7 @@ class ChatView(OneLayout, VerticalScroll):
         """A new answer, mounted; its frames start with :meth:`AssistantMessage.start_streaming`."""
         self._drop_empty()
         w = AssistantMessage(backend, model)
-        self.mount(w)
+        self._mount_answer(w)
         await w.mounted.wait()  # not the AwaitMount (see add_exchange)
         return w
 

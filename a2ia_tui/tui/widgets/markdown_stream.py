@@ -247,6 +247,11 @@ class StreamingMarkdown(OneLayout, Widget):
         self._tail = _Block("")
         self._sealed = True
 
+    @property
+    def lines(self) -> int:
+        """The height given to the layout (the text, plus the reserve while streaming)."""
+        return self._height
+
     def write(self, chunk: str) -> None:
         """Append ``chunk`` (whatever arrived since the last frame) and redraw what changed."""
         if not chunk:
