@@ -181,6 +181,32 @@ async def test_models_are_read_again_when_the_backend_comes_up():
         assert ol.get_option_at_index(0).id == "served-model" and not note.display
 
 
+async def test_long_model_names_take_one_line_and_select_the_full_name():
+    """Hugging Face ids are long: the picker shows each on one line, without its organisation,
+    cut with "…" if still too long; choosing one posts the full id."""
+    from a2ia_tui.tui.widgets.sidebar import short_model_name
+
+    assert short_model_name("Qwen/Qwen2.5-7B-Instruct-AWQ") == "Qwen2.5-7B-Instruct-AWQ"
+    assert short_model_name("hf.co/bartowski/Llama-3.2-3B-Instruct-GGUF:Q4_K_M") == "Llama-3.2-3B-Instruct-GGUF:Q4_K_M"
+    assert short_model_name("/models/smol.gguf") == "smol.gguf" and short_model_name("llama3.1:8b") == "llama3.1:8b"
+    long_ids = ("Qwen/Qwen2.5-7B-Instruct-AWQ", "meta-llama/Meta-Llama-3.1-70B-Instruct-AWQ-INT4-long")
+    app = SidebarApp(make_services({}, models={"vllm": long_ids}), backend="vllm")
+    async with app.run_test(size=(30, 40)) as pilot:
+        sb = app.query_one(Sidebar)
+        ol = sb.query_one("#models", OptionList)
+        await wait_for(pilot, lambda: ol.option_count == 2)
+        sb.current_model = long_ids[0]
+        await pilot.pause()
+        rows = [ol.render_line(y).text.rstrip() for y in range(3)]
+        assert rows[0].startswith("▶ Qwen2.5-7B-Instruct-AWQ")
+        assert rows[1].startswith("  Meta-Llama-3.1") and rows[1].endswith("…")
+        assert not rows[2].strip()  # two options, two rows: nothing wrapped
+        ol.focus()
+        ol.highlighted = 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: ("model", "vllm", long_ids[1]) in app.selected)
+
+
 async def test_models_unavailable_is_one_line():
     services = make_services({})
     services.loaded.settings.backends["broken"] = services.loaded.settings.backends["vllm"]

@@ -45,6 +45,12 @@ from .engine_row import EngineRow, engine_backend, engine_map
 HEALTH_TIMEOUT_S = 5.0
 
 
+def short_model_name(model: str) -> str:
+    """``Qwen/Qwen2.5-7B-Instruct-AWQ`` → ``Qwen2.5-7B-Instruct-AWQ``; ``hf.co/org/x:Q4_K_M`` →
+    ``x:Q4_K_M``; ``/models/x.gguf`` → ``x.gguf``; a plain name as it is."""
+    return model.rstrip("/").rsplit("/", 1)[-1] or model
+
+
 class Sidebar(VerticalScroll):
     """Backends, models, engines and MCP servers."""
 
@@ -53,6 +59,7 @@ class Sidebar(VerticalScroll):
     Sidebar > .sidebar-heading { color: $text-muted; text-style: bold; margin-top: 1; }
     Sidebar > OptionList { height: auto; max-height: 12; border: none; padding: 0; background: transparent; }
     Sidebar > OptionList:focus { border: none; }
+    Sidebar > #models { text-wrap: nowrap; text-overflow: ellipsis; }
     Sidebar > #models-note, Sidebar > #engines-note, Sidebar > #mcp { color: $text-muted; height: auto; }
     """
 
@@ -311,8 +318,11 @@ class Sidebar(VerticalScroll):
         self._highlight_model()
 
     def _model_prompt(self, model: str) -> Text:
+        """One line: the name without its organisation or folder (``Qwen/Qwen2.5-7B-Instruct-AWQ``
+        wrapped over three lines of the sidebar, the marker alone on the first), cut with "…"
+        if it is still too long. The option's id stays the full name."""
         current = model == self.current_model
-        return Text(("▶ " if current else "  ") + model, style="bold" if current else "")
+        return Text(("▶ " if current else "  ") + short_model_name(model), style="bold" if current else "")
 
     def _highlight_model(self) -> None:
         ol = self.query_one("#models", OptionList)
