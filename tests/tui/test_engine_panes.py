@@ -263,3 +263,33 @@ async def test_local_engine_start_screen_has_no_tuning_and_shows_the_command(tmp
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
         assert services.engines.states()["local"].status == "stopped"  # cancel starts nothing
+
+
+async def test_row_buttons_press_by_click_enter_and_space_but_not_when_disabled():
+    from a2ia_tui.tui.widgets.row_button import RowButton
+
+    class Buttons(App):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pressed: list[str] = []
+
+        def compose(self):
+            yield RowButton("Start", id="a")
+            yield RowButton("Stop", id="b", disabled=True)
+
+        def on_row_button_pressed(self, event: RowButton.Pressed) -> None:
+            self.pressed.append(event.button.id)
+
+    app = Buttons()
+    async with app.run_test(size=(30, 5)) as pilot:
+        await pilot.click("#a")
+        a = app.query_one("#a", RowButton)
+        a.focus()
+        await pilot.press("enter")
+        await pilot.press("space")
+        await pilot.click("#b")  # disabled: nothing, and it cannot take the focus
+        app.query_one("#b").focus()
+        await pilot.pause()
+        assert app.pressed == ["a", "a", "a"]
+        assert app.focused is not app.query_one("#b")
+        assert a.region.height == 1 and a.region.width >= 7

@@ -11,7 +11,9 @@ from typing import Any
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
+
+from .row_button import RowButton
 
 LABELS = {"vllm": "vLLM", "local": "local llama.cpp"}
 DOTS = {"ready": ("●", "ansi_green"), "starting": ("◐", "ansi_yellow"), "stopping": ("◑", "ansi_yellow"),
@@ -29,7 +31,6 @@ class EngineRow(Vertical):
     EngineRow > ProgressBar { height: 1; }
     EngineRow > ProgressBar Bar { width: 1fr; }
     EngineRow > Horizontal { height: auto; }
-    EngineRow Button { min-width: 7; width: auto; margin-right: 1; }
     """
 
     class Action(Message):
@@ -54,11 +55,9 @@ class EngineRow(Vertical):
         self._drawn = None if v["bar"] else self.state
         yield Static(_info(v), classes="engine-info")
         with Horizontal():
-            yield Button("Start", id=f"engine-start-{self.engine}", classes="start", compact=True,
-                         disabled=v["start_disabled"])
-            yield Button("Stop", id=f"engine-stop-{self.engine}", classes="stop", compact=True,
-                         disabled=v["stop_disabled"])
-            yield Button("Log", id=f"engine-log-{self.engine}", classes="log", compact=True)
+            yield RowButton("Start", id=f"engine-start-{self.engine}", classes="start", disabled=v["start_disabled"])
+            yield RowButton("Stop", id=f"engine-stop-{self.engine}", classes="stop", disabled=v["stop_disabled"])
+            yield RowButton("Log", id=f"engine-log-{self.engine}", classes="log")
 
     def on_mount(self) -> None:
         if self.state is not self._drawn:  # changed between compose and mount, or starting
@@ -85,10 +84,10 @@ class EngineRow(Vertical):
         for bar in bars:
             bar.display = v["bar"]
             bar.update(progress=v["progress"])
-        self.query_one(".start", Button).disabled = v["start_disabled"]
-        self.query_one(".stop", Button).disabled = v["stop_disabled"]
+        self.query_one(".start", RowButton).disabled = v["start_disabled"]
+        self.query_one(".stop", RowButton).disabled = v["stop_disabled"]
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def on_row_button_pressed(self, event: RowButton.Pressed) -> None:
         event.stop()
         for action in ("start", "stop", "log"):
             if event.button.has_class(action):
