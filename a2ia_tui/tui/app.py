@@ -157,6 +157,24 @@ class A2IAApp(App[int]):
             self.chat.add_note(f"History is off: {self.services.history_error}", "warning")
         self.status.set(mode=self._mode_label())
         self.call_after_refresh(self._startup)
+        self.set_timer(self.WARM_UP_AFTER_S, self._warm_up)
+
+    #: Seconds after start-up before the Markdown renderer is warmed up (see :meth:`_warm_up`).
+    WARM_UP_AFTER_S = 1.5
+    #: True once :meth:`_warm_up` has run.
+    warmed = False
+
+    def _warm_up(self) -> None:
+        """Load what the first code block of an answer needs (Pygments, its lexers, Rich's syntax
+        theme: 50–100 ms) while nothing happens, rather than in that answer's first frame. Not
+        during a turn: it waits for the next quiet moment."""
+        if self.turn_running:
+            self.set_timer(1.0, self._warm_up)
+            return
+        from .widgets.markdown_stream import warm_up
+
+        warm_up()
+        self.warmed = True
 
     def on_resize(self, event: events.Resize) -> None:
         # the event's size: this handler runs before the app's own one stores the new size

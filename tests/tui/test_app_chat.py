@@ -324,3 +324,20 @@ async def test_the_prompt_keeps_a_refused_message_and_recalls_sent_ones() -> Non
         assert prompt.value == "first"
         await pilot.press("down", "down")
         assert prompt.value == ""
+
+
+async def test_the_renderer_is_warmed_up_when_idle_not_during_a_turn() -> None:
+    app, _ = build_app({"vllm": [text_reply("slow", delay_s=0.5)]})
+    app.WARM_UP_AFTER_S = 60.0  # the start-up timer is not what this test waits for
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: app.turn_running)
+        app._warm_up()  # as the start-up timer would, during a turn
+        assert not app.warmed
+        await wait_for(pilot, lambda: idle(app))
+        await wait_for(pilot, lambda: app.warmed, timeout=5)  # the next quiet moment
+    app2, _ = build_app({})
+    app2.WARM_UP_AFTER_S = 0.2
+    async with app2.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app2.warmed, timeout=5)  # idle after start-up

@@ -244,3 +244,25 @@ def test_the_cheap_markdown_draws_exactly_what_rich_draws() -> None:
                 {k: v for k, v in vars(rich).items() if k != "parsed"}
             assert ours.parsed == rich.parsed
             assert list(console.render(ours, options)) == list(console.render(rich, options)), source
+
+
+def test_warm_up_loads_what_the_first_code_block_needs():
+    """In a fresh process: before the warm-up, Pygments' Python lexer is not loaded (so the first
+    code block of an answer would load it mid-frame); after it, it is, and a block renders
+    without importing anything."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from a2ia_tui.tui.widgets import markdown_stream as m\n"
+        "before = 'pygments.lexers.python' in sys.modules\n"
+        "m.warm_up()\n"
+        "after = set(sys.modules)\n"
+        "import io\n"
+        "from rich.console import Console\n"
+        "Console(file=io.StringIO(), width=40).print(m.render('```python\\ny = 2\\n```\\n'))\n"
+        "print(before, 'pygments.lexers.python' in after, sorted(set(sys.modules) - after))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False True []", out.stdout + out.stderr
