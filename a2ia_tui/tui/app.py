@@ -58,6 +58,10 @@ class A2IAApp(App[int]):
     TITLE = "a2ia-tui"
     COMMANDS = App.COMMANDS | {A2IACommands}
     CSS_PATH = "a2ia.tcss"
+    #: Seconds after start-up before the Markdown renderer is warmed up (see :meth:`_warm_up`).
+    WARM_UP_AFTER_S = 1.5
+    #: True once :meth:`_warm_up` has run.
+    warmed = False
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("escape", "cancel_turn", "Stop answer"),
@@ -158,11 +162,6 @@ class A2IAApp(App[int]):
         self.status.set(mode=self._mode_label())
         self.call_after_refresh(self._startup)
         self.set_timer(self.WARM_UP_AFTER_S, self._warm_up)
-
-    #: Seconds after start-up before the Markdown renderer is warmed up (see :meth:`_warm_up`).
-    WARM_UP_AFTER_S = 1.5
-    #: True once :meth:`_warm_up` has run.
-    warmed = False
 
     def _warm_up(self) -> None:
         """Load what the first code block of an answer needs (Pygments, its lexers, Rich's syntax
