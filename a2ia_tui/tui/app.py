@@ -114,6 +114,9 @@ class A2IAApp(App[int]):
         return screen
 
     def compose(self) -> ComposeResult:
+        # The size classes before any widget exists: set later (by the first Resize), they would
+        # restyle the whole start screen once more (20-30 ms of the first frame here).
+        self._set_size_classes(self.size.width)
         with Horizontal(id="main"):
             yield self._make_pane("sidebar")
             with Vertical(id="center"):
@@ -182,8 +185,7 @@ class A2IAApp(App[int]):
     def _apply_panes(self, width: int | None = None) -> None:
         width = width or self.size.width
         narrow = width < NARROW
-        self.set_class(narrow, "-narrow")
-        self.set_class(NARROW <= width < WIDE, "-medium")
+        self._set_size_classes(width)
         for name in ("sidebar", "trace", "gpu"):
             try:
                 pane = self.query_one(f"#{name}")
@@ -195,6 +197,10 @@ class A2IAApp(App[int]):
             pane.display = shown
         right = self.query_one("#right")
         right.display = self.query_one("#trace").display or self.query_one("#gpu").display
+
+    def _set_size_classes(self, width: int) -> None:
+        self.set_class(width < NARROW, "-narrow")
+        self.set_class(NARROW <= width < WIDE, "-medium")
 
     def action_toggle_pane(self, name: str) -> None:
         pane = self.query_one(f"#{name}")
