@@ -30,7 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from a2ia_tui.core.agent.events import TextDelta  # noqa: E402
 from a2ia_tui.core.config import load_settings  # noqa: E402
 from a2ia_tui.core.llm.openai import OpenAIClient  # noqa: E402
 from a2ia_tui.core.llm.types import Message  # noqa: E402
@@ -71,16 +70,17 @@ class Server:
 
 
 async def bare_stream(url: str) -> tuple[float, float, int]:
-    """(wall s, cpu s, chunks) for the client alone."""
+    """(wall s, cpu s, chunks) for the client alone. Each chunk is time-stamped as the app's
+    are (see :func:`app_turn`), so that both sides pay the same for being measured."""
     client = OpenAIClient(url, name="bench", model="fake-model")
-    n = 0
+    stamps: list[float] = []
     w0, c0 = time.perf_counter(), time.process_time()
     async for chunk in client.stream_chat([Message(role="user", content="go")]):
         if chunk.message.content:
-            n += 1
+            stamps.append(time.perf_counter())
     w, c = time.perf_counter() - w0, time.process_time() - c0
     await client.aclose()
-    return w, c, n
+    return w, c, len(stamps)
 
 
 def make_app(url: str):
@@ -98,24 +98,38 @@ def make_app(url: str):
     return A2IAApp(services)
 
 
-async def app_turn(url: str, *, key_probe: bool = False, size=(120, 40)) -> dict:
-    """One turn in the headless app: wall, cpu (and per-third cpu), drawing lag, key latency."""
-    app = make_app(url)
+async def app_turn(url: str, *, key_probe: bool = False, cpu_stamps: bool = False, size=(120, 40)) -> dict:
+    """One turn in the headless app: wall, cpu (and per-third cpu with ``cpu_stamps``), drawing
+    lag, key latency."""
+    from a2ia_tui.tui.widgets.chat import AssistantMessage
+
+    real_append = AssistantMessage.append
+    try:
+        return await _app_turn(make_app(url), real_append, key_probe, cpu_stamps, size)
+    finally:
+        AssistantMessage.append = real_append
+
+
+async def _app_turn(app, real_append, key_probe: bool, cpu_stamps: bool, size) -> dict:
+    from a2ia_tui.tui.widgets.chat import AssistantMessage
+
     result: dict = {}
     async with app.run_test(size=size) as pilot:
         while app.orchestrator is None:
             await pilot.pause(0.01)
-        orch = app.orchestrator
-        real = orch.run_turn
-        stamps: list[tuple[float, float]] = []
-
-        async def timed(conv):
-            async for ev in real(conv):
-                if isinstance(ev, TextDelta):
-                    stamps.append((time.perf_counter(), time.process_time()))
-                yield ev
-
-        orch.run_turn = timed
+        # Every piece of text is time-stamped where the app takes it in (AssistantMessage.append),
+        # as bare_stream stamps its chunks; the CPU clock (a system call) is read too only where
+        # the CPU per third of the answer is wanted.
+        stamps: list = []
+        if cpu_stamps:
+            def append(self, text, _real=real_append, _now=time.perf_counter, _cpu=time.process_time):
+                stamps.append((_now(), _cpu()))
+                _real(self, text)
+        else:
+            def append(self, text, _real=real_append, _now=time.perf_counter):
+                stamps.append((_now(), 0.0))
+                _real(self, text)
+        AssistantMessage.append = append
         prompt = app.query_one("#prompt")
         prompt.value = "go"
         await pilot.pause()  # typed before Enter is pressed: what typing costs is not the turn's
@@ -144,14 +158,15 @@ async def app_turn(url: str, *, key_probe: bool = False, size=(120, 40)) -> dict
                       before_first=stamps[0][0] - w0 if stamps else None,
                       after_last=(w0 + w - stamps[-1][0]) if stamps else None)
         if stamps:
+            result["draw_lag"] = (drawn - stamps[-1][0]) if drawn else None
+        if stamps and cpu_stamps:
             first, last = stamps[0], stamps[-1]
             span = last[0] - first[0]
             thirds = []
             for k in range(3):
                 a, b = stamps[len(stamps) * k // 3], stamps[min(len(stamps) - 1, len(stamps) * (k + 1) // 3)]
                 thirds.append((b[1] - a[1]) / max(1e-9, b[0] - a[0]))
-            result.update(stream_cpu=(last[1] - first[1]) / max(1e-9, span), thirds=thirds,
-                          draw_lag=(drawn - last[0]) if drawn else None)
+            result.update(stream_cpu=(last[1] - first[1]) / max(1e-9, span), thirds=thirds)
         result["key_latency"] = latencies
         # the view followed the answer to the end
         chat = app.query_one("#chat")
@@ -263,7 +278,7 @@ async def main(quick: bool) -> None:
     srv = Server(markdown_words(n_rate), 150)
     try:
         bw, bc, _ = await bare_stream(srv.url)
-        r = await app_turn(srv.url)
+        r = await app_turn(srv.url, cpu_stamps=True)
     finally:
         srv.close()
     print(f"\n## Streaming {n_rate} tokens at 150 tok/s")

@@ -6,8 +6,10 @@ list. A frame every :data:`FRAME_S` (10 frames/s) joins what arrived and hands i
 the rows that changed (see its docstring for why not Textual's ``Markdown.get_stream()``). Frames
 are paced by their cost (:meth:`AssistantMessage._next_frame`): if drawing would take more than
 :data:`DRAW_SHARE` of the time (a flood, a slow machine) frames come less often, at least every
-:data:`MAX_FRAME_S`. So the screen is touched at most 10 times a second whatever the token rate,
-and the cost of a frame does not grow with the answer's length. :meth:`AssistantMessage.finish` flushes the rest.
+:data:`MAX_FRAME_S`. Text that floods in (faster than :data:`FLOOD_CHARS_S`: a replay, a cached
+answer) is drawn every :data:`FLOOD_FRAME_S`. So the screen is touched at most 10 times a second
+whatever the token rate, and the cost of a frame does not grow with the answer's length.
+:meth:`AssistantMessage.finish` flushes the rest.
 
 The pane is ``anchor()``-ed: it follows the stream until the user scrolls up, and follows again
 once they scroll back to the bottom.
@@ -42,6 +44,12 @@ if TYPE_CHECKING:
 FRAME_S = 1 / 10
 DRAW_SHARE = 0.3  # at most this share of the time goes to drawing while streaming...
 MAX_FRAME_S = 0.5  # ...but a frame at least this often
+#: Text arriving faster than this (characters a second, ~5,000 tokens/s: several times the
+#: fastest single stream a local GPU serves, so a replay or a cached answer) is a flood: no one
+#: reads it as it comes, so it is drawn every FLOOD_FRAME_S rather than every FRAME_S, and the
+#: time goes to taking it in. A flood shorter than that is drawn once, complete.
+FLOOD_CHARS_S = 20_000
+FLOOD_FRAME_S = 0.25
 PAGE = 40
 
 
@@ -92,6 +100,7 @@ class AssistantMessage(OneLayout, Vertical):
         self._thinking_parts: list[str] = [thinking] if thinking else []
         self._stream: StreamingMarkdown | None = None
         self._timer = None
+        self._drawn_at = 0.0  # when the last frame drew (or the stream started)
         self.text = text
         self.status = status
         self.mounted = asyncio.Event()
@@ -130,6 +139,7 @@ class AssistantMessage(OneLayout, Vertical):
     def start_streaming(self) -> None:
         if self._stream is None:
             self._stream = self.markdown
+            self._drawn_at = time.perf_counter()
             self._timer = self.set_timer(FRAME_S, self._frame)
 
     async def _frame(self) -> None:
@@ -138,6 +148,11 @@ class AssistantMessage(OneLayout, Vertical):
         if self._stream is None:
             return
         t0 = time.perf_counter()
+        since = t0 - self._drawn_at
+        if since < FLOOD_FRAME_S and sum(map(len, self._parts)) > FLOOD_CHARS_S * since:
+            self._timer = self.set_timer(FLOOD_FRAME_S - since, self._frame)  # a flood
+            return
+        self._drawn_at = t0
         await self._flush()
         # the frame's cost is this flush plus the layout and paint it causes: known once the
         # screen has been refreshed
