@@ -703,6 +703,13 @@ class A2IAApp(App[int]):
         except Exception:  # noqa: BLE001
             return []
 
+    def open_engine_start(self, name: str) -> None:
+        """The start screen of an engine (autotune estimate, editable, then the progress), as the
+        sidebar's Start opens it."""
+        from .screens.engine_start import EngineStartScreen
+
+        self.push_screen(EngineStartScreen(self.services, name))
+
     @work(group="engine")
     async def start_engine(self, name: str) -> None:
         eng = self.services.engines

@@ -6,7 +6,8 @@ picker is Textual's own "Theme" command. This provider adds:
 * ``Backend: NAME`` — hot-swap to a configured backend;
 * ``Model: BACKEND/MODEL`` — the models the current backend lists (asked once per palette
   opening, with a short timeout; an offline backend simply lists none);
-* ``Engine: start NAME`` / ``Engine: stop NAME``;
+* ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
+  editable, then the progress) / ``Engine: stop NAME``;
 * ``Chat: TITLE`` — open a saved conversation.
 """
 
@@ -41,7 +42,8 @@ class A2IACommands(Provider):
                                     partial(app.post_message, SwitchBackend(orch.client.name, m.name))))
         if app.services.engines is not None:
             for name in ("vllm", "local"):
-                self._items.append((f"Engine: start {name}", f"Start the managed {name} engine", partial(app.start_engine, name)))
+                self._items.append((f"Engine: start {name}", f"The {name} engine's estimate and settings, then start it",
+                                    partial(app.open_engine_start, name)))
                 self._items.append((f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name)))
         store = app.services.store
         if store is not None:

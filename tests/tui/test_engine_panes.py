@@ -293,3 +293,27 @@ async def test_row_buttons_press_by_click_enter_and_space_but_not_when_disabled(
         assert app.pressed == ["a", "a", "a"]
         assert app.focused is not app.query_one("#b")
         assert a.region.height == 1 and a.region.width >= 7
+
+
+async def test_the_palettes_engine_start_opens_the_start_screen(tmp_path):
+    """ctrl+p, "Engine: start vllm": the same screen as the sidebar's Start (the estimate, which
+    can be edited, before anything starts), not a start without it."""
+    from a2ia_tui.tui.app import A2IAApp
+
+    services = engine_services(tmp_path)
+    services.initial_backend = "vllm"
+    services.extras = {"animate": False, "no_metrics": True, "cursor_blink": False}
+    app = A2IAApp(services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.ready.is_set())
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"engine start vllm")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+        assert app.screen.engine_name == "vllm"
+        assert services.engines.states()["vllm"].status == "stopped"  # nothing started yet
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
+        await services.engines.aclose()

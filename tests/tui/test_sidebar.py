@@ -92,6 +92,10 @@ async def test_backend_dots_follow_health_checks():
         assert sb.health["ollama"] == (False, "scripted: offline")
         assert "● ▶ vllm  ready" in prompt_of(app, "vllm")
         assert "✗ ollama  offline" in prompt_of(app, "ollama") and "scripted: offline" in prompt_of(app, "ollama")
+        # a real client's reason starts with "offline: ", which the line above already says
+        sb.health["ollama"] = (False, "offline: connection refused (is the server running?)")
+        sb.refresh_backends()
+        assert prompt_of(app, "ollama") == "✗ ollama  offline\n  connection refused (is the server running?)"
 
 
 async def test_selecting_a_ready_backend_posts_backend_selected():

@@ -195,7 +195,8 @@ class Sidebar(VerticalScroll):
             text.append("  ready", style="green")
         else:
             text.append("  offline", style="red")
-            text.append(f"\n  {health[1]}", style="dim")
+            # the reason, without the "offline: " the line above already says
+            text.append(f"\n  {health[1].removeprefix('offline: ')}", style="dim")
         return text
 
     def refresh_backends(self) -> None:
