@@ -379,6 +379,18 @@ class A2IAApp(App[int]):
     def on_sidebar_model_selected(self, message: Any) -> None:
         self.switch_backend(message.backend, message.model, checked=True)
 
+    def on_sidebar_models_listed(self, message: Any) -> None:
+        # A backend chosen while offline has no model yet: as soon as its server lists some (its
+        # engine has come up), the status bar and the model picker show the one it will use, and
+        # the status bar its context length, rather than at the first question.
+        orch = self.orchestrator
+        if orch is None or message.backend != self.backend or self.turn_running:
+            return
+        client = orch.client
+        if not client.model and message.models:
+            client.model = message.models[0]
+            self._set_backend(self.backend, client)
+
     @work(group="swap", exclusive=True)
     async def switch_backend(self, name: str, model: str | None = None, checked: bool = False) -> None:
         await self.ready.wait()

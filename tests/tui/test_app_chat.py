@@ -252,6 +252,51 @@ async def test_a_backend_offline_at_start_gets_its_model_once_it_answers() -> No
         assert "vllm:served-model" in str(app.query_one("#status").render())
 
 
+async def test_a_backend_offline_at_start_shows_its_model_as_soon_as_it_is_up() -> None:
+    """Started with the server down and no model configured: once a health check finds the
+    server up (its engine has started), the status bar and the model picker show the model the
+    chat will use, before any question."""
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.errors import BackendUnreachable
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+    from a2ia_tui.core.llm.types import Health
+    from a2ia_tui.tui.app import A2IAApp
+    from a2ia_tui.tui.services import AppServices
+    from a2ia_tui.tui.widgets.sidebar import Sidebar
+
+    up = False
+    made: list[ScriptedClient] = []
+
+    class LateServer(ScriptedClient):
+        async def health(self):
+            return Health(ok=up, detail="ready" if up else "offline: connection refused")
+
+        async def list_models(self):
+            if not up:
+                raise BackendUnreachable("http://127.0.0.1:8000/v1", "connection refused")
+            return await super().list_models()
+
+    def make_client(name: str, model: str | None) -> ScriptedClient:
+        made.append(LateServer([], name=name, model=model, models=("served-model", "other-model")))
+        return made[-1]
+
+    services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="vllm",
+                           extras={"animate": False, "no_metrics": True, "cursor_blink": False})
+    app = A2IAApp(services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        sidebar = app.query_one(Sidebar)
+        await wait_for(pilot, lambda: sidebar.health.get("vllm", (True,))[0] is False)
+        assert app.orchestrator.client.model is None
+        assert "served-model" not in str(app.query_one("#status").render())
+        up = True
+        sidebar.recheck()
+        await wait_for(pilot, lambda: "vllm:served-model" in str(app.query_one("#status").render()))
+        assert app.orchestrator.client.model == "served-model"
+        assert sidebar.current_model == "served-model"
+        assert not any(c.calls for c in made)  # no question was needed
+
+
 async def test_failed_answer_is_marked() -> None:
     from a2ia_tui.core.errors import BackendUnreachable
     from a2ia_tui.core.llm.scripted import ScriptStep

@@ -89,6 +89,15 @@ class Sidebar(VerticalScroll):
             self.backend = backend
             self.model = model
 
+    class ModelsListed(Message):
+        """The current backend listed its models (the app adopts the first one when its client
+        has none: a backend that was offline at start, an engine that has just come up)."""
+
+        def __init__(self, backend: str, models: list[str]) -> None:
+            super().__init__()
+            self.backend = backend
+            self.models = models
+
     def __init__(self, services: AppServices | None, *, id: str | None = "sidebar", **kwargs: Any) -> None:
         super().__init__(id=id, **kwargs)
         self.services = services
@@ -317,6 +326,8 @@ class Sidebar(VerticalScroll):
             note.update("")
         note.display = bool(error or not models)
         self._highlight_model()
+        if models:
+            self.post_message(self.ModelsListed(backend, models))
 
     def _model_prompt(self, model: str) -> Text:
         """One line: the name without its organisation or folder (``Qwen/Qwen2.5-7B-Instruct-AWQ``
