@@ -317,3 +317,28 @@ async def test_the_palettes_engine_start_opens_the_start_screen(tmp_path):
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
         await services.engines.aclose()
+
+
+async def test_enter_starts_from_the_keyboard(tmp_path):
+    """No mouse and no tabbing to the button: Enter in a field of the vLLM form starts it (with
+    what the field says), and the local engine's screen, which has no field, has Start focused."""
+    services = engine_services(tmp_path, "--fake-delay", "0.1")
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await click(pilot, "#engine-start-vllm")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
+        field = screen.query_one("#es-max_model_len", Input)
+        field.value = "3072"
+        field.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status in ("starting", "ready"))
+        assert "--max-model-len 3072" in " ".join(services.engines["vllm"].spec.argv())
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "ready", timeout=30)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
+        await click(pilot, "#engine-start-local")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "es-start")
+        await pilot.press("escape")

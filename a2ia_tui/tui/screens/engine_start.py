@@ -13,7 +13,8 @@
    When ready and "select when ready" is on, the app receives ``Sidebar.BackendSelected`` for
    the engine's backend.
 
-Escape / Close leaves the screen; the engine keeps starting and the sidebar keeps showing it.
+Enter in a field (or on Start) starts. Escape / Close leaves the screen; the engine keeps
+starting and the sidebar keeps showing it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from textual import on, work
 from textual.binding import Binding
+from textual.content import Content
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static, Switch
@@ -93,7 +95,8 @@ class EngineStartScreen(ModalScreen[bool]):
     def compose(self):
         label = {"vllm": "vLLM", "local": "the local engine (llama.cpp)"}.get(self.engine_name, self.engine_name)
         with Vertical():
-            yield Static(f"Start {label}", id="es-title")
+            yield Static(Content.assemble(f"Start {label}", ("   Enter starts, Escape closes", "$text-muted")),
+                         id="es-title")
             yield Static("estimating what fits on the GPUs…" if self.engine_name == "vllm" else "", id="es-summary",
                          markup=False)
             if self.engine_name == "vllm":
@@ -129,6 +132,8 @@ class EngineStartScreen(ModalScreen[bool]):
         self._show_command()
         if self.engine_name == "vllm":
             self.load_proposal()
+        elif not self.started:
+            self.query_one("#es-start", Button).focus()  # nothing to fill in: Enter starts
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -197,6 +202,10 @@ class EngineStartScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#es-cancel")
     def action_close(self) -> None:
         self.dismiss(self.started)
+
+    @on(Input.Submitted)
+    def _field_submitted(self) -> None:
+        self.start()  # Enter in a field starts, as the Start button does
 
     @on(Button.Pressed, "#es-start")
     def start(self) -> None:
