@@ -178,6 +178,8 @@ async def test_models_are_read_again_when_the_backend_comes_up():
         sb = app.query_one(Sidebar)
         note = app.query_one("#models-note", Static)
         await wait_for(pilot, lambda: "models unavailable" in str(note.render()) and "vllm" in sb.health)
+        # why it is down is on the backend's line (its health check), not repeated here
+        assert str(note.render()) == "models unavailable: vllm is offline"
         up["vllm"] = True
         sb.recheck()
         ol = sb.query_one("#models", OptionList)

@@ -38,6 +38,7 @@ from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...core.errors import BackendUnreachable
 from ..services import AppServices
 from .engine_row import EngineRow, engine_backend, engine_map
 
@@ -302,6 +303,9 @@ class Sidebar(VerticalScroll):
             models = [m.name for m in infos]
         except asyncio.TimeoutError:
             models, error = [], f"no answer within {HEALTH_TIMEOUT_S:.0f} s"
+        except BackendUnreachable:
+            # why is on the backend's line above (its health check): not the URL and reason again
+            models, error = [], f"{backend} is offline"
         except Exception as exc:  # noqa: BLE001 - one line
             models, error = [], (str(exc).splitlines() or [type(exc).__name__])[0]
         else:
