@@ -682,7 +682,13 @@ class A2IAApp(App[int]):
         except OSError as exc:
             self.notify(f"Cannot export: {exc.strerror or exc}", severity="error")
             return
-        self.notify(f"Exported to {path}", title="Export")
+        # The toast names the file and its folder on lines of their own (a whole path wrapped in
+        # the toast and lost the file's name); the chat keeps the full path, to copy.
+        home, where = str(Path.home()), str(path.parent)
+        if where == home or where.startswith(home + "/"):
+            where = "~" + where[len(home):]
+        self.notify(f"{path.name}\nin {where}", title="Exported")
+        self.chat.add_note(f"Exported to {path}")
 
     # -- modes, engines, quitting --------------------------------------------------------------
 

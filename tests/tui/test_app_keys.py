@@ -109,7 +109,7 @@ async def test_ctrl_r_toggles_react() -> None:
 
 async def test_ctrl_e_exports_markdown() -> None:
     app, _ = build_app({"vllm": [text_reply("exported *answer*")]})
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "export me")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
@@ -117,6 +117,14 @@ async def test_ctrl_e_exports_markdown() -> None:
         path = app.export_path()
         assert path.read_text() == to_markdown(app.conversation)
         assert "exported *answer*" in path.read_text()
+        # the toast shows the file's whole name (a long path wrapped in it and lost the name)...
+        await wait_for(pilot, lambda: bool(app.screen.query("Toast")))
+        toast = app.screen.query_one("Toast")
+        lines = [toast.render_line(y).text.strip() for y in range(toast.size.height)]
+        assert any(path.name in line for line in lines), lines
+        # ...and the chat keeps the full path
+        notes = [str(n.render()) for n in app.query(NoteMessage)]
+        assert f"Exported to {path}" in notes
 
 
 async def test_ctrl_l_opens_the_engine_log_or_says_why() -> None:
