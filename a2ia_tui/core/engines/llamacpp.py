@@ -153,3 +153,19 @@ class LlamaCppSpec(EngineSpec):
     async def probe(self, http: Any) -> bool:
         resp = await http.get(self.url + "/models")
         return resp.status_code == 200
+
+
+def configured_n_ctx(s: Any) -> int:
+    """``n_ctx`` of the local engine's settings, or the last ``--n_ctx N`` / ``--n_ctx=N`` of its
+    ``extra_args`` (which come after it on the command line)."""
+    n = s.n_ctx
+    args = list(s.extra_args)
+    for i, arg in enumerate(args):
+        value = None
+        if arg == "--n_ctx" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--n_ctx="):
+            value = arg.split("=", 1)[1]
+        if value is not None and value.strip().isdigit():
+            n = int(value)
+    return n

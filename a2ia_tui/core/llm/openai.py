@@ -149,6 +149,9 @@ class OpenAIClient(HTTPClient):
     def __init__(self, base_url: str, **kwargs: Any) -> None:
         super().__init__(base_url, **kwargs)
         self._model_cache: dict[str, ModelInfo] = {}
+        #: The context length to report when the server lists none (llama-cpp-python's
+        #: ``/v1/models`` does not): for the bundled engine, the ``n_ctx`` it was started with.
+        self.fallback_context_length: int | None = None
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -356,14 +359,14 @@ class OpenAIClient(HTTPClient):
     async def context_length(self, model: str | None = None) -> int | None:
         name = model or self.model
         if name and name in self._model_cache:
-            return self._model_cache[name].context_length
+            return self._model_cache[name].context_length or self.fallback_context_length
         try:
             models = await self.list_models()
         except Exception:  # noqa: BLE001 - best effort
             return None
         for m in models:
             if m.name == name:
-                return m.context_length
+                return m.context_length or self.fallback_context_length
         return None
 
     async def health(self) -> Health:

@@ -71,8 +71,11 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
     if b.kind == "vllm":
         return VLLMClient(b.base_url or "", **common)
     if b.kind == "local":
+        from ..engines.llamacpp import configured_n_ctx
+
         client = OpenAIClient(local_base_url(settings), **common)
         client.kind = "local"
+        client.fallback_context_length = configured_n_ctx(settings.engines.local)
         return client
     return OpenAIClient(b.base_url or "", **common)
 

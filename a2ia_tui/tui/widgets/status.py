@@ -59,10 +59,13 @@ class StatusBar(Static):
             parts.append(f"{f['tps']:.1f} tok/s" + (" ▶" if f["streaming"] else ""))
         if f["ttft"] is not None:
             parts.append(f"ttft {f['ttft']:.2f} s")
+        # "?": the server did not say (llama-cpp-python's streams carry no usage), rather than 0
+        tokens_in = "?" if f["tokens_in"] is None else f["tokens_in"]
         if f["tokens_in"] is not None or f["tokens_out"] is not None:
-            parts.append(f"in {f['tokens_in'] or 0} / out {f['tokens_out'] or 0}")
+            parts.append(f"in {tokens_in} / out {f['tokens_out'] or 0}")
         if f["context_max"]:
-            used = (f["tokens_in"] or 0) + (f["tokens_out"] or 0)
+            answered = f["tokens_out"] is not None
+            used = "?" if answered and f["tokens_in"] is None else (f["tokens_in"] or 0) + (f["tokens_out"] or 0)
             parts.append(f"ctx {used}/{f['context_max']}")
         if f["kv"] is not None:
             parts.append(f"KV {f['kv'] * 100:.0f}%")

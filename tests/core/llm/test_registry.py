@@ -143,3 +143,21 @@ async def test_health_never_raises_and_says_why():
         h = await client.health()
         await client.aclose()
         assert not h.ok and expected in h.detail and "\n" not in h.detail
+
+
+async def test_the_local_backend_reports_its_engines_context_length():
+    """llama-cpp-python's /v1/models names no context length; the bundled engine is started with
+    --n_ctx (engines.local.n_ctx, or a later --n_ctx in its extra_args), so the local backend's
+    client reports that. Another OpenAI-compatible backend reports what its server says: nothing."""
+    async with FakeLLMServer("openai", models=["SmolLM2-135M-Instruct"]) as srv:
+        flags = {"engines.local.port": srv.port, "backends.vllm.kind": "openai", "backends.vllm.base_url": srv.url}
+        local = make_client(settings(**flags), "local")
+        assert await local.context_length("SmolLM2-135M-Instruct") == 4096  # the default n_ctx
+        assert await local.context_length("SmolLM2-135M-Instruct") == 4096  # from the cache too
+        other = make_client(settings(**flags), "vllm")
+        assert await other.context_length("SmolLM2-135M-Instruct") is None
+        wider = make_client(settings(**flags, **{"engines.local.n_ctx": 2048,
+                                                  "engines.local.extra_args": ["--n_ctx", "8192"]}), "local")
+        assert await wider.context_length("SmolLM2-135M-Instruct") == 8192
+        for c in (local, other, wider):
+            await c.aclose()
