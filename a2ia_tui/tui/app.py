@@ -693,11 +693,16 @@ class A2IAApp(App[int]):
     # -- modes, engines, quitting --------------------------------------------------------------
 
     def _mode_label(self) -> str:
+        if not self.services.settings.tools.enabled:
+            return "tools: off"
         mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
         return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
 
     def action_toggle_react(self) -> None:
         if self.orchestrator is None:
+            return
+        if not self.services.settings.tools.enabled:
+            self.notify("Tools are off (--no-tools, or tools.enabled = false): no tool protocol to switch.")
             return
         default = self.services.settings.agent.mode
         self.orchestrator.mode = ("native" if default == "react" else default) if self.orchestrator.mode == "react" else "react"

@@ -107,6 +107,16 @@ async def test_ctrl_r_toggles_react() -> None:
         assert app.orchestrator.mode == "auto"
 
 
+async def test_without_tools_the_status_bar_says_so_and_ctrl_r_changes_nothing() -> None:
+    app, _ = build_app(flags={"tools.enabled": False})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await wait_for(pilot, lambda: "tools: off" in str(app.query_one("#status").render()))
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.orchestrator.mode == "auto" and "tools: off" in str(app.query_one("#status").render())
+
+
 async def test_ctrl_e_exports_markdown() -> None:
     app, _ = build_app({"vllm": [text_reply("exported *answer*")]})
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

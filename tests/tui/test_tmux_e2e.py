@@ -75,7 +75,7 @@ def test_type_answer_switch_quit(tmp_path: Path) -> None:
                f"--ollama-url {ollama_url} --no-tools")
         tmux.run("new-session", "-d", "-s", "app", "-x", "120", "-y", "40", cmd)
         pane_pid = int(tmux.run("display-message", "-p", "-t", "app", "#{pane_pid}").strip())
-        screen = tmux.wait_for("tools: auto", timeout=40)
+        screen = tmux.wait_for("tools: off", timeout=40)
         assert "Type a message below" in screen  # the empty chat's hint
         tmux.keys("hi there")
         tmux.keys("Enter")
