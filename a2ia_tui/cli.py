@@ -36,7 +36,7 @@ from .core.agent.events import (
     TurnFinished,
     Usage,
 )
-from .core.config import LoadedSettings, load_mcp_servers
+from .core.config import LoadedSettings
 from .core.errors import A2IAError
 
 HELP = "/clear  /tools  /model NAME  /backend NAME  /quit"
@@ -80,7 +80,7 @@ class Session:
         if self.settings.tools.enabled:
             from .core.tools.hub import MCPHub
 
-            servers = load_mcp_servers(self.loaded.mcp_config)
+            servers = self.loaded.mcp_servers()
             self.hub = MCPHub(servers, self.settings, config_file=self.loaded.config_file_used)
             await self.hub.start()
             for name, st in self.hub.states().items():

@@ -13,11 +13,10 @@ def run_app(args: argparse.Namespace) -> int:
     if loaded.settings.tools.enabled:
         # A bad mcpServers file is a configuration error like any other: one line, exit 2,
         # before the screen opens (not a note in a half-started app).
-        from ..core.config import load_mcp_servers
         from ..core.errors import ConfigError
 
         try:
-            load_mcp_servers(loaded.mcp_config)
+            loaded.mcp_servers()
         except ConfigError as exc:
             print(f"a2ia: configuration error: {exc}", file=sys.stderr)
             return 2

@@ -291,6 +291,11 @@ class LoadedSettings:
     #: The mcpServers file that will be read (it may not exist).
     mcp_config: Path
 
+    def mcp_servers(self) -> dict[str, "MCPServerConfig"]:
+        """The configured MCP servers. The default file may be missing (no servers); one named on
+        purpose (``--mcp-config``, ``A2IA_MCP_CONFIG``, ``tools.mcp_config``) must exist."""
+        return load_mcp_servers(self.mcp_config, required=self.settings.tools.mcp_config is not None)
+
 
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -484,11 +489,13 @@ class MCPServerConfig(_Strict):
         return "sse" if self.type == "sse" else "http"
 
 
-def load_mcp_servers(path: str | Path) -> dict[str, MCPServerConfig]:
-    """Read an mcpServers JSON file. A missing file means no servers; anything else wrong is a
-    :class:`ConfigError` naming the file and the key."""
+def load_mcp_servers(path: str | Path, *, required: bool = False) -> dict[str, MCPServerConfig]:
+    """Read an mcpServers JSON file. A missing file means no servers (unless ``required``: a file
+    named on purpose); anything else wrong is a :class:`ConfigError` naming the file and the key."""
     path = Path(path)
     if not path.exists():
+        if required:
+            raise ConfigError(str(path), "", "file not found")
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

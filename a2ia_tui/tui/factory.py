@@ -22,11 +22,10 @@ def default_services(loaded: LoadedSettings) -> AppServices:
         return real(settings, name, model=model)
 
     def make_hub():
-        from ..core.config import load_mcp_servers
         from ..core.tools.hub import MCPHub
 
         # The built-in server's status tools read the same settings file as this process (--config).
-        return MCPHub(load_mcp_servers(loaded.mcp_config), settings, config_file=loaded.config_file_used)
+        return MCPHub(loaded.mcp_servers(), settings, config_file=loaded.config_file_used)
 
     def gpu_sampler_factory():
         from ..core.monitor.gpu import GPUSampler

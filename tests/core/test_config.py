@@ -178,3 +178,19 @@ def test_app_with_a_bad_mcp_servers_file_exits_2_before_the_screen_opens(tmp_pat
     assert proc.stderr.strip().splitlines() == [
         f"a2ia: configuration error: {bad}: mcpServers.x: give exactly one of 'command' (stdio) or 'url' (streamable HTTP)"
     ]
+
+
+def test_an_mcp_servers_file_named_on_purpose_must_exist(tmp_path):
+    """The default mcp.json may be absent (no servers); one given with --mcp-config (or
+    A2IA_MCP_CONFIG, or tools.mcp_config) that is not there is a typo to report, not "no tools"."""
+    with pytest.raises(ConfigError) as info:
+        load_mcp_servers(tmp_path / "absent.json", required=True)
+    assert str(info.value) == f"{tmp_path / 'absent.json'}: file not found"
+    home = {"A2IA_HOME": str(tmp_path / "home")}
+    assert load_settings(None, env=home).mcp_servers() == {}  # the default file, absent: fine
+    named = load_settings(None, env={**home, "A2IA_MCP_CONFIG": str(tmp_path / "absent.json")})
+    with pytest.raises(ConfigError):
+        named.mcp_servers()
+    proc = run_cli("--mcp-config", str(tmp_path / "absent.json"), env_extra=home)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"a2ia: configuration error: {tmp_path / 'absent.json'}: file not found"]
