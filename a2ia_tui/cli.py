@@ -37,7 +37,7 @@ from .core.agent.events import (
     Usage,
 )
 from .core.config import LoadedSettings
-from .core.errors import A2IAError
+from .core.errors import A2IAError, ConfigError
 
 HELP = "/clear  /tools  /model NAME  /backend NAME  /quit"
 
@@ -242,6 +242,9 @@ def run_prompt(loaded: LoadedSettings, args: argparse.Namespace) -> int:
                 return await _ask_noninteractive(session, ev)
 
             return 0 if await session.turn(text, ask) else 1
+        except ConfigError as exc:  # the mcpServers file, read when the session opens
+            print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+            return 2
         except A2IAError as exc:
             print(f"a2ia-cli: {exc}", file=sys.stderr)
             return 1
@@ -303,6 +306,9 @@ async def _interactive(loaded: LoadedSettings, args: argparse.Namespace, loop: a
     try:
         try:
             await session.open()
+        except ConfigError as exc:
+            print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+            return 2
         except A2IAError as exc:
             print(f"a2ia-cli: {exc}", file=sys.stderr)
             return 1

@@ -74,6 +74,14 @@ def test_unreachable_backend(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_missing_mcp_servers_file_is_a_configuration_error(tmp_path):
+    absent = tmp_path / "absent.json"
+    proc = run_cli("--backend", "vllm", "--vllm-url", "http://127.0.0.1:9/v1", "--model", "m", "--mcp-config", str(absent),
+                   "-p", "hi", env={"A2IA_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"a2ia: configuration error: {absent}: file not found"]
+
+
 # -- interactive, in a real pseudo-terminal ---------------------------------------------------
 
 
