@@ -86,6 +86,9 @@ class A2IAApp(App[int]):
         self.turn_running = False
         self.busy_backend: str | None = None
         self._shown: dict[str, bool] = {}
+        #: Below NARROW columns only one side of the chat has panes: "left" (the sidebar) or
+        #: "right" (trace, GPU), the side last asked for.
+        self._narrow_side = "right"
         self._started_engines: set[str] = set()
         self._metrics_task: asyncio.Task | None = None
         self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
@@ -194,6 +197,10 @@ class A2IAApp(App[int]):
             shown = self._shown.get(name, True)
             if narrow and name in ("sidebar", "gpu") and not self._shown.get(f"{name}!", False):
                 shown = False
+            if narrow and (name == "sidebar") != (self._narrow_side == "left"):
+                # one side next to the chat, the one last asked for: with both, an 80-column
+                # terminal left the chat 20 columns
+                shown = False
             pane.display = shown
         right = self.query_one("#right")
         right.display = self.query_one("#trace").display or self.query_one("#gpu").display
@@ -207,6 +214,8 @@ class A2IAApp(App[int]):
         visible = not pane.display
         self._shown[name] = visible
         self._shown[f"{name}!"] = visible  # an explicit choice wins over the narrow default
+        if visible:
+            self._narrow_side = "left" if name == "sidebar" else "right"
         self._apply_panes()
 
     # -- start-up ------------------------------------------------------------------------------

@@ -46,6 +46,15 @@ async def test_narrow_terminal_hides_side_panes_until_asked() -> None:
         assert app.query_one("#trace").display
         await pilot.press("ctrl+b")
         assert app.query_one("#sidebar").display
+        # one side at a time below 100 columns: the sidebar asked for, the right pane makes room
+        await pilot.pause()
+        assert not app.query_one("#right").display and app.query_one("#chat").region.width == 80 - 30
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.query_one("#trace").display and not app.query_one("#sidebar").display
+        # a wider terminal shows every pane asked for
+        await pilot.resize_terminal(120, 40)
+        await wait_for(pilot, lambda: app.query_one("#sidebar").display and app.query_one("#trace").display)
 
 
 def chat_text(app) -> str:
