@@ -210,8 +210,9 @@ class A2IAApp(App[int]):
         self.set_class(NARROW <= width < WIDE, "-medium")
 
     def action_toggle_pane(self, name: str) -> None:
-        pane = self.query_one(f"#{name}")
-        visible = not pane.display
+        self._set_pane(name, not self.query_one(f"#{name}").display)
+
+    def _set_pane(self, name: str, visible: bool) -> None:
         self._shown[name] = visible
         self._shown[f"{name}!"] = visible  # an explicit choice wins over the narrow default
         if visible:
@@ -546,6 +547,10 @@ class A2IAApp(App[int]):
                     self.chat.add_tool_note(ev.name)
                     await self.trace.add_call(ev)
                 elif isinstance(ev, ApprovalNeeded):
+                    if not self.trace.display:
+                        # the request and its y / n keys live in the trace: hidden, the turn
+                        # would wait for an answer nobody can see
+                        self._set_pane("trace", True)
                     await self.trace.ask(ev)
                 elif isinstance(ev, ToolCallFinished):
                     self.trace.finish(ev)

@@ -55,6 +55,28 @@ async def test_tool_call_approved() -> None:
         assert app.focused is app.query_one("#prompt")
 
 
+async def test_an_approval_shows_a_hidden_trace() -> None:
+    """The request and its y / n keys are in the trace: hidden (ctrl+t, or the sidebar asked for
+    in an 80-column terminal), the turn waited for an answer nobody could see."""
+    hub = MiniHub()
+    for size, hide in (((120, 40), "ctrl+t"), ((80, 24), "ctrl+b")):
+        app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "a.txt"})), text_reply("Deleted.")]}, hub=hub)
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: app.orchestrator is not None)
+            await pilot.press(hide)
+            await pilot.pause()
+            assert not app.trace.display
+            await send(pilot, "delete a.txt")
+            await wait_for(pilot, lambda: app.trace.pending_item() is not None)
+            await pilot.pause()
+            item = app.trace.pending_item()
+            assert app.trace.display and app.query_one("#right").display
+            assert app.focused is item
+            await pilot.press("y")
+            await wait_for(pilot, lambda: idle(app))
+            assert item.state == "ok"
+
+
 async def test_tool_call_declined_and_always() -> None:
     hub = MiniHub()
     script = [tool_reply(("notes__delete", {"path": "a"})), text_reply("OK, not deleted."),
