@@ -116,6 +116,25 @@ async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
         assert view.scroll_y >= view.max_scroll_y - 1
 
 
+async def test_settling_waits_while_the_app_runs_a_turn() -> None:
+    """Settling is idle work: while the app streams an answer (``turn_running``), no block of an
+    earlier answer is rendered; it goes on once the turn is over."""
+    app = Scroller()
+    app.turn_running = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        md.parent.anchor()
+        md.write(_doc(60))
+        await pilot.pause()
+        md.seal()
+        await pilot.pause()  # the sealed tail is drawn (on screen: rendered on demand)
+        before = sum(b.strips is not None for b in md._blocks)
+        await pilot.pause(0.4)  # several settling slices' worth (one each 0.05 s when idle)
+        assert sum(b.strips is not None for b in md._blocks) == before and not md.settled
+        app.turn_running = False
+        await wait_until(pilot, lambda: md.settled)
+
+
 class ShortView(App):
     """As in the app: the chat (scrolls), an answer (a Vertical), its Markdown."""
 

@@ -19,7 +19,8 @@ So an answer is ONE widget using Textual's line API (``render_line``), whatever 
   (wrapped source lines; code fences stand for the code block's padding). The bottom of a
   streaming answer (one screen) is always rendered exactly, a block scrolled into view is rendered when
   Textual asks for its lines, and once the answer is finished the remaining blocks are rendered in
-  small slices while the app is idle (:meth:`_settle`), so every height becomes exact;
+  small slices while the app is idle (:meth:`_settle`; paused while an answer streams), so every
+  height becomes exact;
 * the tail is re-rendered when it changes, at most once a frame (the chat calls
   :meth:`StreamingMarkdown.write` ~10 times a second with what arrived), and only the lines from
   the old tail down are marked for repainting: Textual's line cache keeps every other line;
@@ -53,6 +54,7 @@ CODE_THEME = "monokai"
 GAP = 1  # blank lines between two blocks
 SETTLE_S = 0.05  # pause between two slices of the idle settling pass
 SETTLE_BUDGET_S = 0.008  # rendering time per slice
+SETTLE_PAUSED_S = 0.5  # while the app runs a turn, the settling pass looks again this often
 RESERVE_S = 0.5  # while streaming, keep room below the text for this much more of it...
 RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
 
@@ -464,6 +466,11 @@ class StreamingMarkdown(OneLayout, Widget):
 
         self._settle_timer = None
         if not self._width:
+            return
+        if getattr(self.app, "turn_running", False):
+            # idle work: not while an answer streams (a 20,000-token answer takes ~1.7 s of CPU
+            # to settle, spread over ~8 s; the next answer's stream should not share it)
+            self._settle_timer = self.set_timer(SETTLE_PAUSED_S, self._settle)
             return
         deadline = time.perf_counter() + SETTLE_BUDGET_S
         changed = False
