@@ -237,36 +237,47 @@ async def test_offline_backend_needs_confirmation() -> None:
         assert app.backend == "vllm"
 
 
-async def test_a_backend_offline_at_start_gets_its_model_once_it_answers() -> None:
-    """Started with the server down (an engine not yet running) and no model configured, the
-    backend has no model; once the server is up, the first message asks it which model it serves
-    (the request went out without a model, and vLLM refused it)."""
+def late_server_app(replies: list, models: tuple[str, ...]):
+    """An app on the vllm backend, configured without a model, whose server is down (health,
+    model list) until ``server["up"]`` is set: an engine started after the app. Returns the app,
+    that switch, and every client made."""
     from a2ia_tui.core.config import load_settings
     from a2ia_tui.core.errors import BackendUnreachable
     from a2ia_tui.core.llm.scripted import ScriptedClient
+    from a2ia_tui.core.llm.types import Health
     from a2ia_tui.tui.app import A2IAApp
     from a2ia_tui.tui.services import AppServices
 
-    up = False
+    server = {"up": False}
     made: list[ScriptedClient] = []
 
     class LateServer(ScriptedClient):
+        async def health(self):
+            return Health(ok=server["up"], detail="ready" if server["up"] else "offline: connection refused")
+
         async def list_models(self):
-            if not up:
+            if not server["up"]:
                 raise BackendUnreachable("http://127.0.0.1:8000/v1", "connection refused")
             return await super().list_models()
 
     def make_client(name: str, model: str | None) -> ScriptedClient:
-        made.append(LateServer([text_reply("Served.")], name=name, model=model, models=("served-model",)))
+        made.append(LateServer(list(replies), name=name, model=model, models=models))
         return made[-1]
 
     services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="vllm",
                            extras={"animate": False, "no_metrics": True, "cursor_blink": False})
-    app = A2IAApp(services)
+    return A2IAApp(services), server, made
+
+
+async def test_a_backend_offline_at_start_gets_its_model_once_it_answers() -> None:
+    """Started with the server down (an engine not yet running) and no model configured, the
+    backend has no model; once the server is up, the first message asks it which model it serves
+    (the request went out without a model, and vLLM refused it)."""
+    app, server, _ = late_server_app([text_reply("Served.")], ("served-model",))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         assert app.orchestrator.client.model is None
-        up = True
+        server["up"] = True
         await send(pilot, "hello")
         await wait_for(pilot, lambda: idle(app) and bool(app.query(AssistantMessage)))
         assert app.orchestrator.client.calls[0].model == "served-model"
@@ -278,40 +289,16 @@ async def test_a_backend_offline_at_start_shows_its_model_as_soon_as_it_is_up() 
     """Started with the server down and no model configured: once a health check finds the
     server up (its engine has started), the status bar and the model picker show the model the
     chat will use, before any question."""
-    from a2ia_tui.core.config import load_settings
-    from a2ia_tui.core.errors import BackendUnreachable
-    from a2ia_tui.core.llm.scripted import ScriptedClient
-    from a2ia_tui.core.llm.types import Health
-    from a2ia_tui.tui.app import A2IAApp
-    from a2ia_tui.tui.services import AppServices
     from a2ia_tui.tui.widgets.sidebar import Sidebar
 
-    up = False
-    made: list[ScriptedClient] = []
-
-    class LateServer(ScriptedClient):
-        async def health(self):
-            return Health(ok=up, detail="ready" if up else "offline: connection refused")
-
-        async def list_models(self):
-            if not up:
-                raise BackendUnreachable("http://127.0.0.1:8000/v1", "connection refused")
-            return await super().list_models()
-
-    def make_client(name: str, model: str | None) -> ScriptedClient:
-        made.append(LateServer([], name=name, model=model, models=("served-model", "other-model")))
-        return made[-1]
-
-    services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="vllm",
-                           extras={"animate": False, "no_metrics": True, "cursor_blink": False})
-    app = A2IAApp(services)
+    app, server, made = late_server_app([], ("served-model", "other-model"))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         sidebar = app.query_one(Sidebar)
         await wait_for(pilot, lambda: sidebar.health.get("vllm", (True,))[0] is False)
         assert app.orchestrator.client.model is None
         assert "served-model" not in str(app.query_one("#status").render())
-        up = True
+        server["up"] = True
         sidebar.recheck()
         await wait_for(pilot, lambda: "vllm:served-model" in str(app.query_one("#status").render()))
         assert app.orchestrator.client.model == "served-model"

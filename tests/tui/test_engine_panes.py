@@ -89,6 +89,15 @@ async def click(pilot, selector: str, timeout: float = 10.0) -> None:
     raise AssertionError(f"could not click {selector}")
 
 
+async def open_vllm_start(pilot, app) -> EngineStartScreen:
+    """Start in the vLLM row: its start screen, once the autotune estimate has filled the form."""
+    await click(pilot, "#engine-start-vllm")
+    await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+    screen = app.screen
+    await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
+    return screen
+
+
 def text(widget) -> str:
     return str(widget.render())
 
@@ -169,10 +178,7 @@ async def test_failed_engine_shows_cause_and_hint(tmp_path):
     services = engine_services(tmp_path, "--fake-mode", "oom")
     app = EngineApp(services)
     async with app.run_test(size=(100, 60)) as pilot:
-        await click(pilot, "#engine-start-vllm")
-        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
+        screen = await open_vllm_start(pilot, app)
         await click(pilot, "#es-start")
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "failed")
         state = services.engines.states()["vllm"]
@@ -325,10 +331,7 @@ async def test_enter_starts_from_the_keyboard(tmp_path):
     services = engine_services(tmp_path, "--fake-delay", "0.1")
     app = EngineApp(services)
     async with app.run_test(size=(100, 60)) as pilot:
-        await click(pilot, "#engine-start-vllm")
-        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
+        screen = await open_vllm_start(pilot, app)
         field = screen.query_one("#es-max_model_len", Input)
         field.value = "3072"
         field.focus()
