@@ -54,6 +54,12 @@ HEALTH_TIMEOUT_S = 3.0
 YIELD_EVERY = 32
 
 
+def _lists_model(models: list[str], model: str) -> bool:
+    """Whether a server's model list has ``model``; Ollama names a model without a tag as
+    ``NAME:latest``."""
+    return model in models or (":" not in model and f"{model}:latest" in models)
+
+
 class A2IAApp(App[int]):
     TITLE = "a2ia-tui"
     COMMANDS = App.COMMANDS | {A2IACommands}
@@ -90,6 +96,7 @@ class A2IAApp(App[int]):
         #: "right" (trace, GPU), the side last asked for.
         self._narrow_side = "right"
         self._started_engines: set[str] = set()
+        self._missing_models_noted: set[tuple[str, str]] = set()
         self._metrics_task: asyncio.Task | None = None
         self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
 
@@ -400,6 +407,15 @@ class A2IAApp(App[int]):
         if not client.model and message.models:
             client.model = message.models[0]
             self._set_backend(self.backend, client)
+        elif client.model and not _lists_model(message.models, client.model):
+            # a configured model the server does not have (Ollama's default "a2ia-qwen" on a
+            # server without it): said now, once, rather than as the first answer's 404
+            key = (message.backend, client.model)
+            if key not in self._missing_models_noted:
+                self._missing_models_noted.add(key)
+                names = ", ".join(message.models[:5]) + (", …" if len(message.models) > 5 else "")
+                self.chat.add_note(f"{message.backend} does not list the model {client.model!r} (it has: {names}); "
+                                   "choose one in the sidebar's model picker.", "warning")
 
     @work(group="swap", exclusive=True)
     async def switch_backend(self, name: str, model: str | None = None, checked: bool = False) -> None:

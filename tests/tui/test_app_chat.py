@@ -306,6 +306,39 @@ async def test_a_backend_offline_at_start_shows_its_model_as_soon_as_it_is_up() 
         assert not any(c.calls for c in made)  # no question was needed
 
 
+async def test_a_model_the_server_does_not_list_is_said_at_once() -> None:
+    """Ollama's default model is "a2ia-qwen"; on a server without it the first answer failed
+    with a 404. The chat says so as soon as the server's list is in, once, naming what it has;
+    a model named without its tag is found under ":latest"."""
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+    from a2ia_tui.tui.app import A2IAApp
+    from a2ia_tui.tui.services import AppServices
+    from a2ia_tui.tui.widgets.sidebar import Sidebar
+
+    def notes(app) -> list[str]:
+        return [str(n.render()) for n in app.query(NoteMessage)]
+
+    for configured, warned in (("a2ia-qwen", True), ("llama3.2", False)):
+        def make_client(name: str, model: str | None, configured=configured) -> ScriptedClient:
+            return ScriptedClient([], name=name, model=model or configured, models=("qwen3:8b", "llama3.2:latest"))
+
+        services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="ollama",
+                               extras={"animate": False, "no_metrics": True, "cursor_blink": False})
+        app = A2IAApp(services)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.orchestrator is not None)
+            sidebar = app.query_one(Sidebar)
+            await wait_for(pilot, lambda: sidebar.models == ["qwen3:8b", "llama3.2:latest"])
+            await pilot.pause()
+            expected = ["ollama does not list the model 'a2ia-qwen' (it has: qwen3:8b, llama3.2:latest); "
+                        "choose one in the sidebar's model picker."]
+            assert [n for n in notes(app) if "does not list" in n] == (expected if warned else [])
+            sidebar.load_models("ollama")  # the list read again (a health check, a backend switch)
+            await pilot.pause(0.2)
+            assert len([n for n in notes(app) if "does not list" in n]) == (1 if warned else 0)
+
+
 async def test_failed_answer_is_marked() -> None:
     from a2ia_tui.core.errors import BackendUnreachable
     from a2ia_tui.core.llm.scripted import ScriptStep

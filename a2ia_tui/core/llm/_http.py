@@ -63,7 +63,7 @@ def http_error(status: int, body: bytes | str, url: str) -> BackendHTTPError:
     if status == 401:
         hint = "check the backend's api_key"
     elif status == 404 and "model" in low:
-        hint = "check the model name (the model picker lists what the server has)"
+        hint = "check the model name: the model picker lists what the server has"
     return BackendHTTPError(status, msg, url=url, hint=hint)
 
 
