@@ -232,6 +232,7 @@ async def test_room_is_reserved_while_streaming_and_dropped_when_sealed() -> Non
 
 SAMPLES = [
     "A paragraph with *emphasis*, **strong**, `code`, ~~struck~~ and a [link](http://x.y).",
+    "Autumn moonlight—\na worm digs silently\ninto the chestnut.",
     "# A heading\n\n- one\n- two\n  - nested\n\n1. first\n2. second",
     "```python\ndef f(x):\n    return {'a': [x, 2.5, None]}  # comment\n```",
     "```no-such-language\nplain text, not highlighted\n```",
@@ -258,11 +259,30 @@ def test_the_cheap_markdown_draws_exactly_what_rich_draws() -> None:
         for source in SAMPLES:
             ours = cheap(source, code_theme=CODE_THEME, hyperlinks=False)
             rich = Markdown(source, code_theme=CODE_THEME, hyperlinks=False)
+            # the one change: a single newline in a paragraph is a line break
+            for token in rich.parsed:
+                for child in token.children or ():
+                    if child.type == "softbreak":
+                        child.type = "hardbreak"
             assert set(vars(ours)) == set(vars(rich))
             assert {k: v for k, v in vars(ours).items() if k != "parsed"} == \
                 {k: v for k, v in vars(rich).items() if k != "parsed"}
             assert ours.parsed == rich.parsed
             assert list(console.render(ours, options)) == list(console.render(rich, options)), source
+
+
+def test_a_single_newline_is_a_line_break() -> None:
+    """A poem keeps its lines (CommonMark would join them into one paragraph); a blank line
+    still starts a new paragraph."""
+    from rich.console import Console
+
+    from a2ia_tui.tui.widgets.markdown_stream import render
+
+    console = Console(width=60, file=io.StringIO(), color_system=None)
+    with console.capture() as cap:
+        console.print(render("Autumn moonlight—\na worm digs silently\ninto the chestnut.\n\nBashō"))
+    assert [line.rstrip() for line in cap.get().splitlines()] == [
+        "Autumn moonlight—", "a worm digs silently", "into the chestnut.", "", "Bashō"]
 
 
 def test_warm_up_loads_what_the_first_code_block_needs():

@@ -76,8 +76,9 @@ def markdown_class() -> type[RichMarkdown]:
     * one Pygments lexer per language and one syntax theme: Rich looks the lexer up for every
       code block and builds a new theme, whose style cache then starts empty.
 
-    What it draws is Rich's own (a test compares the two). Built lazily: the first frame does
-    not need Rich's Markdown or Pygments."""
+    What it draws is Rich's own (a test compares the two), except that a single newline inside a
+    paragraph is kept as a line break. Built lazily: the first frame does not need Rich's
+    Markdown or Pygments."""
     global _markdown_class
     if _markdown_class is not None:
         return _markdown_class
@@ -88,6 +89,17 @@ def markdown_class() -> type[RichMarkdown]:
     from rich.syntax import Syntax
 
     parser = MarkdownIt().enable("strikethrough").enable("table")  # what Rich's __init__ builds
+
+    def parse(markup: str):
+        # One change to what Rich draws: a single newline in a paragraph is a line break, not a
+        # space. Models write for chat windows that keep their line breaks (a poem, an address,
+        # "Q: …" / "A: …" lines); CommonMark runs those lines together into one paragraph.
+        tokens = parser.parse(markup)
+        for token in tokens:
+            for child in token.children or ():
+                if child.type == "softbreak":
+                    child.type = "hardbreak"
+        return tokens
 
     @lru_cache(maxsize=64)
     def lexer(name: str):
@@ -114,7 +126,7 @@ def markdown_class() -> type[RichMarkdown]:
         def __init__(self, markup: str, code_theme: str = CODE_THEME, hyperlinks: bool = True) -> None:
             # the attributes Rich's __init__ sets, with its defaults
             self.markup = markup
-            self.parsed = parser.parse(markup)
+            self.parsed = parse(markup)
             self.code_theme = code_theme
             self.justify = None
             self.style = "none"
