@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from textual.app import App
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.manager import EngineManager
@@ -184,6 +184,17 @@ async def test_failed_engine_shows_cause_and_hint(tmp_path):
         state = services.engines.states()["vllm"]
         assert "out of memory" in state.cause.lower()
         await wait_for(pilot, lambda: "cause:" in text(screen.query_one("#es-cause")))
+        assert "hint:" in text(screen.query_one("#es-hint"))
+        # said once (cause and hint), not again as the start's error line
+        await wait_for(pilot, lambda: not screen.query_one("#es-start", Button).disabled)
+        assert text(screen.query_one("#es-error")) == ""
+        # the form is open again: change what the hint names and start again from here
+        field = screen.query_one("#es-gpu_memory_utilization", Input)
+        assert not field.disabled
+        field.value = "0.80"
+        await click(pilot, "#es-start")
+        await wait_for(pilot, lambda: "--gpu-memory-utilization 0.80" in " ".join(services.engines["vllm"].spec.argv()))
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "failed")
         await pilot.press("escape")
         row = app.query_one("#engine-vllm", EngineRow)
         lines = row.info.splitlines()

@@ -13,7 +13,8 @@
    When ready and "select when ready" is on, the app receives ``Sidebar.BackendSelected`` for
    the engine's backend.
 
-Enter in a field (or on Start) starts. Escape / Close leaves the screen; the engine keeps
+Enter in a field (or on Start) starts. A failed start shows the cause and the hint and opens the
+form again, to change a field and start again. Escape / Close leaves the screen; the engine keeps
 starting and the sidebar keeps showing it.
 """
 
@@ -199,6 +200,11 @@ class EngineStartScreen(ModalScreen[bool]):
         self.query_one("#es-start", Button).disabled = True
         self.query_one("#es-cancel", Button).label = "Close"
 
+    def _unlock_form(self) -> None:
+        for inp in self.query(Input):
+            inp.disabled = False
+        self.query_one("#es-start", Button).disabled = False
+
     @on(Button.Pressed, "#es-cancel")
     def action_close(self) -> None:
         self.dismiss(self.started)
@@ -228,7 +234,13 @@ class EngineStartScreen(ModalScreen[bool]):
             state = await engines.start(name, overrides)
         except Exception as exc:  # noqa: BLE001 - shown here and in the sidebar (state failed)
             if self.is_attached:
-                self.query_one("#es-error", Static).update(str(exc).splitlines()[0] if str(exc) else repr(exc))
+                state = engines.states().get(name)
+                if not (state is not None and state.status == "failed" and state.cause):
+                    # the engine's own cause and hint are on the screen already (_show_state)
+                    self.query_one("#es-error", Static).update(str(exc).splitlines()[0] if str(exc) else repr(exc))
+                # try again from here: the hint usually names a field to change
+                self.started = False
+                self._unlock_form()
             return
         if select and state.status == "ready":
             from ..widgets.sidebar import Sidebar
