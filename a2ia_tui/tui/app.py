@@ -124,8 +124,9 @@ class A2IAApp(App[int]):
         return screen
 
     def compose(self) -> ComposeResult:
-        # The size classes before any widget exists: set later (by the first Resize), they would
-        # restyle the whole start screen once more (20-30 ms of the first frame here).
+        # The size classes before any widget exists: set later (by the first Resize), they
+        # restyled the whole start screen once more (162 style applications to the first frame
+        # at 120x40 instead of 112).
         self._set_size_classes(self.size.width)
         with Horizontal(id="main"):
             yield self._make_pane("sidebar")

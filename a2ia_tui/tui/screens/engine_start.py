@@ -234,8 +234,8 @@ class EngineStartScreen(ModalScreen[bool]):
             state = await engines.start(name, overrides)
         except Exception as exc:  # noqa: BLE001 - shown here and in the sidebar (state failed)
             if self.is_attached:
-                state = engines.states().get(name)
-                if not (state is not None and state.status == "failed" and state.cause):
+                now = engines.states().get(name)
+                if not (now is not None and now.status == "failed" and now.cause):
                     # the engine's own cause and hint are on the screen already (_show_state)
                     self.query_one("#es-error", Static).update(str(exc).splitlines()[0] if str(exc) else repr(exc))
                 # try again from here: the hint usually names a field to change
