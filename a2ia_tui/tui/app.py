@@ -8,7 +8,7 @@ Start-up policy: the first frame is drawn before anything slow happens; then a s
 worker resolves the backend (``default_backend = auto`` probes the configured servers; with
 none reachable it starts the bundled local engine when ``engines.autostart_local``), builds
 the orchestrator, and starts the MCP hub and the metrics poller in the background. A message
-typed meanwhile waits for the orchestrator.
+typed meanwhile waits for the orchestrator, and for MCP servers still starting.
 
 Turns: the prompt's ``Sent`` starts ONE exclusive worker (group "turn") that iterates
 ``orchestrator.run_turn(conversation)`` and maps events to widgets (text → the answer's
@@ -528,6 +528,7 @@ class A2IAApp(App[int]):
         first: float | None = None
         pieces = 0
         try:
+            await self._wait_for_tools()
             async for ev in orch.run_turn(self.conversation):
                 if mounting is not None:  # the first event: the answer's widget is needed now
                     # shielded: Esc now must not stop the mount half-way (it is finished below)
@@ -602,9 +603,25 @@ class A2IAApp(App[int]):
             self.turn_running = False
             self.busy_backend = None
             self._sidebar_set(busy_backend=None)
-            self.status.set(streaming=False)
+            self.status.set(streaming=False, note=None)
             self._save()
             self._focus_prompt_if_idle()
+
+    async def _wait_for_tools(self) -> None:
+        """A message sent while MCP servers are still starting (the first seconds after launch)
+        waits for them, up to their start-up timeout: sent at once, it went out with no tools,
+        or with some of them. The status bar says what it waits for; Escape stops the wait."""
+        hub = self.services.hub
+        if hub is None:
+            return
+        try:
+            starting = [name for name, st in hub.states().items() if st.status == "starting"]
+        except Exception:  # noqa: BLE001 - a hub without states: nothing to wait for
+            return
+        if starting:
+            self.status.set(note=f"waiting for MCP servers to start: {', '.join(starting)}")
+            await hub.wait_ready()
+            self.status.set(note=None)
 
     async def _answer(self, msg: AssistantMessage | None, client: Any) -> AssistantMessage:
         """The answer the text goes to (mounted if there is none yet), with its frames started."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 import pytest
 
@@ -75,6 +77,43 @@ async def test_an_approval_shows_a_hidden_trace() -> None:
             await pilot.press("y")
             await wait_for(pilot, lambda: idle(app))
             assert item.state == "ok"
+
+
+async def test_a_message_sent_while_mcp_servers_start_waits_for_their_tools() -> None:
+    """Sent in the first seconds after launch, while the built-in MCP server is still starting,
+    a message went out without tools (and a tool call came back to "unknown tool"). It now
+    waits for the servers, says so in the status bar, and goes out with their tools."""
+
+    class StartingHub(MiniHub):
+        def __init__(self) -> None:
+            super().__init__()
+            self.up = asyncio.Event()
+
+        def states(self):
+            from a2ia_tui.core.tools.hub import ServerState
+
+            return {"notes": ServerState("notes", "ready" if self.up.is_set() else "starting", tool_count=2)}
+
+        def tools(self):
+            return super().tools() if self.up.is_set() else []
+
+        def specs(self):
+            return super().specs() if self.up.is_set() else []
+
+        async def wait_ready(self, timeout=None):
+            await self.up.wait()
+
+    hub = StartingHub()
+    app, clients = build_app({"vllm": [text_reply("With tools.")]}, hub=hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "read a.txt")
+        await wait_for(pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render()))
+        assert not clients["vllm"].calls  # nothing went out yet
+        hub.up.set()
+        await wait_for(pilot, lambda: idle(app) and bool(app.query(AssistantMessage)))
+        assert {t.name for t in clients["vllm"].calls[0].tools} == {"notes__read", "notes__delete"}
+        assert "waiting for MCP" not in str(app.query_one("#status").render())
 
 
 async def test_tool_call_declined_and_always() -> None:
