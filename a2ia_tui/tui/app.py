@@ -97,6 +97,8 @@ class A2IAApp(App[int]):
         self._narrow_side = "right"
         self._started_engines: set[str] = set()
         self._missing_models_noted: set[tuple[str, str]] = set()
+        #: Set once the MCP hub's start-up is over (every server ready or failed); None: no hub.
+        self._tools_ready: asyncio.Event | None = None
         self._metrics_task: asyncio.Task | None = None
         self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
 
@@ -262,6 +264,9 @@ class A2IAApp(App[int]):
         finally:
             self.ready.set()
         if s.hub is not None:
+            # set before anything else runs (no await since ready was set): a message waiting
+            # for ready sees it, and waits for the tools too
+            self._tools_ready = asyncio.Event()
             self.run_worker(self._start_hub(), group="hub")
         self._start_metrics()
 
@@ -310,10 +315,13 @@ class A2IAApp(App[int]):
 
     async def _start_hub(self) -> None:
         try:
-            await self.services.hub.start()
+            await self.services.hub.start()  # every server ready or failed (or its timeout)
         except A2IAError as exc:
             self.chat.add_note(f"MCP tools: {exc}", "warning")
             return
+        finally:
+            if self._tools_ready is not None:
+                self._tools_ready.set()
         for name, st in self.services.hub.states().items():
             if st.status != "ready":
                 self.chat.add_note(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip(), "warning")
@@ -611,17 +619,16 @@ class A2IAApp(App[int]):
         """A message sent while MCP servers are still starting (the first seconds after launch)
         waits for them, up to their start-up timeout: sent at once, it went out with no tools,
         or with some of them. The status bar says what it waits for; Escape stops the wait."""
-        hub = self.services.hub
-        if hub is None:
+        hub, started = self.services.hub, self._tools_ready
+        if hub is None or started is None or started.is_set():
             return
         try:
-            starting = [name for name, st in hub.states().items() if st.status == "starting"]
-        except Exception:  # noqa: BLE001 - a hub without states: nothing to wait for
-            return
-        if starting:
-            self.status.set(note=f"waiting for MCP servers to start: {', '.join(starting)}")
-            await hub.wait_ready()
-            self.status.set(note=None)
+            names = [name for name, st in hub.states().items() if st.status not in ("ready", "failed")]
+        except Exception:  # noqa: BLE001 - the names are for the status bar only
+            names = []
+        self.status.set(note="waiting for MCP servers to start" + (f": {', '.join(names)}" if names else ""))
+        await started.wait()
+        self.status.set(note=None)
 
     async def _answer(self, msg: AssistantMessage | None, client: Any) -> AssistantMessage:
         """The answer the text goes to (mounted if there is none yet), with its frames started."""

@@ -100,7 +100,7 @@ async def test_a_message_sent_while_mcp_servers_start_waits_for_their_tools() ->
         def specs(self):
             return super().specs() if self.up.is_set() else []
 
-        async def wait_ready(self, timeout=None):
+        async def start(self, wait: bool = True) -> None:  # as MCPHub.start: until every server is up
             await self.up.wait()
 
     hub = StartingHub()
