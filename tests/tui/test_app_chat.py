@@ -107,11 +107,19 @@ async def test_a_message_sent_while_mcp_servers_start_waits_for_their_tools() ->
     app, clients = build_app({"vllm": [text_reply("With tools.")]}, hub=hub)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
+        # Escape stops the wait like any answer: the question stays, nothing went out
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render()))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: idle(app))
+        assert not clients["vllm"].calls
+        assert [m.status for m in app.query(AssistantMessage)] == ["interrupted"]
+        assert "waiting for MCP" not in str(app.query_one("#status").render())
         await send(pilot, "read a.txt")
         await wait_for(pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render()))
         assert not clients["vllm"].calls  # nothing went out yet
         hub.up.set()
-        await wait_for(pilot, lambda: idle(app) and bool(app.query(AssistantMessage)))
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage).last().text == "With tools.")
         assert {t.name for t in clients["vllm"].calls[0].tools} == {"notes__read", "notes__delete"}
         assert "waiting for MCP" not in str(app.query_one("#status").render())
 
