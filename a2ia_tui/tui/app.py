@@ -2,7 +2,8 @@
 
 Layout (left to right): sidebar | chat + prompt | trace over GPU; the status bar and the
 footer at the bottom. Below 100 columns the sidebar and the GPU pane are hidden (ctrl+b /
-ctrl+g still show them), so 80x24 stays usable.
+ctrl+g still show them) and only one side of the chat has panes, the side last asked for, so
+80x24 stays usable.
 
 Start-up policy: the first frame is drawn before anything slow happens; then a start-up
 worker resolves the backend (``default_backend = auto`` probes the configured servers; with
@@ -12,7 +13,8 @@ typed meanwhile waits for the orchestrator, and for MCP servers still starting.
 
 Turns: the prompt's ``Sent`` starts ONE exclusive worker (group "turn") that iterates
 ``orchestrator.run_turn(conversation)`` and maps events to widgets (text → the answer's
-Markdown stream, batched at 30 frames/s; tool events → trace items; usage → status bar).
+Markdown stream, batched at 10 frames/s, fewer in a flood; tool events → trace items; usage →
+status bar; an approval request shows the trace if it is hidden).
 Escape cancels it; the orchestrator keeps the partial answer marked ``interrupted``. Every
 finished message is written to the history store as soon as the orchestrator appends it.
 
