@@ -250,3 +250,33 @@ async def test_no_services_never_crash():
         await wait_for(pilot, lambda: "vllm" in sb.health)
         assert sb.health["vllm"][0] is False
         assert "engines are not available" in str(app.query_one("#engines-note", Static).render())
+
+
+async def test_the_backend_an_answer_streams_from_is_not_health_checked():
+    """The stream says it is up; and llama.cpp's server serves one request at a time, so a
+    check would wait for the whole answer and time out (the sidebar then said "offline")."""
+    services = make_services({"vllm": True, "ollama": False})
+    app = SidebarApp(services, backend="vllm")
+    async with app.run_test(size=(40, 50)) as pilot:
+        sb = app.query_one(Sidebar)
+        await wait_for(pilot, lambda: {"vllm", "ollama"} <= set(sb.health))
+        made = services.extras["made"]
+        sb.busy_backend = "ollama"
+        before = len(made)
+        assert await sb.check_backend("ollama") == (False, "scripted: offline")  # the last verdict
+        assert len(made) == before  # no client, no request
+        # an answer that began while a check was out: the check's failure is no verdict
+        sb.busy_backend = None
+        sb.health["vllm"] = (True, "scripted")
+
+        class Stalled(ScriptedClient):
+            async def health(self):
+                sb.busy_backend = "vllm"  # the answer began meanwhile...
+                raise RuntimeError("no answer within 3 s")  # ...and held the check up
+
+        services.make_client = lambda name, model: Stalled(name=name, model=model)
+        assert await sb.check_backend("vllm") == (True, "scripted")
+        assert sb.health["vllm"] == (True, "scripted")
+        services.make_client = lambda name, model: ScriptedClient(name=name, model=model, healthy=False)
+        sb.busy_backend = None
+        assert (await sb.check_backend("vllm"))[0] is False  # not busy: a failure is a failure

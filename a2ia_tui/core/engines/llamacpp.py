@@ -112,6 +112,11 @@ class LlamaCppSpec(EngineSpec):
             str(self.port),
             "--n_ctx",
             str(self.s.n_ctx),
+            # By default the server ends a streaming answer ("[DONE]", like a normal end) as soon
+            # as any other request arrives, a GET /v1/models health check included: answers were
+            # cut short and looked complete. Other requests now wait for the answer instead.
+            "--interrupt_requests",
+            "False",
         ]
         threads = self.s.n_threads or max(1, (os.cpu_count() or 2))
         argv += ["--n_threads", str(threads)]

@@ -221,7 +221,11 @@ class Sidebar(VerticalScroll):
                 pass
 
     async def check_backend(self, name: str) -> tuple[bool, str]:
-        """One health check; never raises (a failure is a reason)."""
+        """One health check; never raises (a failure is a reason). The backend an answer is
+        streaming from is not asked: the stream says it is up, and llama.cpp's server serves one
+        request at a time (a check would wait for the whole answer and time out)."""
+        if name == self.busy_backend and name in self.health:
+            return self.health[name]
         client = None
         try:
             client = self.services.make_client(name, None)
@@ -237,6 +241,8 @@ class Sidebar(VerticalScroll):
                     await client.aclose()
                 except Exception:  # noqa: BLE001
                     pass
+        if not result[0] and name == self.busy_backend and name in self.health:
+            return self.health[name]  # an answer began meanwhile: a check it held up says nothing
         self.health[name] = result
         self.refresh_backends()
         if result[0] and name == self.current_backend and self._models_failed:

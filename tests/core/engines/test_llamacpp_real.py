@@ -74,3 +74,48 @@ async def test_start_stream_stop(tmp_path):
         not psutil.pid_exists(state.pid)
         or psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE
     )
+
+
+async def test_a_request_during_an_answer_does_not_cut_it_short(tmp_path):
+    """llama-cpp-python's server, by default, ends a streaming answer with "[DONE]" the moment
+    another request arrives (a GET /v1/models health check is enough), and the answer looks
+    complete (here: 2 chunks of 13, with finish_reason "stop"). The engine is started with
+    --interrupt_requests False: the answer is the same as with nothing else asking, and the
+    other request is answered after it."""
+    import asyncio
+
+    import httpx
+
+    loaded = load_settings(
+        env={
+            "A2IA_HOME": str(tmp_path),
+            "A2IA_ENGINES__LOCAL__PORT": str(free_port()),
+            "A2IA_ENGINES__LOCAL__N_CTX": "1024",
+        }
+    )
+    mgr = EngineManager(loaded.settings, loaded.paths)
+
+    async def answer(url: str, model: str, ask_meanwhile: bool) -> str:
+        client = make_client(loaded.settings, "local", model=model)
+        side: asyncio.Task | None = None
+        text = []
+        async with httpx.AsyncClient(timeout=60, trust_env=False) as other:
+            async for chunk in client.stream_chat(
+                [Message(role="user", content="Write a long story about a cat who learns to sail.")],
+                temperature=0.0, options={"max_tokens": 160},
+            ):
+                text.append(chunk.message.content or "")
+                if ask_meanwhile and side is None and text[-1]:  # what the sidebar's health check does
+                    side = asyncio.create_task(other.get(url + "/models"))
+            await client.aclose()
+            if ask_meanwhile:
+                assert side is not None and (await side).status_code == 200
+        return "".join(text)
+
+    try:
+        state = await mgr.start("local")
+        alone = await answer(state.url, state.model, ask_meanwhile=False)
+        assert len(alone) > 200  # long enough for a request to arrive mid-answer
+        assert await answer(state.url, state.model, ask_meanwhile=True) == alone
+    finally:
+        await mgr.stop("local")
