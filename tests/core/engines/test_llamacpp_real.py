@@ -26,6 +26,19 @@ pytestmark = [
 ]
 
 
+
+def local_engine(tmp_path):
+    """Settings with the bundled engine on a free port (a small context: fast to load), and
+    an engine manager for them."""
+    loaded = load_settings(
+        env={
+            "A2IA_HOME": str(tmp_path),
+            "A2IA_ENGINES__LOCAL__PORT": str(free_port()),
+            "A2IA_ENGINES__LOCAL__N_CTX": "1024",
+        }
+    )
+    return loaded, EngineManager(loaded.settings, loaded.paths)
+
 def test_the_gguf_is_found_without_importing_the_package():
     import sys
 
@@ -39,14 +52,7 @@ def test_the_gguf_is_found_without_importing_the_package():
 
 
 async def test_start_stream_stop(tmp_path):
-    loaded = load_settings(
-        env={
-            "A2IA_HOME": str(tmp_path),
-            "A2IA_ENGINES__LOCAL__PORT": str(free_port()),
-            "A2IA_ENGINES__LOCAL__N_CTX": "1024",
-        }
-    )
-    mgr = EngineManager(loaded.settings, loaded.paths)
+    loaded, mgr = local_engine(tmp_path)
     try:
         state = await mgr.start("local")
         assert state.status == "ready"
@@ -86,14 +92,7 @@ async def test_a_request_during_an_answer_does_not_cut_it_short(tmp_path):
 
     import httpx
 
-    loaded = load_settings(
-        env={
-            "A2IA_HOME": str(tmp_path),
-            "A2IA_ENGINES__LOCAL__PORT": str(free_port()),
-            "A2IA_ENGINES__LOCAL__N_CTX": "1024",
-        }
-    )
-    mgr = EngineManager(loaded.settings, loaded.paths)
+    loaded, mgr = local_engine(tmp_path)
 
     async def answer(url: str, model: str, ask_meanwhile: bool) -> str:
         client = make_client(loaded.settings, "local", model=model)
