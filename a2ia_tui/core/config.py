@@ -1,4 +1,4 @@
-"""Settings: one pydantic model tree, read from layered sources.
+"""Settings: one tree of typed sections (msgspec Structs), read from layered sources.
 
 Lowest to highest precedence:
 
@@ -11,7 +11,12 @@ Lowest to highest precedence:
    dotted key paths.
 
 Every layer is validated as it is added, so an error names the layer that caused it:
-``ConfigError("config.toml", "backends.vllm.port", "Input should be a valid integer")``.
+``ConfigError("config.toml", "backends.vllm.port", "expected int, got str")``.
+
+The sections are msgspec Structs, not pydantic models: importing pydantic (and building its
+models) took 120-150 ms of a start-up whose whole budget is 500 ms, and the first frame needs the
+settings; msgspec and these classes load in under 10 ms. pydantic still types the chat messages
+and the MCP SDK, which load after the first frame.
 
 MCP servers live in a separate JSON file in the ``{"mcpServers": {...}}`` format shared by
 other MCP clients (see :func:`load_mcp_servers`).
@@ -20,17 +25,16 @@ other MCP clients (see :func:`load_mcp_servers`).
 tests use it to stay hermetic.
 """
 
-# No ``from __future__ import annotations`` here: pydantic would compile and evaluate every field
-# annotation string at class creation, which is start-up time for nothing.
-
 import copy
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+import msgspec
+from msgspec import Meta, Struct, field
 
 from .errors import ConfigError
 
@@ -42,21 +46,46 @@ RESERVED_ENV = {"A2IA_CONFIG", "A2IA_HOME", "A2IA_MCP_CONFIG", "A2IA_FAKE_GPU"}
 IGNORED_ENV_PREFIXES = ("A2IA_TEST_", "A2IA_FAKE_")
 
 
-# Field factories: pydantic inspects a default_factory's signature, and for the builtins ``dict``
-# and ``list`` that means parsing their text signature (the tokenize module) at start-up.
-def _dict() -> dict:
-    return {}
+class Secret:
+    """A secret string (an API key). Its ``repr`` and ``str`` are masked, so it never reaches a
+    log, a traceback's locals or ``config show``; :meth:`get_secret_value` gives the text."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
 
-def _list() -> list:
-    return []
+# Constrained types (msgspec checks the bounds while it converts).
+Positive = Annotated[float, Meta(gt=0)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
 
 
-class _Strict(BaseModel):
-    # defer_build: a model's validator is built when first used, not at import. Settings made of
-    # nothing but the defaults are constructed without one (see load_settings), so start-up does
-    # not build (or even import) pydantic's schema machinery.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+def AtLeast(n: int) -> Any:  # noqa: N802 - reads as a type in the annotations below
+    return Annotated[int, Meta(ge=n)]
+
+
+class _Strict(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A settings section: keyword-only fields, and an unknown key is an error (a misspelt key
+    must not be silently ignored)."""
 
 
 BackendKind = Literal["ollama", "openai", "vllm", "local"]
@@ -69,17 +98,15 @@ class BackendSettings(_Strict):
 
     kind: BackendKind = "openai"
     base_url: str | None = None
-    api_key: SecretStr | None = None
+    api_key: Secret | None = None
     model: str | None = None
-    headers: dict[str, str] = Field(default_factory=_dict)
-    connect_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(300.0, gt=0)
+    headers: dict[str, str] = field(default_factory=dict)
+    connect_timeout_s: Positive = 5.0
+    read_timeout_s: Positive = 300.0
 
-    @model_validator(mode="after")
-    def _url_required(self) -> "BackendSettings":
+    def __post_init__(self) -> None:
         if self.kind != "local" and not self.base_url:
             raise ValueError(f"a backend of kind {self.kind!r} needs base_url")
-        return self
 
 
 #: The default backends, as data: the first layer of every load (so a file that configures one
@@ -99,13 +126,13 @@ class AgentSettings(_Strict):
     #: native: send tools to the server; react: Thought/Action text protocol; auto: native, and
     #: fall back to ReAct for a backend that rejects tools.
     mode: Literal["native", "react", "auto"] = "auto"
-    max_steps: int = Field(25, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
+    max_steps: AtLeast(1) = 25
+    temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     system_prompt: str | None = None
     #: Tool results longer than this are truncated for the model (the UI keeps the full text).
-    max_tool_result_chars: int = Field(20_000, ge=200)
+    max_tool_result_chars: AtLeast(200) = 20_000
     #: ReAct: how many times a malformed reply is answered with a format reminder.
-    react_format_retries: int = Field(2, ge=0)
+    react_format_retries: AtLeast(0) = 2
 
 
 class ToolSettings(_Strict):
@@ -116,19 +143,19 @@ class ToolSettings(_Strict):
     builtin: bool = True
     #: The built-in tools' workspace root; default: the current directory at start-up.
     workspace: Path | None = None
-    call_timeout_s: float = Field(60.0, gt=0)
+    call_timeout_s: Positive = 60.0
     #: Per-server call timeouts, by server name.
-    server_timeouts: dict[str, float] = Field(default_factory=_dict)
-    startup_timeout_s: float = Field(30.0, gt=0)
-    restart_attempts: int = Field(3, ge=0)
+    server_timeouts: dict[str, float] = field(default_factory=dict)
+    startup_timeout_s: Positive = 30.0
+    restart_attempts: AtLeast(0) = 3
     approval: Literal["never", "destructive", "always"] = "destructive"
     #: Extra tool names treated as destructive (ask before running) under ``destructive``.
-    destructive_tools: list[str] = Field(default_factory=_list)
+    destructive_tools: list[str] = field(default_factory=list)
     #: Per-tool override: allow (never ask), ask (always ask), deny (never run).
-    overrides: dict[str, Literal["allow", "ask", "deny"]] = Field(default_factory=_dict)
-    run_command_timeout_s: float = Field(60.0, gt=0)
-    max_output_chars: int = Field(50_000, ge=1000)
-    max_read_bytes: int = Field(1_000_000, ge=1000)
+    overrides: dict[str, Literal["allow", "ask", "deny"]] = field(default_factory=dict)
+    run_command_timeout_s: Positive = 60.0
+    max_output_chars: AtLeast(1000) = 50_000
+    max_read_bytes: AtLeast(1000) = 1_000_000
 
 
 class VLLMEngineSettings(_Strict):
@@ -137,27 +164,27 @@ class VLLMEngineSettings(_Strict):
     executable: str = "vllm"
     model: str = "Qwen/Qwen2.5-7B-Instruct-AWQ"
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    api_key: SecretStr | None = None
+    port: Port = 8000
+    api_key: Secret | None = None
     served_model_name: str | None = None
-    gpu_memory_utilization: float = Field(0.90, gt=0, le=1)
+    gpu_memory_utilization: Annotated[float, Meta(gt=0, le=1)] = 0.90
     max_model_len: int | str = 4096
     quantization: str | None = None
     enable_chunked_prefill: bool | None = None
     dtype: str | None = None
     kv_cache_dtype: str | None = None
     enforce_eager: bool = False
-    max_num_seqs: int | None = Field(None, ge=1)
-    tensor_parallel_size: int = Field(1, ge=1)
-    pipeline_parallel_size: int = Field(1, ge=1)
+    max_num_seqs: AtLeast(1) | None = None
+    tensor_parallel_size: AtLeast(1) = 1
+    pipeline_parallel_size: AtLeast(1) = 1
     distributed_executor_backend: Literal["mp", "ray"] | None = None
     enable_lora: bool = False
-    lora_modules: list[str] = Field(default_factory=_list)
-    max_loras: int | None = Field(None, ge=1)
-    cpu_offload_gb: float | None = Field(None, ge=0)
+    lora_modules: list[str] = field(default_factory=list)
+    max_loras: AtLeast(1) | None = None
+    cpu_offload_gb: Annotated[float, Meta(ge=0)] | None = None
     #: ``auto`` picks the parser from the model family (hermes/mistral/llama3_json); ``none`` disables.
     tool_call_parser: str = "auto"
-    extra_args: list[str] = Field(default_factory=_list)
+    extra_args: list[str] = field(default_factory=list)
     #: Attach to a server this app did not start (remote, Ray cluster): monitored, never stopped.
     attach_url: str | None = None
 
@@ -168,31 +195,31 @@ class LocalEngineSettings(_Strict):
     #: The Python that has llama-cpp-python[server]; default: the one running a2ia-tui.
     python: str | None = None
     host: str = "127.0.0.1"
-    port: int = Field(8089, ge=1, le=65535)
-    n_ctx: int = Field(4096, ge=256)
-    n_threads: int | None = Field(None, ge=1)
+    port: Port = 8089
+    n_ctx: AtLeast(256) = 4096
+    n_threads: AtLeast(1) | None = None
     chat_format: str | None = None
-    extra_args: list[str] = Field(default_factory=_list)
+    extra_args: list[str] = field(default_factory=list)
 
 
 class EnginesSettings(_Strict):
-    vllm: VLLMEngineSettings = Field(default_factory=VLLMEngineSettings)
-    local: LocalEngineSettings = Field(default_factory=LocalEngineSettings)
+    vllm: VLLMEngineSettings = field(default_factory=VLLMEngineSettings)
+    local: LocalEngineSettings = field(default_factory=LocalEngineSettings)
     #: SIGTERM → wait this long → SIGKILL.
-    stop_grace_s: float = Field(15.0, gt=0)
+    stop_grace_s: Positive = 15.0
     #: Give up on readiness after this long.
-    start_timeout_s: float = Field(1800.0, gt=0)
+    start_timeout_s: Positive = 1800.0
     #: With default_backend = auto and nothing reachable, start the local engine.
     autostart_local: bool = True
 
 
 class MonitorSettings(_Strict):
-    gpu_interval_s: float = Field(1.0, gt=0)
-    process_interval_s: float = Field(2.0, gt=0)
-    metrics_interval_s: float = Field(2.0, gt=0)
-    history_s: float = Field(600.0, gt=0)
+    gpu_interval_s: Positive = 1.0
+    process_interval_s: Positive = 2.0
+    metrics_interval_s: Positive = 2.0
+    history_s: Positive = 600.0
     #: With no driver, look for one again this often.
-    no_gpu_retry_s: float = Field(30.0, gt=0)
+    no_gpu_retry_s: Positive = 30.0
     #: A scripted fake NVML scenario (JSON) instead of the real library (``A2IA_FAKE_GPU``).
     fake_gpu: Path | None = None
 
@@ -216,20 +243,18 @@ class Settings(_Strict):
     #: A model for this session, overriding the backend's own ``model`` (``--model``).
     model: str | None = None
     debug: bool = False
-    backends: dict[str, BackendSettings] = Field(default_factory=_default_backends)
-    agent: AgentSettings = Field(default_factory=AgentSettings)
-    tools: ToolSettings = Field(default_factory=ToolSettings)
-    engines: EnginesSettings = Field(default_factory=EnginesSettings)
-    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
-    history: HistorySettings = Field(default_factory=HistorySettings)
-    ui: UISettings = Field(default_factory=UISettings)
+    backends: dict[str, BackendSettings] = field(default_factory=_default_backends)
+    agent: AgentSettings = field(default_factory=AgentSettings)
+    tools: ToolSettings = field(default_factory=ToolSettings)
+    engines: EnginesSettings = field(default_factory=EnginesSettings)
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    ui: UISettings = field(default_factory=UISettings)
 
-    @model_validator(mode="after")
-    def _known_default(self) -> "Settings":
+    def __post_init__(self) -> None:
         if self.default_backend != "auto" and self.default_backend not in self.backends:
             names = ", ".join(sorted(self.backends)) or "none"
             raise ValueError(f"default_backend {self.default_backend!r} is not a configured backend ({names})")
-        return self
 
     def backend(self, name: str) -> BackendSettings:
         try:
@@ -315,35 +340,100 @@ def _set_path(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _loc(err: dict[str, Any]) -> str:
-    return ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+def _decode(type_: type, value: Any) -> Any:
+    """The types msgspec does not convert by itself: paths and secrets, from strings."""
+    if type_ in (Path, Secret) and isinstance(value, str):
+        return type_(value)
+    got = {bool: "true or false", int: "an integer", float: "a number", list: "a list", dict: "a table"}
+    raise TypeError(f"expected a string, got {got.get(type(value), type(value).__name__)}")
 
 
-def _problem(err: dict[str, Any]) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key"
-    msg = err["msg"]
-    return msg.removeprefix("Value error, ")
+def convert(data: Any, type_: Any) -> Any:
+    """``data`` (parsed TOML / JSON / environment strings) as ``type_``; numbers and booleans
+    may be given as strings ("8000", "true"). Raises ``msgspec.ValidationError``."""
+    return msgspec.convert(data, type_, strict=False, dec_hook=_decode)
 
 
-def _unvalidated(cls: type[_Strict], fields_set: set[str], **values: Any) -> Any:
-    """What ``cls.model_validate(values)`` returns for values known to be valid (the defaults),
-    built without a validator: nested settings left to their default are built the same way,
-    and ``model_fields_set`` is what validation would have recorded."""
-    for name, field in cls.model_fields.items():
-        factory = field.default_factory
-        if name not in values and isinstance(factory, type) and issubclass(factory, _Strict):
-            values[name] = _unvalidated(factory, set())
-    return cls.model_construct(_fields_set=fields_set, **values)
+def _bare(type_: Any) -> Any:
+    """``type_`` without ``Annotated`` constraints and without ``| None``."""
+    while True:
+        if get_origin(type_) is Annotated:
+            type_ = get_args(type_)[0]
+        elif get_origin(type_) in (Union, type(int | None)):
+            args = [a for a in get_args(type_) if a is not type(None)]
+            if len(args) != 1:
+                return type_
+            type_ = args[0]
+        else:
+            return type_
+
+
+def _field_type(struct: Any, name: str) -> Any:
+    for f in msgspec.structs.fields(struct):
+        if f.name == name:
+            return f.type
+    return Any
+
+
+_AT = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+
+
+def _explain(exc: msgspec.ValidationError, data: Any, type_: Any) -> tuple[str, str]:
+    """(dotted key, problem) for a validation error. msgspec names the place as a JSON path in
+    its message (`` - at `$.agent.max_steps` ``), with ``[...]`` for a dict's value: that key is
+    found by converting the dict's values one by one."""
+    text, _, where = str(exc).rpartition(" - at `")
+    if not _:
+        text, where = str(exc), "$`"
+    keys: list[str] = []
+    node, typ = data, type_
+    for name, index in _AT.findall(where.removesuffix("`").removeprefix("$")):
+        typ = _bare(typ)
+        if name:
+            keys.append(name)
+            typ = _field_type(typ, name) if isinstance(typ, type) and issubclass(typ, Struct) else Any
+            node = node.get(name) if isinstance(node, dict) else None
+        elif index == "...":
+            value_type = get_args(typ)[1] if get_origin(typ) is dict else Any
+            bad = next((k for k, v in (node or {}).items() if not _converts(v, value_type)), "?")
+            keys.append(str(bad))
+            node, typ = (node or {}).get(bad), value_type
+        else:
+            keys.append(index)
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) else None
+            typ = (get_args(typ) or (Any,))[0]
+    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", text)
+    if unknown:
+        return ".".join([*keys, unknown.group(1)]), "unknown key"
+    choices = get_args(_bare(typ)) if get_origin(_bare(typ)) is Literal else ()
+    if text.startswith("Invalid enum value") and choices:
+        return ".".join(keys), f"{text.removeprefix('Invalid enum value ')} is not one of " + ", ".join(map(repr, choices))
+    missing = re.fullmatch(r"Object missing required field `(.+)`", text)
+    if missing:
+        return ".".join([*keys, missing.group(1)]), "missing"
+    return ".".join(keys), _TYPE_WORD.sub(lambda m: _TYPE_WORDS.get(m.group(1), m.group(1)), text).replace("Expected", "expected", 1)
+
+
+#: msgspec's type names in its messages ("Expected `int`, got `str`"), in words.
+_TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+               "object": "a table", "array": "a list", "null": "nothing"}
+_TYPE_WORD = re.compile(r"`([^`]*)`")
+
+
+def _converts(value: Any, type_: Any) -> bool:
+    try:
+        convert(value, type_)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 def _validate(tree: dict[str, Any], source_of: "callable[[str], str]") -> Settings:
     try:
-        return Settings.model_validate(tree)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = _loc(first)
-        raise ConfigError(source_of(key), key, _problem(first)) from None
+        return convert(tree, Settings)
+    except msgspec.ValidationError as exc:
+        key, problem = _explain(exc, tree, Settings)
+        raise ConfigError(source_of(key), key, problem) from None
 
 
 def _env_value(raw: str) -> Any:
@@ -445,10 +535,8 @@ def load_settings(
             lambda k: _origin_for(k, {**env_origin, **flag_origin}, str(cfg_file) if used else "settings"),
         )
     elif settings is None:
-        # No file, no variable, no flag: the defaults, which are valid by construction.
-        settings = _unvalidated(Settings, {"backends"}, backends={
-            name: _unvalidated(BackendSettings, set(data), **data) for name, data in tree["backends"].items()
-        })
+        # No file, no variable, no flag: the defaults.
+        settings = Settings()
     mcp = settings.tools.mcp_config or paths.mcp_config
     return LoadedSettings(settings=settings, paths=paths, config_file_used=used, mcp_config=Path(mcp).expanduser())
 
@@ -467,20 +555,18 @@ class MCPServerConfig(_Strict):
 
     name: str
     command: str | None = None
-    args: list[str] = Field(default_factory=_list)
-    env: dict[str, str] = Field(default_factory=_dict)
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     url: str | None = None
-    headers: dict[str, str] = Field(default_factory=_dict)
+    headers: dict[str, str] = field(default_factory=dict)
     type: Literal["stdio", "http", "streamable-http", "streamableHttp", "sse"] | None = None
     disabled: bool = False
-    timeout: float | None = Field(None, gt=0)
+    timeout: Positive | None = None
 
-    @model_validator(mode="after")
-    def _one_transport(self) -> "MCPServerConfig":
+    def __post_init__(self) -> None:
         if bool(self.command) == bool(self.url):
             raise ValueError("give exactly one of 'command' (stdio) or 'url' (streamable HTTP)")
-        return self
 
     @property
     def transport(self) -> Literal["stdio", "http", "sse"]:
@@ -515,12 +601,12 @@ def load_mcp_servers(path: str | Path, *, required: bool = False) -> dict[str, M
         if not isinstance(entry, dict):
             raise ConfigError(str(path), f"mcpServers.{name}", "expected an object")
         clean = {k: v for k, v in entry.items() if k not in _FOREIGN_MCP_KEYS}
+        entry = {**clean, "name": name}
         try:
-            out[name] = MCPServerConfig.model_validate({**clean, "name": name})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(["mcpServers", name, *(str(p) for p in first["loc"])]).rstrip(".")
-            raise ConfigError(str(path), key, _problem(first)) from None
+            out[name] = convert(entry, MCPServerConfig)
+        except msgspec.ValidationError as exc:
+            key, problem = _explain(exc, entry, MCPServerConfig)
+            raise ConfigError(str(path), ".".join(filter(None, ["mcpServers", name, key])), problem) from None
     return out
 
 
@@ -532,15 +618,18 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     """The settings as plain data with every secret replaced by ``"***"`` and None values dropped
     (TOML has no null)."""
 
-    def clean(value: Any) -> Any:
-        if isinstance(value, SecretStr):
+    def encode(value: Any) -> Any:
+        if isinstance(value, Secret):
             return "***"
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if v is not None}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
         if isinstance(value, Path):
             return str(value)
+        raise TypeError(f"cannot show a {type(value).__name__}")
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
         return value
 
-    return clean(settings.model_dump(mode="python"))
+    return clean(msgspec.to_builtins(settings, enc_hook=encode))

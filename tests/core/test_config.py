@@ -54,6 +54,33 @@ max_steps = 7
     assert s.backends["lmstudio"].headers == {"X-Team": "a"}
 
 
+def test_environment_strings_become_numbers_booleans_paths_and_secrets(tmp_path):
+    env = {
+        "A2IA_ENGINES__VLLM__PORT": "8001",
+        "A2IA_ENGINES__VLLM__GPU_MEMORY_UTILIZATION": "0.8",
+        "A2IA_UI__SIDEBAR": "false",
+        "A2IA_HISTORY__PATH": str(tmp_path / "h.sqlite3"),
+        "A2IA_BACKENDS__VLLM__API_KEY": "sk-env",
+        "A2IA_TOOLS__DESTRUCTIVE_TOOLS": '["rm"]',
+    }
+    s = load_settings(None, env=env).settings
+    assert (s.engines.vllm.port, s.engines.vllm.gpu_memory_utilization, s.ui.sidebar) == (8001, 0.8, False)
+    assert s.history.path == tmp_path / "h.sqlite3" and s.tools.destructive_tools == ["rm"]
+    assert s.backends["vllm"].api_key.get_secret_value() == "sk-env"
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={"A2IA_UI__SIDEBAR": "maybe"})
+    assert str(info.value) == "environment variable A2IA_UI__SIDEBAR: ui.sidebar: expected true or false, got a string"
+
+
+def test_a_secret_never_shows_its_text():
+    from a2ia_tui.core.config import Secret
+
+    s = load_settings(None, env={"A2IA_BACKENDS__VLLM__API_KEY": "sk-hidden"}).settings
+    for text in (repr(s), str(s.backends["vllm"]), f"{s.backends['vllm'].api_key}", repr(masked_dump(s))):
+        assert "sk-hidden" not in text
+    assert Secret("a") == Secret("a") != Secret("b") and not Secret("")
+
+
 def test_config_path_from_env(tmp_path):
     cfg = write(tmp_path / "x.toml", 'default_backend = "ollama"\n')
     assert load_settings(env={"A2IA_CONFIG": str(cfg)}).settings.default_backend == "ollama"
@@ -63,8 +90,19 @@ def test_config_path_from_env(tmp_path):
     "text, key, fragment",
     [
         ("[agent]\nmax_stepz = 3\n", "agent.max_stepz", "unknown key"),
-        ("[agent]\nmax_steps = 'many'\n", "agent.max_steps", "integer"),
+        ("[agent]\nmax_steps = 'many'\n", "agent.max_steps", "expected an integer, got a string"),
+        ("[agent]\nmax_steps = 0\n", "agent.max_steps", "expected an integer >= 1"),
+        ("[agent]\nmode = 'fast'\n", "agent.mode", "'fast' is not one of 'native', 'react', 'auto'"),
+        ("agent = 3\n", "agent", "expected a table, got an integer"),
         ("[backends.x]\nkind = 'openai'\n", "backends.x", "needs base_url"),
+        # a dict's entries are named, not "backends[...]"
+        ("[backends.lm]\nkind = 'openai'\nbase_url = 'http://h'\nport = 3\n", "backends.lm.port", "unknown key"),
+        ("[tools.overrides]\nrun_command = 'maybe'\n", "tools.overrides.run_command", "'maybe' is not one of"),
+        ("[tools.server_timeouts]\nfs = 'slow'\n", "tools.server_timeouts.fs", "expected a number, got a string"),
+        ("[tools]\ndestructive_tools = ['ok', 1]\n", "tools.destructive_tools.1", "expected a string, got an integer"),
+        ("[engines.vllm]\nport = 70000\n", "engines.vllm.port", "expected an integer <= 65535"),
+        ("[backends.vllm]\napi_key = 5\n", "backends.vllm.api_key", "expected a string, got an integer"),
+        ("[engines.local]\nmodel_path = true\n", "engines.local.model_path", "expected a string, got true or false"),
         ("default_backend = 'nope'\n", "", "not a configured backend"),
         ("[agent\n", "", "invalid TOML"),
     ],
@@ -75,7 +113,7 @@ def test_bad_file_names_file_key_and_problem(tmp_path, text, key, fragment):
         load_settings(cfg, env={})
     err = info.value
     assert err.source == str(cfg)
-    assert key in err.key
+    assert err.key == key
     assert fragment in str(err)
     assert "\n" not in str(err)
 
@@ -128,6 +166,8 @@ def test_mcp_servers_standard_format(tmp_path):
         ("{not json", "", "invalid JSON"),
         ('{"mcpServers": {"a": {"args": []}}}', "mcpServers.a", "exactly one"),
         ('{"mcpServers": {"a": {"command": "x", "bogus": 1}}}', "mcpServers.a.bogus", "unknown key"),
+        ('{"mcpServers": {"a": {"command": "x", "env": {"K": 1}}}}', "mcpServers.a.env.K", "expected a string, got an integer"),
+        ('{"mcpServers": {"a": {"command": "x", "timeout": 0}}}', "mcpServers.a.timeout", "expected a number > 0"),
         ('{"other": {}}', "mcpServers", "missing"),
     ],
 )

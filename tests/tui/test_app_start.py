@@ -52,3 +52,43 @@ async def test_the_start_screen_is_styled_once_whatever_the_terminal_size(tmp_pa
     assert "-medium" in medium_classes and "-narrow" in narrow_classes
     assert not {"-medium", "-narrow"} & wide_classes
     assert medium <= wide * 1.1 and narrow <= wide * 1.1, (wide, medium, narrow)
+
+
+def test_the_first_frame_loads_no_heavy_library(tmp_path) -> None:
+    """The real ``a2ia-tui`` command, headless, up to its first frame: the settings, the screen
+    and the start-up policy need neither pydantic (120-150 ms to import, which is why the
+    settings are msgspec Structs), nor httpx, the mcp SDK or SQLite. They load after the first
+    frame, with the start-up worker. A config file, an mcpServers file and a flag are given, so
+    validation runs on each layer."""
+    import subprocess
+    import sys
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(
+        '[backends.lmstudio]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-x"\n'
+        "[agent]\nmax_steps = 5\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "config" / "mcp.json").write_text(
+        '{"mcpServers": {"time": {"command": "python3", "args": ["-m", "mcp_server_time"]}}}', encoding="utf-8"
+    )
+    code = (
+        "import sys\n"
+        "from textual.app import App\n"
+        "real_run = App.run\n"
+        "def first_frame(app):\n"
+        "    heavy = ('pydantic', 'httpx', 'mcp', 'sqlite3', 'a2ia_tui.core.agent')\n"
+        "    print(sorted({h for h in heavy for m in sys.modules if m == h or m.startswith(h + '.')}))\n"
+        "    app.exit()\n"
+        "def run(self, *args, **kwargs):\n"
+        "    self._startup = lambda: first_frame(self)\n"
+        "    return real_run(self, headless=True, size=(120, 40))\n"
+        "App.run = run\n"
+        "from a2ia_tui.entry import main\n"
+        "main(['--backend', 'lmstudio'])\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("A2IA_")}
+    env["A2IA_HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[0] == "[]", proc.stdout

@@ -39,6 +39,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..errors import EngineFailed, EngineStartError
 
 #: SIGTERM → wait this long → SIGKILL (the default of ``engines.stop_grace_s``).
@@ -117,7 +119,7 @@ class EngineSpec:
         """This engine's section of ``settings.engines`` (``engines.<name>``) with the overrides
         (autotune, the start screen's edits, command-line flags) applied."""
         base = getattr(self.settings.engines, self.name)
-        return base.model_copy(update=self.overrides) if self.overrides else base
+        return msgspec.structs.replace(base, **self.overrides) if self.overrides else base
 
     def argv(self) -> list[str]:
         raise NotImplementedError

@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..config import VLLMEngineSettings
 from ..errors import EngineStartError
 from .process import EngineSpec, LazyPattern, Phase
@@ -55,9 +57,7 @@ def build_argv(
 ) -> tuple[list[str], list[str]]:
     """(argv, notes). ``overrides`` are field values (e.g. from autotune) applied on top."""
     if overrides:
-        v = v.model_copy(
-            update={k: val for k, val in overrides.items() if val is not None}
-        )
+        v = msgspec.structs.replace(v, **{k: val for k, val in overrides.items() if val is not None})
     notes: list[str] = []
     base = base_command(v.executable)
     argv = [*base, v.model] if base[-1] == "serve" else [*base, "--model", v.model]

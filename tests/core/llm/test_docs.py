@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+import msgspec
 
 from a2ia_tui.core import errors
 from a2ia_tui.core.config import Settings, load_mcp_servers, load_settings
@@ -17,14 +17,13 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 CONFIG_MD = (DOCS / "configuration.md").read_text(encoding="utf-8")
 
 
-def field_names(model: type[BaseModel], prefix: str = "") -> list[str]:
+def field_names(model: type[msgspec.Struct], prefix: str = "") -> list[str]:
     out = []
-    for name, info in model.model_fields.items():
-        ann = info.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            out += field_names(ann, prefix + name + ".")
+    for info in msgspec.structs.fields(model):
+        if isinstance(info.type, type) and issubclass(info.type, msgspec.Struct):
+            out += field_names(info.type, prefix + info.name + ".")
         else:
-            out.append(prefix + name)
+            out.append(prefix + info.name)
     return out
 
 
