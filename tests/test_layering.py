@@ -58,7 +58,7 @@ def test_building_the_command_line_parser_imports_no_heavy_library():
 def test_importing_the_entry_point_is_light():
     """The ``a2ia-tui`` script imports ``a2ia_tui.entry`` and then calls ``main()``, which raises
     the garbage collector's thresholds before anything heavy is imported: so importing the module
-    itself must not bring in pydantic (the settings) or Textual."""
+    itself must not bring in the settings module, pydantic or Textual."""
     code = (
         "import sys\n"
         "import a2ia_tui.entry\n"
