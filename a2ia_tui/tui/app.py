@@ -62,6 +62,26 @@ def _lists_model(models: list[str], model: str) -> bool:
     return model in models or (":" not in model and f"{model}:latest" in models)
 
 
+class MainScreen(Screen):
+    """The app's one main screen (the default screen, which the app composes into)."""
+
+    #: Focus the prompt straight away: the default ("*") would focus the sidebar first and
+    #: restyle its whole subtree twice before on_mount moves the focus to the prompt.
+    AUTO_FOCUS = "#prompt"
+    _resumed = False
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles the whole screen when it resumes, and the first resume comes just
+        # after the app's widgets were mounted, and styled as they mounted, with nothing changed
+        # since (the size classes, the theme and the focus are set before). That second pass was
+        # half of the style work before the first frame (112 applications at 120x40, 70 now).
+        # Later resumes (after a dialog, a theme change) restyle as usual.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+        super()._on_screen_resume(event)
+
+
 class A2IAApp(App[int]):
     TITLE = "a2ia-tui"
     COMMANDS = App.COMMANDS | {A2IACommands}
@@ -121,11 +141,7 @@ class A2IAApp(App[int]):
     # -- layout --------------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen:
-        screen = super().get_default_screen()
-        # Focus the prompt straight away: the default ("*") would focus the sidebar first and
-        # restyle its whole subtree twice before on_mount moves the focus to the prompt.
-        screen.AUTO_FOCUS = "#prompt"
-        return screen
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         # The size classes before any widget exists: set later (by the first Resize), they
