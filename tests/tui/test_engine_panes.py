@@ -89,9 +89,19 @@ async def click(pilot, selector: str, timeout: float = 10.0) -> None:
     raise AssertionError(f"could not click {selector}")
 
 
+async def click_button(pilot, app, engine: str, action: str, timeout: float = 10.0) -> None:
+    """Click the button ``action`` (start, stop, log) of an engine's row, as :func:`click` does."""
+    row = app.query_one(f"#engine-{engine}", EngineRow)
+    for _ in range(int(timeout / 0.6)):
+        await pilot.pause(0.6)
+        if await pilot.click(row, offset=row.button_offset(action)):
+            return
+    raise AssertionError(f"could not click {action} of {engine}")
+
+
 async def open_vllm_start(pilot, app) -> EngineStartScreen:
     """Start in the vLLM row: its start screen, once the autotune estimate has filled the form."""
-    await click(pilot, "#engine-start-vllm")
+    await click_button(pilot, app, "vllm", "start")
     await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
     screen = app.screen
     await wait_for(pilot, lambda: screen.query_one("#es-max_model_len", Input).value != "")
@@ -107,8 +117,8 @@ async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path)
     app = EngineApp(services)
     async with app.run_test(size=(100, 60)) as pilot:
         row = app.query_one("#engine-vllm", EngineRow)
-        assert row.info == "○ vLLM  stopped" and not row.query("ProgressBar")  # a bar once it starts
-        await click(pilot, "#engine-start-vllm")
+        assert row.info == "○ vLLM  stopped" and row.progress is None  # a bar once it starts
+        await click_button(pilot, app, "vllm", "start")
         await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
         screen = app.screen
         # the autotune estimate fills the editable fields
@@ -136,8 +146,7 @@ async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path)
             return st.status == "ready"
 
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "starting")
-        await wait_for(pilot, lambda: row.query("ProgressBar") and row.query_one("ProgressBar").display
-                       and row.info.startswith("◐ vLLM  starting"))
+        await wait_for(pilot, lambda: row.progress is not None and row.info.startswith("◐ vLLM  starting"))
         await wait_for(pilot, seen, timeout=30)
         assert len(phases) >= 2 and len(progress) >= 2  # it went through phases with growing progress
         await wait_for(pilot, lambda: "ready" in text(screen.query_one("#es-phase")))
@@ -145,12 +154,12 @@ async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path)
         await wait_for(pilot, lambda: app.selected == ["vllm"])
         assert row.info.splitlines()[0] == "● vLLM  ready"
         assert row.info.splitlines()[1].startswith("http://127.0.0.1:")  # the URL below the status
-        assert not row.query_one("ProgressBar").display
+        assert row.progress is None
         assert "--max-model-len 2048" in " ".join(services.engines["vllm"].spec.argv())  # the edited value was used
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
         # Stop asks nothing when no turn runs on it
-        await click(pilot, "#engine-stop-vllm")
+        await click_button(pilot, app, "vllm", "stop")
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
         assert not isinstance(app.screen, ConfirmScreen)
 
@@ -162,13 +171,13 @@ async def test_stop_asks_when_a_turn_is_running_on_it(tmp_path):
         await services.engines.start("vllm")
         sb = app.query_one(Sidebar)
         sb.busy_backend = "vllm"
-        await wait_for(pilot, lambda: not app.query_one("#engine-stop-vllm").disabled)
-        await click(pilot, "#engine-stop-vllm")
+        await wait_for(pilot, lambda: app.query_one("#engine-vllm", EngineRow).enabled("stop"))
+        await click_button(pilot, app, "vllm", "stop")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
         await pilot.pause(0.3)
         assert services.engines.states()["vllm"].status == "ready"
-        await click(pilot, "#engine-stop-vllm")
+        await click_button(pilot, app, "vllm", "stop")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
@@ -202,7 +211,7 @@ async def test_failed_engine_shows_cause_and_hint(tmp_path):
         assert f"cause: {state.cause}" in lines and f"hint: {state.hint}" in lines
         assert app.selected == []
         # the log viewer is one click away and shows the root cause line
-        await click(pilot, "#engine-log-vllm")
+        await click_button(pilot, app, "vllm", "log")
         await wait_for(pilot, lambda: isinstance(app.screen, EngineLogScreen) and bool(app.screen.query("#el-log")))
         log = app.screen.query_one("#el-log")
         await wait_for(pilot, lambda: any("CUDA out of memory" in line for line in log.lines))
@@ -270,7 +279,7 @@ async def test_local_engine_start_screen_has_no_tuning_and_shows_the_command(tmp
     services = engine_services(tmp_path)
     app = EngineApp(services)
     async with app.run_test(size=(100, 60)) as pilot:
-        await click(pilot, "#engine-start-local")
+        await click_button(pilot, app, "local", "start")
         await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen) and bool(app.screen.query("#es-command")))
         screen = app.screen
         await wait_for(pilot, lambda: text(screen.query_one("#es-command")).startswith("$ "))
@@ -282,34 +291,48 @@ async def test_local_engine_start_screen_has_no_tuning_and_shows_the_command(tmp
         assert services.engines.states()["local"].status == "stopped"  # cancel starts nothing
 
 
-async def test_row_buttons_press_by_click_enter_and_space_but_not_when_disabled():
-    from a2ia_tui.tui.widgets.row_button import RowButton
+async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disabled():
+    """The row is one widget: a click on a button presses it; focused, ←/→ choose among the
+    enabled buttons and Enter / Space press the chosen one; a disabled button does nothing."""
+    from types import SimpleNamespace
 
-    class Buttons(App):
+    class Rows(App):
         def __init__(self) -> None:
             super().__init__()
             self.pressed: list[str] = []
 
         def compose(self):
-            yield RowButton("Start", id="a")
-            yield RowButton("Stop", id="b", disabled=True)
+            yield EngineRow("vllm", SimpleNamespace(status="stopped", managed=True), id="row")
 
-        def on_row_button_pressed(self, event: RowButton.Pressed) -> None:
-            self.pressed.append(event.button.id)
+        def on_engine_row_action(self, event: EngineRow.Action) -> None:
+            self.pressed.append(f"{event.engine}:{event.action}")
 
-    app = Buttons()
-    async with app.run_test(size=(30, 5)) as pilot:
-        await pilot.click("#a")
-        a = app.query_one("#a", RowButton)
-        a.focus()
-        await pilot.press("enter")
-        await pilot.press("space")
-        await pilot.click("#b")  # disabled: nothing, and it cannot take the focus
-        app.query_one("#b").focus()
+    app = Rows()
+    async with app.run_test(size=(30, 6)) as pilot:
+        row = app.query_one(EngineRow)
+        assert row.enabled("start") and not row.enabled("stop") and row.enabled("log")
+        assert await pilot.click(row, offset=row.button_offset("start"))
+        await pilot.pause(0.6)  # past the double-click interval
+        await pilot.click(row, offset=row.button_offset("stop"))  # disabled: nothing
+        await pilot.pause(0.6)
+        await pilot.click(row, offset=(row.button_offset("stop").x, 0))  # the status line: nothing
+        assert app.pressed == ["vllm:start"]
+        row.focus()
+        await pilot.press("enter")  # the first enabled button is chosen: Start
+        await pilot.press("right", "space")  # Stop is disabled: skipped, Log chosen
+        await pilot.press("right", "enter")  # round to Start
+        assert app.pressed == ["vllm:start", "vllm:start", "vllm:log", "vllm:start"]
+        lines = [strip.text for strip in row.render_lines(row.region.reset_offset)]
+        assert lines[0].startswith("○ vLLM  stopped") and lines[1].startswith(" Start   Stop     Log ")
+        # a running engine: Stop enabled, Start not; and a progress bar while it starts
+        row.show(SimpleNamespace(status="starting", phase="loading weights", progress=0.3, managed=True))
         await pilot.pause()
-        assert app.pressed == ["a", "a", "a"]
-        assert app.focused is not app.query_one("#b")
-        assert a.region.height == 1 and a.region.width >= 7
+        assert row.progress == 30 and row.enabled("stop") and not row.enabled("start")
+        assert row.button_offset("stop").y == 3 and row.size.height == 4
+        lines = [strip.text for strip in row.render_lines(row.region.reset_offset)]
+        assert lines[1] == "loading weights".ljust(30) and lines[2].rstrip().endswith(" 30%") and "━" in lines[2]
+        await pilot.click(row, offset=row.button_offset("stop"))
+        assert app.pressed[-1] == "vllm:stop"
 
 
 async def test_the_palettes_engine_start_opens_the_start_screen(tmp_path):
@@ -352,7 +375,7 @@ async def test_enter_starts_from_the_keyboard(tmp_path):
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "ready", timeout=30)
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
-        await click(pilot, "#engine-start-local")
+        await click_button(pilot, app, "local", "start")
         await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "es-start")
         await pilot.press("escape")

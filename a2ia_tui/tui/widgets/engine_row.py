@@ -8,30 +8,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.containers import Horizontal, Vertical
+from textual import events
+from textual.binding import Binding
 from textual.content import Content
+from textual.geometry import Offset
 from textual.message import Message
-from textual.widgets import ProgressBar, Static
-
-from .row_button import RowButton
+from textual.reactive import reactive
+from textual.widget import Widget
 
 LABELS = {"vllm": "vLLM", "local": "local llama.cpp"}
 DOTS = {"ready": ("●", "ansi_green"), "starting": ("◐", "ansi_yellow"), "stopping": ("◑", "ansi_yellow"),
         "failed": ("✗", "ansi_red"), "stopped": ("○", "#808080")}
+#: The buttons on the row's last line, left to right: (action, label).
+BUTTONS = (("start", "Start"), ("stop", "Stop"), ("log", "Log"))
+#: A button's width (its label centred) and the gap after it.
+BUTTON_WIDTH, BUTTON_GAP = 7, 1
 
 
-class EngineRow(Vertical):
-    """A few widgets only (they are on the first screen, and each widget costs start-up time):
-    one ``Static`` holds the status line and, below it, the phase or URL, the cause and the hint;
-    the progress bar is mounted the first time the engine starts; then the buttons."""
+class EngineRow(Widget, can_focus=True):
+    """ONE widget: the status line and, below it, the phase or URL, the cause and the hint; a
+    progress bar while the engine starts; then the buttons Start, Stop and Log, drawn on the last
+    line. (Each widget on the first screen costs start-up time: as a Static, a container and
+    three button widgets, the two rows were 12 widgets and ~15 ms of the first frame.)
+
+    A click presses the button under the pointer. Focused (Tab), ←/→ choose a button and
+    Enter/Space press it. A disabled button is dimmed, cannot be chosen, and does nothing."""
 
     DEFAULT_CSS = """
     EngineRow { height: auto; margin-bottom: 1; }
-    EngineRow > .engine-info { height: auto; }
-    EngineRow > ProgressBar { height: 1; }
-    EngineRow > ProgressBar Bar { width: 1fr; }
-    EngineRow > Horizontal { height: auto; }
     """
+    BINDINGS = [
+        Binding("left", "choose(-1)", "Previous button", show=False),
+        Binding("right", "choose(1)", "Next button", show=False),
+        Binding("enter,space", "press", "Press", show=False),
+    ]
+
+    chosen: reactive[int] = reactive(0)
+    """The button Enter presses (an index into :data:`BUTTONS`), shown when the row has focus."""
+    hovered: reactive[int | None] = reactive(None)
+    """The button under the mouse pointer."""
 
     class Action(Message):
         """A button of the row: ``action`` is "start", "stop" or "log"."""
@@ -45,53 +60,125 @@ class EngineRow(Vertical):
         super().__init__(**kwargs)
         self.engine = engine
         self.state = state
-        self._drawn: Any = None
+        self._view = _view(engine, state)
 
-    def compose(self):
-        # Built already showing the state: drawing it on mount instead restyled the buttons and
-        # re-laid the sidebar out once more before the first frame.
-        v = _view(self.engine, self.state)
-        # a bar with progress is drawn by show() on mount (ProgressBar.update keeps the ETA)
-        self._drawn = None if v["bar"] else self.state
-        yield Static(_info(v), classes="engine-info")
-        with Horizontal():
-            yield RowButton("Start", id=f"engine-start-{self.engine}", classes="start", disabled=v["start_disabled"])
-            yield RowButton("Stop", id=f"engine-stop-{self.engine}", classes="stop", disabled=v["stop_disabled"])
-            yield RowButton("Log", id=f"engine-log-{self.engine}", classes="log")
-
-    def on_mount(self) -> None:
-        if self.state is not self._drawn:  # changed between compose and mount, or starting
-            self.show(self.state)
+    # -- what it shows ---------------------------------------------------------------------------
 
     @property
     def info(self) -> str:
         """What the row says, as plain text (the status line, then phase, cause and hint)."""
-        return self.query_one(".engine-info", Static).visual.plain if self.children else ""
+        return _info(self._view).plain
+
+    @property
+    def progress(self) -> int | None:
+        """The progress bar's percentage, or None when no bar is shown (not starting)."""
+        return self._view["progress"] if self._view["bar"] else None
+
+    def enabled(self, action: str) -> bool:
+        """Whether the button ``action`` ("start", "stop", "log") can be pressed now."""
+        return not self._view.get(f"{action}_disabled", False)
+
+    def button_offset(self, action: str) -> Offset:
+        """Where the button ``action`` is, relative to the row (for a click)."""
+        index = [a for a, _ in BUTTONS].index(action)
+        return Offset(index * (BUTTON_WIDTH + BUTTON_GAP) + BUTTON_WIDTH // 2, self._buttons_line())
 
     def show(self, state: Any) -> None:
         """Draw one EngineState."""
         self.state = state
-        if not self.children:  # not composed yet: compose draws it
-            return
-        v = _view(self.engine, state)
-        self._drawn = state
-        self.query_one(".engine-info", Static).update(_info(v))
-        bars = self.query(ProgressBar)
-        if v["bar"] and not bars:
-            bar = ProgressBar(total=100, show_eta=False, show_percentage=True)
-            self.mount(bar, before=self.query_one(Horizontal))
-            bar.update(progress=v["progress"])
-        for bar in bars:
-            bar.display = v["bar"]
-            bar.update(progress=v["progress"])
-        self.query_one(".start", RowButton).disabled = v["start_disabled"]
-        self.query_one(".stop", RowButton).disabled = v["stop_disabled"]
+        old_lines = self._buttons_line()
+        self._view = _view(self.engine, state)
+        if not self.enabled(BUTTONS[self.chosen][0]):
+            self.chosen = self._next_enabled(self.chosen, 1)
+        self.refresh(layout=self._buttons_line() != old_lines)
 
-    def on_row_button_pressed(self, event: RowButton.Pressed) -> None:
-        event.stop()
-        for action in ("start", "stop", "log"):
-            if event.button.has_class(action):
-                self.post_message(self.Action(self.engine, action))
+    def render(self) -> Content:
+        parts: list[Any] = [_info(self._view)]
+        width = self.size.width
+        if self._view["bar"]:
+            parts.append("\n")
+            parts.append(_bar(self._view["progress"], max(10, width)))
+        parts.append("\n")
+        focused = self.has_focus
+        for i, (action, label) in enumerate(BUTTONS):
+            if self._view.get(f"{action}_disabled", False):
+                style = "$foreground 40% on $surface"
+            elif focused and i == self.chosen:
+                style = "bold reverse $button-foreground on $surface"
+            elif i == self.hovered:
+                style = "bold $button-foreground on $surface-darken-1"
+            else:
+                style = "bold $button-foreground on $surface"
+            left = (BUTTON_WIDTH - len(label)) // 2
+            parts.append((" " * left + label + " " * (BUTTON_WIDTH - len(label) - left), style))
+            if i < len(BUTTONS) - 1:
+                parts.append(" " * BUTTON_GAP)
+        return Content.assemble(*parts)
+
+    def _buttons_line(self) -> int:
+        return len(self.info.splitlines()) + (1 if self._view["bar"] else 0)
+
+    # -- input -----------------------------------------------------------------------------------
+
+    def _button_at(self, offset: Offset | None) -> int | None:
+        if offset is None or offset.y != self._buttons_line():
+            return None
+        index, within = divmod(offset.x, BUTTON_WIDTH + BUTTON_GAP)
+        return index if index < len(BUTTONS) and within < BUTTON_WIDTH else None
+
+    def _next_enabled(self, start: int, step: int) -> int:
+        for k in range(len(BUTTONS)):
+            i = (start + k * step) % len(BUTTONS)
+            if self.enabled(BUTTONS[i][0]):
+                return i
+        return start
+
+    def watch_chosen(self) -> None:
+        self.refresh()
+
+    def watch_hovered(self) -> None:
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.chosen = self._next_enabled(self.chosen, 1)
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_choose(self, step: int) -> None:
+        self.chosen = self._next_enabled((self.chosen + step) % len(BUTTONS), step)
+
+    def action_press(self) -> None:
+        self._press(self.chosen)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self.hovered = self._button_at(event.get_content_offset(self))
+
+    def on_leave(self) -> None:
+        self.hovered = None
+
+    def on_click(self, event: events.Click) -> None:
+        index = self._button_at(event.get_content_offset(self))
+        if index is not None:
+            event.stop()
+            self.chosen = index if self.enabled(BUTTONS[index][0]) else self.chosen
+            self._press(index)
+
+    def _press(self, index: int) -> None:
+        action = BUTTONS[index][0]
+        if self.enabled(action):
+            self.post_message(self.Action(self.engine, action))
+
+
+def _bar(percent: int, width: int) -> Content:
+    """A progress bar as text: the done part, the rest, then the percentage."""
+    room = max(4, width - 5)
+    done = room * percent / 100
+    full = int(done)
+    half = "╸" if done - full >= 0.5 and full < room else ""
+    rest = room - full - len(half)
+    return Content.assemble(("━" * full + half, "$primary"), ("━" * rest, "$surface"), f"{percent:>4}%")
 
 
 def _info(v: dict[str, Any]) -> Content:
@@ -126,6 +213,7 @@ def _view(engine: str, state: Any) -> dict[str, Any]:
         "hint": f"hint: {hint_text}" if failed and hint_text else "",
         "start_disabled": not managed or status in ("starting", "ready", "stopping"),
         "stop_disabled": not managed or status not in ("starting", "ready"),
+        "log_disabled": False,
     }
 
 
