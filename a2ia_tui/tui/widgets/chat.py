@@ -299,7 +299,7 @@ class ChatView(OneLayout, VerticalScroll):
             return ""
         from rich.padding import Padding
 
-        return Padding(Text(HINT, style=self.get_component_rich_style("chatview--hint", partial=True)), (1, 1))
+        return Padding(Text(HINT, style=self.get_component_rich_style("chatview--hint")), (1, 1))
 
     def on_mount(self) -> None:
         self.anchor()

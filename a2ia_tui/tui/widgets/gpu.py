@@ -34,8 +34,8 @@ class GPUPane(VerticalScroll):
     GPUPane {
         height: auto;
         border-top: solid $panel-lighten-2;
+        border-title-align: left; border-title-color: $text-muted; border-title-style: bold;
     }
-    GPUPane > #gpu-title { color: $text-muted; text-style: bold; padding: 0 1; }
     GPUPane > #gpu-reason { color: $text-muted; padding: 0 1; }
     """
 
@@ -46,7 +46,8 @@ class GPUPane(VerticalScroll):
         self.snapshot: Any = None
 
     def compose(self):
-        yield Static("GPU", id="gpu-title")
+        # the title is the border's ("─ GPU ───"): a widget of its own cost start-up time
+        self.border_title = " GPU "
         yield Static("reading the GPUs…", id="gpu-reason", markup=False)
 
     def on_mount(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -160,10 +161,16 @@ class TraceItem(Vertical, can_focus=True):
 
 
 class TracePane(VerticalScroll):
+    """The tool calls, one :class:`TraceItem` each. Without any, the pane draws "No tool calls
+    yet." itself (a child widget for it cost start-up time, as each widget on the first screen
+    does)."""
+
     DEFAULT_CSS = """
     TracePane { height: 1fr; padding: 0 1; }
-    TracePane > #trace-empty { color: $text-muted; }
+    TracePane > .tracepane--empty { color: $text-muted; }
     """
+    COMPONENT_CLASSES = {"tracepane--empty"}
+    EMPTY = "No tool calls yet."
 
     def __init__(self, animate: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -171,12 +178,14 @@ class TracePane(VerticalScroll):
         self.animate_spinners = animate
         self.items: dict[str, TraceItem] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Static("No tool calls yet.", id="trace-empty")
+    def render(self) -> Text | str:
+        if self.items:
+            return ""
+        return Text(self.EMPTY, style=self.get_component_rich_style("tracepane--empty"))
 
     async def add_call(self, call: "ToolCallRequested") -> TraceItem:
-        for w in self.query("#trace-empty"):
-            await w.remove()
+        if not self.items:
+            self.refresh()  # the "no calls" line goes
         item = TraceItem(call, animate=self.animate_spinners)
         self.items[call.id] = item
         await self.mount(item)
@@ -204,4 +213,4 @@ class TracePane(VerticalScroll):
     async def clear(self) -> None:
         self.items.clear()
         await self.remove_children()
-        await self.mount(Static("No tool calls yet.", id="trace-empty"))
+        self.refresh()
