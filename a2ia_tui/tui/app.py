@@ -40,6 +40,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ..core.errors import A2IAError
+from . import css_cache
 from .commands import A2IACommands
 from .messages import OpenConversation, SwitchBackend
 from .services import AppServices
@@ -123,6 +124,12 @@ class A2IAApp(App[int]):
         self._tools_ready: asyncio.Event | None = None
         self._metrics_task: asyncio.Task | None = None
         self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
+        self._css_cache_dir = services.loaded.paths.state_dir if services.extras.get("css_cache", True) else None
+        #: Textual's parsed CSS from the last run (see css_cache): loaded before Textual parses
+        #: the app's own CSS; with a theme other than the default, its variables are applied
+        #: after this, and compose() loads the cache again for them.
+        self._css_known = css_cache.load(self.stylesheet, self._css_cache_dir) if self._css_cache_dir else 0
+        self._css_variables = self.stylesheet._variables
 
     @property
     def conversation(self) -> Any:
@@ -144,6 +151,8 @@ class A2IAApp(App[int]):
         return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
+        if self._css_cache_dir is not None and self.stylesheet._variables is not self._css_variables:
+            self._css_known = css_cache.load(self.stylesheet, self._css_cache_dir)
         # The size classes before any widget exists: set later (by the first Resize), they
         # restyled the whole start screen once more (162 style applications to the first frame
         # at 120x40 instead of 112).
@@ -208,6 +217,11 @@ class A2IAApp(App[int]):
 
         warm_up()
         self.warmed = True
+        self._save_css_cache()
+
+    def _save_css_cache(self) -> None:
+        if self._css_cache_dir is not None and css_cache.save(self.stylesheet, self._css_cache_dir, self._css_known):
+            self._css_known = len(self.stylesheet._parse_cache)
 
     def on_resize(self, event: events.Resize) -> None:
         # the event's size: this handler runs before the app's own one stores the new size
@@ -872,6 +886,7 @@ class A2IAApp(App[int]):
                 pass
         if s.store is not None:
             s.store.close()
+        self._save_css_cache()  # what this session's screens and widgets parsed
 
     # -- palette -------------------------------------------------------------------------------
 
