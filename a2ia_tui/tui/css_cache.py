@@ -7,7 +7,7 @@ variables (substituted while parsing), so it is saved here after a run and loade
 start, which then only unpickles it (~2 ms).
 
 - The files live in ``<state dir>/textual-css/``, one per theme (named by a hash of the
-  Textual and Python versions, this format and the theme's variables, which the file also
+  Textual build and the Python version, this format and the theme's variables, which the file also
   holds and which must match); a file that cannot be read is ignored (the CSS is parsed as
   usual) and replaced at the next save.
 - A CSS text that is not in the file (a widget seen for the first time, an upgrade) is parsed
@@ -28,10 +28,21 @@ from typing import Any
 FORMAT = 1
 
 
-def _identity(stylesheet: Any) -> tuple:
-    import textual
+def _textual_build() -> tuple:
+    """Which Textual is installed, cheaply: the path, size and time of the modules that define the
+    parsed rules (``textual.__version__`` reads the package metadata: ~40 ms). An upgrade or a
+    reinstall rewrites them."""
+    from textual.css import model, styles
 
-    return (FORMAT, textual.__version__, sys.version_info[:2], sorted(stylesheet._variables.items()))
+    out = []
+    for module in (model, styles):
+        st = os.stat(module.__file__)
+        out.append((module.__file__, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _identity(stylesheet: Any) -> tuple:
+    return (FORMAT, _textual_build(), sys.version_info[:2], sorted(stylesheet._variables.items()))
 
 
 def cache_file(stylesheet: Any, state_dir: Path) -> Path:
