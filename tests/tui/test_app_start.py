@@ -64,7 +64,8 @@ def test_the_first_frame_loads_no_heavy_library(tmp_path) -> None:
     """The real ``a2ia-tui`` command, headless, up to its first frame: the settings, the screen
     and the start-up policy need neither pydantic (120-150 ms to import, which is why the
     settings are msgspec Structs), nor httpx, the mcp SDK or SQLite. They load after the first
-    frame, with the start-up worker. A config file, an mcpServers file and a flag are given, so
+    frame, with the start-up worker. Nor importlib.metadata (``textual.__version__`` reads the
+    package metadata with it: ~40 ms). A config file, an mcpServers file and a flag are given, so
     validation runs on each layer."""
     import subprocess
     import sys
@@ -83,7 +84,7 @@ def test_the_first_frame_loads_no_heavy_library(tmp_path) -> None:
         "from textual.app import App\n"
         "real_run = App.run\n"
         "def first_frame(app):\n"
-        "    heavy = ('pydantic', 'httpx', 'mcp', 'sqlite3', 'a2ia_tui.core.agent')\n"
+        "    heavy = ('pydantic', 'httpx', 'mcp', 'sqlite3', 'a2ia_tui.core.agent', 'importlib.metadata')\n"
         "    print(sorted({h for h in heavy for m in sys.modules if m == h or m.startswith(h + '.')}))\n"
         "    app.exit()\n"
         "def run(self, *args, **kwargs):\n"
