@@ -417,7 +417,11 @@ class StreamingMarkdown(OneLayout, Widget):
             # a container that scrolls (Textual's ``is_scrollable`` is true of any container
             # with children: the answer's own Vertical, as tall as the answer)
             if isinstance(node, Widget) and node.styles.overflow_y in ("auto", "scroll"):
-                return node.scrollable_content_region.height or default
+                # its size from the last layout, less its border and padding (the scrollbar is
+                # at the side): ``scrollable_content_region`` asked the compositor for the
+                # widget's region, which in the middle of a layout computed a full map of the
+                # screen (~2 ms a layout)
+                return node.container_size.height or default
         return default
 
     def notify_style_update(self) -> None:
