@@ -153,6 +153,7 @@ class A2IAApp(App[int]):
     def compose(self) -> ComposeResult:
         if self._css_cache_dir is not None and self.stylesheet._variables is not self._css_variables:
             self._css_known = css_cache.load(self.stylesheet, self._css_cache_dir)
+            self._css_variables = self.stylesheet._variables
         # The size classes before any widget exists: set later (by the first Resize), they
         # restyled the whole start screen once more (162 style applications to the first frame
         # at 120x40 instead of 112).
@@ -220,8 +221,14 @@ class A2IAApp(App[int]):
         self._save_css_cache()
 
     def _save_css_cache(self) -> None:
-        if self._css_cache_dir is not None and css_cache.save(self.stylesheet, self._css_cache_dir, self._css_known):
+        if self._css_cache_dir is None:
+            return
+        # what was loaded counts only for the variables it was loaded for (not after a change
+        # of theme: that theme's file is written whole)
+        known = self._css_known if self.stylesheet._variables is self._css_variables else 0
+        if css_cache.save(self.stylesheet, self._css_cache_dir, known):
             self._css_known = len(self.stylesheet._parse_cache)
+            self._css_variables = self.stylesheet._variables
 
     def on_resize(self, event: events.Resize) -> None:
         # the event's size: this handler runs before the app's own one stores the new size

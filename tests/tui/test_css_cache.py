@@ -80,3 +80,37 @@ async def test_a_second_start_parses_no_css_and_draws_the_same_screen(tmp_path):
     assert known1 == 0 and parsed1 > 10
     assert known2 >= parsed1 and parsed2 == 0
     assert shot2 == shot1
+
+
+async def test_a_theme_chosen_at_run_time_restyles_the_screen_and_gets_its_own_file(tmp_path):
+    """The first resume skips Textual's restyle (see MainScreen) and the parsed CSS is cached
+    per theme: neither may keep the old colours after a theme change, or a dialog closed."""
+    from a2ia_tui.tui.app import MainScreen
+
+    first, _ = build_app(tmp_path=tmp_path)
+    first._startup = lambda: None
+    async with first.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await first.shutdown()  # the dark theme's file
+    app, _ = build_app(tmp_path=tmp_path)
+    app._startup = lambda: None
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and app._css_known > 10  # loaded for dark
+        dark = app.screen.styles.background
+        prompt_dark = app.query_one("#prompt").styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.styles.background != dark
+        assert app.query_one("#prompt").styles.background != prompt_dark
+        light = app.screen.styles.background
+        await pilot.press("ctrl+o")  # the saved chats: a screen over the main one, then back
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen) and app.screen.styles.background == light
+        await app.shutdown()  # saves what was parsed for the light theme, in that theme's file
+        light_file = css_cache.cache_file(app.stylesheet, app.services.loaded.paths.state_dir)
+        assert light_file.exists()
+        assert css_cache.load(Stylesheet(variables=app.stylesheet._variables), app.services.loaded.paths.state_dir) > 10
