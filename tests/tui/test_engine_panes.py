@@ -308,7 +308,7 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
             self.pressed.append(f"{event.engine}:{event.action}")
 
     app = Rows()
-    async with app.run_test(size=(30, 6)) as pilot:
+    async with app.run_test(size=(30, 14)) as pilot:
         row = app.query_one(EngineRow)
         assert row.enabled("start") and not row.enabled("stop") and row.enabled("log")
         assert await pilot.click(row, offset=row.button_offset("start"))
@@ -333,6 +333,19 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
         assert lines[1] == "loading weights".ljust(30) and lines[2].rstrip().endswith(" 30%") and "━" in lines[2]
         await pilot.click(row, offset=row.button_offset("stop"))
         assert app.pressed[-1] == "vllm:stop"
+        # a failure's cause and hint wrap in the narrow row: the buttons stay on its last line
+        row.show(SimpleNamespace(status="failed", phase="loading weights", managed=True,
+                                 cause="CUDA out of memory while allocating the KV cache",
+                                 hint="use a quantized model or lower gpu_memory_utilization"))
+        await pilot.pause()
+        lines = [strip.text for strip in row.render_lines(row.region.reset_offset)]
+        assert len(lines) > len(row.info.splitlines()) + 1  # wrapped
+        assert row.button_offset("log").y == len(lines) - 1 and lines[-1].startswith(" Start   Stop     Log ")
+        await pilot.pause(0.6)
+        await pilot.click(row, offset=row.button_offset("log"))
+        await pilot.pause(0.6)
+        await pilot.click(row, offset=(row.button_offset("log").x, len(lines) - 2))  # a wrapped line: nothing
+        assert app.pressed[-1] == "vllm:log" and app.pressed.count("vllm:log") == 2
 
 
 async def test_the_palettes_engine_start_opens_the_start_screen(tmp_path):

@@ -86,11 +86,12 @@ class EngineRow(Widget, can_focus=True):
     def show(self, state: Any) -> None:
         """Draw one EngineState."""
         self.state = state
-        old_lines = self._buttons_line()
+        old = self._view
         self._view = _view(self.engine, state)
         if not self.enabled(BUTTONS[self.chosen][0]):
             self.chosen = self._next_enabled(self.chosen, 1)
-        self.refresh(layout=self._buttons_line() != old_lines)
+        # the text (which may wrap) or the bar changed: the row's height may have
+        self.refresh(layout=_info(old).plain != self.info or old["bar"] != self._view["bar"])
 
     def render(self) -> Content:
         parts: list[Any] = [_info(self._view)]
@@ -116,6 +117,9 @@ class EngineRow(Widget, can_focus=True):
         return Content.assemble(*parts)
 
     def _buttons_line(self) -> int:
+        """The row's last line (the info above it wraps in a narrow sidebar)."""
+        if self.size.height:
+            return self.size.height - 1
         return len(self.info.splitlines()) + (1 if self._view["bar"] else 0)
 
     # -- input -----------------------------------------------------------------------------------
