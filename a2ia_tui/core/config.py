@@ -11,7 +11,7 @@ Lowest to highest precedence:
    dotted key paths.
 
 Every layer is validated as it is added, so an error names the layer that caused it:
-``ConfigError("config.toml", "backends.vllm.port", "expected int, got str")``.
+``ConfigError("config.toml", "backends.vllm.port", "expected an integer, got a string")``.
 
 The sections are msgspec Structs, not pydantic models: importing pydantic (and building its
 models) took 120-150 ms of a start-up whose whole budget is 500 ms, and the first frame needs the

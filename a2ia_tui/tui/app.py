@@ -75,7 +75,7 @@ class MainScreen(Screen):
         # Textual restyles the whole screen when it resumes, and the first resume comes just
         # after the app's widgets were mounted, and styled as they mounted, with nothing changed
         # since (the size classes, the theme and the focus are set before). That second pass was
-        # half of the style work before the first frame (112 applications at 120x40, 70 now).
+        # half of the style work before the first frame (112 applications at 120x40, 60 now).
         # Later resumes (after a dialog, a theme change) restyle as usual.
         if not self._resumed:
             self._resumed = True
