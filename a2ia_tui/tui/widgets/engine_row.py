@@ -102,7 +102,7 @@ class EngineRow(Widget, can_focus=True):
         parts.append("\n")
         focused = self.has_focus
         for i, (action, label) in enumerate(BUTTONS):
-            if self._view.get(f"{action}_disabled", False):
+            if not self.enabled(action):
                 style = "$foreground 40% on $surface"
             elif focused and i == self.chosen:
                 style = "bold reverse $button-foreground on $surface"
