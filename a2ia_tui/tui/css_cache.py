@@ -26,6 +26,10 @@ from typing import Any
 
 #: Bumped when what is stored changes.
 FORMAT = 1
+#: Parsed CSS texts the stylesheet keeps (Textual's default, 64, is fewer than a session that
+#: opens the palette, the dialogs and the engine screens parses: the start screen's would be
+#: evicted, and never saved again).
+KEEP = 256
 
 
 def _textual_build() -> tuple:
@@ -56,6 +60,7 @@ def cache_file(stylesheet: Any, state_dir: Path) -> Path:
 def load(stylesheet: Any, state_dir: Path) -> int:
     """Fill ``stylesheet``'s parse cache from the file for its variables; returns how many CSS
     texts it held (0: none used)."""
+    stylesheet._parse_cache.grow(KEEP)
     try:
         data = pickle.loads(cache_file(stylesheet, state_dir).read_bytes())
         if data.get("identity") != _identity(stylesheet):

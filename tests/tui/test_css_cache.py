@@ -114,3 +114,16 @@ async def test_a_theme_chosen_at_run_time_restyles_the_screen_and_gets_its_own_f
         light_file = css_cache.cache_file(app.stylesheet, app.services.loaded.paths.state_dir)
         assert light_file.exists()
         assert css_cache.load(Stylesheet(variables=app.stylesheet._variables), app.services.loaded.paths.state_dir) > 10
+
+
+def test_a_long_sessions_css_is_kept_whole(tmp_path):
+    """Textual keeps 64 parsed CSS texts; a session that opens the palette, the dialogs and the
+    engine screens parses more, and the start screen's would be evicted and never saved again."""
+    s = sheet({"accent": "#ff0000"})
+    css_cache.load(s, tmp_path)  # nothing saved yet: it still makes room
+    for i in range(100):
+        s.add_source(f"Foo{i} {{ padding: {i % 3}; }}", read_from=(f"w{i}.py", "DEFAULT_CSS"), scope=f"Foo{i}")
+    assert len(s.rules) == 102
+    assert css_cache.save(s, tmp_path, known=0)
+    fresh = sheet({"accent": "#ff0000"})
+    assert css_cache.load(fresh, tmp_path) == 101
