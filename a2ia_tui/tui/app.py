@@ -753,13 +753,18 @@ class A2IAApp(App[int]):
     async def _restore_trace(self, conv: Any) -> None:
         from ..core.agent.events import ToolCallFinished as Fin, ToolCallRequested as Req
 
-        results = {e.message.tool_call_id: e for e in conv.entries if e.message.role == "tool"}
-        for entry in conv.entries[-200:]:
-            for call in entry.message.tool_calls:
-                await self.trace.add_call(Req(call.id, call.name, call.function.arguments, raw_arguments=call.function.raw_arguments))
-                res = results.get(call.id)
+        from ..core.agent.conversation import pair_tool_results
+
+        entries = conv.entries[-200:]
+        results = pair_tool_results(entries)  # by position: call ids repeat across replies
+        for n, entry in enumerate(entries):
+            for i, call in enumerate(entry.message.tool_calls):
+                key = f"restored-{n}-{i}"  # an item's own key, for the same reason
+                await self.trace.add_call(Req(key, call.name, call.function.arguments,
+                                              raw_arguments=call.function.raw_arguments))
+                res = results.get((n, i))
                 if res is not None:
-                    self.trace.finish(Fin(call.id, res.meta.full_result or res.message.content, res.meta.is_error,
+                    self.trace.finish(Fin(key, res.meta.full_result or res.message.content, res.meta.is_error,
                                           res.meta.duration_s or 0.0, name=call.name))
 
     def export_path(self) -> Path:

@@ -475,3 +475,39 @@ async def test_the_renderer_is_warmed_up_when_idle_not_during_a_turn() -> None:
     app2.WARM_UP_AFTER_S = 0.2
     async with app2.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app2.warmed, timeout=5)  # idle after start-up
+
+
+async def test_a_reopened_chat_shows_what_the_live_one_showed_even_with_repeated_call_ids() -> None:
+    """Servers that send no call ids get call_0 in every reply (llama.cpp, LM Studio, our
+    clients' fallback), so ids repeat across turns. Reopened, the chat must look as it did live:
+    each trace item with its own result (not the last result with that id), and a reply that was
+    only a tool call shows its note, not an empty answer."""
+    from a2ia_tui.core.llm.scripted import make_call
+    from a2ia_tui.tui.widgets.chat import ToolNote
+
+    hub = MiniHub()
+    steps = [
+        tool_reply(make_call("notes__read", {"path": "a"}, call_id="call_0")), text_reply("Read a."),
+        tool_reply(make_call("notes__delete", {"path": "b"}, call_id="call_0")), text_reply("Deleted b."),
+    ]
+    app, _ = build_app({"vllm": steps}, hub=hub, flags={"tools.approval": "never"})
+
+    def shown() -> tuple:
+        chat = [(type(w).__name__, getattr(w, "text", None) or str(w.render())) for w in app.chat.children
+                if isinstance(w, (UserMessage, AssistantMessage, ToolNote))]
+        trace = [(i.state, i.call.name, str(i.query_one(".preview").render())) for i in app.query(TraceItem)]
+        return chat, trace
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "read a")
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 1)
+        await send(pilot, "delete b")
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
+        await pilot.pause()
+        live = shown()
+        assert [t[:2] for t in live[1]] == [("ok", "notes__read"), ("ok", "notes__delete")]
+        assert "line one" in live[1][0][2] and "deleted b" in live[1][1][2]
+        await app.open_conversation(app.conversation.id)
+        await pilot.pause()
+        assert shown() == live

@@ -255,7 +255,7 @@ async def test_saved_chats_open_rename_delete() -> None:
         await pilot.pause()
         assert [u.text for u in app.query(UserMessage)] == ["question 0", "question 1"]
         texts = [m.text for m in app.query(AssistantMessage)]
-        assert texts == ["answer **0**", "answer **1**", "", "It says: the note."]
+        assert texts == ["answer **0**", "answer **1**", "It says: the note."]  # the call alone: a note, as live
         item = app.query_one(TraceItem)
         assert item.state == "ok" and "the note" in str(item.query_one(".preview").render())
         # the reopened conversation continues exactly

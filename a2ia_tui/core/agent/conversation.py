@@ -62,3 +62,26 @@ class Conversation:
 
     def clear(self) -> None:
         self.entries.clear()
+
+
+def pair_tool_results(entries: list[Entry]) -> dict[tuple[int, int], Entry]:
+    """Which tool result answers which call: ``(index of the assistant entry, index of the call
+    in it) -> the tool entry``. A result answers a call of the last assistant message with calls
+    before it: the one with its ``tool_call_id``, else one of its tool name, else the first still
+    unanswered. Never by id over the whole conversation: ids repeat from reply to reply with
+    servers that send none (``call_0`` in every reply)."""
+    pairs: dict[tuple[int, int], Entry] = {}
+    unanswered: list[tuple[int, int]] = []
+    for n, entry in enumerate(entries):
+        msg = entry.message
+        if msg.tool_calls:
+            unanswered = [(n, i) for i in range(len(msg.tool_calls))]
+        elif msg.role == "tool" and unanswered:
+            def call(key: tuple[int, int]):  # noqa: ANN202
+                return entries[key[0]].message.tool_calls[key[1]]
+
+            key = (next((k for k in unanswered if call(k).id == msg.tool_call_id), None)
+                   or next((k for k in unanswered if call(k).name == msg.tool_name), None) or unanswered[0])
+            unanswered.remove(key)
+            pairs[key] = entry
+    return pairs

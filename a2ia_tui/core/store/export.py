@@ -13,7 +13,7 @@ import json
 import re
 import time
 
-from ..agent.conversation import Conversation, Entry
+from ..agent.conversation import Conversation, Entry, pair_tool_results
 
 
 def _fence(text: str, lang: str = "") -> str:
@@ -35,9 +35,9 @@ def _answer_heading(entry: Entry) -> str:
 def to_markdown(conversation: Conversation) -> str:
     created = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created_at))
     out: list[str] = [f"# {conversation.title}", "", f"_a2ia-tui conversation `{conversation.id}`, started {created}_", ""]
-    results = {e.message.tool_call_id: e for e in conversation.entries if e.message.role == "tool"}
-    shown: set[str] = set()
-    for entry in conversation.entries:
+    results = pair_tool_results(conversation.entries)  # by position: call ids repeat across replies
+    shown = {id(e) for e in results.values()}
+    for n, entry in enumerate(conversation.entries):
         msg = entry.message
         if msg.role == "system":
             out += ["## System", "", msg.content, ""]
@@ -49,15 +49,14 @@ def to_markdown(conversation: Conversation) -> str:
                 out += ["<details><summary>Thinking</summary>", "", msg.thinking.strip(), "", "</details>", ""]
             if msg.content:
                 out += [msg.content.rstrip(), ""]
-            for call in msg.tool_calls:
+            for i, call in enumerate(msg.tool_calls):
                 out += [f"### Tool call: `{call.name}`", "", _fence(
                     call.function.raw_arguments if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
                     "json"), ""]
-                res = results.get(call.id)
+                res = results.get((n, i))
                 if res is not None:
-                    shown.add(call.id)
                     out += _result_block(res)
-        elif msg.role == "tool" and msg.tool_call_id not in shown:
+        elif msg.role == "tool" and id(entry) not in shown:
             out += [f"### Tool result: `{msg.tool_name or '?'}`", ""] + _result_block(entry)
     return "\n".join(out).rstrip() + "\n"
 

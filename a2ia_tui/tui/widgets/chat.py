@@ -22,7 +22,6 @@ scrolls to the top), so a 1,000-message conversation opens as fast as a 50-messa
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import TYPE_CHECKING
 
@@ -328,7 +327,7 @@ class ChatView(OneLayout, VerticalScroll):
         return w
 
     def add_tool_note(self, name: str) -> ToolNote:
-        w = ToolNote(f"→ called {name} (see the trace)", markup=False)
+        w = _tool_note(name)
         self.mount(w)
         return w
 
@@ -404,9 +403,15 @@ def _widgets_for(entry: "Entry") -> list:
         return [UserMessage(msg.content)]
     if msg.role == "tool":
         return []  # shown in the trace pane
-    w = AssistantMessage(meta.backend, meta.model, text=msg.content, thinking=msg.thinking or "",
-                         status=meta.status, error=meta.error)
-    out: list = [w]
-    for call in msg.tool_calls:
-        out.append(ToolNote(f"→ called {call.name} {json.dumps(call.function.arguments, ensure_ascii=False)[:60]}", markup=False))
+    out: list = []
+    # As the live chat shows it: a reply that was only tool calls has no answer of its own, just
+    # the notes (a failed or stopped one keeps its mark)
+    if msg.content or msg.thinking or not msg.tool_calls or meta.status in ("interrupted", "failed"):
+        out.append(AssistantMessage(meta.backend, meta.model, text=msg.content, thinking=msg.thinking or "",
+                                    status=meta.status, error=meta.error))
+    out.extend(_tool_note(call.name) for call in msg.tool_calls)
     return out
+
+
+def _tool_note(name: str) -> ToolNote:
+    return ToolNote(f"→ called {name} (see the trace)", markup=False)

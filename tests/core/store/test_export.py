@@ -59,3 +59,35 @@ def test_export_command(tmp_path) -> None:
     assert conv.id in r.stdout and "list files" in r.stdout
     r = run_export("nope")
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "no saved conversation" in r.stderr
+
+
+def repeated_ids() -> Conversation:
+    """Two replies whose calls share the id call_0 (servers that send no ids), and a reply with
+    two calls whose results came back in the other order."""
+    from a2ia_tui.core.llm.scripted import make_call
+
+    conv = Conversation(title="ids")
+    conv.add_user("write then read")
+    conv.add(Message(role="assistant", tool_calls=[make_call("write_file", {"path": "a"}, call_id="call_0")]))
+    conv.add(Message(role="tool", content="wrote a", tool_call_id="call_0", tool_name="write_file"))
+    conv.add(Message(role="assistant", tool_calls=[make_call("read_file", {"path": "a"}, call_id="call_0")]))
+    conv.add(Message(role="tool", content="contents of a", tool_call_id="call_0", tool_name="read_file"))
+    conv.add(Message(role="assistant", tool_calls=[make_call("ls", {}, call_id="call_0"), make_call("pwd", {}, call_id="call_1")]))
+    conv.add(Message(role="tool", content="/home", tool_call_id="call_1", tool_name="pwd"))
+    conv.add(Message(role="tool", content="a b", tool_call_id="call_0", tool_name="ls"))
+    conv.add(Message(role="assistant", content="Done."))
+    return conv
+
+
+def test_results_pair_with_their_own_calls_when_ids_repeat() -> None:
+    from a2ia_tui.core.agent.conversation import pair_tool_results
+
+    conv = repeated_ids()
+    pairs = {k: e.message.content for k, e in pair_tool_results(conv.entries).items()}
+    assert pairs == {(1, 0): "wrote a", (3, 0): "contents of a", (5, 0): "a b", (5, 1): "/home"}
+    md = to_markdown(conv)
+    blocks = md.split("### Tool call: ")[1:]
+    assert [b.split("`")[1] for b in blocks] == ["write_file", "read_file", "ls", "pwd"]
+    assert "wrote a" in blocks[0] and "contents of a" not in blocks[0]
+    assert "contents of a" in blocks[1] and "a b" in blocks[2] and "/home" in blocks[3]
+    assert "### Tool result" not in md  # every result under its call, none left over
