@@ -574,6 +574,7 @@ class A2IAApp(App[int]):
         started = time.monotonic()
         first: float | None = None
         pieces = 0
+        counted = 0  # the pieces the server's usage figures cover (its Usage came after them)
         try:
             await self._wait_for_tools()
             async for ev in orch.run_turn(self.conversation):
@@ -621,6 +622,7 @@ class A2IAApp(App[int]):
                     self.trace.finish(ev)
                     self._focus_prompt_if_idle()
                 elif isinstance(ev, Usage):
+                    counted = pieces
                     self.status.set(tps=ev.tokens_per_s, ttft=ev.ttft_s, tokens_in=ev.prompt_tokens,
                                     tokens_out=ev.completion_tokens)
                     self._save()
@@ -647,6 +649,10 @@ class A2IAApp(App[int]):
             self.trace.cancel_all()
             raise
         finally:
+            if pieces > counted:
+                # stopped or failed mid-answer: no usage came; what streamed is counted here, and
+                # the prompt (so the context) is unknown: "in ? / out N  ctx ?/max", not "ctx 0"
+                self.status.set(tokens_in=None, tokens_out=orch.meter.completion_tokens)
             self.turn_running = False
             self.busy_backend = None
             self._sidebar_set(busy_backend=None)

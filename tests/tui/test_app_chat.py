@@ -174,6 +174,10 @@ async def test_escape_cancels_and_keeps_partial() -> None:
         assert msg.query(".mark")
         saved = app.services.store.load(app.conversation.id).entries
         assert saved[-1].meta.status == "interrupted" and saved[-1].message.content.startswith("word")
+        # no usage came: what streamed is counted, the prompt is unknown (not "ctx 0/N")
+        await pilot.pause()
+        status = str(app.query_one("#status").render())
+        assert "in ? / out " in status and "ctx ?/" in status and "out 0 " not in status, status
         await send(pilot, "again")
         await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
         assert app.query(AssistantMessage)[-1].text == "next answer"
