@@ -71,12 +71,13 @@ class Session:
 
     async def open(self) -> None:
         from .core.agent.orchestrator import Orchestrator
-        from .core.llm.registry import make_client, resolve_default_backend
+        from .core.llm.registry import adopt_first_model, make_client, resolve_default_backend
 
         self.backend = await resolve_default_backend(self.settings)
         if self.settings.backends[self.backend].kind == "local":
             await self._ensure_local()
         client = make_client(self.settings, self.backend)
+        await adopt_first_model(client)  # no --model and none configured: the server's (vLLM serves one)
         if self.settings.tools.enabled:
             from .core.tools.hub import MCPHub
 
@@ -370,7 +371,7 @@ def _restore_tty(state: Any) -> None:
 
 
 async def _command(session: Session, line: str) -> bool:
-    from .core.llm.registry import make_client
+    from .core.llm.registry import adopt_first_model, make_client
 
     cmd, _, arg = line.partition(" ")
     arg = arg.strip()
@@ -403,6 +404,7 @@ async def _command(session: Session, line: str) -> bool:
             session.note(f"{arg} is offline: {health.detail}")
             await client.aclose()
             return True
+        await adopt_first_model(client)
         await orch.client.aclose()
         orch.set_client(client)
         session.backend = arg

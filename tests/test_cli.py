@@ -230,3 +230,14 @@ def test_interactive_ctrl_c_at_the_approval_question_declines_and_cancels(worksp
     # the history stayed valid: the call got a result message before the next user turn
     msgs = bodies[1]["messages"]
     assert [m["role"] for m in msgs[-3:]] == ["assistant", "tool", "user"], msgs
+
+
+def test_without_a_model_the_servers_own_is_used(tmp_path):
+    """The vllm backend has no model by default (a vLLM server serves one): with no --model the
+    CLI asks the server, as the app does, instead of failing with "no model chosen"."""
+    with FakeLLMServer("vllm", [Reply(text="Hello.")], models=["Qwen/Qwen2.5-7B-Instruct-AWQ"]).threaded() as srv:
+        proc = run_cli("--backend", "vllm", "--vllm-url", srv.url, "--no-tools", "-p", "hi", env={})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Hello."
+    models = [r.body.get("model") for r in srv.requests if r.path == "/v1/chat/completions"]
+    assert models == ["Qwen/Qwen2.5-7B-Instruct-AWQ"]

@@ -398,14 +398,9 @@ class A2IAApp(App[int]):
 
     async def _ensure_model(self, client: Any) -> None:
         """A backend configured without a model uses the first one its server lists."""
-        if client.model:
-            return
-        try:
-            models = await asyncio.wait_for(client.list_models(), HEALTH_TIMEOUT_S)
-        except (A2IAError, asyncio.TimeoutError):
-            return
-        if models:
-            client.model = models[0].name
+        from ..core.llm.registry import adopt_first_model
+
+        await adopt_first_model(client, HEALTH_TIMEOUT_S)
 
     def _set_backend(self, name: str, client: Any) -> None:
         self.backend = name

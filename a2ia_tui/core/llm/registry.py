@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 
 from ..config import BackendSettings, Settings
-from ..errors import ConfigError
+from ..errors import A2IAError, ConfigError
 from .base import LLMClient
 from .ollama import OllamaClient
 from .openai import OpenAIClient
@@ -90,6 +90,19 @@ async def probe(settings: Settings, name: str, timeout_s: float = AUTO_PROBE_TIM
         return False, f"no answer within {timeout_s:g} s"
     finally:
         await client.aclose()
+
+
+async def adopt_first_model(client: LLMClient, timeout_s: float = 3.0) -> None:
+    """A backend configured without a model uses the first one its server lists (a vLLM server
+    serves one). A server that cannot say leaves it unset: the request then says so."""
+    if client.model:
+        return
+    try:
+        models = await asyncio.wait_for(client.list_models(), timeout_s)
+    except (A2IAError, TimeoutError):
+        return
+    if models:
+        client.model = models[0].name
 
 
 async def resolve_default_backend(settings: Settings, timeout_s: float = AUTO_PROBE_TIMEOUT_S) -> str:
