@@ -42,7 +42,7 @@ from textual.widgets import Static
 from ..core.errors import A2IAError
 from . import css_cache
 from .commands import A2IACommands
-from .messages import OpenConversation, SwitchBackend
+from .messages import ConversationDeleted, OpenConversation, SwitchBackend
 from .services import AppServices
 from .widgets.chat import AssistantMessage, ChatView
 from .widgets.keybar import KeyBar
@@ -120,6 +120,8 @@ class A2IAApp(App[int]):
         self._narrow_side = "right"
         self._started_engines: set[str] = set()
         self._missing_models_noted: set[tuple[str, str]] = set()
+        #: Conversations deleted from the saved chats in this session: never written again.
+        self._deleted: set[str] = set()
         #: Set once the MCP hub's start-up is over (every server ready or failed); None: no hub.
         self._tools_ready: asyncio.Event | None = None
         self._metrics_task: asyncio.Task | None = None
@@ -686,7 +688,7 @@ class A2IAApp(App[int]):
 
     def _save(self) -> None:
         store = self.services.store
-        if store is None:
+        if store is None or (self._conversation is not None and self._conversation.id in self._deleted):
             return
         try:
             store.sync(self.conversation)
@@ -714,12 +716,27 @@ class A2IAApp(App[int]):
         if self.turn_running:
             await self.cancel_turn()
         self._save()
+        await self._new_chat()
+
+    async def _new_chat(self) -> None:
         from ..core.agent.conversation import Conversation
 
         self.conversation = Conversation()
         await self.chat.clear()
         await self.trace.clear()
         self.status.set(tps=None, ttft=None, tokens_in=None, tokens_out=None)
+
+    @on(ConversationDeleted)
+    async def _conversation_deleted(self, message: ConversationDeleted) -> None:
+        """The open chat deleted from the saved chats: a new chat replaces it (saved as it was,
+        it came back with only the messages sent after the deletion)."""
+        self._deleted.add(message.conversation_id)
+        if self._conversation is None or self._conversation.id != message.conversation_id:
+            return
+        if self.turn_running:
+            await self.cancel_turn()
+        await self._new_chat()
+        self.chat.add_note("The chat you were in was deleted: this is a new one.")
 
     def action_saved_chats(self) -> None:
         if self.services.store is None:

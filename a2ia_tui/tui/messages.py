@@ -24,3 +24,11 @@ class OpenConversation(Message):
     def __init__(self, conversation_id: str) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+
+
+class ConversationDeleted(Message):
+    """Fact: the saved conversation ``conversation_id`` was deleted (from the saved chats)."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id

@@ -388,3 +388,29 @@ async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() 
             for _ in range(4):
                 await pilot.pause(0.05)
         assert layouts.n == 1, layouts.n
+
+
+async def test_deleting_the_open_chat_starts_a_new_one_and_never_brings_it_back() -> None:
+    """Deleted from the saved chats while it is open, the chat must stay deleted: it used to
+    come back, with only the messages sent after the deletion (the next save wrote the
+    conversation again, and only its new messages)."""
+    app, _ = build_app({"vllm": [text_reply("One."), text_reply("Two.")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        deleted = app.conversation.id
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not app.services.store.list())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ != "HistoryScreen")
+        await wait_for(pilot, lambda: app.conversation.id != deleted)
+        assert not app.query(AssistantMessage) and not app.query(UserMessage)  # a new, empty chat
+        await send(pilot, "second")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        saved = app.services.store.list()
+        assert [c.id for c in saved] == [app.conversation.id] and deleted not in [c.id for c in saved]

@@ -14,6 +14,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ...core.errors import StoreError
+from ..messages import ConversationDeleted
 from .dialogs import ConfirmScreen, TextInputScreen
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ class HistoryScreen(ModalScreen[str | None]):
                     self.store.delete(cid)
                 except StoreError as exc:
                     self.query_one("#history-error", Label).update(str(exc))
+                else:
+                    self.app.post_message(ConversationDeleted(cid))
                 self.refresh_list()
 
         self.app.push_screen(ConfirmScreen("Delete this saved chat?"), done)
