@@ -42,7 +42,7 @@ from textual.widgets import Static
 from ..core.errors import A2IAError
 from . import css_cache
 from .commands import A2IACommands
-from .messages import ConversationDeleted, OpenConversation, SwitchBackend
+from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SwitchBackend
 from .services import AppServices
 from .widgets.chat import AssistantMessage, ChatView
 from .widgets.keybar import KeyBar
@@ -725,6 +725,13 @@ class A2IAApp(App[int]):
         await self.chat.clear()
         await self.trace.clear()
         self.status.set(tps=None, ttft=None, tokens_in=None, tokens_out=None)
+
+    @on(ConversationRenamed)
+    def _conversation_renamed(self, message: ConversationRenamed) -> None:
+        """The open chat renamed from the saved chats: its next save must not write the old
+        title back."""
+        if self._conversation is not None and self._conversation.id == message.conversation_id:
+            self._conversation.title = message.title
 
     @on(ConversationDeleted)
     async def _conversation_deleted(self, message: ConversationDeleted) -> None:

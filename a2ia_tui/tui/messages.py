@@ -32,3 +32,12 @@ class ConversationDeleted(Message):
     def __init__(self, conversation_id: str) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+
+
+class ConversationRenamed(Message):
+    """Fact: the saved conversation ``conversation_id`` is now called ``title``."""
+
+    def __init__(self, conversation_id: str, title: str) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.title = title

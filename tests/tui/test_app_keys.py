@@ -414,3 +414,28 @@ async def test_deleting_the_open_chat_starts_a_new_one_and_never_brings_it_back(
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
         saved = app.services.store.list()
         assert [c.id for c in saved] == [app.conversation.id] and deleted not in [c.id for c in saved]
+
+
+async def test_renaming_the_open_chat_keeps_the_new_title() -> None:
+    """Renamed from the saved chats while it is open, the chat must keep its new title: the next
+    save wrote the old one back (the app's copy of the conversation still had it)."""
+    app, _ = build_app({"vllm": [text_reply("One."), text_reply("Two.")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "first")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        cid = app.conversation.id
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "TextInputScreen")
+        app.screen.query_one("Input").value = "Renamed"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.services.store.load(cid).title == "Renamed")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: type(app.screen).__name__ != "HistoryScreen")
+        await send(pilot, "second")
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
+        assert app.services.store.load(cid).title == "Renamed"
+        assert app.conversation.title == "Renamed"
+        assert app.export_path().name.startswith("Renamed-")

@@ -14,7 +14,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ...core.errors import StoreError
-from ..messages import ConversationDeleted
+from ..messages import ConversationDeleted, ConversationRenamed
 from .dialogs import ConfirmScreen, TextInputScreen
 
 if TYPE_CHECKING:
@@ -87,6 +87,8 @@ class HistoryScreen(ModalScreen[str | None]):
                     self.store.rename(cid, title)
                 except StoreError as exc:
                     self.query_one("#history-error", Label).update(str(exc))
+                else:
+                    self.app.post_message(ConversationRenamed(cid, title))
                 self.refresh_list()
 
         self.app.push_screen(TextInputScreen("New title:", self.store.load(cid).title), done)
