@@ -392,3 +392,37 @@ async def test_enter_starts_from_the_keyboard(tmp_path):
         await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "es-start")
         await pilot.press("escape")
+
+
+async def test_the_palettes_engine_stop_asks_while_an_answer_streams_from_it(tmp_path):
+    """ctrl+p, "Engine: stop vllm" while an answer streams from vllm asks first, as the sidebar's
+    Stop does: the palette runs its command outside a worker, where waiting for the question's
+    answer raised (no active worker)."""
+    from a2ia_tui.tui.app import A2IAApp
+
+    services = engine_services(tmp_path)
+    services.initial_backend = "vllm"
+    services.extras = {"animate": False, "no_metrics": True, "cursor_blink": False}
+    app = A2IAApp(services)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.ready.is_set())
+        await services.engines.start("vllm")
+        app.turn_running, app.busy_backend = True, "vllm"  # as while an answer streams from it
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"engine stop vllm")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert services.engines.states()["vllm"].status == "ready"
+        app.turn_running, app.busy_backend = False, None
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"engine stop vllm")
+        await pilot.pause(0.5)
+        await pilot.press("enter")  # nothing streams: stopped without a question
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
+        assert not isinstance(app.screen, ConfirmScreen)
+        await services.engines.aclose()
