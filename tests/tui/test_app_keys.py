@@ -439,3 +439,23 @@ async def test_renaming_the_open_chat_keeps_the_new_title() -> None:
         assert app.services.store.load(cid).title == "Renamed"
         assert app.conversation.title == "Renamed"
         assert app.export_path().name.startswith("Renamed-")
+
+
+async def test_chats_nobody_typed_in_are_not_saved() -> None:
+    """Each start of the app and each ctrl+n made a new chat, and the saves at ctrl+n and at quit
+    wrote it even when empty: the saved chats filled with empty "New chat" entries."""
+    app, _ = build_app({"vllm": [text_reply("One.")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+n")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.services.store.list() == []
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await app.shutdown()  # as ctrl+q: saves the (empty) open chat, closes the store
+    from a2ia_tui.core.store import HistoryStore
+
+    assert [c.title for c in HistoryStore(app.services.loaded.paths.history_db).list()] == ["hello"]

@@ -91,7 +91,11 @@ class HistoryStore:
     # -- writing -------------------------------------------------------------------------------
 
     def sync(self, conversation: Conversation) -> int:
-        """Write the conversation row and every entry not yet written; returns how many."""
+        """Write the conversation row and every entry not yet written; returns how many. A
+        conversation without a message is not written: a new chat nobody typed in (each start
+        of the app, each ctrl+n) would otherwise fill the saved chats with empty ones."""
+        if not conversation.entries:
+            return 0
         new = [(i, e) for i, e in enumerate(conversation.entries) if e.meta.row_id is None]
         now = time.time()
         try:
