@@ -390,18 +390,23 @@ async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() 
         assert layouts.n == 1, layouts.n
 
 
+async def saved_chats_over_one_question(pilot, app) -> str:
+    """Ask one question, then open the saved chats (ctrl+o) over it; returns the chat's id."""
+    await wait_for(pilot, lambda: app.orchestrator is not None)
+    await send(pilot, "first")
+    await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+    await pilot.press("ctrl+o")
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+    return app.conversation.id
+
+
 async def test_deleting_the_open_chat_starts_a_new_one_and_never_brings_it_back() -> None:
     """Deleted from the saved chats while it is open, the chat must stay deleted: it used to
     come back, with only the messages sent after the deletion (the next save wrote the
     conversation again, and only its new messages)."""
     app, _ = build_app({"vllm": [text_reply("One."), text_reply("Two.")]})
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.orchestrator is not None)
-        await send(pilot, "first")
-        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
-        deleted = app.conversation.id
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        deleted = await saved_chats_over_one_question(pilot, app)
         await pilot.press("d")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
         await pilot.press("y")
@@ -421,12 +426,7 @@ async def test_renaming_the_open_chat_keeps_the_new_title() -> None:
     save wrote the old one back (the app's copy of the conversation still had it)."""
     app, _ = build_app({"vllm": [text_reply("One."), text_reply("Two.")]})
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.orchestrator is not None)
-        await send(pilot, "first")
-        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
-        cid = app.conversation.id
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        cid = await saved_chats_over_one_question(pilot, app)
         await pilot.press("r")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "TextInputScreen")
         app.screen.query_one("Input").value = "Renamed"

@@ -108,6 +108,25 @@ async def open_vllm_start(pilot, app) -> EngineStartScreen:
     return screen
 
 
+def engine_app(tmp_path: Path):
+    """(services, the real app) with the vllm backend and the fake vllm engine."""
+    from a2ia_tui.tui.app import A2IAApp
+
+    services = engine_services(tmp_path)
+    services.initial_backend = "vllm"
+    services.extras = {"animate": False, "no_metrics": True, "cursor_blink": False}
+    return services, A2IAApp(services)
+
+
+async def palette(pilot, app, command: str) -> None:
+    """ctrl+p, type ``command``, Enter on the best match."""
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: app.screen.is_modal)
+    await pilot.press(*command)
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+
+
 def text(widget) -> str:
     return str(widget.render())
 
@@ -351,19 +370,10 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
 async def test_the_palettes_engine_start_opens_the_start_screen(tmp_path):
     """ctrl+p, "Engine: start vllm": the same screen as the sidebar's Start (the estimate, which
     can be edited, before anything starts), not a start without it."""
-    from a2ia_tui.tui.app import A2IAApp
-
-    services = engine_services(tmp_path)
-    services.initial_backend = "vllm"
-    services.extras = {"animate": False, "no_metrics": True, "cursor_blink": False}
-    app = A2IAApp(services)
+    services, app = engine_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.ready.is_set())
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: app.screen.is_modal)
-        await pilot.press(*"engine start vllm")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette(pilot, app, "engine start vllm")
         await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
         assert app.screen.engine_name == "vllm"
         assert services.engines.states()["vllm"].status == "stopped"  # nothing started yet
@@ -398,31 +408,18 @@ async def test_the_palettes_engine_stop_asks_while_an_answer_streams_from_it(tmp
     """ctrl+p, "Engine: stop vllm" while an answer streams from vllm asks first, as the sidebar's
     Stop does: the palette runs its command outside a worker, where waiting for the question's
     answer raised (no active worker)."""
-    from a2ia_tui.tui.app import A2IAApp
-
-    services = engine_services(tmp_path)
-    services.initial_backend = "vllm"
-    services.extras = {"animate": False, "no_metrics": True, "cursor_blink": False}
-    app = A2IAApp(services)
+    services, app = engine_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.ready.is_set())
         await services.engines.start("vllm")
         app.turn_running, app.busy_backend = True, "vllm"  # as while an answer streams from it
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: app.screen.is_modal)
-        await pilot.press(*"engine stop vllm")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette(pilot, app, "engine stop vllm")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
         await pilot.pause(0.3)
         assert services.engines.states()["vllm"].status == "ready"
         app.turn_running, app.busy_backend = False, None
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: app.screen.is_modal)
-        await pilot.press(*"engine stop vllm")
-        await pilot.pause(0.5)
-        await pilot.press("enter")  # nothing streams: stopped without a question
+        await palette(pilot, app, "engine stop vllm")  # nothing streams: stopped without a question
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
         assert not isinstance(app.screen, ConfirmScreen)
         await services.engines.aclose()
