@@ -38,6 +38,46 @@ def test_a_boundary_waits_for_the_next_line_and_indented_lines_continue_the_bloc
     assert split_settled("- one\n\n  more", False) == (0, False)
 
 
+def reference_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
+    """What block_cuts must return, written the obvious way: every line looked at in turn."""
+    pos, cuts, pending = 0, [], None
+    cut_fence = fence = in_fence
+    for line in tail.split("\n"):
+        complete = pos + len(line) < len(tail)
+        stripped = line.strip()
+        if pending is not None and stripped:
+            if line[0] not in " \t":
+                cuts.append(pending)
+                cut_fence = fence
+            pending = None
+        if not complete:
+            break
+        pos += len(line) + 1
+        if stripped.startswith(("```", "~~~")):
+            fence = not fence
+        elif not stripped and not fence:
+            pending = pos
+    return cuts, cut_fence
+
+
+LINES = st.sampled_from(["", " ", "\t", "  \r", "para", " indented", "\tcode", "```", "```py", "  ```",
+                         "~~~", "- item", "# head", "a\u2028b", "\x0cfeed"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(LINES, max_size=14), st.booleans(), st.sampled_from(["", "\n", "x", " "]))
+def test_block_cuts_agrees_with_a_line_by_line_reading(lines, in_fence, end) -> None:
+    text = "\n".join(lines) + end
+    assert block_cuts(text, in_fence) == reference_cuts(text, in_fence)
+
+
+def test_a_form_feed_or_line_separator_does_not_hold_back_later_boundaries() -> None:
+    # str.splitlines() also ends lines at these; an unfinished "line" there stopped every cut after it
+    for odd in ("\x0c", "\u2028", "\x1c", "\r"):
+        text = f"one{odd}two\n\nthree\n\nfour"
+        assert block_cuts(text, False)[0] == [len(f"one{odd}two\n\n"), len(f"one{odd}two\n\nthree\n\n")]
+
+
 class Host(App):
     def compose(self) -> ComposeResult:
         yield StreamingMarkdown()

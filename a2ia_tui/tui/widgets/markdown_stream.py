@@ -36,6 +36,7 @@ streaming.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
@@ -157,6 +158,10 @@ def warm_up() -> None:
     console.print(render(text))
 
 
+#: A complete line that matters to :func:`block_cuts`: a blank one, or a code fence (group 1).
+_MARK = re.compile(r"^[^\S\n]*(?:(```|~~~)[^\n]*)?\n", re.M)
+
+
 def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
     """``(cuts, fence)``: block boundaries in ``tail`` (the offsets just after a blank line
     outside a code fence), and whether a fence is open at the last cut.
@@ -164,25 +169,30 @@ def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
     A boundary is only decided when the next line has begun: a line indented by a space or a tab
     continues the block before it (a list item's next paragraph, an indented code block), so
     there is no boundary there. The decision depends on the text alone, never on how it was
-    chunked."""
-    pos = 0
+    chunked. Lines end at ``"\n"`` only (a form feed or U+2028 in a model's text is not a line
+    end: ``str.splitlines`` made it the end of an unfinished line, which held back every
+    boundary after it, so every frame re-rendered the rest of the answer). Only blank lines and
+    fences are looked at; one regular expression finds them."""
     cuts: list[int] = []
     cut_fence = fence = in_fence
-    pending: int | None = None  # a blank line was seen: a boundary, unless the next line is indented
-    for line in tail.splitlines(keepends=True):
-        pos += len(line)
-        stripped = line.strip()
-        if pending is not None and stripped:
-            if line[0] not in " \t":
+    pending = -1  # after a run of blank lines: a boundary, unless the next line is indented
+    for m in _MARK.finditer(tail):
+        is_fence = m.group(1) is not None
+        if pending >= 0 and (is_fence or m.start() > pending):
+            # the line at ``pending`` is not blank (this fence, or an ordinary line before it)
+            if tail[pending] not in " \t":
                 cuts.append(pending)
                 cut_fence = fence
-            pending = None
-        if not line.endswith("\n"):
-            break  # an unfinished line never settles
-        if stripped.startswith(("```", "~~~")):
+            pending = -1
+        if is_fence:
             fence = not fence
-        elif not stripped and not fence:
-            pending = pos
+        elif not fence:
+            pending = m.end()
+    if 0 <= pending < len(tail):  # the line begun after the last blank run
+        end = tail.find("\n", pending)
+        if tail[pending:end if end >= 0 else len(tail)].strip() and tail[pending] not in " \t":
+            cuts.append(pending)
+            cut_fence = fence
     return cuts, cut_fence
 
 
