@@ -42,19 +42,29 @@ def reference_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
     """What block_cuts must return, written the obvious way: every line looked at in turn."""
     pos, cuts, pending = 0, [], None
     cut_fence = fence = in_fence
+    top = False
     for line in tail.split("\n"):
         complete = pos + len(line) < len(tail)
         stripped = line.strip()
+        is_fence = complete and stripped.startswith(("```", "~~~"))
         if pending is not None and stripped:
             if line[0] not in " \t":
                 cuts.append(pending)
                 cut_fence = fence
             pending = None
+        elif is_fence and not fence and line[0] in "`~" and pos and pos not in cuts:
+            cuts.append(pos)  # a top-level fence right after text
+            cut_fence = fence
         if not complete:
             break
         pos += len(line) + 1
-        if stripped.startswith(("```", "~~~")):
+        if is_fence:
             fence = not fence
+            if fence:
+                top = line[0] in "`~"
+            elif top and line[0] in "`~":
+                cuts.append(pos)  # after a top-level code block
+                cut_fence = fence
         elif not stripped and not fence:
             pending = pos
     return cuts, cut_fence
@@ -69,6 +79,16 @@ LINES = st.sampled_from(["", " ", "\t", "  \r", "para", " indented", "\tcode", "
 def test_block_cuts_agrees_with_a_line_by_line_reading(lines, in_fence, end) -> None:
     text = "\n".join(lines) + end
     assert block_cuts(text, in_fence) == reference_cuts(text, in_fence)
+
+
+def test_a_top_level_code_block_is_a_block_of_its_own() -> None:
+    text = "Here it is:\n```python\nx = 1\n\ny = 2\n```\nDone.\n  - not a fence: ```\n"
+    opener = len("Here it is:\n")
+    closer = text.index("Done.")
+    assert block_cuts(text, False) == ([opener, closer], False)
+    # an indented fence (in a list item) is part of its item
+    item = "- one\n  ```\n  code\n  ```\n- two\n"
+    assert block_cuts(item, False) == ([], False)
 
 
 def test_a_form_feed_or_line_separator_does_not_hold_back_later_boundaries() -> None:
@@ -345,3 +365,133 @@ def test_warm_up_loads_what_the_first_code_block_needs():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False True []", out.stdout + out.stderr
+
+
+# -- a code block being streamed is rendered in pieces ---------------------------------------------
+
+CODE = [
+    "def f{i}(x):",
+    "    return x + {i}  # one",
+    "",
+    "class C{i}:",
+    "\tvalue = [1, 2, 3]",
+    "result_{i} = compute(" + ", ".join(f"arg{k}" for k in range(14)) + ")",  # wraps at 80 columns
+    '    """A docstring',
+    "of three lines (a piece never ends inside it)",
+    '"""',
+    "x{i} = {{'a': 1}}",
+]
+
+
+def _code_lines(n: int) -> list[str]:
+    return [CODE[k % len(CODE)].format(i=k) for k in range(n)]
+
+
+def _cells(strips) -> list[list[tuple[str, object]]]:
+    return [[(ch, seg.style) for seg in strip for ch in seg.text] for strip in strips]
+
+
+async def _stream_code(pilot, md, text: str, step: int, check=None) -> None:
+    for pos in range(0, len(text), step):
+        md.write(text[pos:pos + step])
+        if check is not None:
+            check()
+        await pilot.pause()
+
+
+async def test_a_streamed_code_block_is_drawn_in_pieces_exactly_as_whole() -> None:
+    """While a long code block streams, each frame renders only the lines since the last piece,
+    and what it draws is what rendering the whole block draws (the pieces end where Pygments
+    is at the code's top level, never inside the docstring)."""
+    from a2ia_tui.tui.widgets import markdown_stream as ms
+
+    rendered: list[int] = []
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        real = md._code_strips
+
+        def counting(code, lang, top, bottom):
+            rendered.append(code.count("\n") + 1)
+            return real(code, lang, top, bottom)
+
+        md._code_strips = counting
+        text = "Here it is:\n```python\n" + "\n".join(_code_lines(160)) + "\n"
+        checked, whole = [], []
+
+        def check() -> None:
+            tail = md._tail
+            whole.append(tail.source.count("\n"))  # what rendering the whole block each time renders
+            if md._fence is not None and md._fence.pieces and tail.strips is not None:
+                assert _cells(tail.strips) == _cells(render_strips(md, tail.source, md._width)), tail.source[-200:]
+                checked.append(len(md._fence.pieces))
+
+        await _stream_code(pilot, md, text, 37, check)
+        assert checked and max(checked) >= 4  # the block was drawn from several pieces
+        # no frame rendered more than a piece and the lines since the last one
+        assert max(rendered) <= 2 * ms.FENCE_PIECE + len(CODE)
+        # in all, a fraction of rendering the whole block at every write
+        assert sum(rendered) < sum(whole) / 4
+
+
+async def test_a_closed_code_block_keeps_its_pieces_then_is_drawn_exactly_when_idle() -> None:
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        md.parent.anchor()
+        # a string that spans many lines: pieces cut inside it (past FENCE_PIECE_MAX) are
+        # highlighted as code until the block is drawn again, whole
+        from a2ia_tui.tui.widgets.markdown_stream import FENCE_PIECE_MAX
+
+        lines = ["s = '''"] + [f"line {k}" for k in range(FENCE_PIECE_MAX + 20)] + ["'''"] + _code_lines(20)
+        text = "```python\n" + "\n".join(lines) + "\n```\nAfter the code.\n\nMore"
+        await _stream_code(pilot, md, text, 50)
+        block = next(b for b in md._blocks if b.source.startswith("```python"))
+        assert block.provisional and block.strips is not None
+        exact = render_strips(md, block.source, md._width)
+        assert len(block.strips) == len(exact)
+        assert _cells(block.strips) != _cells(exact)  # the string's end, read from a piece's start
+        md.seal()
+        await wait_until(pilot, lambda: md.settled)
+        assert _cells(block.strips) == _cells(exact) and not block.provisional
+
+
+async def test_a_code_block_the_answer_ends_in_keeps_its_pieces() -> None:
+    """The stream often ends on the closing fence with no line break after it: the block is
+    sealed as it was drawn, and drawn exactly once idle."""
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        text = "```python\n" + "\n".join(_code_lines(60)) + "\n```"
+        await _stream_code(pilot, md, text, 41)
+        assert md._fence is not None and md._fence.pieces
+        md.seal()
+        block = md._blocks[-1]
+        assert block.provisional and md._fence is None
+        await wait_until(pilot, lambda: md.settled)
+        assert _cells(block.strips) == _cells(render_strips(md, block.source, md._width))
+
+
+WHOLE_DOCS = [
+    "Here it is:\n```python\nx = 1\n```\nAnd after it.",
+    "# Title\n\nSome *text*.\n\n- one\n- two\n```bash\nls -l\n```\n\n1. first\n2. second\n\n~~~\nplain\n~~~\n\nEnd.",
+    "Code:\n```\nno language\n\n\n```\n```json\n{\"a\": 1}\n```\n\n> quoted",
+    "- item\n  ```python\n  nested = True\n  ```\n- next",
+]
+
+
+async def test_the_answer_is_drawn_as_rich_draws_the_whole_text() -> None:
+    """Blocks drawn one by one, a blank line between two, make what Rich draws of the whole
+    text, cell for cell (a code block cut from the text before and after it included). (Not
+    so for a loose list, its items a blank line apart: the widget keeps that blank line.)"""
+    for doc in WHOLE_DOCS:
+        app = Scroller()
+        async with app.run_test(size=(80, 24)) as pilot:
+            md = app.query_one(StreamingMarkdown)
+            md.write(doc)
+            md.seal()
+            await wait_until(pilot, lambda: md.settled)
+            width = md._width
+            ours = [md.render_line(y).extend_cell_length(width, md.rich_style) for y in range(md._content)]
+            whole = [s.extend_cell_length(width, md.rich_style) for s in render_strips(md, doc, width)]
+            assert _cells(ours) == _cells(whole), doc

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 CODE_THEME = "monokai"
 GAP = 1  # blank lines between two blocks
+FENCE_PIECE = 4  # a code block being streamed is rendered in pieces of at least this many lines...
+FENCE_PIECE_MAX = 96  # ...cut here where no better place is found (inside a long string)
 SETTLE_S = 0.05  # pause between two slices of the idle settling pass
 SETTLE_BUDGET_S = 0.008  # rendering time per slice
 SETTLE_PAUSED_S = 0.5  # while the app runs a turn, the settling pass looks again this often
@@ -83,11 +86,8 @@ def markdown_class() -> type[RichMarkdown]:
     global _markdown_class
     if _markdown_class is not None:
         return _markdown_class
-    from functools import lru_cache
-
     from markdown_it import MarkdownIt
     from rich.markdown import CodeBlock, Markdown
-    from rich.syntax import Syntax
 
     parser = MarkdownIt().enable("strikethrough").enable("table")  # what Rich's __init__ builds
 
@@ -102,24 +102,9 @@ def markdown_class() -> type[RichMarkdown]:
                     child.type = "hardbreak"
         return tokens
 
-    @lru_cache(maxsize=64)
-    def lexer(name: str):
-        from pygments.lexers import get_lexer_by_name
-        from pygments.util import ClassNotFound
-
-        try:  # the options Syntax uses when it looks a lexer up by name
-            return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
-        except ClassNotFound:
-            return name  # Syntax falls back to plain text, as with Rich's own code blocks
-
-    @lru_cache(maxsize=8)
-    def theme(name: str):
-        return Syntax.get_theme(name)
-
     class _CodeBlock(CodeBlock):
         def __rich_console__(self, console, options):
-            yield Syntax(str(self.text).rstrip(), lexer(self.lexer_name), theme=theme(self.theme),
-                         word_wrap=True, padding=1)
+            yield code_syntax(str(self.text).rstrip(), self.lexer_name, 1, theme_name=self.theme)
 
     class _Markdown(Markdown):
         elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
@@ -137,6 +122,32 @@ def markdown_class() -> type[RichMarkdown]:
 
     _markdown_class = _Markdown
     return _Markdown
+
+
+@lru_cache(maxsize=64)
+def _lexer(name: str):
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:  # the options Syntax uses when it looks a lexer up by name
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return name  # Syntax falls back to plain text, as with Rich's own code blocks
+
+
+@lru_cache(maxsize=8)
+def _theme(name: str):
+    from rich.syntax import Syntax
+
+    return Syntax.get_theme(name)
+
+
+def code_syntax(code: str, lang: str, padding: int | tuple[int, int, int, int], theme_name: str = CODE_THEME):
+    """A code block's ``Syntax`` as Rich's Markdown builds it (its ``CodeBlock``), with the
+    lexer and theme shared between blocks. ``padding`` other than 1: a piece of a block."""
+    from rich.syntax import Syntax
+
+    return Syntax(code, _lexer(lang), theme=_theme(theme_name), word_wrap=True, padding=padding)
 
 
 #: Languages whose Pygments lexers :func:`warm_up` loads.
@@ -163,29 +174,46 @@ _MARK = re.compile(r"^[^\S\n]*(?:(```|~~~)[^\n]*)?\n", re.M)
 
 
 def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
-    """``(cuts, fence)``: block boundaries in ``tail`` (the offsets just after a blank line
-    outside a code fence), and whether a fence is open at the last cut.
+    """``(cuts, fence)``: block boundaries in ``tail``, and whether a fence is open at the last
+    cut. A boundary is:
 
-    A boundary is only decided when the next line has begun: a line indented by a space or a tab
-    continues the block before it (a list item's next paragraph, an indented code block), so
-    there is no boundary there. The decision depends on the text alone, never on how it was
-    chunked. Lines end at ``"\n"`` only (a form feed or U+2028 in a model's text is not a line
-    end: ``str.splitlines`` made it the end of an unfinished line, which held back every
-    boundary after it, so every frame re-rendered the rest of the answer). Only blank lines and
-    fences are looked at; one regular expression finds them."""
+    * the offset just after a blank line outside a code fence, decided only when the next line
+      has begun: a line indented by a space or a tab continues the block before it (a list
+      item's next paragraph, an indented code block), so there is no boundary there;
+    * the start of a code fence's opening line at column 0 that follows text ("Here it is:"
+      then the fence, as models write it), and the end of the closing line of such a fence:
+      a top-level fenced code block is always a block of its own (Rich draws it exactly as
+      when it is part of a larger text), so the code block being streamed is the whole tail,
+      which :class:`StreamingMarkdown` renders piece by piece.
+
+    The decision depends on the text alone, never on how it was chunked. Lines end at ``"\n"``
+    only (a form feed or U+2028 in a model's text is not a line end: ``str.splitlines`` made it
+    the end of an unfinished line, which held back every boundary after it, so every frame
+    re-rendered the rest of the answer). Only blank lines and fences are looked at; one regular
+    expression finds them."""
     cuts: list[int] = []
     cut_fence = fence = in_fence
+    top = False  # the open fence was opened at column 0
     pending = -1  # after a run of blank lines: a boundary, unless the next line is indented
     for m in _MARK.finditer(tail):
+        start = m.start()
         is_fence = m.group(1) is not None
-        if pending >= 0 and (is_fence or m.start() > pending):
+        if pending >= 0 and (is_fence or start > pending):
             # the line at ``pending`` is not blank (this fence, or an ordinary line before it)
             if tail[pending] not in " \t":
                 cuts.append(pending)
                 cut_fence = fence
             pending = -1
+        if is_fence and not fence and tail[start] in "`~" and start and (not cuts or cuts[-1] != start):
+            cuts.append(start)  # a fence right after text
+            cut_fence = fence
         if is_fence:
             fence = not fence
+            if fence:
+                top = tail[start] in "`~"
+            elif top and tail[start] in "`~":
+                cuts.append(m.end())  # the end of a top-level code block
+                cut_fence = fence
         elif not fence:
             pending = m.end()
     if 0 <= pending < len(tail):  # the line begun after the last blank run
@@ -208,28 +236,107 @@ def estimate_height(source: str, width: int) -> int:
 
 
 class _Block:
-    __slots__ = ("estimated", "height", "source", "strips")
+    __slots__ = ("estimated", "height", "provisional", "source", "strips")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.strips: list[Strip] | None = None  # None: not rendered at the current width
         self.height = 0
         self.estimated = 0  # the width the height was estimated at (0: not estimated)
+        self.provisional = False  # drawn from pieces rendered while streaming (see _Fence)
+
+
+def _strips(widget: Widget, renderable, width: int) -> list[Strip]:
+    """``renderable`` rendered at ``width`` in ``widget``'s style, as strips."""
+    app = widget.app
+    options = app.console_options.update(highlight=False, width=width, height=None)
+    lines = Segment.split_and_crop_lines(app.console.render(widget.post_render(renderable, widget.rich_style), options),
+                                         width, include_new_lines=False, pad=False)
+    return [Strip(line) for line in lines]
 
 
 def render_strips(widget: Widget, source: str, width: int) -> list[Strip]:
     """``source`` rendered as Markdown at ``width`` in ``widget``'s style, as strips."""
-    app = widget.app
-    options = app.console_options.update(highlight=False, width=width, height=None)
-    renderable = widget.post_render(render(source.strip("\n")), widget.rich_style)
-    lines = Segment.split_and_crop_lines(app.console.render(renderable, options), width,
-                                         include_new_lines=False, pad=False)
-    strips = [Strip(line) for line in lines]
+    strips = _strips(widget, render(source.strip("\n")), width)
     while strips and not strips[0].cell_length:  # Rich opens a list with an empty line
         strips.pop(0)
     while strips and not strips[-1].cell_length:
         strips.pop()
     return strips
+
+
+_FENCE_LINE = ("```", "~~~")
+
+
+def fence_parts(source: str) -> tuple[int, str, list[str], str, bool] | None:
+    """A block that is a top-level fenced code block (the fence at column 0), open or closed:
+    ``(offset of the opening line, language, the complete code lines, the unfinished last line,
+    closed)``; None for any other block. A closing fence still arriving (its line unfinished)
+    counts as closed: it is not code."""
+    lead = len(source) - len(source.lstrip("\n"))
+    opener_end = source.find("\n", lead)
+    if opener_end < 0 or not source.startswith(_FENCE_LINE, lead):
+        return None
+    info = source[lead:opener_end].lstrip(source[lead]).strip()
+    if source[lead] == "`" and "`" in info:
+        return None  # not a fence (CommonMark): inline code
+    lines = source[opener_end + 1:].split("\n")
+    last = lines.pop()
+    closed = last.strip().startswith(_FENCE_LINE)
+    for i, line in enumerate(lines):
+        if line.strip().startswith(_FENCE_LINE):
+            if i != len(lines) - 1 or last.strip():
+                return None  # text after the closing fence: not a block of its own
+            lines.pop()
+            closed = True
+            break
+    return lead, info.partition(" ")[0] or "text", lines, "" if closed else last, closed
+
+
+def _safe_piece(lang: str, lines: list[str], start: int, shortest: int, longest: int) -> int:
+    """How many of ``lines[start:]`` make the next piece of a code block being streamed: at least
+    ``shortest``, ending on a line that is not blank and whose line break Pygments reads as plain
+    whitespace (not inside a string or a comment), so that the next piece, read from its start,
+    is highlighted as in the whole block. 0: no such place yet; ``longest`` where none is found
+    within it (a long string: the pieces are then drawn again, whole, once the answer is
+    complete; so is a block of a language whose lexer has other states across lines)."""
+    end = min(len(lines), start + longest)
+    candidates = [n for n in range(shortest, end - start + 1) if lines[start + n - 1].strip()]
+    if not candidates:
+        return longest if end - start >= longest else 0
+    lexer = _lexer(lang)
+    if isinstance(lexer, str):
+        return candidates[0]  # plain text: any line break will do
+    from pygments.token import Text
+
+    plain = set()  # the lines whose line break is plain whitespace
+    line = 0
+    for ttype, value in lexer.get_tokens("\n".join(lines[start:end]) + "\n"):
+        breaks = value.count("\n")
+        if breaks:
+            if ttype in Text and not value.strip():
+                plain.update(range(line, line + breaks))
+            line += breaks
+    for n in candidates:
+        if n - 1 in plain:
+            return n
+    return longest if end - start >= longest else 0
+
+
+class _Fence:
+    """The top-level code block being streamed (the tail): its complete lines rendered in
+    pieces, each once, so a frame renders only the lines since the last piece (a 300-line block
+    re-rendered whole at every frame took the app to 0.5-0.7 of a core at 150 tokens/s)."""
+
+    __slots__ = ("at", "done", "foot", "lang", "pieces", "width")
+
+    def __init__(self, at: int, lang: str, width: int) -> None:
+        self.at = at  # where the opening line is in the answer's text
+        self.lang = lang
+        self.width = width
+        self.done = 0  # code lines in pieces
+        self.pieces: list[list[Strip]] = []
+        self.foot: Strip | None = None  # the block's bottom padding line
 
 
 class StreamingMarkdown(OneLayout, Widget):
@@ -254,6 +361,7 @@ class StreamingMarkdown(OneLayout, Widget):
         self._settle_timer = None
         self._blank_strip: Strip | None = None
         self._grow_mark: tuple[float, int] | None = None  # (when, lines) at the last growth
+        self._fence: _Fence | None = None  # the code block being streamed, in pieces
         self._split(text)
         if sealed:
             self._seal()
@@ -274,11 +382,15 @@ class StreamingMarkdown(OneLayout, Widget):
             return
         self.text += chunk
         tail = self._tail.source + chunk
+        base = len(self.text) - len(tail)  # where the tail starts in the text
         cuts, fence = block_cuts(tail, self._in_fence)
         start = 0
         for cut in cuts:
             if tail[start:cut].strip():  # runs of blank lines make no block
-                self._blocks.append(_Block(tail[start:cut]))
+                block = _Block(tail[start:cut])
+                if self._fence is not None:
+                    self._close_fence(block, base + start)
+                self._blocks.append(block)
             start = cut
         if cuts:
             self._in_fence = fence
@@ -286,8 +398,9 @@ class StreamingMarkdown(OneLayout, Widget):
 
     def _seal(self) -> None:
         if self._tail.source.strip():
-            self._blocks.append(self._tail)
+            self._blocks.append(self._tail)  # an open code block keeps the strips of its pieces
         self._tail = _Block("")
+        self._fence = None
         self._sealed = True
 
     @property
@@ -315,7 +428,7 @@ class StreamingMarkdown(OneLayout, Widget):
         after = self._rows(start, self._content)
         same = 0
         for a, b in zip(before, after):
-            if a != b:
+            if a is not b and a != b:
                 break
             same += 1
         end = start + max(len(before), len(after))
@@ -356,9 +469,71 @@ class StreamingMarkdown(OneLayout, Widget):
 
     def _render_block(self, block: _Block) -> bool:
         """Render ``block`` at the current width; True if its height changed."""
-        block.strips = render_strips(self, block.source, self._width) if block.source.strip() else []
+        if block is self._tail and not self._sealed and self._render_fence(block):
+            pass
+        else:
+            block.strips = render_strips(self, block.source, self._width) if block.source.strip() else []
+            block.provisional = False
         old, block.height = block.height, len(block.strips)
         return old != block.height
+
+    # -- a code block being streamed: rendered in pieces -----------------------------------------
+
+    def _code_strips(self, code: str, lang: str, top: bool, bottom: bool) -> list[Strip]:
+        return _strips(self, code_syntax(code, lang, (int(top), 1, int(bottom), 1)), self._width)
+
+    def _foot(self, fence: _Fence) -> Strip:
+        """A code block's bottom padding line (what ends it when its last lines are blank)."""
+        if fence.foot is None:
+            fence.foot = self._code_strips("x", fence.lang, False, True)[-1]
+        return fence.foot
+
+    def _render_fence(self, block: _Block) -> bool:
+        """Draw the tail if it is a top-level code block still open: its complete lines in pieces
+        (:data:`FENCE_PIECE` lines or more, each rendered once), then the lines since the last
+        piece. False if the tail is anything else."""
+        parts = fence_parts(block.source)
+        if parts is None:  # (a closing fence still arriving: the block is drawn as closed)
+            self._fence = None
+            return False
+        lead, lang, lines, last, _ = parts
+        at = len(self.text) - len(block.source) + lead
+        fence = self._fence
+        if fence is None or (fence.at, fence.lang, fence.width) != (at, lang, self._width):
+            fence = self._fence = _Fence(at, lang, self._width)
+        while len(lines) - fence.done > FENCE_PIECE:
+            n = _safe_piece(lang, lines, fence.done, FENCE_PIECE, FENCE_PIECE_MAX)
+            if not n:
+                break
+            piece = "\n".join(lines[fence.done:fence.done + n])
+            fence.pieces.append(self._code_strips(piece, lang, not fence.pieces, False))
+            fence.done += n
+        block.strips = [strip for piece in fence.pieces for strip in piece]
+        block.strips += self._fence_rest(fence, lines[fence.done:] + [last])
+        block.provisional = bool(fence.pieces)
+        return True
+
+    def _fence_rest(self, fence: _Fence, lines: list[str]) -> list[Strip]:
+        """The lines after the last piece, as the end of the block (as Rich draws a code block:
+        its last lines' trailing blanks dropped)."""
+        code = "\n".join(lines).rstrip()
+        if not code and fence.pieces:
+            return [self._foot(fence)]
+        return self._code_strips(code, fence.lang, not fence.pieces, True)
+
+    def _close_fence(self, block: _Block, at: int) -> None:
+        """``block`` (at ``at`` in the text) has settled: if it is the code block that was being
+        streamed, it keeps the pieces, and only its last lines are rendered."""
+        fence, self._fence = self._fence, None
+        parts = fence_parts(block.source)
+        if parts is None or fence is None or not fence.pieces or fence.width != self._width:
+            return
+        lead, lang, lines, last, _ = parts
+        if (at + lead, lang) != (fence.at, fence.lang) or len(lines) < fence.done:
+            return
+        block.strips = [strip for piece in fence.pieces for strip in piece] + self._fence_rest(fence, lines[fence.done:])
+        block.height = len(block.strips)
+        block.provisional = True
 
     def _measure(self) -> int:
         """Heights for every part (estimated where not rendered, exact for the bottom screen)
@@ -411,7 +586,9 @@ class StreamingMarkdown(OneLayout, Widget):
             self._width = width
             for block in self._blocks:
                 block.strips = None
+                block.provisional = False
             self._tail.strips = None
+            self._fence = None
             self._height = 0
             if self._sealed:
                 self._schedule_settle()
@@ -440,7 +617,9 @@ class StreamingMarkdown(OneLayout, Widget):
         self._blank_strip = None
         for block in self._blocks:
             block.strips = None
+            block.provisional = False
         self._tail.strips = None
+        self._fence = None
         if self._width:
             self._measure()
         self._schedule_settle()
@@ -480,7 +659,7 @@ class StreamingMarkdown(OneLayout, Widget):
     # -- settling: render what is still estimated, while the app is idle -----------------------
 
     def _schedule_settle(self) -> None:
-        if self._settle_timer is None and self.is_mounted and any(b.strips is None for b in self._blocks):
+        if self._settle_timer is None and self.is_mounted and any(b.strips is None or b.provisional for b in self._blocks):
             self._settle_timer = self.set_timer(SETTLE_S, self._settle)
 
     def on_mount(self) -> None:
@@ -499,16 +678,19 @@ class StreamingMarkdown(OneLayout, Widget):
             self._settle_timer = self.set_timer(SETTLE_PAUSED_S, self._settle)
             return
         deadline = time.perf_counter() + SETTLE_BUDGET_S
-        changed = False
-        for block in [b for b in reversed(self._blocks) if b.strips is None]:
+        changed = redrawn = False
+        for block in [b for b in reversed(self._blocks) if b.strips is None or b.provisional]:
+            redrawn |= block.provisional  # drawn already: its colours may change, not its height
             changed |= self._render_block(block)
             if time.perf_counter() > deadline:
                 break
         if changed:
             self._relayout()
+        elif redrawn:
+            self.refresh()
         self._schedule_settle()
 
     @property
     def settled(self) -> bool:
-        """Every block is rendered at the current width (every height exact)."""
-        return bool(self._width) and all(b.strips is not None for b in self._blocks)
+        """Every block is rendered at the current width, exactly (every height exact)."""
+        return bool(self._width) and all(b.strips is not None and not b.provisional for b in self._blocks)
