@@ -1,5 +1,5 @@
 """TUI benchmarks against a loopback fake OpenAI-compatible server (a subprocess, so its CPU is
-not counted): streaming CPU at 150 tok/s, drawing lag after the last token, flood time vs the
+not counted): streaming CPU at 150 tok/s (Markdown, and one long code block), drawing lag after the last token, flood time vs the
 bare client stream, 40k vs 20k tokens, key latency during the flood, start-up to the first
 full screen, opening a 1,000-message conversation. Every figure is printed with a ratio against a
 baseline measured in the same run. The app runs headless (Textual's ``run_test``): layout and
@@ -50,6 +50,20 @@ def markdown_words(n: int) -> str:
     text = "".join(out)
     words = text.split(" ")
     return " ".join(words[:n])
+
+
+def code_words(n: int) -> str:
+    """One long code block (~340 lines for 3,000 tokens), indented as a function body is: what a
+    model answers when asked for a script."""
+    lines = ["Here is the module:\n\n```python\n"]
+    i = words = 0
+    while words < n:
+        line = f"    result_{i} = compute_value(items[{i}], factor={i % 7}) + offset  # step {i}\n"
+        lines.append(line)
+        words += len(line.split())
+        i += 1
+    lines.append("```\n\nDone.")
+    return "".join(lines)
 
 
 class Server:
@@ -137,23 +151,33 @@ async def _app_turn(app, real_append, key_probe: bool, cpu_stamps: bool, size) -
         # during a flood can be most of the turn, so the clock would start late.
         w0, c0 = time.perf_counter(), time.process_time()
         await prompt.action_submit()
-        latencies = []
-        probed = 0.0
-        while app.turn_running or not stamps:
-            await asyncio.sleep(0.005)  # polling finer than this would be the bench's own cost
-            if key_probe and app.turn_running and stamps and len(latencies) < 5 and time.perf_counter() - probed > 0.03:
-                from textual import events
+        # The turn is the app's "turn" worker (started when the app takes the message): its end is
+        # awaited, so the clock stops when the turn does, not at the next look of a poll.
+        while not (turn := next((wk for wk in app.workers if wk.group == "turn"), None)):
+            await asyncio.sleep(0)
+        latencies: list[float] = []
 
+        async def probe() -> None:
+            from textual import events
+
+            while len(latencies) < 5:
+                await asyncio.sleep(0.03)
+                if not stamps:
+                    continue
                 before = prompt.value
                 t = time.perf_counter()
                 prompt.post_message(events.Key("x", "x"))
                 while prompt.value == before:
                     await asyncio.sleep(0.0005)
                 latencies.append(time.perf_counter() - t)
-                probed = time.perf_counter()
+
+        prober = asyncio.ensure_future(probe()) if key_probe else None
+        await turn.wait()
+        w, c = time.perf_counter() - w0, time.process_time() - c0
+        if prober is not None:
+            prober.cancel()
         msg = app.query("AssistantMessage").last()
         drawn = getattr(msg, "finished_at", None)
-        w, c = time.perf_counter() - w0, time.process_time() - c0
         result.update(wall=w, cpu=c, tokens=len(stamps), text_len=len(msg.text),
                       before_first=stamps[0][0] - w0 if stamps else None,
                       after_last=(w0 + w - stamps[-1][0]) if stamps else None)
@@ -289,6 +313,16 @@ async def main(quick: bool) -> None:
     print(f"bare client CPU: {bc / bw:.3f} core over {bw:.1f} s")
     print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client)")
     print("app CPU by thirds of the answer: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
+    print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
+
+    srv = Server(code_words(n_rate), 150)
+    try:
+        r = await app_turn(srv.url, cpu_stamps=True)
+    finally:
+        srv.close()
+    print(f"\n## Streaming one code block of {n_rate} tokens ({code_words(n_rate).count(chr(10))} lines) at 150 tok/s")
+    print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client above);"
+          " by thirds: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
     print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
 
     async def flood(n: int, key_probe: bool = False, runs: int = 7):
