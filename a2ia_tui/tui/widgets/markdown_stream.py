@@ -11,10 +11,13 @@ though almost none of it was ever on screen.
 
 So an answer is ONE widget using Textual's line API (``render_line``), whatever its length:
 
-* the text is split at the last *block boundary* (a blank line outside a code fence); what is
-  before it is *settled* and never changes, what is after it is the *tail* (less than a block);
+* the text is cut into *blocks* (:func:`block_cuts`: after a blank line outside a code fence,
+  around a top-level code block, between a list's items) wherever Rich draws the blocks one by
+  one as it draws the whole text (a test checks it on random texts, cell for cell); what is
+  before the last cut is *settled* and never changes, what is after it is the *tail*;
 * a settled block is rendered with Rich's ``Markdown`` (headings, lists, tables, highlighted code)
-  at most once per width, and kept as strips;
+  at most once per width, and kept as strips (a numbered list's items with the numbers and the
+  number width of the whole list);
 * a block that is not on screen need not be rendered: its height is *estimated* from its source
   (wrapped source lines; code fences stand for the code block's padding). The bottom of a
   streaming answer (one screen) is always rendered exactly, a block scrolled into view is rendered when
@@ -23,7 +26,8 @@ So an answer is ONE widget using Textual's line API (``render_line``), whatever 
   height becomes exact;
 * the tail is re-rendered when it changes, at most once a frame (the chat calls
   :meth:`StreamingMarkdown.write` ~10 times a second with what arrived), and only the lines from
-  the old tail down are marked for repainting: Textual's line cache keeps every other line;
+  the old tail down are marked for repainting: Textual's line cache keeps every other line. A
+  code block being streamed is the whole tail, and is rendered in pieces (:class:`_Fence`);
 * while streaming, the widget keeps blank lines below the text, room for about
   :data:`RESERVE_S` of it at the rate lines have been arriving, and grows by that much when the
   text reaches them. A frame that changes the widget's height re-lays out the
@@ -66,9 +70,14 @@ RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
 _markdown_class: type[RichMarkdown] | None = None
 
 
-def render(text: str) -> RichMarkdown:
-    """``text`` as Rich's ``Markdown``, built the cheap way (see :func:`markdown_class`)."""
-    return (_markdown_class or markdown_class())(text, code_theme=CODE_THEME, hyperlinks=False)
+def render(text: str, numbers: tuple[int, int] | None = None) -> RichMarkdown:
+    """``text`` as Rich's ``Markdown``, built the cheap way (see :func:`markdown_class`).
+    ``numbers``: ``text`` is one item of a longer numbered list, ``(its number, the number Rich
+    pads the list's numbers for)``: drawn as in the whole list."""
+    md = (_markdown_class or markdown_class())(text, code_theme=CODE_THEME, hyperlinks=False)
+    if numbers is not None:
+        md.numbers = numbers
+    return md
 
 
 def markdown_class() -> type[RichMarkdown]:
@@ -87,7 +96,7 @@ def markdown_class() -> type[RichMarkdown]:
     if _markdown_class is not None:
         return _markdown_class
     from markdown_it import MarkdownIt
-    from rich.markdown import CodeBlock, Markdown
+    from rich.markdown import CodeBlock, ListElement, Markdown
 
     parser = MarkdownIt().enable("strikethrough").enable("table")  # what Rich's __init__ builds
 
@@ -106,8 +115,27 @@ def markdown_class() -> type[RichMarkdown]:
         def __rich_console__(self, console, options):
             yield code_syntax(str(self.text).rstrip(), self.lexer_name, 1, theme_name=self.theme)
 
+    class _List(ListElement):
+        @classmethod
+        def create(cls, markdown, token):
+            element = super().create(markdown, token)
+            element.numbers = None
+            if token.level == 0 and getattr(markdown, "numbers", None) is not None:
+                # the block's first list only: a list after it is another list
+                element.numbers, markdown.numbers = markdown.numbers, None
+            return element
+
+        def __rich_console__(self, console, options):
+            if self.numbers is None or self.list_type == "bullet_list_open":
+                yield from super().__rich_console__(console, options)
+                return
+            number, last = self.numbers
+            for index, item in enumerate(self.items):
+                yield from item.render_number(console, options, number + index, last)
+
     class _Markdown(Markdown):
-        elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
+        elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock,
+                    "bullet_list_open": _List, "ordered_list_open": _List}
 
         def __init__(self, markup: str, code_theme: str = CODE_THEME, hyperlinks: bool = True) -> None:
             # the attributes Rich's __init__ sets, with its defaults
@@ -169,59 +197,139 @@ def warm_up() -> None:
     console.print(render(text))
 
 
-#: A complete line that matters to :func:`block_cuts`: a blank one, or a code fence (group 1).
-_MARK = re.compile(r"^[^\S\n]*(?:(```|~~~)[^\n]*)?\n", re.M)
+_FENCE_LINE = ("```", "~~~")
+_OPENER = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
 
 
-def block_cuts(tail: str, in_fence: bool) -> tuple[list[int], bool]:
-    """``(cuts, fence)``: block boundaries in ``tail``, and whether a fence is open at the last
-    cut. A boundary is:
+def fence_opener(line: str) -> tuple[str, int] | None:
+    """``(character, length)`` if ``line`` opens a code fence (three or more backticks or tildes;
+    a backtick fence's info string has no backtick, or it is inline code)."""
+    m = _OPENER.match(line)
+    if m is None or (m.group(1)[0] == "`" and "`" in m.group(2)):
+        return None
+    return m.group(1)[0], len(m.group(1))
 
-    * the offset just after a blank line outside a code fence, decided only when the next line
-      has begun: a line indented by a space or a tab continues the block before it (a list
-      item's next paragraph, an indented code block), so there is no boundary there;
-    * the start of a code fence's opening line at column 0 that follows text ("Here it is:"
-      then the fence, as models write it), and the end of the closing line of such a fence:
-      a top-level fenced code block is always a block of its own (Rich draws it exactly as
-      when it is part of a larger text), so the code block being streamed is the whole tail,
-      which :class:`StreamingMarkdown` renders piece by piece.
 
-    The decision depends on the text alone, never on how it was chunked. Lines end at ``"\n"``
-    only (a form feed or U+2028 in a model's text is not a line end: ``str.splitlines`` made it
-    the end of an unfinished line, which held back every boundary after it, so every frame
-    re-rendered the rest of the answer). Only blank lines and fences are looked at; one regular
-    expression finds them."""
+def closes_fence(line: str, fence: tuple[str, int]) -> bool:
+    """``line`` closes a fence opened with ``fence``: the same character, at least as many, and
+    nothing after them (a ``~~~`` line inside a backtick fence is code)."""
+    stripped = line.strip()
+    return stripped.startswith(fence[0] * fence[1]) and not stripped.strip(fence[0])
+#: A list item's first line (at column 0): a bullet, or a number with "." or ")", then a blank.
+_ITEM = re.compile(r"([-*+]|(\d{1,9})[.)])([ \t]+)")
+#: ...and one that is indented.
+_INDENTED_ITEM = re.compile(r"([ \t]+)(?:[-*+]|\d{1,9}[.)])[ \t]")
+#: A thematic break ("---", "* * *"): not a list item, though it may start like one.
+_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+#: Lines at column 0 that may end a list (a quote, a heading, HTML): after one, the items that
+#: follow are left in the block, as they may or may not belong to the same list.
+_LIST_ENDERS = (">", "#", "<")
+
+
+def block_cuts(tail: str) -> tuple[list[int], set[int]]:
+    """``(cuts, joins)``: where ``tail`` is cut into blocks, and which of those cuts are between
+    two items of one list (no blank line between the two blocks: Rich draws none between the
+    items of a list, even of a loose one). A block is drawn on its own, so a cut is made only
+    where Rich draws the two sides as it draws them together (a test renders both ways). A cut:
+
+    * after blank lines outside a code fence, unless the next line is indented (a list item's
+      next paragraph, an indented code block continue the block before);
+    * before a code fence at column 0 that follows text ("Here it is:" then the fence, as models
+      write it), and after the closing line of such a fence: a top-level code block is a block
+      of its own, so the one being streamed is the whole tail, which :class:`StreamingMarkdown`
+      renders piece by piece;
+    * before a list item at column 0 that follows text: the next item of the block's list, or a
+      bullet list (or one numbered from 1) after other text. So a long list is streamed item by
+      item, not rendered whole at every frame.
+
+    Only complete lines are looked at (a cut depends on the line after it), so the cuts depend on
+    the text alone, never on how it was chunked. Lines end at ``"\n"`` only (a form feed or
+    U+2028 in a model's text is not a line end: ``str.splitlines`` made it the end of an
+    unfinished line, which held back every cut after it)."""
     cuts: list[int] = []
-    cut_fence = fence = in_fence
-    top = False  # the open fence was opened at column 0
-    pending = -1  # after a run of blank lines: a boundary, unless the next line is indented
-    for m in _MARK.finditer(tail):
-        start = m.start()
-        is_fence = m.group(1) is not None
-        if pending >= 0 and (is_fence or start > pending):
-            # the line at ``pending`` is not blank (this fence, or an ordinary line before it)
-            if tail[pending] not in " \t":
-                cuts.append(pending)
-                cut_fence = fence
+    joins: set[int] = set()
+    fence: tuple[str, int] | None = None  # the open code fence (its character and length)
+    top = False  # ...opened at column 0
+    pending = -1  # after blank lines: a cut here, unless the next line is indented
+    fresh = True  # the block has no line yet
+    kind: str | None = None  # the list the block's items belong to: its marker ("-", "*", "+", ".", ")")
+    open_list = False  # ...and nothing since its last item may have ended it
+    html = False  # in what may be an HTML block (up to a blank line): no fence, no item there,
+    after_html = False  # and no cut just after it (Rich draws nothing for it, but a blank line)
+    rule = False  # the last line was a thematic break: Rich draws one more blank line after it
+    # before a list, a quote or a table than before other blocks, so there is no cut after it
+    indent = 0  # where the text of the block's list's last item starts
+    murky = False  # an indented item that may be the list's or another: no cut at an item then
+    pos = 0
+    lines = tail.split("\n")
+    lines.pop()  # the unfinished last line
+    for line in lines:
+        start, pos = pos, pos + len(line) + 1
+        stripped = line.strip()
+        if fence:
+            if closes_fence(line, fence):
+                fence = None
+                if top and line[0] in "`~":
+                    cuts.append(pos)  # after a top-level code block
+                    fresh, kind, open_list, murky = True, None, False, False
+            continue
+        if not stripped:
+            if html:
+                html, after_html = False, True  # the HTML block ends, and the block goes on
+            elif not after_html:
+                pending = pos
+            continue
+        html = html or line.startswith("<")
+        opener = None if html else fence_opener(line)
+        item = None if opener or html or _BREAK.match(line) else _ITEM.match(line)
+        mark = item.group(1)[-1] if item else None
+        role = None  # for an item line: "next" (of the open list) or "start" (of a list)
+        nested = None if item is not None or html else _INDENTED_ITEM.match(line)
+        if nested is not None:
+            lead = nested.group(1)
+            murky = murky or "\t" in lead or not open_list or len(lead) < indent
+        if item is not None and murky and not fresh:
+            pending = -1  # where its list is unknown, a cut before it could be wrong
+        elif item is not None:
+            if pending >= 0 or fresh:
+                role = "next" if open_list and mark == kind else "start"
+            elif open_list and mark == kind:
+                role = "next"
+            elif mark in "-*+" or item.group(2) == "1":
+                role = "start"  # (a list that can interrupt a paragraph)
+            else:  # "2024. was a year": a paragraph's text, or a new list, depending on what is above
+                murky = True
+        cut = -1
+        if pending >= 0:
+            if line[0] not in " \t":
+                cut = pending
+            elif open_list and (len(line) - len(line.lstrip(" ")) < indent or line[0] == "\t"):
+                open_list = False  # an indented block after the list, not in its last item
             pending = -1
-        if is_fence and not fence and tail[start] in "`~" and start and (not cuts or cuts[-1] != start):
-            cuts.append(start)  # a fence right after text
-            cut_fence = fence
-        if is_fence:
-            fence = not fence
-            if fence:
-                top = tail[start] in "`~"
-            elif top and tail[start] in "`~":
-                cuts.append(m.end())  # the end of a top-level code block
-                cut_fence = fence
-        elif not fence:
-            pending = m.end()
-    if 0 <= pending < len(tail):  # the line begun after the last blank run
-        end = tail.find("\n", pending)
-        if tail[pending:end if end >= 0 else len(tail)].strip() and tail[pending] not in " \t":
-            cuts.append(pending)
-            cut_fence = fence
-    return cuts, cut_fence
+        elif not fresh and (role is not None or (opener is not None and line[0] in "`~")):
+            cut = start
+        if cut >= 0 and (rule or after_html or html):
+            cut = -1
+            if role is not None:
+                role, murky = "inside", True  # a list in the block, not at its start: not followed
+        if cut >= 0:
+            cuts.append(cut)
+            if role == "next":
+                joins.add(cut)
+            fresh = True
+            murky = nested is not None  # (this line, the block's first, is an indented item)
+        if fresh:
+            fresh, kind, open_list = False, mark, role is not None
+        if role in ("start", "next"):
+            gap = len(item.group(3))
+            indent = len(item.group(1)) + (gap if gap <= 4 else 1)
+        elif role == "inside" or (role is None and (line.startswith(_LIST_ENDERS) or _BREAK.match(line))):
+            open_list = False
+        rule = _BREAK.match(line) is not None
+        after_html = False
+        if opener is not None:
+            fence, top = opener, line[0] in "`~"
+    return cuts, joins
 
 
 def estimate_height(source: str, width: int) -> int:
@@ -236,7 +344,7 @@ def estimate_height(source: str, width: int) -> int:
 
 
 class _Block:
-    __slots__ = ("estimated", "height", "provisional", "source", "strips")
+    __slots__ = ("estimated", "gap", "height", "number", "provisional", "run", "source", "strips")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -244,6 +352,27 @@ class _Block:
         self.height = 0
         self.estimated = 0  # the width the height was estimated at (0: not estimated)
         self.provisional = False  # drawn from pieces rendered while streaming (see _Fence)
+        self.gap = GAP  # blank lines after it (none before the next item of a list)
+        self.run: _Run | None = None  # the numbered list it is an item of
+        self.number = 0  # ...and its number there
+
+    @property
+    def lines(self) -> int:
+        """Its height and the gap after it (none after a block that draws nothing: HTML)."""
+        return self.height + self.gap if self.height else 0
+
+
+class _Run:
+    """A numbered list cut into blocks, an item each. Rich numbers a list's items from the
+    first one's number (whatever the text says), and pads every number to the width of the first
+    number plus the count of items: the items are drawn with those, from the whole list."""
+
+    __slots__ = ("blocks", "digits", "first")
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.blocks: list[_Block] = []
+        self.digits = 0  # the width its blocks were last drawn for
 
 
 def _strips(widget: Widget, renderable, width: int) -> list[Strip]:
@@ -255,17 +384,18 @@ def _strips(widget: Widget, renderable, width: int) -> list[Strip]:
     return [Strip(line) for line in lines]
 
 
-def render_strips(widget: Widget, source: str, width: int) -> list[Strip]:
-    """``source`` rendered as Markdown at ``width`` in ``widget``'s style, as strips."""
-    strips = _strips(widget, render(source.strip("\n")), width)
-    while strips and not strips[0].cell_length:  # Rich opens a list with an empty line
+def render_strips(widget: Widget, source: str, width: int, numbers: tuple[int, int] | None = None) -> list[Strip]:
+    """``source`` rendered as Markdown at ``width`` in ``widget``'s style, as strips.
+    ``numbers``: see :func:`render`."""
+    source = source.strip("\n")
+    strips = _strips(widget, render(source, numbers), width)
+    # Rich opens a list with an empty line (drawn as the gap before the block); a block that
+    # opens with HTML (which Rich draws as nothing) keeps the line Rich draws after it
+    while strips and not strips[0].cell_length and not source.startswith("<"):
         strips.pop(0)
     while strips and not strips[-1].cell_length:
         strips.pop()
     return strips
-
-
-_FENCE_LINE = ("```", "~~~")
 
 
 def fence_parts(source: str) -> tuple[int, str, list[str], str, bool] | None:
@@ -277,14 +407,15 @@ def fence_parts(source: str) -> tuple[int, str, list[str], str, bool] | None:
     opener_end = source.find("\n", lead)
     if opener_end < 0 or not source.startswith(_FENCE_LINE, lead):
         return None
-    info = source[lead:opener_end].lstrip(source[lead]).strip()
-    if source[lead] == "`" and "`" in info:
+    opener = fence_opener(source[lead:opener_end])
+    if opener is None:
         return None  # not a fence (CommonMark): inline code
+    info = source[lead:opener_end].lstrip(source[lead]).strip()
     lines = source[opener_end + 1:].split("\n")
     last = lines.pop()
-    closed = last.strip().startswith(_FENCE_LINE)
+    closed = closes_fence(last, opener)
     for i, line in enumerate(lines):
-        if line.strip().startswith(_FENCE_LINE):
+        if closes_fence(line, opener):
             if i != len(lines) - 1 or last.strip():
                 return None  # text after the closing fence: not a block of its own
             lines.pop()
@@ -351,7 +482,9 @@ class StreamingMarkdown(OneLayout, Widget):
         self.text = ""
         self._blocks: list[_Block] = []
         self._tail = _Block("")
-        self._in_fence = False
+        self._tail_joined = False  # the tail is the next item of the last block's list
+        self._renumbered = False  # items above the tail are to be drawn again (see _number_tail)
+        self._relayout_due = False  # a block drawn on demand changed its height: measured after the frame
         self._sealed = False
         self._width = 0
         self._screen_lines = 40  # exact rendering covers this much of the bottom (the chat's height once laid out)
@@ -381,25 +514,77 @@ class StreamingMarkdown(OneLayout, Widget):
         if not chunk:
             return
         self.text += chunk
-        tail = self._tail.source + chunk
+        self._cut(self._tail.source + chunk)
+
+    def _cut(self, tail: str, final: bool = False) -> None:
+        """Cut ``tail`` (the end of the text) into settled blocks and a new tail. ``final``: the
+        text is complete, so its last line is too (as if a line break followed it)."""
         base = len(self.text) - len(tail)  # where the tail starts in the text
-        cuts, fence = block_cuts(tail, self._in_fence)
+        cuts, joins = block_cuts(tail + "\n" if final else tail)
+        if final and not cuts:
+            return  # the tail as it is (and as it was drawn)
         start = 0
         for cut in cuts:
+            cut = min(cut, len(tail))
             if tail[start:cut].strip():  # runs of blank lines make no block
                 block = _Block(tail[start:cut])
                 if self._fence is not None:
                     self._close_fence(block, base + start)
-                self._blocks.append(block)
+                self._add_block(block)
+            self._tail_joined = cut in joins
             start = cut
-        if cuts:
-            self._in_fence = fence
         self._tail = _Block(tail[start:])
+        self._number_tail()
+
+    def _add_block(self, block: _Block) -> None:
+        """Settle ``block`` (the tail's text up to a cut): the one before it is followed by no
+        blank line if ``block`` is the next item of its list, and a numbered item joins its run."""
+        last = self._blocks[-1] if self._blocks else None
+        joined, self._tail_joined = self._tail_joined and last is not None, False
+        if last is not None:
+            last.gap = 0 if joined else GAP
+        run = last.run if joined and last is not None else None
+        if run is None:
+            item = _ITEM.match(block.source.lstrip("\n"))
+            if item is not None and item.group(2) is not None:
+                run = _Run(int(item.group(2)))
+        if run is not None:
+            block.run, block.number = run, run.first + len(run.blocks)
+            run.blocks.append(block)
+        self._blocks.append(block)
+
+    def _number_tail(self) -> None:
+        """The tail as the next item of the last block's numbered list, if it is one; the run's
+        items drawn for a narrower or wider number are drawn again (a 10th item, a 100th)."""
+        last = self._blocks[-1] if self._blocks else None
+        if last is not None:
+            last.gap = 0 if self._tail_joined and self._tail.source.strip() else GAP
+        run = last.run if last is not None and self._tail_joined and self._tail.source.strip() else None
+        self._tail.run = run
+        if run is not None:
+            self._tail.number = run.first + len(run.blocks)
+        for r in {id(b.run): b.run for b in (last, self._tail) if b is not None and b.run is not None}.values():
+            digits = len(str(self._run_last(r)))
+            if r.digits and digits != r.digits:
+                for block in r.blocks:
+                    block.strips = None
+                    block.provisional = False
+                self._renumbered = True
+            r.digits = digits
+
+    def _run_last(self, run: _Run) -> int:
+        """The number Rich pads a run's numbers for: its first, plus its count of items."""
+        return run.first + len(run.blocks) + (self._tail.run is run)
 
     def _seal(self) -> None:
+        if self._tail.source.strip() and not self._tail.source.endswith("\n"):
+            self._cut(self._tail.source, final=True)
         if self._tail.source.strip():
-            self._blocks.append(self._tail)  # an open code block keeps the strips of its pieces
-        self._tail = _Block("")
+            # (an open code block keeps the strips of its pieces)
+            tail, self._tail = self._tail, _Block("")
+            self._add_block(tail)
+        else:
+            self._tail = _Block("")
         self._fence = None
         self._sealed = True
 
@@ -421,7 +606,8 @@ class StreamingMarkdown(OneLayout, Widget):
         old = self._height
         self._measure()
         self._height = self._target_height()
-        if self._height != old:
+        if self._height != old or self._renumbered:
+            self._renumbered = False
             self.refresh(layout=True)
             return
         # Same height: repaint only the rows that differ (usually the last line or two).
@@ -451,7 +637,7 @@ class StreamingMarkdown(OneLayout, Widget):
         if len(self._offsets) > len(self._blocks):  # the tail is measured: its offset
             return self._offsets[len(self._blocks)]
         last = self._blocks[-1] if self._blocks else None
-        return self._offsets[-1] + (last.height + GAP if last else 0)
+        return self._offsets[-1] + (last.lines if last else 0)
 
     def _rows(self, y0: int, y1: int) -> list[Strip | None]:
         """The rows ``y0``..``y1`` as drawn now (None where not rendered), without rendering."""
@@ -472,7 +658,8 @@ class StreamingMarkdown(OneLayout, Widget):
         if block is self._tail and not self._sealed and self._render_fence(block):
             pass
         else:
-            block.strips = render_strips(self, block.source, self._width) if block.source.strip() else []
+            hint = (block.number, self._run_last(block.run)) if block.run is not None else None
+            block.strips = render_strips(self, block.source, self._width, hint) if block.source.strip() else []
             block.provisional = False
         old, block.height = block.height, len(block.strips)
         return old != block.height
@@ -552,13 +739,15 @@ class StreamingMarkdown(OneLayout, Widget):
                 break
             if block.strips is None:
                 self._render_block(block)
-            covered += block.height + GAP
-        offsets, y = [], 0
+            covered += block.lines
+        offsets, y, gap = [], 0, 0
         for block in parts:
             offsets.append(y)
-            y += block.height + GAP
+            y += block.lines
+            if block.height:
+                gap = block.gap
         self._offsets = offsets
-        self._content = max(0, y - GAP)
+        self._content = max(0, y - gap)
         return self._content
 
     def _target_height(self) -> int:
@@ -639,7 +828,8 @@ class StreamingMarkdown(OneLayout, Widget):
         block = self._part(i) if i < len(self._offsets) else None
         if block is not None:
             # scrolled into view before the settling pass reached it: render it now
-            if block.strips is None and self._render_block(block):
+            if block.strips is None and self._render_block(block) and not self._relayout_due:
+                self._relayout_due = True
                 self.call_after_refresh(self._relayout)
             row = y - self._offsets[i]
             if row < len(block.strips):
@@ -653,6 +843,7 @@ class StreamingMarkdown(OneLayout, Widget):
         return self._blank_strip
 
     def _relayout(self) -> None:
+        self._relayout_due = False
         self._measure()
         self.refresh(layout=True)
 
@@ -693,4 +884,5 @@ class StreamingMarkdown(OneLayout, Widget):
     @property
     def settled(self) -> bool:
         """Every block is rendered at the current width, exactly (every height exact)."""
-        return bool(self._width) and all(b.strips is not None and not b.provisional for b in self._blocks)
+        return bool(self._width) and not self._relayout_due and \
+            all(b.strips is not None and not b.provisional for b in self._blocks)
