@@ -223,7 +223,9 @@ _INDENTED_ITEM = re.compile(r"([ \t]+)(?:[-*+]|\d{1,9}[.)])[ \t]")
 _BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 #: Lines at column 0 that may end a list (a quote, a heading, HTML): after one, the items that
 #: follow are left in the block, as they may or may not belong to the same list.
-_LIST_ENDERS = (">", "#", "<")
+_LIST_ENDERS = ">#<"
+#: The first characters of the lines block_cuts looks at closely; any other starts text.
+_SPECIAL = frozenset(" \t`~-*+_<>#0123456789")
 
 
 def block_cuts(tail: str) -> tuple[list[int], set[int]]:
@@ -267,7 +269,7 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
         start, pos = pos, pos + len(line) + 1
         stripped = line.strip()
         if fence:
-            if closes_fence(line, fence):
+            if stripped[:1] == fence[0] and closes_fence(line, fence):
                 fence = None
                 if top and line[0] in "`~":
                     cuts.append(pos)  # after a top-level code block
@@ -279,12 +281,27 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
             elif not after_html:
                 pending = pos
             continue
-        html = html or line.startswith("<")
-        opener = None if html else fence_opener(line)
-        item = None if opener or html or _BREAK.match(line) else _ITEM.match(line)
+        if line[0] not in _SPECIAL and not html:
+            # text (most lines): it ends a run of blank lines, or opens a block, or goes on one
+            if pending >= 0:
+                if not (rule or after_html):
+                    cuts.append(pending)
+                    fresh = True
+                    murky = False
+                pending = -1
+            if fresh:
+                fresh, kind, open_list = False, None, False
+            rule = after_html = False
+            continue
+        # (most lines are text: the regular expressions are tried only where they may match)
+        first = line[0]
+        html = html or first == "<"
+        opener = fence_opener(line) if stripped[0] in "`~" and not html else None
+        brk = stripped[0] in "-*_" and stripped.count(stripped[0]) >= 3 and _BREAK.match(line) is not None
+        item = _ITEM.match(line) if first in "-*+0123456789" and not (opener or html or brk) else None
         mark = item.group(1)[-1] if item else None
         role = None  # for an item line: "next" (of the open list) or "start" (of a list)
-        nested = None if item is not None or html else _INDENTED_ITEM.match(line)
+        nested = _INDENTED_ITEM.match(line) if first in " \t" and not html else None
         if nested is not None:
             lead = nested.group(1)
             murky = murky or "\t" in lead or not open_list or len(lead) < indent
@@ -321,11 +338,11 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
         if fresh:
             fresh, kind, open_list = False, mark, role is not None
         if role in ("start", "next"):
-            gap = len(item.group(3))
-            indent = len(item.group(1)) + (gap if gap <= 4 else 1)
-        elif role == "inside" or (role is None and (line.startswith(_LIST_ENDERS) or _BREAK.match(line))):
+            gap = item.end() - item.end(1)
+            indent = item.end(1) + (gap if gap <= 4 else 1)
+        elif role == "inside" or (role is None and (first in _LIST_ENDERS or brk)):
             open_list = False
-        rule = _BREAK.match(line) is not None
+        rule = brk
         after_html = False
         if opener is not None:
             fence, top = opener, line[0] in "`~"
@@ -336,8 +353,11 @@ def estimate_height(source: str, width: int) -> int:
     """A cheap guess at the rendered height of one block: its source lines, wrapped at ``width``
     (fence lines stand for the code block's padding). Exact for prose and code that fits."""
     w = max(1, width)
+    source = source.strip("\n")
+    if "\n" not in source:  # (most blocks: a paragraph, a heading, a list item)
+        return max(1, -(-len(source) // w))
     h = 0
-    for line in source.strip("\n").split("\n"):
+    for line in source.split("\n"):
         n = len(line)
         h += 1 if n <= w else -(-n // w)
     return max(1, h)
@@ -367,11 +387,12 @@ class _Run:
     first one's number (whatever the text says), and pads every number to the width of the first
     number plus the count of items: the items are drawn with those, from the whole list."""
 
-    __slots__ = ("blocks", "digits", "first")
+    __slots__ = ("blocks", "count", "digits", "first")
 
     def __init__(self, first: int) -> None:
         self.first = first
         self.blocks: list[_Block] = []
+        self.count = 0  # items (a block may hold several)
         self.digits = 0  # the width its blocks were last drawn for
 
 
@@ -524,13 +545,26 @@ class StreamingMarkdown(OneLayout, Widget):
         if final and not cuts:
             return  # the tail as it is (and as it was drawn)
         start = 0
+        first_new = len(self._blocks)
         for cut in cuts:
-            cut = min(cut, len(tail))
-            if tail[start:cut].strip():  # runs of blank lines make no block
-                block = _Block(tail[start:cut])
-                if self._fence is not None:
-                    self._close_fence(block, base + start)
-                self._add_block(block)
+            if final:
+                cut = min(cut, len(tail))
+            piece = tail[start:cut]
+            if piece and not piece.isspace():  # runs of blank lines make no block
+                last = self._blocks[-1] if len(self._blocks) > first_new else None
+                if last is not None and self._tail_joined:
+                    # the next item of a list that arrived whole with it (a flood, a restored
+                    # answer): one block for both, as item blocks help only while streaming
+                    last.source += piece
+                    last.estimated = 0
+                    if last.run is not None:
+                        last.run.count += 1
+                    self._tail_joined = False
+                else:
+                    block = _Block(piece)
+                    if self._fence is not None:
+                        self._close_fence(block, base + start)
+                    self._add_block(block)
             self._tail_joined = cut in joins
             start = cut
         self._tail = _Block(tail[start:])
@@ -545,12 +579,14 @@ class StreamingMarkdown(OneLayout, Widget):
             last.gap = 0 if joined else GAP
         run = last.run if joined and last is not None else None
         if run is None:
-            item = _ITEM.match(block.source.lstrip("\n"))
-            if item is not None and item.group(2) is not None:
+            source = block.source.lstrip("\n")
+            item = _ITEM.match(source) if source[:1].isdigit() else None
+            if item is not None:
                 run = _Run(int(item.group(2)))
         if run is not None:
-            block.run, block.number = run, run.first + len(run.blocks)
+            block.run, block.number = run, run.first + run.count
             run.blocks.append(block)
+            run.count += 1
         self._blocks.append(block)
 
     def _number_tail(self) -> None:
@@ -562,7 +598,7 @@ class StreamingMarkdown(OneLayout, Widget):
         run = last.run if last is not None and self._tail_joined and self._tail.source.strip() else None
         self._tail.run = run
         if run is not None:
-            self._tail.number = run.first + len(run.blocks)
+            self._tail.number = run.first + run.count
         for r in {id(b.run): b.run for b in (last, self._tail) if b is not None and b.run is not None}.values():
             digits = len(str(self._run_last(r)))
             if r.digits and digits != r.digits:
@@ -574,7 +610,7 @@ class StreamingMarkdown(OneLayout, Widget):
 
     def _run_last(self, run: _Run) -> int:
         """The number Rich pads a run's numbers for: its first, plus its count of items."""
-        return run.first + len(run.blocks) + (self._tail.run is run)
+        return run.first + run.count + (self._tail.run is run)
 
     def _seal(self) -> None:
         if self._tail.source.strip() and not self._tail.source.endswith("\n"):
