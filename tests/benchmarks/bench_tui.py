@@ -1,5 +1,5 @@
 """TUI benchmarks against a loopback fake OpenAI-compatible server (a subprocess, so its CPU is
-not counted): streaming CPU at 150 tok/s (Markdown, and one long code block), drawing lag after the last token, flood time vs the
+not counted): streaming CPU at 150 tok/s (Markdown; one long code block, list, table), drawing lag after the last token, flood time vs the
 bare client stream, 40k vs 20k tokens, key latency during the flood, start-up to the first
 full screen, opening a 1,000-message conversation. Every figure is printed with a ratio against a
 baseline measured in the same run. The app runs headless (Textual's ``run_test``): layout and
@@ -64,6 +64,28 @@ def code_words(n: int) -> str:
         i += 1
     lines.append("```\n\nDone.")
     return "".join(lines)
+
+
+def list_words(n: int) -> str:
+    """One long list (~230 items for 3,000 tokens), no blank line between items."""
+    out, i, words = ["Steps:\n\n"], 0, 0
+    while words < n:
+        line = f"- Step {i}: configure the *service* number {i} and check `port {8000 + i}` works\n"
+        out.append(line)
+        words += len(line.split())
+        i += 1
+    return "".join(out) + "\nDone."
+
+
+def table_words(n: int) -> str:
+    """One long table (~230 rows for 3,000 tokens)."""
+    out, i, words = ["| id | name | value | note |\n|---|---|---|---|\n"], 0, 0
+    while words < n:
+        line = f"| {i} | item {i} | {i * 3.5} | some note about {i} |\n"
+        out.append(line)
+        words += len(line.split())
+        i += 1
+    return "".join(out) + "\nDone."
 
 
 class Server:
@@ -315,15 +337,17 @@ async def main(quick: bool) -> None:
     print("app CPU by thirds of the answer: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
     print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
 
-    srv = Server(code_words(n_rate), 150)
-    try:
-        r = await app_turn(srv.url, cpu_stamps=True)
-    finally:
-        srv.close()
-    print(f"\n## Streaming one code block of {n_rate} tokens ({code_words(n_rate).count(chr(10))} lines) at 150 tok/s")
-    print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client above);"
-          " by thirds: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
-    print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
+    for kind, words in (("code block", code_words), ("list", list_words), ("table", table_words)):
+        text = words(n_rate)
+        srv = Server(text, 150)
+        try:
+            r = await app_turn(srv.url, cpu_stamps=True)
+        finally:
+            srv.close()
+        print(f"\n## Streaming one {kind} of {n_rate} tokens ({text.count(chr(10))} lines) at 150 tok/s")
+        print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client above);"
+              " by thirds: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
+        print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
 
     async def flood(n: int, key_probe: bool = False, runs: int = 7):
         """Best of ``runs`` alternating bare/app runs (this machine is noisy: a run can be 2x
