@@ -23,15 +23,17 @@ def test_split_respects_fences() -> None:
     assert split_settled("a\n\n```\ncode\n\nmore") == len("a\n\n")
     # a code block at column 0 ends at its closing line
     assert split_settled("```\ncode\n\nmore\n```\n\nafter\n") == len("```\ncode\n\nmore\n```\n\n")
-    assert split_settled("```\ncode\n\nmore\n```\n\nafter") == len("```\ncode\n\nmore\n```\n")
+    assert split_settled("```\ncode\n\nmore\n```\n\n- after") == len("```\ncode\n\nmore\n```\n")
     assert split_settled("no boundary yet") == 0
 
 
 def test_a_cut_waits_for_the_next_line_and_indented_lines_continue_the_block() -> None:
-    # undecided until the next line is complete
+    # undecided until the next line is complete, or begins with text (a letter: whatever it
+    # becomes, a new block)
     assert split_settled("para\n\n") == 0
-    assert split_settled("para\n\nn") == 0
-    assert split_settled("para\n\nn\n") == len("para\n\n")
+    assert split_settled("para\n\n-") == 0
+    assert split_settled("para\n\nn") == len("para\n\n")
+    assert split_settled("para\n\n- n\n") == len("para\n\n")
     # a list item's second paragraph (indented) belongs to the item
     item = "- one\n\n    still item one\n\n- two\n"
     assert block_cuts(item) == ([len("- one\n\n    still item one\n\n")], {len("- one\n\n    still item one\n\n")})
@@ -529,3 +531,39 @@ async def test_blocks_drawn_one_by_one_make_what_rich_draws_of_the_whole_text() 
             whole = [s.extend_cell_length(width, md.rich_style) for s in render_strips(md, doc, width)]
             assert [s.text for s in ours] == [s.text for s in whole], (case, doc)
             assert _cells(ours) == _cells(whole), (case, doc)
+
+
+async def test_a_streamed_table_is_drawn_in_pieces_as_the_whole_table() -> None:
+    """While a long table streams, its rows are rendered in pieces after the rows that hold each
+    column's widest cell (Rich lays the columns out from every cell): each frame draws what
+    rendering the whole table draws, cell for cell, also when a late row widens a column."""
+    rendered: list[int] = []
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        real = md._table_rows
+
+        def counting(table, rows):
+            rendered.append(len(rows) + len(table.carriers))
+            return real(table, rows)
+
+        md._table_rows = counting
+        rows = [f"| {k} | item {k} | {k * 3.5} | note {k} |" for k in range(60)]
+        rows[41] = "| 41 | a much wider item than the others | 1 | a note that is longer than all the others |"
+        text = "A table:\n\n| id | name | value | note |\n|---|:-:|--:|---|\n" + "\n".join(rows) + "\n\nAfter."
+        checked, whole = [], []
+
+        def check() -> None:
+            tail = md._tail
+            whole.append(tail.source.count("\n"))
+            if md._table is not None and md._table.pieces and tail.strips is not None:
+                assert _cells(tail.strips) == _cells(render_strips(md, tail.source, md._width)), tail.source[-120:]
+                checked.append(len(md._table.pieces))
+
+        await _stream_code(pilot, md, text, 23, check)
+        assert checked and max(checked) >= 8
+        assert sum(rendered) < sum(whole) / 2  # a fraction of rendering the whole table each time
+        md.seal()
+        await settle(pilot, md)
+        block = next(b for b in md._blocks if b.source.lstrip("\n").startswith("| id"))
+        assert _cells(block.strips) == _cells(render_strips(md, block.source, md._width))

@@ -244,8 +244,10 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
       bullet list (or one numbered from 1) after other text. So a long list is streamed item by
       item, not rendered whole at every frame.
 
-    Only complete lines are looked at (a cut depends on the line after it), so the cuts depend on
-    the text alone, never on how it was chunked. Lines end at ``"\n"`` only (a form feed or
+    Only complete lines are looked at (a cut depends on the line after it), but for text after
+    blank lines, a new block whatever it becomes, cut as soon as its first character is in (so
+    a paragraph after a long table does not keep the table in the tail). The cuts depend on the
+    text alone, never on how it was chunked. Lines end at ``"\n"`` only (a form feed or
     U+2028 in a model's text is not a line end: ``str.splitlines`` made it the end of an
     unfinished line, which held back every cut after it)."""
     cuts: list[int] = []
@@ -264,7 +266,7 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
     murky = False  # an indented item that may be the list's or another: no cut at an item then
     pos = 0
     lines = tail.split("\n")
-    lines.pop()  # the unfinished last line
+    unfinished = lines.pop()
     for line in lines:
         start, pos = pos, pos + len(line) + 1
         stripped = line.strip()
@@ -346,6 +348,8 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
         after_html = False
         if opener is not None:
             fence, top = opener, line[0] in "`~"
+    if pending >= 0 and unfinished[:1] and unfinished[0] not in _SPECIAL and not (rule or after_html or fence):
+        cuts.append(pending)  # text begins after blank lines: whatever the line becomes, a new block
     return cuts, joins
 
 
@@ -475,6 +479,74 @@ def _safe_piece(lang: str, lines: list[str], start: int, shortest: int, longest:
     return longest if end - start >= longest else 0
 
 
+#: A table's delimiter row ("|---|:--:|").
+_DELIMITER_ROW = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+TABLE_PIECE = 4  # a table being streamed is rendered in pieces of this many rows
+
+
+def table_parts(source: str) -> tuple[int, str, list[str], str] | None:
+    """A block that is a table whose every row starts with "|" (as models write them):
+    ``(offset of the header line, the header and delimiter lines, the complete rows, the
+    unfinished last line)``; None for any other block."""
+    lead = len(source) - len(source.lstrip("\n"))
+    text = source[lead:]
+    lines = (text.rstrip("\n") + "\n" if text.endswith("\n") else text).split("\n")  # (a settled table ends with blank lines)
+    last = lines.pop()
+    if len(lines) < 2 or not lines[0].startswith("|") or not _DELIMITER_ROW.match(lines[1]):
+        return None
+    rows = lines[2:]
+    if any(not row.startswith("|") for row in rows) or (last and not last.startswith("|")):
+        return None
+    return lead, lines[0] + "\n" + lines[1], rows, last
+
+
+def _cell_sizes(row: str) -> list[tuple[int, int]]:
+    """Each cell's width and its longest word, from the row's text (what Rich lays a table's
+    columns out from, near enough: inline markup is counted as text)."""
+    cells = row.strip().strip("|").split("|")
+    return [(len(cell.strip()), max((len(word) for word in cell.split()), default=0)) for cell in cells]
+
+
+class _Table:
+    """The table being streamed (the tail): its complete rows rendered in pieces, each once.
+    Rich lays a table's columns out from all its cells, so every piece is rendered after the
+    *carriers*, the rows with the widest cell and the longest word of each column so far: a
+    piece's rows are then drawn as in the whole table. A row that widens a column changes the
+    carriers, and the pieces are rendered again (a few times in a long table)."""
+
+    __slots__ = ("at", "carriers", "done", "foot", "head", "maxima", "measured", "pieces", "width", "widths")
+
+    def __init__(self, at: int, head: str, width: int) -> None:
+        self.at = at  # where the header line is in the answer's text
+        self.head = head  # the header and delimiter lines
+        self.width = width
+        self.maxima: dict[tuple[int, int], tuple[int, str]] = {}  # (column, size): (value, row)
+        self.carriers: tuple[str, ...] = ()
+        self.widths: tuple[list[Strip], int] | None = None  # the head's strips, the carriers' lines
+        self.done = 0  # rows in pieces
+        self.measured = 0  # rows in the maxima
+        self.pieces: list[list[Strip]] = []
+        self.foot: Strip | None = None
+
+    @staticmethod
+    def _take(maxima: dict, row: str) -> None:
+        for column, sizes in enumerate(_cell_sizes(row)):
+            for kind, value in enumerate(sizes):
+                if value > maxima.get((column, kind), (-1, ""))[0]:
+                    maxima[column, kind] = (value, row)
+
+    def carriers_for(self, rows: list[str], start: int, last: str) -> tuple[str, ...]:
+        """The carriers of the table with ``rows`` (complete: ``rows[start:]`` are new) and
+        ``last`` (a row still arriving, not kept in the maxima)."""
+        for row in rows[start:]:
+            self._take(self.maxima, row)
+        maxima = self.maxima
+        if last.strip():
+            maxima = dict(maxima)
+            self._take(maxima, last)
+        return tuple(dict.fromkeys(row for _, row in maxima.values()))
+
+
 class _Fence:
     """The top-level code block being streamed (the tail): its complete lines rendered in
     pieces, each once, so a frame renders only the lines since the last piece (a 300-line block
@@ -516,6 +588,7 @@ class StreamingMarkdown(OneLayout, Widget):
         self._blank_strip: Strip | None = None
         self._grow_mark: tuple[float, int] | None = None  # (when, lines) at the last growth
         self._fence: _Fence | None = None  # the code block being streamed, in pieces
+        self._table: _Table | None = None  # the table being streamed, in pieces
         self._split(text)
         if sealed:
             self._seal()
@@ -564,6 +637,8 @@ class StreamingMarkdown(OneLayout, Widget):
                     block = _Block(piece)
                     if self._fence is not None:
                         self._close_fence(block, base + start)
+                    if self._table is not None:
+                        self._close_table(block, base + start)
                     self._add_block(block)
             self._tail_joined = cut in joins
             start = cut
@@ -621,7 +696,7 @@ class StreamingMarkdown(OneLayout, Widget):
             self._add_block(tail)
         else:
             self._tail = _Block("")
-        self._fence = None
+        self._fence = self._table = None
         self._sealed = True
 
     @property
@@ -691,7 +766,7 @@ class StreamingMarkdown(OneLayout, Widget):
 
     def _render_block(self, block: _Block) -> bool:
         """Render ``block`` at the current width; True if its height changed."""
-        if block is self._tail and not self._sealed and self._render_fence(block):
+        if block is self._tail and not self._sealed and (self._render_fence(block) or self._render_table(block)):
             pass
         else:
             hint = (block.number, self._run_last(block.run)) if block.run is not None else None
@@ -743,6 +818,67 @@ class StreamingMarkdown(OneLayout, Widget):
         if not code and fence.pieces:
             return [self._foot(fence)]
         return self._code_strips(code, fence.lang, not fence.pieces, True)
+
+    # -- a table being streamed: rendered in pieces ----------------------------------------------
+
+    def _table_rows(self, table: _Table, rows: list[str]) -> list[Strip]:
+        """``rows`` of the table as drawn after its carriers."""
+        head = table.head + "\n" + "".join(row + "\n" for row in table.carriers)
+        if table.widths is None:
+            carriers = render_strips(self, head, self._width)  # top edge, header, rule, carriers, bottom edge
+            bare = render_strips(self, table.head, self._width)  # top edge, header, rule, bottom edge
+            table.widths = (carriers[:len(bare) - 1], len(carriers) - 1)
+            table.foot = carriers[-1]
+        if not rows:
+            return []
+        strips = render_strips(self, head + "\n".join(rows), self._width)
+        return strips[table.widths[1]:-1]
+
+    def _render_table(self, block: _Block) -> bool:
+        """Draw the tail if it is a table still growing: its complete rows in pieces of
+        :data:`TABLE_PIECE`, each rendered once while the column widths hold, then the rows since
+        the last piece. False if the tail is anything else."""
+        parts = table_parts(block.source)
+        if parts is None:
+            self._table = None
+            return False
+        lead, head, rows, last = parts
+        at = len(self.text) - len(block.source) + lead
+        table = self._table
+        if table is None or (table.at, table.head, table.width) != (at, head, self._width):
+            table = self._table = _Table(at, head, self._width)
+        block.strips = self._table_strips(table, rows, last)
+        block.provisional = True  # (the carriers are found from the text: drawn whole once idle)
+        return True
+
+    def _table_strips(self, table: _Table, rows: list[str], last: str) -> list[Strip]:
+        """The table: its head, its complete ``rows`` in pieces, the rows after the last piece
+        (and ``last``, a row still arriving), its bottom edge."""
+        carriers = table.carriers_for(rows, table.measured, last)
+        table.measured = len(rows)
+        if carriers != table.carriers or table.widths is None:
+            table.carriers, table.widths = carriers, None  # new widths: every piece is drawn again
+            table.pieces, table.done = [], 0
+        while len(rows) - table.done >= TABLE_PIECE:
+            table.pieces.append(self._table_rows(table, rows[table.done:table.done + TABLE_PIECE]))
+            table.done += TABLE_PIECE
+        body = self._table_rows(table, rows[table.done:] + ([last] if last.strip() else []))
+        assert table.widths is not None and table.foot is not None
+        return [*table.widths[0], *(strip for piece in table.pieces for strip in piece), *body, table.foot]
+
+    def _close_table(self, block: _Block, at: int) -> None:
+        """``block`` (at ``at`` in the text) has settled: if it is the table that was being
+        streamed, it keeps the pieces, and only its last rows are rendered."""
+        table, self._table = self._table, None
+        parts = table_parts(block.source)
+        if parts is None or table is None or not table.pieces or table.width != self._width:
+            return
+        lead, head, rows, last = parts
+        if (at + lead, head) != (table.at, table.head) or last:
+            return
+        block.strips = self._table_strips(table, rows, "")
+        block.height = len(block.strips)
+        block.provisional = True
 
     def _close_fence(self, block: _Block, at: int) -> None:
         """``block`` (at ``at`` in the text) has settled: if it is the code block that was being
@@ -813,7 +949,7 @@ class StreamingMarkdown(OneLayout, Widget):
                 block.strips = None
                 block.provisional = False
             self._tail.strips = None
-            self._fence = None
+            self._fence = self._table = None
             self._height = 0
             if self._sealed:
                 self._schedule_settle()
@@ -844,7 +980,7 @@ class StreamingMarkdown(OneLayout, Widget):
             block.strips = None
             block.provisional = False
         self._tail.strips = None
-        self._fence = None
+        self._fence = self._table = None
         if self._width:
             self._measure()
         self._schedule_settle()
