@@ -501,10 +501,12 @@ def table_parts(source: str) -> tuple[int, str, list[str], str] | None:
 
 
 def _cell_sizes(row: str) -> list[tuple[int, int]]:
-    """Each cell's width and its longest word, from the row's text (what Rich lays a table's
-    columns out from, near enough: inline markup is counted as text)."""
+    """Each cell's width and its longest word, in terminal cells, from the row's text (what Rich
+    lays a table's columns out from, near enough: inline markup is counted as text)."""
+    from rich.cells import cell_len
+
     cells = row.strip().strip("|").split("|")
-    return [(len(cell.strip()), max((len(word) for word in cell.split()), default=0)) for cell in cells]
+    return [(cell_len(cell.strip()), max((cell_len(word) for word in cell.split()), default=0)) for cell in cells]
 
 
 class _Table:
