@@ -567,3 +567,23 @@ async def test_a_streamed_table_is_drawn_in_pieces_as_the_whole_table() -> None:
         await settle(pilot, md)
         block = next(b for b in md._blocks if b.source.lstrip("\n").startswith("| id"))
         assert _cells(block.strips) == _cells(render_strips(md, block.source, md._width))
+
+
+async def test_a_streamed_table_of_wide_characters_keeps_its_widths() -> None:
+    """Carriers are measured in terminal cells: a later row with more (narrow) characters than
+    an earlier row of wide ones does not take over its column, which Rich draws as wide as the
+    wide row."""
+    app = Scroller()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(StreamingMarkdown)
+        rows = ["| 1 | ＡＢＣＤＥ |"] + [f"| {k} | abcdefgh |" for k in range(2, 30)]
+        text = "| n | name |\n|---|---|\n" + "\n".join(rows) + "\n"
+        frames = 0
+        for pos in range(0, len(text), 19):
+            md.write(text[pos:pos + 19])
+            tail = md._tail
+            if md._table is not None and md._table.pieces and tail.strips is not None:
+                assert _cells(tail.strips) == _cells(render_strips(md, tail.source, md._width))
+                frames += 1
+            await pilot.pause()
+        assert frames
