@@ -52,40 +52,36 @@ def markdown_words(n: int) -> str:
     return " ".join(words[:n])
 
 
+def _one_kind(n: int, head: str, line, tail: str) -> str:
+    """``head``, then ``line(0)``, ``line(1)``, … up to ``n`` words, then ``tail``."""
+    out, i, words = [head], 0, 0
+    while words < n:
+        text = line(i)
+        out.append(text)
+        words += len(text.split())
+        i += 1
+    return "".join(out) + tail
+
+
 def code_words(n: int) -> str:
     """One long code block (~340 lines for 3,000 tokens), indented as a function body is: what a
     model answers when asked for a script."""
-    lines = ["Here is the module:\n\n```python\n"]
-    i = words = 0
-    while words < n:
-        line = f"    result_{i} = compute_value(items[{i}], factor={i % 7}) + offset  # step {i}\n"
-        lines.append(line)
-        words += len(line.split())
-        i += 1
-    lines.append("```\n\nDone.")
-    return "".join(lines)
+    return _one_kind(n, "Here is the module:\n\n```python\n",
+                     lambda i: f"    result_{i} = compute_value(items[{i}], factor={i % 7}) + offset  # step {i}\n",
+                     "```\n\nDone.")
 
 
 def list_words(n: int) -> str:
     """One long list (~230 items for 3,000 tokens), no blank line between items."""
-    out, i, words = ["Steps:\n\n"], 0, 0
-    while words < n:
-        line = f"- Step {i}: configure the *service* number {i} and check `port {8000 + i}` works\n"
-        out.append(line)
-        words += len(line.split())
-        i += 1
-    return "".join(out) + "\nDone."
+    return _one_kind(n, "Steps:\n\n",
+                     lambda i: f"- Step {i}: configure the *service* number {i} and check `port {8000 + i}` works\n",
+                     "\nDone.")
 
 
 def table_words(n: int) -> str:
     """One long table (~230 rows for 3,000 tokens)."""
-    out, i, words = ["| id | name | value | note |\n|---|---|---|---|\n"], 0, 0
-    while words < n:
-        line = f"| {i} | item {i} | {i * 3.5} | some note about {i} |\n"
-        out.append(line)
-        words += len(line.split())
-        i += 1
-    return "".join(out) + "\nDone."
+    return _one_kind(n, "| id | name | value | note |\n|---|---|---|---|\n",
+                     lambda i: f"| {i} | item {i} | {i * 3.5} | some note about {i} |\n", "\nDone.")
 
 
 class Server:
