@@ -768,9 +768,8 @@ class StreamingMarkdown(OneLayout, Widget):
 
     def _render_block(self, block: _Block) -> bool:
         """Render ``block`` at the current width; True if its height changed."""
-        if block is self._tail and not self._sealed and (self._render_fence(block) or self._render_table(block)):
-            pass
-        else:
+        streamed = block is self._tail and not self._sealed
+        if not (streamed and (self._render_fence(block) or self._render_table(block))):
             hint = (block.number, self._run_last(block.run)) if block.run is not None else None
             block.strips = render_strips(self, block.source, self._width, hint) if block.source.strip() else []
             block.provisional = False
