@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events, on, work
+from textual._compositor import Compositor
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -63,8 +64,24 @@ def _lists_model(models: list[str], model: str) -> bool:
     return model in models or (":" not in model and f"{model}:latest" in models)
 
 
+class _Compositor(Compositor):
+    def reflow(self, parent, size):  # noqa: ANN001, ANN201
+        """Textual's, leaving the map of every widget it has just built marked valid. Textual
+        marks it stale whenever new widgets are painted (the question and the answer of every
+        turn) and its reflow does not clear the mark, so the first paint after the layout that
+        placed them asked for the map again (the prompt's ``render_line`` looks its width up
+        there), and the whole screen was arranged a second time: ~1.5 ms of every such layout."""
+        result = super().reflow(parent, size)
+        self._full_map_invalidated = False
+        return result
+
+
 class MainScreen(Screen):
     """The app's one main screen (the default screen, which the app composes into)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._compositor = _Compositor()
 
     #: Focus the prompt straight away: the default ("*") would focus the sidebar first and
     #: restyle its whole subtree twice before on_mount moves the focus to the prompt.

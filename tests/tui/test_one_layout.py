@@ -140,3 +140,90 @@ async def test_the_scrollbar_comes_in_the_layout_that_overflows_the_chat() -> No
         assert chat.show_vertical_scrollbar and chat.vertical_scrollbar.region
         assert layouts.n == 1
         await answer.finish()
+
+
+class _ArrangeCounter:
+    """Counts the compositor's arrangements of the whole screen (``full``, every widget) and
+    its reflows, inside a ``with`` block."""
+
+    def __enter__(self) -> _ArrangeCounter:
+        from textual._compositor import Compositor
+
+        self.full = self.reflows = 0
+        self._real = real_arrange, real_reflow = Compositor._arrange_root, Compositor.reflow
+        counter = self
+
+        def arrange(compositor, root, size, visible_only=True):
+            counter.full += not visible_only
+            return real_arrange(compositor, root, size, visible_only=visible_only)
+
+        def reflow(compositor, parent, size):
+            counter.reflows += 1
+            return real_reflow(compositor, parent, size)
+
+        Compositor._arrange_root, Compositor.reflow = arrange, reflow
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from textual._compositor import Compositor
+
+        Compositor._arrange_root, Compositor.reflow = self._real
+
+
+async def _arrangements_for_a_turn(app, pilot) -> _ArrangeCounter:
+    from a2ia_tui.tui.widgets.chat import AssistantMessage
+
+    from .app_helpers import idle, send, wait_for
+
+    await wait_for(pilot, lambda: app.orchestrator is not None)
+    for _ in range(3):
+        await pilot.pause()
+    with _ArrangeCounter() as counted:
+        await send(pilot, "a question")
+        await wait_for(pilot, lambda: app.query(AssistantMessage) and idle(app))
+        for _ in range(5):
+            await pilot.pause()
+    assert app.query_one(AssistantMessage).text == "An answer."
+    return counted
+
+
+async def test_the_screen_is_arranged_once_per_layout_when_a_turn_mounts_its_messages() -> None:
+    """Textual marks its map of the screen stale when new widgets are painted and its reflow
+    does not clear the mark, so the first paint after a layout that placed new widgets (the
+    question and the answer of every turn) arranged the whole screen again: the prompt asks for
+    its region as it paints. The app's screen keeps the map its reflow has just built. The
+    second test shows the default screen doing the extra arrangement: if Textual fixes it,
+    that test fails and the app's compositor can go."""
+    from a2ia_tui.core.llm.scripted import text_reply
+
+    from .app_helpers import build_app
+
+    app, _ = build_app({"vllm": [text_reply("An answer.")]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        counted = await _arrangements_for_a_turn(app, pilot)
+    assert counted.reflows >= 1
+    assert counted.full == counted.reflows
+
+
+async def test_textual_s_own_screen_arranges_the_screen_again_after_such_a_layout() -> None:
+    from textual.screen import Screen
+
+    from a2ia_tui.core.llm.scripted import text_reply
+
+    from .app_helpers import build_app
+
+    app, _ = build_app({"vllm": [text_reply("An answer.")]})
+    real = type(app).get_default_screen
+
+    def plain_screen(self):
+        screen = real(self)
+        screen._compositor = Screen()._compositor  # Textual's own
+        return screen
+
+    type(app).get_default_screen = plain_screen
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            counted = await _arrangements_for_a_turn(app, pilot)
+    finally:
+        type(app).get_default_screen = real
+    assert counted.full > counted.reflows
