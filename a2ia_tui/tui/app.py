@@ -293,7 +293,10 @@ class A2IAApp(App[int]):
         self.run_worker(self._start_core(), group="startup", exclusive=True)
 
     async def _start_core(self) -> None:
+        from .widgets.chat import register_styles
+
         s = self.services
+        register_styles(self.stylesheet)
         if s.store is None and s.open_store is not None:
             s.store, s.history_error = s.open_store()
             s.open_store = None

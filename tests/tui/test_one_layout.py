@@ -227,3 +227,56 @@ async def test_textual_s_own_screen_arranges_the_screen_again_after_such_a_layou
     finally:
         type(app).get_default_screen = real
     assert counted.full > counted.reflows
+
+
+async def test_the_hint_of_an_empty_chat_goes_in_the_frame_that_shows_the_first_question() -> None:
+    """The hint stays until the answer's widget is mounted, so it is drawn away in the frame that
+    draws the question and the answer (removed as the two were being mounted, it took a frame
+    of its own just before)."""
+    from a2ia_tui.tui.widgets.chat import ChatView
+
+    app = _Chatting()
+    async with app.run_test(size=(60, 20)) as pilot:
+        chat = app.query_one(ChatView)
+        await pilot.pause()
+        assert chat.empty
+        answer = chat.add_exchange("a question", "vllm", "m")
+        assert chat.empty  # not yet: the two are not mounted
+        await answer.mounted.wait()
+        assert not chat.empty
+        for _ in range(3):
+            await pilot.pause()
+        assert chat.render() == ""  # the hint is no longer drawn
+
+
+async def test_the_chat_s_styles_are_ready_before_the_first_turn() -> None:
+    """The app adds the message widgets' CSS to the stylesheet (and parses it) while it starts
+    its backend: the first question and answer add none, so the stylesheet is not parsed
+    again in the middle of showing them."""
+    from textual.css.stylesheet import Stylesheet
+
+    from a2ia_tui.core.llm.scripted import text_reply
+
+    from .app_helpers import build_app, idle, send, wait_for
+
+    app, _ = build_app({"vllm": [text_reply("An answer.")]})
+    parsed: list[int] = []
+    real = Stylesheet.parse
+
+    def counting(stylesheet):
+        parsed.append(len(stylesheet.source))
+        return real(stylesheet)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        for _ in range(3):
+            await pilot.pause()
+        sources = len(app.stylesheet.source)
+        Stylesheet.parse = counting
+        try:
+            await send(pilot, "a question")
+            await wait_for(pilot, lambda: idle(app) and app.query("AssistantMessage"))
+        finally:
+            Stylesheet.parse = real
+        assert len(app.stylesheet.source) == sources
+        assert parsed == []

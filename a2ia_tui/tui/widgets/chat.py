@@ -106,6 +106,9 @@ class AssistantMessage(OneLayout, Vertical):
 
     def on_mount(self) -> None:
         self.mounted.set()
+        if isinstance(self.parent, ChatView):
+            # the chat's hint goes in the frame that shows the answer (and its question)
+            self.parent._drop_empty()
 
     def compose(self) -> ComposeResult:
         who = ":".join(x for x in (self.backend, self.model) if x) or "assistant"
@@ -337,8 +340,11 @@ class ChatView(OneLayout, VerticalScroll):
 
         Not the ``AwaitMount``: awaiting it asks for a layout of the chat, which Textual has
         already done when it mounted the two (a second await came after that layout: a second
-        layout of the screen for nothing)."""
-        self._drop_empty()
+        layout of the screen for nothing).
+
+        The chat's hint, if it shows, is removed when the answer is mounted (see
+        :meth:`AssistantMessage.on_mount`): removed now, it was drawn away in a frame of its
+        own (~2 ms) just before the one that shows the two."""
         answer = AssistantMessage(backend, model)
         self._mount_answer(UserMessage(text), answer)
         self.anchor()
@@ -411,6 +417,28 @@ def _widgets_for(entry: "Entry") -> list:
                                     status=meta.status, error=meta.error))
     out.extend(_tool_note(call.name) for call in msg.tool_calls)
     return out
+
+
+#: The widgets a turn mounts in the chat (see :func:`register_styles`).
+MESSAGE_WIDGETS = (UserMessage, NoteMessage, ToolNote, AssistantMessage, _Header, StreamingMarkdown)
+
+
+def register_styles(stylesheet) -> None:  # noqa: ANN001
+    """Add the CSS of the chat's message widgets to ``stylesheet``, and parse it, as Textual does
+    when the first of each is mounted. Done by the app while it starts its backend: done by
+    the first turn, it re-parsed the stylesheet and rebuilt its rules in the middle of showing
+    the first question (~2 ms; its CSS is then in the saved CSS cache, so later runs skip the
+    parsing too)."""
+    from textual.dom import DOMNode
+
+    class _Bases:  # what DOMNode._get_default_css reads of a widget, without making one
+        def __init__(self, cls: type) -> None:
+            self._node_bases = DOMNode._css_bases(cls)
+
+    for cls in MESSAGE_WIDGETS:
+        for read_from, css, tie_breaker, scope in DOMNode._get_default_css(_Bases(cls)):  # type: ignore[arg-type]
+            stylesheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope)
+    stylesheet.rules_map  # noqa: B018 - parsed and mapped now
 
 
 def _tool_note(name: str) -> ToolNote:
