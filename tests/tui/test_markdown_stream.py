@@ -64,6 +64,30 @@ def test_a_list_is_cut_between_its_items() -> None:
     assert block_cuts("- a\n> quote\n- b\n") == ([len("- a\n> quote\n")], set())
 
 
+def test_the_items_of_a_long_bullet_list_are_cut_without_regular_expressions(monkeypatch) -> None:
+    """The next item of a bullet list, right after the last one, is most lines of a long list
+    (and of a flood): it is cut on a character test, not by the general case's regular
+    expressions. Items that need them (the first, one after a blank line, a thematic break
+    that looks like an item, another marker) still get them, and the cuts are the same."""
+    from a2ia_tui.tui.widgets import markdown_stream as ms
+
+    class Counting:
+        def __init__(self, pattern) -> None:
+            self.pattern, self.n = pattern, 0
+
+        def match(self, *args):
+            self.n += 1
+            return self.pattern.match(*args)
+
+    item, brk = Counting(ms._ITEM), Counting(ms._BREAK)
+    monkeypatch.setattr(ms, "_ITEM", item)
+    monkeypatch.setattr(ms, "_BREAK", brk)
+    text = "Steps:\n" + "".join(f"- item {k} with a - dash\n" for k in range(100)) + "-   wide\n- - -\n"
+    starts = [m for m in range(len(text)) if text.startswith("- item", m)] + [text.index("-   wide")]
+    assert block_cuts(text) == (starts, set(starts[1:]))
+    assert item.n <= 2 and brk.n <= 2  # the first item and the thematic break
+
+
 def test_a_form_feed_or_line_separator_does_not_hold_back_later_cuts() -> None:
     # str.splitlines() also ends lines at these; an unfinished "line" there stopped every cut after it
     for odd in ("\x0c", "\u2028", "\x1c", "\r"):

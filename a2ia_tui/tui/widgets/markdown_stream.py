@@ -295,8 +295,17 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
                 fresh, kind, open_list = False, None, False
             rule = after_html = False
             continue
-        # (most lines are text: the regular expressions are tried only where they may match)
         first = line[0]
+        if (first == kind and line[1:2] in (" ", "\t") and open_list and pending < 0
+                and not (fresh or html or murky or rule or after_html) and stripped.count(first) < 3):
+            # the next item of a bullet list, right after the last one (most lines of a long
+            # list): what the general case below does with it, without its regular expressions
+            cuts.append(start)
+            joins.add(start)
+            gap = len(line) - 1 - len(line[1:].lstrip(" \t"))
+            indent = 1 + (gap if gap <= 4 else 1)
+            continue
+        # (most lines are text: the regular expressions are tried only where they may match)
         html = html or first == "<"
         opener = fence_opener(line) if stripped[0] in "`~" and not html else None
         brk = stripped[0] in "-*_" and stripped.count(stripped[0]) >= 3 and _BREAK.match(line) is not None
