@@ -34,6 +34,7 @@ from textual.scrollbar import ScrollBar
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Button, Collapsible, Static
 
+from .anchored import ClampedAnchor
 from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
 
@@ -237,7 +238,7 @@ class _ScrollBar(OneLayout, ScrollBar):
     does not use: it draws from its window sizes)."""
 
 
-class ChatView(OneLayout, VerticalScroll):
+class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
     COMPONENT_CLASSES = {"chatview--hint"}
     #: no message yet: the chat draws its hint (a change repaints the hint's rows)
     empty: Reactive[bool] = Reactive(True, layout=False, repaint=False)
