@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Static
+
+from .anchored import ClampedAnchor
 
 if TYPE_CHECKING:
     from ...core.agent.events import (
@@ -86,7 +89,9 @@ class TraceItem(Vertical, can_focus=True):
         self._frame += 1
         self.query_one(".title", Static).update(self._title())
 
-    def _title(self) -> str:
+    def _title(self) -> Table:
+        """``✓ server · tool`` and, once finished, the duration at the right; a name too long
+        for the pane is cut with "…", so the duration never wraps onto a line of its own."""
         where = f"{self.call.server} · " if self.call.server else ""
         glyph = {
             "running": SPINNER[self._frame % len(SPINNER)] if self._animate else "…",
@@ -97,7 +102,14 @@ class TraceItem(Vertical, can_focus=True):
             "cancelled": "⏹",
         }[self.state]
         dur = getattr(self, "_duration", None)
-        return f"{glyph} {where}{self.call.name}" + (f"  {dur:.2f} s" if dur is not None else "")
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        cells = [Text(f"{glyph} {where}{self.call.name}")]
+        if dur is not None:
+            grid.add_column(justify="right", no_wrap=True)
+            cells.append(Text(f"  {dur:.2f} s"))
+        grid.add_row(*cells)
+        return grid
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -160,13 +172,17 @@ class TraceItem(Vertical, can_focus=True):
                                    collapsed=True, classes="full"))
 
 
-class TracePane(VerticalScroll):
+class TracePane(ClampedAnchor, VerticalScroll):
     """The tool calls, one :class:`TraceItem` each. Without any, the pane draws "No tool calls
     yet." itself (a child widget for it cost start-up time, as each widget on the first screen
     does)."""
 
     DEFAULT_CSS = """
-    TracePane { height: 1fr; padding: 0 1; }
+    TracePane {
+        height: 1fr; padding: 0 1;
+        border-top: solid $panel-lighten-2;
+        border-title-align: left; border-title-color: $text-muted; border-title-style: bold;
+    }
     TracePane > .tracepane--empty { color: $text-muted; }
     """
     COMPONENT_CLASSES = {"tracepane--empty"}
@@ -174,7 +190,7 @@ class TracePane(VerticalScroll):
 
     def __init__(self, animate: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.border_title = "Tool calls"
+        self.border_title = " Tool calls "
         self.animate_spinners = animate
         self.items: dict[str, TraceItem] = {}
 

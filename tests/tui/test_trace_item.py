@@ -1,0 +1,31 @@
+"""A trace item's first line: ``✓ server · tool`` and the call's duration, on one line."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+
+from a2ia_tui.core.agent.events import ToolCallFinished, ToolCallRequested
+from a2ia_tui.tui.widgets.trace import TracePane
+
+
+class _Trace(App):
+    def compose(self) -> ComposeResult:
+        yield TracePane(animate=False, id="trace")
+
+
+async def test_a_long_tool_name_is_cut_and_the_duration_stays_on_the_title_line() -> None:
+    app = _Trace()
+    async with app.run_test(size=(34, 20)) as pilot:
+        pane = app.query_one(TracePane)
+        call = ToolCallRequested("c1", "list_directory_recursively_with_sizes", {"path": "."}, server="a2ia")
+        item = await pane.add_call(call)
+        pane.finish(ToolCallFinished("c1", "a.txt", False, 0.0312))
+        await pilot.pause()
+        await pilot.pause()
+        title = item.query_one(".title")
+        assert title.region.height == 1
+        line = title.render_line(0).text.rstrip()
+        assert line.startswith("✓ a2ia · list_dir") and "…" in line
+        assert line.endswith("0.03 s")
+        # the pane says what it is
+        assert "Tool calls" in pane.border_title
