@@ -802,12 +802,19 @@ class A2IAApp(App[int]):
 
         entries = conv.entries[-200:]
         results = pair_tool_results(entries)  # by position: call ids repeat across replies
+        hub = self.services.hub
         for n, entry in enumerate(entries):
             for i, call in enumerate(entry.message.tool_calls):
                 key = f"restored-{n}-{i}"  # an item's own key, for the same reason
-                await self.trace.add_call(Req(key, call.name, call.function.arguments,
-                                              raw_arguments=call.function.raw_arguments))
                 res = results.get((n, i))
+                # the server saved with the result; for a call that has none (stopped before
+                # it ran, or saved by an older version), the one that has the tool now
+                server = res.meta.extra.get("server") if res is not None else None
+                if not server and hub is not None:
+                    tool = hub.tool(call.name)
+                    server = tool.server if tool is not None else ""
+                await self.trace.add_call(Req(key, call.name, call.function.arguments, server or "",
+                                              raw_arguments=call.function.raw_arguments))
                 if res is not None:
                     self.trace.finish(Fin(key, res.meta.full_result or res.message.content, res.meta.is_error,
                                           res.meta.duration_s or 0.0, name=call.name))

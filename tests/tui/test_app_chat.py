@@ -499,7 +499,7 @@ async def test_a_reopened_chat_shows_what_the_live_one_showed_even_with_repeated
     def shown() -> tuple:
         chat = [(type(w).__name__, getattr(w, "text", None) or str(w.render())) for w in app.chat.children
                 if isinstance(w, (UserMessage, AssistantMessage, ToolNote))]
-        trace = [(i.state, i.call.name, str(i.query_one(".preview").render())) for i in app.query(TraceItem)]
+        trace = [(i.state, i.call.server, i.call.name, str(i.query_one(".preview").render())) for i in app.query(TraceItem)]
         return chat, trace
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -510,8 +510,13 @@ async def test_a_reopened_chat_shows_what_the_live_one_showed_even_with_repeated
         await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
         await pilot.pause()
         live = shown()
-        assert [t[:2] for t in live[1]] == [("ok", "notes__read"), ("ok", "notes__delete")]
-        assert "line one" in live[1][0][2] and "deleted b" in live[1][1][2]
+        assert [t[:3] for t in live[1]] == [("ok", "notes", "notes__read"), ("ok", "notes", "notes__delete")]
+        assert "line one" in live[1][0][3] and "deleted b" in live[1][1][3]
+        await app.open_conversation(app.conversation.id)
+        await pilot.pause()
+        assert shown() == live
+        # the server that ran each call is saved with its result: shown without the hub too
+        app.services.hub = None
         await app.open_conversation(app.conversation.id)
         await pilot.pause()
         assert shown() == live

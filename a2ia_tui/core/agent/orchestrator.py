@@ -400,6 +400,7 @@ class Orchestrator:
                 for_model = text[:cap] + f"\n[... truncated: the result had {len(text)} characters; {len(text) - cap} were cut for the model]"
             if is_error and not for_model.lower().startswith("error"):
                 for_model = f"Error: {for_model}"
+            tool = self.hub.tool(call.name) if self.hub is not None else None
             conversation.add(
                 Message(role="tool", content=for_model, tool_call_id=call.id, tool_name=call.name),
                 backend=self.client.name,
@@ -407,6 +408,8 @@ class Orchestrator:
                 duration_s=duration,
                 full_result=text if len(text) > cap else None,
                 status="interrupted" if cancelled and call.id not in results else "complete",
+                # the server that ran it, for the trace of a reopened chat
+                extra={"server": tool.server} if tool is not None and tool.server else {},
             )
 
 
