@@ -502,7 +502,8 @@ class A2IAApp(App[int]):
         client = self.services.make_client(name, model)
         try:
             health = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
-            ok, why = health.ok, health.detail
+            # (a health check's reason starts with "offline: ", which the messages below say)
+            ok, why = health.ok, health.detail.removeprefix("offline: ")
         except asyncio.TimeoutError:
             ok, why = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
         except A2IAError as exc:

@@ -7,7 +7,7 @@ from textual.app import App
 from textual.widgets import OptionList, Static
 
 from a2ia_tui.core.config import load_settings
-from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.core.llm.scripted import OFFLINE, ScriptedClient
 from a2ia_tui.core.tools.hub import ServerState
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.services import AppServices
@@ -89,9 +89,9 @@ async def test_backend_dots_follow_health_checks():
         sb = app.query_one(Sidebar)
         await wait_for(pilot, lambda: {"vllm", "ollama"} <= set(sb.health))
         assert sb.health["vllm"] == (True, "scripted")
-        assert sb.health["ollama"] == (False, "scripted: offline")
+        assert sb.health["ollama"] == (False, OFFLINE)
         assert "● ▶ vllm  ready" in prompt_of(app, "vllm")
-        assert "✗ ollama  offline" in prompt_of(app, "ollama") and "scripted: offline" in prompt_of(app, "ollama")
+        assert "✗ ollama  offline" in prompt_of(app, "ollama") and "connection refused (is the server running?)" in prompt_of(app, "ollama")
         # a real client's reason starts with "offline: ", which the line above already says
         sb.health["ollama"] = (False, "offline: connection refused (is the server running?)")
         sb.refresh_backends()
@@ -116,7 +116,7 @@ async def test_offline_backend_asks_with_the_reason_first():
         sb = app.query_one(Sidebar)
         sb.select_backend("ollama")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "scripted: offline" in app.screen.question
+        assert "ollama is offline: connection refused (is the server running?)\n" in app.screen.question
         await pilot.press("n")
         await pilot.pause(0.2)
         assert app.selected == []
@@ -263,7 +263,7 @@ async def test_the_backend_an_answer_streams_from_is_not_health_checked():
         made = services.extras["made"]
         sb.busy_backend = "ollama"
         before = len(made)
-        assert await sb.check_backend("ollama") == (False, "scripted: offline")  # the last verdict
+        assert await sb.check_backend("ollama") == (False, OFFLINE)  # the last verdict
         assert len(made) == before  # no client, no request
         # an answer that began while a check was out: the check's failure is no verdict
         sb.busy_backend = None

@@ -24,6 +24,10 @@ from .base import LLMClient
 from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
 
 
+#: What a scripted backend built with ``healthy=False`` says of itself.
+OFFLINE = "offline: connection refused (is the server running?)"
+
+
 @dataclass
 class ScriptStep:
     """One scripted reply: chunks played in order, then optionally an exception."""
@@ -192,7 +196,8 @@ class ScriptedClient(LLMClient):
         return [ModelInfo(name=m, context_length=self._context_length) for m in self._models]
 
     async def health(self) -> Health:
-        return Health(ok=self.healthy, detail="scripted" if self.healthy else "scripted: offline")
+        # worded as the HTTP clients word an unreachable server
+        return Health(ok=self.healthy, detail="scripted" if self.healthy else OFFLINE)
 
     async def context_length(self, model: str | None = None) -> int | None:
         return self._context_length

@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Label
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{ width: 64; max-width: 95%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }}
+{name} Label {{ width: 100%; }}
 {name} Horizontal {{ height: auto; align: right middle; margin: 1 0 0 0; }}
 {name} Button {{ margin: 0 0 0 1; }}
 """

@@ -284,7 +284,7 @@ class Sidebar(VerticalScroll):
         if not health[0]:
             from ..screens.dialogs import ConfirmScreen
 
-            question = f"{name} is offline: {health[1]}\nSelect it anyway?"
+            question = f"{name} is offline: {health[1].removeprefix('offline: ')}\nSelect it anyway?"
             if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Select anyway", no="Cancel")):
                 return
         self.post_message(self.BackendSelected(name))
