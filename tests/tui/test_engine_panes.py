@@ -266,6 +266,19 @@ async def test_log_screen_follows_new_lines(tmp_path):
         assert not isinstance(app.screen, EngineLogScreen)
 
 
+async def test_log_screen_of_an_engine_never_started_says_so_in_80_columns(tmp_path):
+    services = engine_services(tmp_path)
+    app = EngineApp(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(EngineLogScreen(services, "vllm"))
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineLogScreen) and bool(app.screen.query("#el-log")))
+        log = app.screen.query_one("#el-log")
+        await wait_for(pilot, lambda: bool(log.lines))
+        assert list(log.lines) == ["no log yet: the engine has not been started"]
+        header = text(app.screen.query_one("#el-header"))
+        assert header.startswith("vllm log — stopped — ") and str(services.engines["vllm"].log_path) in header
+
+
 def test_parse_overrides_names_the_bad_field():
     assert parse_overrides({"max_model_len": " 4096 ", "tensor_parallel_size": "2"}) == {
         "max_model_len": 4096, "tensor_parallel_size": 2}

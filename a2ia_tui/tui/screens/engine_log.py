@@ -120,7 +120,8 @@ class EngineLogScreen(Screen[None]):
         try:
             size = path.stat().st_size
         except OSError:
-            log.write_line(f"no log yet ({path}): the engine has not been started")
+            # (the header above names the file; the log does not wrap: the reason comes first)
+            log.write_line("no log yet: the engine has not been started")
             return
         self._offset = max(0, size - INITIAL_BYTES)
         self.poll(skip_partial_first=self._offset > 0)
