@@ -603,6 +603,7 @@ class A2IAApp(App[int]):
                 if isinstance(ev, TextDelta):
                     if msg is None or not msg.streaming:
                         msg = await self._answer(msg, client)
+                        status.set(streaming=True)  # (again after a tool call)
                     msg.append(ev.text)
                     pieces += 1
                     if first is None:
@@ -619,8 +620,10 @@ class A2IAApp(App[int]):
                 elif isinstance(ev, ThinkingDelta):
                     if msg is None or not msg.streaming:
                         msg = await self._answer(msg, client)
+                        status.set(streaming=True)
                     msg.append_thinking(ev.text)
                 elif isinstance(ev, ToolCallRequested):
+                    status.set(streaming=False)  # the model's reply is over: tools run, or wait for a yes
                     if msg is not None:
                         if msg.empty:  # the reply was only the call: no answer to show
                             await msg.remove()

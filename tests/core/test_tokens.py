@@ -56,3 +56,25 @@ def test_sliding_window_forgets_old_tokens():
     meter.observe(text("b"))
     clock.t += 0.5
     assert meter.live_tokens_per_s == 1 / 1.0
+
+
+def test_a_reply_that_arrives_at_once_gets_no_rate():
+    """A tool call a server's parser buffered and sent in two chunks, 40 tokens 0.5 ms apart, is
+    no measure of the model's speed (it read 80,000 tok/s); a server's own duration still is."""
+    from a2ia_tui.core.monitor.tokens import MIN_RATE_SPAN_S
+
+    clock = Clock()
+    meter = TokenMeter(clock=clock)
+    meter.start()
+    clock.t += 0.3
+    meter.observe(text("{"))
+    clock.t += 0.0005
+    meter.observe(text("}"))
+    meter.observe(ChatChunk(done=True, eval_count=40, prompt_eval_count=12))
+    stats = meter.finish()
+    assert stats.completion_tokens == 40 and stats.tokens_per_s is None
+    meter.start()
+    meter.observe(text("a"))
+    clock.t += 2 * MIN_RATE_SPAN_S
+    meter.observe(text("b"))
+    assert abs(meter.finish().tokens_per_s - 1 / (2 * MIN_RATE_SPAN_S)) < 1e-6

@@ -57,6 +57,33 @@ async def test_tool_call_approved() -> None:
         assert app.focused is app.query_one("#prompt")
 
 
+async def test_the_status_bar_is_not_streaming_while_a_tool_waits_for_approval() -> None:
+    """The reply before the call streamed (▶); while the call waits for a yes nothing streams,
+    and the answer after it streams again."""
+    hub = MiniHub()
+    answer = text_reply("Deleted it, as asked.", delay_s=0.02)
+    app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "a.txt"}), text="I will delete it."), answer]},
+                       hub=hub)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "delete a.txt")
+        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
+        await pilot.pause()
+        assert app.status.fields["streaming"] is False and "▶" not in app.status.render_text()
+        seen: list[bool] = []
+        real = app.status.set
+
+        def watching(*args, **changes):
+            if "streaming" in changes:
+                seen.append(changes["streaming"])
+            return real(*args, **changes)
+
+        app.status.set = watching
+        await pilot.press("y")
+        await wait_for(pilot, lambda: idle(app))
+        assert seen[0] is True and seen[-1] is False  # the answer streamed, then the turn ended
+
+
 async def test_an_approval_shows_a_hidden_trace() -> None:
     """The request and its y / n keys are in the trace: hidden (ctrl+t, or the sidebar asked for
     in an 80-column terminal), the turn waited for an answer nobody could see."""

@@ -15,6 +15,13 @@ from dataclasses import dataclass
 from ..llm.types import ChatChunk
 
 
+#: A request's tokens/s is measured client-side only over at least this long (first to last
+#: token): a reply that arrives at once (a tool call a server's parser buffered and sent in one
+#: or two chunks, a cached answer) gave figures such as "58000 tok/s", which say nothing of
+#: the model's speed. Shorter: no figure (``tokens_per_s`` is None).
+MIN_RATE_SPAN_S = 0.05
+
+
 @dataclass(frozen=True)
 class TurnStats:
     prompt_tokens: int | None
@@ -123,7 +130,8 @@ class TokenMeter:
         tps: float | None = None
         if self._exact_completion is not None and self._eval_duration_ns:
             tps = self._exact_completion / (self._eval_duration_ns / 1e9)
-        elif self._t_first is not None and self._t_last is not None and self._t_last > self._t_first and tokens > 1:
+        elif (self._t_first is not None and self._t_last is not None
+              and self._t_last - self._t_first >= MIN_RATE_SPAN_S and tokens > 1):
             # n tokens arrive over n-1 gaps after the first one.
             tps = max(tokens - 1, 1) / (self._t_last - self._t_first)
         stats = TurnStats(
