@@ -43,6 +43,7 @@ from textual.widgets import Static
 from ..core.errors import A2IAError
 from . import css_cache
 from .commands import A2IACommands
+from .gctune import collect_young
 from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SwitchBackend
 from .services import AppServices
 from .widgets.chat import AssistantMessage, ChatView
@@ -56,6 +57,8 @@ WIDE = 140  # from here the side panes have their full widths
 HEALTH_TIMEOUT_S = 3.0
 #: During a stream, hand the event loop to the UI at least once per this many text deltas.
 YIELD_EVERY = 32
+#: Seconds after a turn before its garbage is collected (see A2IAApp._idle_gc).
+TURN_GC_DELAY_S = 0.3
 
 
 def _lists_model(models: list[str], model: str) -> bool:
@@ -108,6 +111,9 @@ class A2IAApp(App[int]):
     WARM_UP_AFTER_S = 1.5
     #: True once :meth:`_warm_up` has run.
     warmed = False
+    #: Seconds between two looks at the garbage waiting for a young collection (see
+    #: :meth:`_idle_gc`).
+    IDLE_GC_S = 2.0
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("escape", "cancel_turn", "Stop answer"),
@@ -225,6 +231,13 @@ class A2IAApp(App[int]):
         self.status.set(mode=self._mode_label())
         self.call_after_refresh(self._startup)
         self.set_timer(self.WARM_UP_AFTER_S, self._warm_up)
+        self.set_interval(self.IDLE_GC_S, self._idle_gc)
+
+    def _idle_gc(self) -> None:
+        """The young garbage collected while nothing happens (see gctune.collect_young): not
+        during a turn, whose frames it would delay."""
+        if not self.turn_running:
+            collect_young()
 
     def _warm_up(self) -> None:
         """Load what the first code block of an answer needs (Pygments, its lexers, Rich's syntax
@@ -330,6 +343,7 @@ class A2IAApp(App[int]):
             self._tools_ready = asyncio.Event()
             self.run_worker(self._start_hub(), group="hub")
         self._start_metrics()
+        self._idle_gc()  # start-up's garbage (~9,500 objects), before the first question
 
     async def _offer_leftovers(self) -> None:
         """An engine left running by a crashed session (found through its pid file): adopt it
@@ -680,6 +694,7 @@ class A2IAApp(App[int]):
             self.status.set(streaming=False, note=None)
             self._save()
             self._focus_prompt_if_idle()
+            self.set_timer(TURN_GC_DELAY_S, self._idle_gc)  # the turn's garbage, once drawn
 
     async def _wait_for_tools(self) -> None:
         """A message sent while MCP servers are still starting (the first seconds after launch)

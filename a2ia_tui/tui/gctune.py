@@ -29,3 +29,23 @@ def raise_thresholds() -> None:
     """The thresholds alone: the entry point calls this first, so that importing Textual and
     pydantic (which allocate a great deal) does not run a young collection every 700 objects."""
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+#: While the app is idle, the young generation is collected once this many objects wait in it.
+YOUNG_IDLE = 2_000
+
+
+def collect_young(minimum: int = YOUNG_IDLE) -> bool:
+    """Run the young collection now, while nothing waits for it, if ``minimum`` or more objects
+    wait for one; True if it ran.
+
+    With the thresholds above a young collection examines ~10,000 objects and takes 1.5-4 ms.
+    Start-up alone leaves ~9,500 (the widgets of the screen), and a 20,000-token flood allocates
+    ~4,000 more (its blocks): left to the threshold, that collection fell in the middle of the
+    user's first question, and of any question sent when the count was high. The app calls this
+    when start-up is done, after each turn and every few seconds while idle (never during a
+    turn), so a question starts with an almost empty young generation."""
+    if gc.get_count()[0] < minimum:
+        return False
+    gc.collect(0)
+    return True

@@ -99,3 +99,48 @@ def test_the_first_frame_loads_no_heavy_library(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[0] == "[]", proc.stdout
+
+
+def test_collect_young_runs_the_young_collection_only_when_enough_waits() -> None:
+    from a2ia_tui.tui.gctune import collect_young
+
+    was = gc.isenabled()
+    gc.disable()  # no automatic collection in between: the count is the test's
+    try:
+        gc.collect(0)
+        kept = [[] for _ in range(300)]
+        assert not collect_young(minimum=1000)
+        assert gc.get_count()[0] >= 250  # (the count is net of what was freed meanwhile)
+        kept += [[] for _ in range(1000)]
+        assert collect_young(minimum=1000)
+        assert gc.get_count()[0] < 100  # collected: the young generation is empty again
+        assert len(kept) == 1300
+    finally:
+        if was:
+            gc.enable()
+
+
+async def test_the_app_collects_young_garbage_after_start_up_and_turns_never_during_one(monkeypatch) -> None:
+    """Start-up's garbage (~9,500 objects) is collected when start-up is done, a turn's once it is
+    drawn, and every IDLE_GC_S while idle: a question then starts with an almost empty young
+    generation, and no collection (1.5-4 ms) falls in its frames. Never while a turn runs."""
+    from a2ia_tui.core.llm.scripted import text_reply
+    from a2ia_tui.tui import app as appmod
+
+    from .app_helpers import build_app, idle, send, wait_for
+
+    calls: list[bool] = []  # whether a turn was running at each collection
+    monkeypatch.setattr(appmod, "TURN_GC_DELAY_S", 0.01)
+    app, _ = build_app({"vllm": [text_reply("Hello.", delay_s=0.01)]})
+    monkeypatch.setattr(appmod, "collect_young", lambda: calls.append(app.turn_running))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        assert calls == [False]  # start-up done: collected
+        app.turn_running = True
+        app._idle_gc()  # the idle timer's look during a turn: nothing
+        app.turn_running = False
+        assert calls == [False]
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and len(calls) == 2)
+        assert calls == [False, False]
+        assert app._timers and any(t._callback == app._idle_gc for t in app._timers)  # the idle timer
