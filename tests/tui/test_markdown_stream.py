@@ -611,3 +611,97 @@ async def test_a_streamed_table_of_wide_characters_keeps_its_widths() -> None:
                 frames += 1
             await pilot.pause()
         assert frames
+
+
+_CODE_CHARS = "abcdefxyz_ ()[]{}:;,.=+-*/<>'\"#\\@$%!?|&^~`0123456789"
+_CODE_LANGS = ["python", "bash", "json", "javascript", "rust", "c", "yaml", "diff", "text", "no-such-language"]
+
+
+def _random_code(rng) -> str:
+    lines = []
+    for _ in range(rng.randint(0, 10)):
+        line = "".join(rng.choice(_CODE_CHARS) for _ in range(rng.choice([rng.randint(0, 8), rng.randint(0, 40)])))
+        if rng.random() < 0.05:
+            line += rng.choice(["é→", "\t", "中", "\x07"])  # one cell; then what the fast path leaves to Rich
+        lines.append(line + (" " * rng.randint(1, 3) if rng.random() < 0.1 else ""))
+    if rng.random() < 0.2:
+        lines.append('"""a docstring\nover two lines"""')
+    return "\n".join(lines)
+
+
+async def test_code_blocks_are_drawn_from_pygments_tokens_as_rich_draws_them() -> None:
+    """fast_code_strips draws a code block (or a piece of one) from Pygments' tokens: on 600
+    random blocks it gives Rich's ``Syntax`` segments, segment for segment, or None where it
+    cannot be sure (a line wider than the block, a tab, a wide or control character, an unknown
+    language), and most blocks take it."""
+    import os
+    import random
+
+    from a2ia_tui.tui.widgets.markdown_stream import _strips, code_syntax, fast_code_strips
+
+    rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
+    app = Scroller()
+    async with app.run_test(size=(100, 24)):
+        md = app.query_one(StreamingMarkdown)
+        drawn = 0
+        for _ in range(600):
+            code, lang, width = _random_code(rng), rng.choice(_CODE_LANGS), rng.randint(8, 90)
+            padding = rng.choice([(1, 1, 1, 1), (0, 1, 0, 1), (1, 1, 0, 1), (0, 1, 1, 1)])
+            fast = fast_code_strips(md, code, lang, padding, width)
+            if fast is None:
+                continue
+            drawn += 1
+            rich = _strips(md, code_syntax(code, lang, padding), width)
+            assert [list(s) for s in fast] == [list(s) for s in rich], (code, lang, width, padding)
+        assert drawn > 300
+        for code, lang in (("a\tb", "python"), ("x = '中'", "python"), ("x" * 60, "python"), ("x = 1", "no-such-language")):
+            assert fast_code_strips(md, code, lang, (1, 1, 1, 1), 40) is None, (code, lang)
+
+
+def _random_fence(rng) -> str:
+    fence = rng.choice(["```", "```", "````", "~~~"])
+    info = rng.choice(["python", "py", "bash", "json", "", "text", "no-such", "python title=x", "c++", "py\\thon", "&amp;"])
+    lines = [line + (" " + fence if rng.random() < 0.05 else "") for line in _random_code(rng).split("\n")]
+    closer = rng.choice([fence, fence, fence + fence[0], "  " + fence, "    " + fence, fence + "  "])
+    source = fence + rng.choice(["", " "]) + info + "\n" + "".join(line + "\n" for line in lines) + closer
+    return rng.choice(["", "\n"]) + source + rng.choice(["", "\n"])
+
+
+async def test_a_settled_code_block_is_drawn_from_pygments_tokens_as_rich_draws_it() -> None:
+    """A settled block that is a whole top-level code block is drawn without Rich's Markdown:
+    on 600 random fenced blocks, cell for cell what rendering the block as Markdown draws,
+    or None (then Markdown draws it) where the two may differ: an indented closing fence (four
+    blanks make it code), an escape or an entity in the info string."""
+    import os
+    import random
+
+    rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
+    app = Scroller()
+    async with app.run_test(size=(100, 24)):
+        md = app.query_one(StreamingMarkdown)
+        drawn = 0
+        for _ in range(600):
+            source = _random_fence(rng)
+            md._width = rng.randint(10, 90)
+            fast = md._fence_strips(source)
+            if fast is None:
+                continue
+            drawn += 1
+            assert _cells(fast) == _cells(render_strips(md, source, md._width)), (source, md._width)
+        assert drawn > 150
+        for source in ("```python\nx = 1\n    ```", "```py\\thon\nx = 1\n```", "Text\n```python\nx = 1\n```"):
+            assert md._fence_strips(source) is None, source
+
+
+async def test_a_code_block_keeps_its_colours_when_its_fence_has_a_blank_before_the_language() -> None:
+    """"``` python" names the language as "```python" does (CommonMark strips the info string).
+    Rich took the first word of markdown-it's unstripped info, "": the block was highlighted
+    while it streamed (in pieces), then drawn without colours once settled."""
+    app = Scroller()
+    async with app.run_test(size=(80, 24)):
+        md = app.query_one(StreamingMarkdown)
+        md._width = 40
+        spaced = render_strips(md, "``` python\nx = compute(1)\n```", 40)
+        assert _cells(spaced) == _cells(render_strips(md, "```python\nx = compute(1)\n```", 40))
+        assert _cells(spaced) != _cells(render_strips(md, "```\nx = compute(1)\n```", 40))
+
