@@ -705,3 +705,133 @@ async def test_a_code_block_keeps_its_colours_when_its_fence_has_a_blank_before_
         assert _cells(spaced) == _cells(render_strips(md, "```python\nx = compute(1)\n```", 40))
         assert _cells(spaced) != _cells(render_strips(md, "```\nx = compute(1)\n```", 40))
 
+
+_CUT_VOCAB = ["Some text.", "More *words* and `code`.", "", "", "", "- item", "- another item", "* star item",
+              "+ plus item", "1. one", "2. two", "3) paren", "  indented continuation", "    indented code",
+              "```python", "x = 1", "```", "~~~", "````", "  ```", "# Heading", "> a quote", "---", "- - -", "***",
+              "| a | b |", "|---|---|", "Title", "===", "<div>", "2024. a year", "  - nested item",
+              "   3. nested number", "\t- tab item", "  ", "text"]
+
+
+def _long_doc(rng, html: bool) -> str:
+    lines = [rng.choice(_CUT_VOCAB) for _ in range(rng.randint(1, 80))]
+    if not html:
+        lines = [line for line in lines if not line.startswith("<")]
+    return "\n".join(lines) + rng.choice(["", "\n"])
+
+
+def test_a_clean_cut_is_where_cutting_starts_afresh() -> None:
+    """clean_cut(text, end) finds a place at or before ``end`` where block_cuts cuts the whole
+    text and then goes on as it does from the start of a text: so the text before it and the
+    text after it, cut on their own, give the whole text's cuts (on 4,000 random texts)."""
+    import os
+    import random
+
+    from a2ia_tui.tui.widgets.markdown_stream import clean_cut
+
+    rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
+    found = 0
+    for _ in range(4000):
+        text = _long_doc(rng, html=rng.random() < 0.3)
+        end = rng.randint(0, len(text))
+        at = clean_cut(text, end)
+        if not at:
+            continue
+        found += 1
+        cuts, joins = block_cuts(text)
+        assert at <= end and at in cuts and at not in joins, (text, at)
+        assert block_cuts(text[:at])[0] == [c for c in cuts if c < at], (text, at)
+        assert block_cuts(text[at:]) == ([c - at for c in cuts if c > at], {c - at for c in joins if c > at}), (text, at)
+    assert found > 200
+    assert clean_cut("Some text.\n\n<div>\n\nMore text.\n\nThe end.\n", 40) == 0  # HTML: none
+    assert clean_cut("```\ncode\n\nstill code\n```\n", 30) == 0  # inside a fence: none
+    assert clean_cut("---\n\nafter a rule\n\ntext\n", 16) == 0  # after a thematic break: none
+
+
+def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_as_the_whole(monkeypatch) -> None:
+    """A write of UNCUT_MIN characters or more (a flood's last write, a restored answer) is cut
+    into blocks over its last UNCUT_KEEP characters only; the rest is one uncut block, cut when
+    needed, all at once or from its end. Either way the blocks are those cutting the text at
+    once gives: their sources, gaps, and numbered lists (on 300 random texts)."""
+    import os
+    import random
+
+    from a2ia_tui.tui.widgets import markdown_stream as ms
+
+    def blocks(md) -> list[tuple]:
+        return [(b.source, b.gap, b.number, b.run and (b.run.first, b.run.count)) for b in md._blocks] + [md._tail.source]
+
+    rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
+    uncut = 0
+    for case in range(300):
+        doc = "".join(_long_doc(rng, html=False) + "\n\n" for _ in range(rng.randint(1, 6)))
+        monkeypatch.setattr(ms, "UNCUT_MIN", 10**9)
+        whole = StreamingMarkdown()
+        whole.write("Before.\n\n")
+        whole.write(doc)
+        monkeypatch.setattr(ms, "UNCUT_MIN", 200)
+        monkeypatch.setattr(ms, "UNCUT_KEEP", 60)
+        md = StreamingMarkdown()
+        md.write("Before.\n\n")
+        md.write(doc)
+        if any(b.uncut for b in md._blocks):
+            uncut += 1
+            assert len(md._blocks) < len(whole._blocks)
+            if case % 2:  # from the end, as the settling pass does
+                while (i := next((k for k, b in enumerate(md._blocks) if b.uncut), -1)) >= 0:
+                    md._expand(i, ms.UNCUT_KEEP)
+        assert md.blocks == whole.blocks
+        assert blocks(md) == blocks(whole), doc
+    assert uncut > 100
+
+
+def test_the_estimate_of_uncut_text_is_the_estimate_of_its_lines() -> None:
+    """estimate_uncut (regular expressions over the text, not a loop over its lines) gives what
+    estimate_height gives, on 2,000 random texts."""
+    import random
+
+    from a2ia_tui.tui.widgets.markdown_stream import estimate_height, estimate_uncut
+
+    rng = random.Random(2026)
+    for _ in range(2000):
+        text = "".join(rng.choice(["a" * rng.randint(0, 120), "\n", "\n\n", "b c ", "é "]) for _ in range(30))
+        width = rng.randint(5, 80)
+        assert estimate_uncut(text, width) == estimate_height(text, width), (text, width)
+
+
+async def test_an_uncut_flood_is_cut_when_scrolled_into_view_or_when_idle(monkeypatch) -> None:
+    """A long write leaves the text above its last screens uncut (its height estimated): scrolled
+    into view before the idle pass got there, it is cut and drawn at once; otherwise the idle
+    pass cuts it from its end, slice by slice, until every block is drawn exactly, the same
+    blocks as a write that was cut whole."""
+    from a2ia_tui.tui.widgets import markdown_stream as ms
+
+    whole = [b.source for b in StreamingMarkdown(_doc(60), sealed=True)._blocks]  # cut whole
+    monkeypatch.setattr(ms, "UNCUT_MIN", 2000)
+    monkeypatch.setattr(ms, "UNCUT_KEEP", 1500)
+    for scroll in (True, False):
+        app = Scroller()
+        async with app.run_test(size=(80, 24)) as pilot:
+            md = app.query_one(StreamingMarkdown)
+            view = md.parent
+            view.anchor()
+            md.write(_doc(60))
+            await pilot.pause()
+            assert md._blocks[0].uncut and md._blocks[0].strips is None
+            assert "x59 = 59" in "\n".join(md.render_line(y).text for y in range(md._content - 8, md._content))
+            md.seal()
+            if scroll:
+                view.release_anchor()
+                view.scroll_home(animate=False)
+                await pilot.pause()
+                await pilot.pause()
+                assert not md._blocks[0].uncut and md._blocks[0].strips is not None
+                assert "Part 0" in "\n".join(md.render_line(y).text for y in range(md._blocks[0].height))
+            await wait_until(pilot, lambda: md.settled)
+            assert not any(b.uncut for b in md._blocks)
+            assert [b.source for b in md._blocks] == whole
+            exact = sum(len(render_strips(md, b.source, md._width)) for b in md._blocks) + len(md._blocks) - 1
+            await pilot.pause()
+            assert md.size.height == exact == md._height
+            if not scroll:
+                assert view.scroll_y >= view.max_scroll_y - 1  # the view followed to the end

@@ -25,6 +25,11 @@ So an answer is ONE widget using Textual's line API (``render_line``), whatever 
   Textual asks for its lines, and once the answer is finished the remaining blocks are rendered in
   small slices while the app is idle (:meth:`_settle`; paused while an answer streams), so every
   height becomes exact;
+* a write of :data:`UNCUT_MIN` characters or more (a flood, whose frames are held back while it
+  pours in, ends in one such write; a long restored answer) is cut into blocks over its last
+  :data:`UNCUT_KEEP` characters only: the text above is one *uncut* block, its height estimated,
+  cut when it is scrolled into view or by the idle pass (:func:`clean_cut` finds where cutting
+  starts afresh, so the blocks are those cutting the whole text gives);
 * the tail is re-rendered when it changes, at most once a frame (the chat calls
   :meth:`StreamingMarkdown.write` ~10 times a second with what arrived), and only the lines from
   the old tail down are marked for repainting: Textual's line cache keeps every other line. A
@@ -67,6 +72,8 @@ SETTLE_BUDGET_S = 0.008  # rendering time per slice
 SETTLE_PAUSED_S = 0.5  # while the app runs a turn, the settling pass looks again this often
 RESERVE_S = 0.5  # while streaming, keep room below the text for this much more of it...
 RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
+UNCUT_MIN = 65_536  # a write of this many characters or more (a flood, a restored answer)...
+UNCUT_KEEP = 16_384  # ...is cut into blocks over its last this many only: the rest waits (_Block.uncut)
 
 
 _markdown_class: type[RichMarkdown] | None = None
@@ -450,8 +457,69 @@ def estimate_height(source: str, width: int) -> int:
     return max(1, h)
 
 
+_LONG_LINES: dict[int, re.Pattern] = {}
+
+
+def estimate_uncut(source: str, width: int) -> int:
+    """:func:`estimate_height` of text not cut into blocks yet (its blank lines stand for the
+    gaps between them), without a Python loop over its lines: only the lines longer than
+    ``width`` are looked at one by one."""
+    w = max(1, width)
+    long = _LONG_LINES.get(w)
+    if long is None:
+        # (after a line break: the expression is tried only where a line starts)
+        long = _LONG_LINES[w] = re.compile("\n([^\n]{%d,})" % (w + 1))
+    source = source.strip("\n")
+    return max(1, source.count("\n") + 1 + sum(-(-len(m) // w) - 1 for m in long.findall("\n" + source)))
+
+
+#: Lines that may open or close a code fence (what block_cuts looks at inside one), each after
+#: the line break before it (searched for in "\n" + text: tried only where a line starts).
+_FENCE_LIKE = re.compile(r"\n([^\S\n]*(?:`{3,}|~{3,})[^\n]*)")
+
+
+def clean_cut(text: str, end: int) -> int:
+    """The last position at or before ``end`` where :func:`block_cuts` cuts ``text`` and then
+    goes on from the state it starts in (0: none found). So ``text[:p]`` may be cut into blocks
+    on its own, later, and ``text[p:]`` now, the same blocks as cutting the whole text gives: a
+    line of text (its first character not one that may open anything) after a blank line,
+    outside a code fence, not after a thematic break. Text with a line that opens with ``<`` (an
+    HTML block may hide a fence) has none."""
+    head = text[:text.rfind("\n", 0, max(0, end)) + 1]  # complete lines only
+    if head.startswith("<") or "\n<" in head:  # a line that may open an HTML block
+        return 0
+    inside: list[tuple[int, int]] = []  # the code fences, (opening line's start, closing line's end)
+    fence: tuple[str, int] | None = None
+    opened = 0
+    for m in _FENCE_LIKE.finditer("\n" + head):
+        line = m.group(1)
+        if fence is None:
+            fence = fence_opener(line)
+            opened = m.start(1) - 1
+        elif line.strip()[:1] == fence[0] and closes_fence(line, fence):
+            inside.append((opened, m.end(1) - 1))
+            fence = None
+    if fence is not None:
+        inside.append((opened, len(text)))
+    p = head.rfind("\n\n")
+    while p > 0:
+        at = p + 2  # the start of the line after a blank line...
+        first = text[at:at + 1]
+        if first and not first.isspace() and first not in _SPECIAL:  # ...a line of text
+            e = p  # the end of the last line before the blank ones
+            while e > 0 and head[e - 1].isspace():
+                e -= 1
+            line = head[head.rfind("\n", 0, e) + 1:e]
+            rule = line.lstrip()[:1] in ("-", "*", "_") and _BREAK.match(line) is not None
+            k = bisect_right(inside, (at, len(text) + 1)) - 1
+            if not rule and (k < 0 or inside[k][1] <= at):
+                return at
+        p = head.rfind("\n\n", 0, p)
+    return 0
+
+
 class _Block:
-    __slots__ = ("estimated", "gap", "height", "number", "provisional", "run", "source", "strips")
+    __slots__ = ("estimated", "gap", "height", "number", "provisional", "run", "source", "strips", "uncut")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -462,6 +530,9 @@ class _Block:
         self.gap = GAP  # blank lines after it (none before the next item of a list)
         self.run: _Run | None = None  # the numbered list it is an item of
         self.number = 0  # ...and its number there
+        #: text not cut into blocks yet (a flood's, a restored answer's: cut and rendered when
+        #: it is scrolled into view or the app is idle, see StreamingMarkdown._expand)
+        self.uncut = False
 
     @property
     def lines(self) -> int:
@@ -682,7 +753,13 @@ class StreamingMarkdown(OneLayout, Widget):
 
     @property
     def blocks(self) -> list[str]:
-        """The sources of the settled blocks (then the tail, if any), in order."""
+        """The sources of the settled blocks (then the tail, if any), in order (text not cut
+        yet is cut first)."""
+        if any(b.uncut for b in self._blocks):
+            while (i := next((k for k, b in enumerate(self._blocks) if b.uncut), -1)) >= 0:
+                self._expand(i)
+            if self._width:
+                self._relayout()
         return [b.source for b in self._blocks] + ([self._tail.source] if self._tail.source else [])
 
     def _parts(self) -> list[_Block]:
@@ -693,7 +770,44 @@ class StreamingMarkdown(OneLayout, Widget):
         if not chunk:
             return
         self.text += chunk
-        self._cut(self._tail.source + chunk)
+        tail = self._tail.source + chunk
+        if len(tail) >= UNCUT_MIN and not self._tail_joined and self._fence is None and self._table is None:
+            # A flood's last write, a long restored answer: what is above its last screens is
+            # cut into blocks only when it is scrolled into view or the app is idle. (Not where
+            # the tail carries state of its own: the next item of a list, a code block or a
+            # table drawn in pieces while streaming.)
+            at = clean_cut(tail, len(tail) - UNCUT_KEEP)
+            if at >= UNCUT_KEEP:
+                uncut = _Block(tail[:at])
+                uncut.uncut = True
+                if self._blocks:
+                    self._blocks[-1].gap = GAP
+                self._blocks.append(uncut)
+                tail = tail[at:]
+        self._cut(tail)
+
+    def _expand(self, i: int, most: int | None = None) -> None:
+        """Cut the uncut block ``i`` into blocks: all of it, or with ``most``, about its last
+        ``most`` characters (the rest stays uncut). The blocks are those cutting the whole text
+        gives, as the uncut text ends where :func:`clean_cut` found the cutting starts afresh."""
+        block = self._blocks[i]
+        source = block.source
+        at = clean_cut(source, len(source) - most) if most is not None and len(source) > 2 * most else 0
+        saved = self._blocks, self._tail, self._tail_joined, self._fence, self._table
+        self._blocks, self._tail_joined, self._fence, self._table = [], False, None, None
+        try:
+            cuts, joins = block_cuts(source[at:])
+            self._settle_pieces(source[at:], cuts + [len(source) - at], joins, 0)
+            new = self._blocks
+        finally:
+            self._blocks, self._tail, self._tail_joined, self._fence, self._table = saved
+        if new:
+            new[-1].gap = block.gap
+        if at:
+            block.source, block.estimated = source[:at], 0
+            self._blocks[i + 1:i + 1] = new
+        else:
+            self._blocks[i:i + 1] = new
 
     def _cut(self, tail: str, final: bool = False) -> None:
         """Cut ``tail`` (the end of the text) into settled blocks and a new tail. ``final``: the
@@ -702,6 +816,12 @@ class StreamingMarkdown(OneLayout, Widget):
         cuts, joins = block_cuts(tail + "\n" if final else tail)
         if final and not cuts:
             return  # the tail as it is (and as it was drawn)
+        start = self._settle_pieces(tail, cuts, joins, base, final)
+        self._tail = _Block(tail[start:])
+        self._number_tail()
+
+    def _settle_pieces(self, tail: str, cuts: list[int], joins: set[int], base: int, final: bool = False) -> int:
+        """The blocks of ``tail`` up to its last cut, settled; returns where the rest starts."""
         start = 0
         first_new = len(self._blocks)
         for cut in cuts:
@@ -727,8 +847,7 @@ class StreamingMarkdown(OneLayout, Widget):
                     self._add_block(block)
             self._tail_joined = cut in joins
             start = cut
-        self._tail = _Block(tail[start:])
-        self._number_tail()
+        return start
 
     def _add_block(self, block: _Block) -> None:
         """Settle ``block`` (the tail's text up to a cut): the one before it is followed by no
@@ -1008,12 +1127,15 @@ class StreamingMarkdown(OneLayout, Widget):
         parts = self._parts()
         for block in parts:
             if block.strips is None and block.estimated != width:
-                block.height = estimate_height(block.source, width)
+                block.height = (estimate_uncut if block.uncut else estimate_height)(block.source, width)
                 block.estimated = width
         covered = 0 if not self._sealed else self._screen_lines
         for block in reversed(parts):  # the bottom of a streaming answer is what a follower sees
             if covered >= self._screen_lines:
                 break
+            if block.uncut:  # (the text below it does not fill the screen)
+                self._expand(self._blocks.index(block))
+                return self._measure()
             if block.strips is None:
                 self._render_block(block)
             covered += block.lines
@@ -1104,6 +1226,13 @@ class StreamingMarkdown(OneLayout, Widget):
         i = bisect_right(self._offsets, y) - 1
         block = self._part(i) if i < len(self._offsets) else None
         if block is not None:
+            if block.uncut:  # scrolled into view before the settling pass cut it: cut it now
+                self._expand(i)
+                self._measure()
+                if not self._relayout_due:
+                    self._relayout_due = True
+                    self.call_after_refresh(self._relayout)
+                return self.render_line(y)
             # scrolled into view before the settling pass reached it: render it now
             if block.strips is None and self._render_block(block) and not self._relayout_due:
                 self._relayout_due = True
@@ -1148,6 +1277,10 @@ class StreamingMarkdown(OneLayout, Widget):
         deadline = time.perf_counter() + SETTLE_BUDGET_S
         changed = redrawn = False
         for block in [b for b in reversed(self._blocks) if b.strips is None or b.provisional]:
+            if block.uncut:  # its last part cut into blocks, rendered in the next slices
+                self._expand(self._blocks.index(block), UNCUT_KEEP)
+                changed = True
+                break
             redrawn |= block.provisional  # drawn already: its colours may change, not its height
             changed |= self._render_block(block)
             if time.perf_counter() > deadline:
