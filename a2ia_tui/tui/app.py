@@ -125,6 +125,12 @@ class A2IAApp(App[int]):
         Binding("ctrl+l", "engine_log", "Engine log", priority=True),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
+        # the chat scrolls from the prompt, which keeps the focus (scrolling keys: not in the
+        # footer; a focused list or pane scrolls itself first)
+        Binding("pageup", "scroll_chat(-1)", "Scroll up", show=False),
+        Binding("pagedown", "scroll_chat(1)", "Scroll down", show=False),
+        Binding("ctrl+home", "scroll_chat(-2)", "Chat start", show=False),
+        Binding("ctrl+end", "scroll_chat(2)", "Chat end", show=False),
     ]
 
     def __init__(self, services: AppServices) -> None:
@@ -867,6 +873,20 @@ class A2IAApp(App[int]):
             return "tools: off"
         mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
         return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
+
+    def action_scroll_chat(self, step: int) -> None:
+        """A page up (-1) or down (1), or the start (-2) or end (2) of the chat. Up leaves the
+        answer being streamed where it is (the view stops following it); at the end, it follows
+        again."""
+        chat = self.chat
+        if step == -2:
+            chat.scroll_home(animate=False)
+        elif step == 2:
+            chat.scroll_end(animate=False)
+        elif step < 0:
+            chat.scroll_page_up(animate=False)
+        else:
+            chat.scroll_page_down(animate=False)
 
     def action_toggle_react(self) -> None:
         if self.orchestrator is None:

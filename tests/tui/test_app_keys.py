@@ -459,3 +459,33 @@ async def test_chats_nobody_typed_in_are_not_saved() -> None:
     from a2ia_tui.core.store import HistoryStore
 
     assert [c.title for c in HistoryStore(app.services.loaded.paths.history_db).list()] == ["hello"]
+
+
+async def test_page_keys_scroll_the_chat_from_the_prompt() -> None:
+    """PgUp / PgDn scroll the chat a page while the prompt keeps the focus (Input has no use for
+    them), ctrl+home / ctrl+end go to its start / end; up, the view stops following the answer,
+    and at the end it follows again."""
+    answer = "\n\n".join(f"Paragraph {i}: some words to read." for i in range(60))
+    app, _ = build_app({"vllm": [text_reply(answer)]})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "a long one")
+        await wait_for(pilot, lambda: idle(app))
+        chat = app.chat
+        await wait_for(pilot, lambda: chat.max_scroll_y > 50 and chat.scroll_y == chat.max_scroll_y)
+        prompt = app.query_one("#prompt")
+        assert app.focused is prompt
+        bottom = chat.scroll_y
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert bottom - chat.size.height <= chat.scroll_y < bottom and app.focused is prompt
+        assert chat._anchor_released  # the view no longer follows
+        await pilot.press("ctrl+home")
+        await pilot.pause()
+        assert chat.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert 0 < chat.scroll_y < bottom
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert chat.scroll_y == chat.max_scroll_y and not chat._anchor_released
