@@ -819,6 +819,10 @@ class A2IAApp(App[int]):
         await self.chat.show_conversation(conv)
         await self.trace.clear()
         await self._restore_trace(conv)
+        # the last answer's figures, as saved with it (the chat shown before had its own)
+        last = next((e.meta for e in reversed(conv.entries) if e.message.role == "assistant"), None)
+        self.status.set(tps=last and last.tokens_per_s, ttft=last and last.ttft_s,
+                        tokens_in=last and last.prompt_tokens, tokens_out=last and last.completion_tokens)
 
     async def _restore_trace(self, conv: Any) -> None:
         from ..core.agent.events import ToolCallFinished as Fin, ToolCallRequested as Req

@@ -489,3 +489,31 @@ async def test_page_keys_scroll_the_chat_from_the_prompt() -> None:
         await pilot.press("ctrl+end")
         await pilot.pause()
         assert chat.scroll_y == chat.max_scroll_y and not chat._anchor_released
+
+
+async def test_a_reopened_chat_shows_its_last_answers_figures_in_the_status_bar() -> None:
+    """The status bar's last-answer figures (tokens/s, time to first token, tokens in/out, so the
+    context used) are those saved with the reopened chat's last answer, not the figures of the
+    chat shown before (nor "ctx 0" after a new chat); a chat without an answer shows none."""
+    app, _ = build_app({"vllm": [text_reply("Fresh.")]})
+    conv = Conversation(title="Figures")
+    conv.add_user("q")
+    conv.add(Message(role="assistant", content="old answer"), backend="vllm", model="vllm-model",
+             prompt_tokens=1200, completion_tokens=300, ttft_s=0.5, tokens_per_s=42.0)
+    app.services.store.sync(conv)
+    empty = Conversation(title="No answer")
+    empty.add_user("nothing came")
+    app.services.store.sync(empty)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.status.fields["tokens_out"])
+        await app.open_conversation(conv.id)
+        await pilot.pause()
+        text = app.status.render_text()
+        assert "42.0 tok/s" in text and "ttft 0.50 s" in text and "in 1200 / out 300" in text, text
+        assert "ctx 1500/" in text or app.status.fields["context_max"] is None, text
+        await app.open_conversation(empty.id)
+        await pilot.pause()
+        text = app.status.render_text()
+        assert "tok/s" not in text and "in " not in text and "ttft" not in text, text
