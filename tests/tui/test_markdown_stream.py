@@ -776,7 +776,7 @@ def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_a
         md.write(doc)
         if any(b.uncut for b in md._blocks):
             uncut += 1
-            assert len(md._blocks) < len(whole._blocks)
+            assert len(md._blocks) <= len(whole._blocks)  # (an uncut block stands for one or more)
             if case % 2:  # from the end, as the settling pass does
                 while (i := next((k for k, b in enumerate(md._blocks) if b.uncut), -1)) >= 0:
                     md._expand(i, ms.UNCUT_KEEP)
