@@ -22,7 +22,7 @@ import sys
 from typing import Any, TextIO
 
 from . import __version__
-from .cliargs import add_agent_flags, add_connection_flags, load_or_exit
+from .cliargs import add_agent_flags, add_connection_flags, config_error_line, load_or_exit
 from .core.agent.conversation import Conversation
 from .core.agent.events import (
     Approval,
@@ -38,6 +38,8 @@ from .core.agent.events import (
 )
 from .core.config import LoadedSettings
 from .core.errors import A2IAError, ConfigError
+from .core.redact import mask_url, redact_text
+from .core.textsafe import printable
 
 HELP = "/clear  /tools  /model NAME  /backend NAME  /quit"
 
@@ -67,7 +69,8 @@ class Session:
         self.engines = None
 
     def note(self, text: str) -> None:
-        print(text, file=self.err, flush=True)
+        # tool names, results and server messages come from outside: no raw control sequences
+        print(printable(text), file=self.err, flush=True)
 
     async def open(self) -> None:
         from .core.agent.orchestrator import Orchestrator
@@ -89,7 +92,7 @@ class Session:
                     self.note(f"[mcp] {name}: {st.status}: {st.reason}")
         self.orchestrator = Orchestrator(client, self.hub, self.settings)
         if self.args.debug:
-            self.note(f"[debug] backend {self.backend} at {client.base_url}, model {client.model}")
+            self.note(f"[debug] backend {self.backend} at {mask_url(client.base_url)}, model {client.model}")
 
     async def _ensure_local(self) -> None:
         """The bundled engine backs the ``local`` backend: start it unless it already answers."""
@@ -122,12 +125,12 @@ class Session:
         wrote = False
         async for ev in self.orchestrator.run_turn(self.conversation):
             if isinstance(ev, TextDelta):
-                self.out.write(ev.text)
+                self.out.write(printable(ev.text))  # OSC 52, screen clears... shown, not obeyed
                 self.out.flush()
                 wrote = True
             elif isinstance(ev, ThinkingDelta):
                 if self.args.debug:
-                    self.err.write(ev.text)
+                    self.err.write(printable(ev.text))
             elif isinstance(ev, ToolCallRequested):
                 self.note(f"\n→ {ev.name} {json.dumps(ev.arguments, ensure_ascii=False)[:300]}")
             elif isinstance(ev, ApprovalNeeded):
@@ -143,7 +146,7 @@ class Session:
                     tps = f"{ev.tokens_per_s:.1f} tok/s" if ev.tokens_per_s else "-"
                     self.note(f"[debug] tokens in {ev.prompt_tokens} out {ev.completion_tokens} · {tps}")
             elif isinstance(ev, TurnFailed):
-                self.note(f"a2ia-cli: {ev.message or ev.error}")
+                self.note(redact_text(f"a2ia-cli: {ev.message or ev.error}"))
                 ok = False
             elif isinstance(ev, TurnFinished) and ev.reason == "length":
                 self.note("[warning] the answer was cut at the model's length limit")
@@ -244,10 +247,10 @@ def run_prompt(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
             return 0 if await session.turn(text, ask) else 1
         except ConfigError as exc:  # the mcpServers file, read when the session opens
-            print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+            print(config_error_line(exc), file=sys.stderr)
             return 2
         except A2IAError as exc:
-            print(f"a2ia-cli: {exc}", file=sys.stderr)
+            print(printable(redact_text(f"a2ia-cli: {exc}")), file=sys.stderr)
             return 1
         finally:
             await session.close()
@@ -308,10 +311,10 @@ async def _interactive(loaded: LoadedSettings, args: argparse.Namespace, loop: a
         try:
             await session.open()
         except ConfigError as exc:
-            print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+            print(config_error_line(exc), file=sys.stderr)
             return 2
         except A2IAError as exc:
-            print(f"a2ia-cli: {exc}", file=sys.stderr)
+            print(printable(redact_text(f"a2ia-cli: {exc}")), file=sys.stderr)
             return 1
         print(f"a2ia-cli {__version__} · backend {session.backend} · {HELP}", file=sys.stderr, flush=True)
 

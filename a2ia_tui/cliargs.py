@@ -54,5 +54,13 @@ def load_or_exit(args: argparse.Namespace) -> LoadedSettings:
     try:
         return load_settings(getattr(args, "config", None), flags=flags_from_args(args))
     except ConfigError as exc:
-        print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+        print(config_error_line(exc), file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def config_error_line(exc: ConfigError) -> str:
+    """The one line printed for a bad configuration: secrets masked, control characters shown."""
+    from .core.redact import redact_text
+    from .core.textsafe import printable
+
+    return printable(f"a2ia: configuration error: {redact_text(str(exc))}")

@@ -7,6 +7,7 @@ import json
 
 from ..cliargs import load_or_exit
 from ..core.config import masked_dump
+from ..core.textsafe import printable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
             ("engine pid files", loaded.paths.run_dir, ""),
         ]
         for label, path, note in rows:
-            print(f"{label:<17} {path}" + (f"  ({note})" if note else ""))
+            print(printable(f"{label:<17} {path}" + (f"  ({note})" if note else "")))
         return 0
     data = masked_dump(loaded.settings)
     if args.json:
@@ -35,5 +36,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         import tomli_w
 
-        print(tomli_w.dumps(data), end="")
+        # values from the environment may hold lone surrogates (undecodable bytes): scrub them
+        print(printable(tomli_w.dumps(data)), end="")
     return 0

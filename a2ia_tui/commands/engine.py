@@ -53,18 +53,20 @@ def run(args: argparse.Namespace) -> int:
     from ..cliargs import load_or_exit
     from ..core.engines.manager import EngineManager
     from ..core.errors import EngineError
+    from ..core.redact import mask_argv
+    from ..core.textsafe import printable
 
     loaded = load_or_exit(args)
     mgr = EngineManager(loaded.settings, loaded.paths)
     name = args.engine
     if args.action == "command":
         argv, notes = mgr.command(name, _overrides(args))
-        if args.print0:
+        if args.print0:  # for scripts that run it: the exact argv, secrets included
             sys.stdout.write("\0".join(argv) + "\0")
         elif args.json:
-            print(json.dumps({"argv": argv, "notes": notes}))
+            print(json.dumps({"argv": mask_argv(argv), "notes": notes}))
         else:
-            print(shlex.join(argv))
+            print(printable(shlex.join(mask_argv(argv))))
             for n in notes:
                 print(f"# note: {n}", file=sys.stderr)
         return 0
@@ -103,14 +105,16 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             print(f"a2ia: no log yet at {path}", file=sys.stderr)
             return 1
-        with path.open("r", errors="replace") as fh:
+        # the log holds whatever the engine (and the model's tokenizer, the weights' README...)
+        # printed: control sequences are shown, not obeyed
+        with path.open("r", encoding="utf-8", errors="replace") as fh:
             lines = fh.readlines()
-            sys.stdout.writelines(lines[-args.lines :])
+            sys.stdout.writelines(printable(line) for line in lines[-args.lines :])
             try:
                 while args.follow:
                     line = fh.readline()
                     if line:
-                        sys.stdout.write(line)
+                        sys.stdout.write(printable(line))
                         sys.stdout.flush()
                     else:
                         time.sleep(0.2)

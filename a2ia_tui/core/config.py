@@ -485,6 +485,12 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition; a latin-1, UTF-16 or binary file lands here.
+        raise ConfigError(str(path), "", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save the file as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(str(path), "", "invalid TOML: nested too deeply") from None
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
 
@@ -616,20 +622,29 @@ def load_mcp_servers(path: str | Path, *, required: bool = False) -> dict[str, M
 
 def masked_dump(settings: Settings) -> dict[str, Any]:
     """The settings as plain data with every secret replaced by ``"***"`` and None values dropped
-    (TOML has no null)."""
+    (TOML has no null). Secrets are the :class:`Secret` fields and whatever
+    :mod:`~a2ia_tui.core.redact` finds: header values, URL credentials and secret query values,
+    the values of secret flags in ``extra_args``, string values under secret-looking keys."""
+    from .redact import MASK, is_secret_name, mask_argv, mask_headers, mask_url
 
     def encode(value: Any) -> Any:
         if isinstance(value, Secret):
-            return "***"
+            return MASK
         if isinstance(value, Path):
             return str(value)
         raise TypeError(f"cannot show a {type(value).__name__}")
 
-    def clean(value: Any) -> Any:
+    def clean(value: Any, key: str = "") -> Any:
         if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items() if v is not None}
+            if key == "headers":
+                return mask_headers({k: str(v) for k, v in value.items()})
+            return {k: clean(v, k) for k, v in value.items() if v is not None}
         if isinstance(value, list):
+            if all(isinstance(v, str) for v in value):
+                return mask_argv(value)
             return [clean(v) for v in value]
+        if isinstance(value, str):
+            return MASK if is_secret_name(key) else mask_url(value)
         return value
 
     return clean(msgspec.to_builtins(settings, enc_hook=encode))

@@ -50,7 +50,9 @@ class BackendUnreachable(BackendError):
     def __init__(self, url: str, reason: str) -> None:
         self.url = url
         self.reason = reason
-        super().__init__(f"cannot reach {url}: {reason}")
+        from .redact import mask_url, redact_text  # a URL's user:password@ and ?api_key= never reach a user
+
+        super().__init__(f"cannot reach {mask_url(url)}: {redact_text(reason)}")
 
 
 class BackendHTTPError(BackendError):

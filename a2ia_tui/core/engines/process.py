@@ -42,6 +42,7 @@ from typing import Any
 import msgspec
 
 from ..errors import EngineFailed, EngineStartError
+from ..redact import mask_argv
 
 #: SIGTERM → wait this long → SIGKILL (the default of ``engines.stop_grace_s``).
 STOP_GRACE_S = 15.0
@@ -439,7 +440,7 @@ class Engine:
             "engine": self.spec.name,
             "pid": self._pid,
             "pgid": self._pid,
-            "argv": argv,
+            "argv": mask_argv(argv),  # shown by status and read by people: no --hf-token value
             "url": self.spec.url,
             "model": self.spec.model,
             "log": str(self.log_path),

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from ..redact import mask_url
 from .base import LLMClient
 
 from ..errors import (
@@ -146,7 +147,7 @@ class HTTPBackend:
         try:
             return resp.json() if resp.content else None
         except ValueError as exc:
-            raise BackendProtocolError(f"{url} answered non-JSON: {resp.text[:120]!r}") from exc
+            raise BackendProtocolError(f"{mask_url(url)} answered non-JSON: {resp.text[:120]!r}") from exc
 
     async def post_json(self, path: str, body: dict[str, Any]) -> Any:
         url = self.url(path)
@@ -159,7 +160,7 @@ class HTTPBackend:
         try:
             return resp.json()
         except ValueError as exc:
-            raise BackendProtocolError(f"{url} answered non-JSON: {resp.text[:120]!r}") from exc
+            raise BackendProtocolError(f"{mask_url(url)} answered non-JSON: {resp.text[:120]!r}") from exc
 
     async def stream_lines(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[str]]:
         """POST ``body`` and yield the response's complete lines (without ``\n`` / ``\r\n``),

@@ -69,7 +69,9 @@ class LLMClient(ABC):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name} {self.base_url} model={self.model}>"
+        from ..redact import mask_url
+
+        return f"<{type(self).__name__} {self.name} {mask_url(self.base_url)} model={self.model}>"
 
 
 async def gather_stream(stream: AsyncIterator[ChatChunk]) -> ChatResponse:

@@ -186,7 +186,9 @@ class EngineStartScreen(ModalScreen[bool]):
         except Exception as exc:  # noqa: BLE001
             self.query_one("#es-command", Static).update(f"command: unavailable ({exc})")
             return
-        lines = ["$ " + " ".join(argv)] + [f"note: {n}" for n in notes]
+        from ...core.redact import mask_argv
+
+        lines = ["$ " + " ".join(mask_argv(argv))] + [f"note: {n}" for n in notes]
         self.query_one("#es-command", Static).update("\n".join(lines))
 
     @on(Input.Changed)
