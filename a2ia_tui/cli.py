@@ -265,8 +265,11 @@ def run_interactive(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     try:
         import readline  # noqa: F401 - line editing and history for input()
 
+        from .core.paths import private_dir, private_file
+
         hist = loaded.paths.state_dir / "cli_history"
-        hist.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(hist.parent)
+        private_file(hist)  # the prompts typed are the user's alone
         if hist.exists():
             readline.read_history_file(hist)
     except (ImportError, OSError):

@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import StoreError
     from ..core.store import HistoryStore, history_path, to_markdown
+    from ..core.textsafe import printable
 
     loaded = load_or_exit(args)
     path = history_path(loaded)
@@ -32,15 +33,18 @@ def run(args: argparse.Namespace) -> int:
         store = HistoryStore(path)
         if args.list:
             for info in store.list():
-                print(f"{info.id}  {info.messages:4d}  {info.title}")
+                print(printable(f"{info.id}  {info.messages:4d}  {info.title}"))
             return 0
         if not args.id:
             print("a2ia-tui export: give a conversation id (see --list)", file=sys.stderr)
             return 2
-        text = to_markdown(store.load(store.resolve(args.id)))
+        conv = store.load(store.resolve(args.id))
+        text = to_markdown(conv)
     except StoreError as exc:
-        print(f"a2ia-tui export: {exc}", file=sys.stderr)
+        print(printable(f"a2ia-tui export: {exc}"), file=sys.stderr)
         return 1
+    for note in conv.load_notes:  # corrupt rows: exported as repaired, or left out
+        print(printable(f"a2ia-tui export: note: {note}"), file=sys.stderr)
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")

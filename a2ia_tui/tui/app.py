@@ -27,6 +27,7 @@ the chat notes the change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -59,6 +60,8 @@ HEALTH_TIMEOUT_S = 3.0
 YIELD_EVERY = 32
 #: Seconds after a turn before its garbage is collected (see A2IAApp._idle_gc).
 TURN_GC_DELAY_S = 0.3
+#: How often messages waiting for a locked history database are retried.
+HISTORY_RETRY_S = 2.0
 
 
 def _lists_model(models: list[str], model: str) -> bool:
@@ -741,6 +744,34 @@ class A2IAApp(App[int]):
             self.services.store = None
             self.services.history_error = str(exc)
             self.chat.add_note(f"History is off: {exc}", "warning")
+            return
+        self._watch_history_lock(store)
+
+    _history_retry: Any = None
+
+    def _watch_history_lock(self, store: Any) -> None:
+        """Another program holds the database locked: the messages wait in the store's memory;
+        say so once and retry on a timer until they are written."""
+        waiting = getattr(store, "waiting", 0)
+        if waiting and self._history_retry is None:
+            self.chat.add_note(f"History: the database is locked by another program; {waiting} message(s) wait "
+                               "in memory and will be written when it is free.", "warning")
+            self._history_retry = self.set_interval(HISTORY_RETRY_S, self._retry_history)
+
+    def _retry_history(self) -> None:
+        store = self.services.store
+        try:
+            if store is not None:
+                store.flush()
+        except A2IAError as exc:
+            self.services.store = store = None
+            self.services.history_error = str(exc)
+            self.chat.add_note(f"History is off: {exc}", "warning")
+        if store is None or not store.waiting:
+            self._history_retry.stop()
+            self._history_retry = None
+            if store is not None:
+                self.chat.add_note("History: the database is free again; the waiting messages are saved.")
 
     async def cancel_turn(self) -> None:
         workers = [w for w in self.workers if w.group == "turn" and not w.is_finished]
@@ -817,6 +848,9 @@ class A2IAApp(App[int]):
             return
         self.conversation = conv
         await self.chat.show_conversation(conv)
+        if conv.load_notes:  # corrupt rows: repaired or skipped, never a crash
+            more = f" (+{len(conv.load_notes) - 3} more)" if len(conv.load_notes) > 3 else ""
+            self.chat.add_note("Some saved messages were damaged: " + "; ".join(conv.load_notes[:3]) + more, "warning")
         await self.trace.clear()
         await self._restore_trace(conv)
         # the last answer's figures, as saved with it (the chat shown before had its own)
@@ -992,7 +1026,8 @@ class A2IAApp(App[int]):
             except Exception:  # noqa: BLE001 - closing must not stop quitting
                 pass
         if s.store is not None:
-            s.store.close()
+            with contextlib.suppress(A2IAError):  # still locked after a last try: nothing more to do
+                s.store.close()
         self._save_css_cache()  # what this session's screens and widgets parsed
 
     # -- palette -------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ class Conversation:
     title: str = "New chat"
     entries: list[Entry] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
+    #: What reading it from history had to repair or skip (corrupt rows), one line each.
+    load_notes: list[str] = field(default_factory=list)
 
     @property
     def messages(self) -> list[Message]:

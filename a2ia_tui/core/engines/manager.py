@@ -43,6 +43,9 @@ class EngineManager:
         global _ATEXIT_REGISTERED
         self.settings = settings
         self.paths = paths
+        from ..paths import tighten_existing
+
+        tighten_existing(paths)  # logs and pid files an older version left 0644
         eng = settings.engines
         common = dict(
             log_dir=paths.log_dir,

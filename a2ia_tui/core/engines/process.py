@@ -42,6 +42,7 @@ from typing import Any
 import msgspec
 
 from ..errors import EngineFailed, EngineStartError
+from ..paths import private_dir, private_file
 from ..redact import mask_argv
 
 #: SIGTERM → wait this long → SIGKILL (the default of ``engines.stop_grace_s``).
@@ -347,13 +348,13 @@ class Engine:
             )
         spec.preflight()
         argv = spec.argv()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.log_dir)  # 0700: logs and pid files are the user's alone
+        private_dir(self.run_dir)
         self._tail.clear()
         self._ready.clear()
         self._ended.clear()
         self._stopping = False
-        log = self.log_path.open("ab")
+        log = private_file(self.log_path).open("ab")
         log.write(
             f"\n=== a2ia: starting {spec.label} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
         )
@@ -447,7 +448,7 @@ class Engine:
             "started_at": time.time(),
             "create_time": create_time,
         }
-        self.pidfile.write_text(json.dumps(record, indent=1), encoding="utf-8")
+        private_file(self.pidfile).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
     async def _follow_log(self, offset: int) -> None:
         self._log_pending = b""

@@ -20,7 +20,12 @@ def open_store(loaded: LoadedSettings) -> tuple[HistoryStore | None, str | None]
     """``(store, None)``, or ``(None, reason)`` when history is disabled or cannot be opened."""
     if not loaded.settings.history.enabled:
         return None, "history is disabled (history.enabled = false)"
+    from ..paths import private_dir, tighten_existing
+
     try:
+        tighten_existing(loaded.paths)
+        if loaded.settings.history.path is None:
+            private_dir(loaded.paths.data_dir)  # our own folder (a chosen path's folder is the user's)
         return HistoryStore(history_path(loaded)), None
     except StoreError as exc:
         return None, str(exc)

@@ -14,6 +14,7 @@ import re
 import time
 
 from ..agent.conversation import Conversation, Entry, pair_tool_results
+from ..textsafe import printable
 
 
 def _fence(text: str, lang: str = "") -> str:
@@ -58,7 +59,9 @@ def to_markdown(conversation: Conversation) -> str:
                     out += _result_block(res)
         elif msg.role == "tool" and id(entry) not in shown:
             out += [f"### Tool result: `{msg.tool_name or '?'}`", ""] + _result_block(entry)
-    return "\n".join(out).rstrip() + "\n"
+    # model text and tool output may hold terminal control sequences: `cat` of the file, or the
+    # file shown by a pager, must not obey them (they appear as control pictures, nothing lost)
+    return printable("\n".join(out).rstrip() + "\n")
 
 
 def _result_block(entry: Entry) -> list[str]:

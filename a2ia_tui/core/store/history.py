@@ -15,6 +15,15 @@ Policy:
   included) in the same order, with their meta.
 * Every sqlite3/OSError is wrapped into :class:`~a2ia_tui.core.errors.StoreError` with one line
   for the user; the app then runs with history off.
+* History never refuses a message: every string is scrubbed (lone surrogates → U+FFFD) before it
+  is encoded, and a database locked by another process for longer than the busy timeout does not
+  fail the write: the conversation waits in memory (:attr:`HistoryStore.waiting` counts its
+  messages) and is written, in order, by the next :meth:`~HistoryStore.sync` or
+  :meth:`~HistoryStore.flush` once the lock is gone.
+* Reading repairs what it can and skips what it cannot (bad JSON in ``meta`` or ``tool_calls``,
+  an unknown role, text that is not UTF-8, fields of the wrong type), with one note per problem in
+  ``Conversation.load_notes``; a corrupt row never makes ``load`` or ``list`` fail.
+* The database (and its -wal/-shm files) is 0600; see :mod:`a2ia_tui.core.paths`.
 """
 
 from __future__ import annotations
@@ -29,6 +38,14 @@ from typing import Any
 from ..agent.conversation import Conversation, Entry, MessageMeta
 from ..errors import StoreError
 from ..llm.types import Message, ToolCall
+from ..paths import private_file, tighten_file
+from ..textsafe import scrub, scrub_obj
+
+#: How long a write waits for another process's lock before the messages wait in memory.
+BUSY_TIMEOUT_S = 5.0
+#: The wait of a retry while messages are already waiting (a retry must not freeze the UI).
+RETRY_TIMEOUT_S = 0.05
+_ROLES = ("system", "user", "assistant", "tool")
 
 SCHEMA_VERSION = 1
 
@@ -74,12 +91,20 @@ class ConversationInfo:
 class HistoryStore:
     """The history database. ``HistoryStore(path)`` opens (and creates) it or raises StoreError."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        #: Conversations with messages not written because the database was locked, by id.
+        self._waiting: dict[str, Conversation] = {}
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+                # created 0600 before SQLite opens it: SQLite gives -wal/-shm the same mode
+                private_file(self.path)
+                for extra in ("-wal", "-shm", "-journal"):
+                    tighten_file(f"{self.path}{extra}")
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+            # text another program wrote that is not UTF-8 reads as U+FFFD instead of failing the read
+            self._db.text_factory = lambda b: b.decode("utf-8", "replace")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -93,17 +118,63 @@ class HistoryStore:
     def sync(self, conversation: Conversation) -> int:
         """Write the conversation row and every entry not yet written; returns how many. A
         conversation without a message is not written: a new chat nobody typed in (each start
-        of the app, each ctrl+n) would otherwise fill the saved chats with empty ones."""
-        if not conversation.entries:
-            return 0
+        of the app, each ctrl+n) would otherwise fill the saved chats with empty ones.
+
+        When another process holds the database locked past the busy timeout, nothing is lost:
+        the conversation waits (see :attr:`waiting`) and this call returns 0; conversations
+        already waiting are written first, so messages reach the database in order."""
+        if conversation.entries and any(e.meta.row_id is None for e in conversation.entries):
+            self._waiting.setdefault(conversation.id, conversation)
+        return self.flush()
+
+    @property
+    def waiting(self) -> int:
+        """Messages kept in memory because the database was locked (0 when all are written)."""
+        return sum(1 for c in self._waiting.values() for e in c.entries if e.meta.row_id is None)
+
+    def flush(self) -> int:
+        """Write the waiting conversations (oldest first); returns how many messages were
+        written. A database still locked leaves them waiting; any other error is a StoreError."""
+        written = 0
+        # once a write has waited the full busy timeout in vain, retries only peek at the lock:
+        # they must not freeze the caller (the app's event loop) again for every message
+        retry = self._locked_before
+        if retry:
+            self._set_timeout(RETRY_TIMEOUT_S)
+        try:
+            for cid in list(self._waiting):
+                try:
+                    written += self._write(self._waiting[cid])
+                except _Locked:
+                    self._locked_before = True
+                    return written
+                del self._waiting[cid]
+        finally:
+            if retry:
+                self._set_timeout(self.busy_timeout_s)
+        self._locked_before = False
+        return written
+
+    #: The last write found the database locked (see :meth:`flush`).
+    _locked_before = False
+
+    def _set_timeout(self, seconds: float) -> None:
+        try:
+            self._db.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+        except sqlite3.Error:
+            pass
+
+    def _write(self, conversation: Conversation) -> int:
         new = [(i, e) for i, e in enumerate(conversation.entries) if e.meta.row_id is None]
+        if not new:
+            return 0
         now = time.time()
         try:
             with _tx(self._db):
                 self._db.execute(
                     "INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?) "
                     "ON CONFLICT(id) DO UPDATE SET title=excluded.title, updated_at=excluded.updated_at",
-                    (conversation.id, conversation.title, conversation.created_at, now),
+                    (conversation.id, scrub(conversation.title), conversation.created_at, now),
                 )
                 ids = []
                 for seq, entry in new:
@@ -113,6 +184,10 @@ class HistoryStore:
                         _row(conversation.id, seq, entry),
                     )
                     ids.append(cur.lastrowid)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise _Locked from exc
+            raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         for (_seq, entry), row_id in zip(new, ids):
@@ -140,7 +215,8 @@ class HistoryStore:
         if limit:
             sql += f" LIMIT {int(limit)}"
         try:
-            return [ConversationInfo(*row) for row in self._db.execute(sql)]
+            return [ConversationInfo(_text(i), _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
+                    for i, t, c, u, n in self._db.execute(sql)]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
 
@@ -173,25 +249,30 @@ class HistoryStore:
             ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
-        conv = Conversation(id=head[0], title=head[1], created_at=head[2])
-        for row_id, role, content, thinking, calls, call_id, tool_name, meta in rows:
-            message = Message(
-                role=role,
-                content=content,
-                thinking=thinking,
-                tool_calls=[ToolCall.model_validate(c) for c in json.loads(calls)] if calls else [],
-                tool_call_id=call_id,
-                tool_name=tool_name,
-            )
-            m = json.loads(meta)
-            conv.entries.append(Entry(message=message, meta=MessageMeta(row_id=row_id, **{k: m[k] for k in _META_FIELDS if k in m})))
+        conv = Conversation(id=_text(head[0]), title=_text(head[1]) or "(untitled)", created_at=_number(head[2]))
+        for row in rows:
+            entry = _entry(row, conv.load_notes)
+            if entry is not None:
+                conv.entries.append(entry)
         return conv
 
     def close(self) -> None:
+        """Close the database, after one last try (with the full busy timeout) to write what
+        waits; raises StoreError naming how many messages could not be written."""
+        left = 0
+        if self._waiting:
+            self._locked_before = False
+            try:
+                self.flush()
+            except StoreError:
+                pass
+            left = self.waiting
         try:
             self._db.close()
         except sqlite3.Error:
             pass
+        if left:
+            raise StoreError(f"the history database {self.path} stayed locked: {left} message(s) were not saved")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -219,11 +300,97 @@ class _tx:
 
 
 def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:
+    # every string scrubbed: one lone surrogate (from a model's "\\ud800" escape) would make
+    # this and every later save of the chat fail to encode
     msg, meta = entry.message, entry.meta
-    calls = json.dumps([c.model_dump(mode="json") for c in msg.tool_calls], ensure_ascii=False) if msg.tool_calls else None
-    meta_json = json.dumps({k: getattr(meta, k) for k in _META_FIELDS}, ensure_ascii=False, default=str)
-    return (conversation_id, seq, msg.role, msg.content, msg.thinking, calls, msg.tool_call_id, msg.tool_name,
-            meta_json, meta.created_at)
+    calls = (json.dumps(scrub_obj([c.model_dump(mode="json") for c in msg.tool_calls]), ensure_ascii=False)
+             if msg.tool_calls else None)
+    meta_json = json.dumps(scrub_obj({k: getattr(meta, k) for k in _META_FIELDS}), ensure_ascii=False, default=str)
+    opt = lambda v: None if v is None else scrub(v)  # noqa: E731
+    return (conversation_id, seq, msg.role, scrub(msg.content), opt(msg.thinking), calls, opt(msg.tool_call_id),
+            opt(msg.tool_name), scrub(meta_json), meta.created_at)
+
+
+class _Locked(Exception):
+    """The database stayed locked by another connection past the busy timeout."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return scrub(str(value))
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+#: MessageMeta field → the types a stored value may have (anything else is dropped with a note).
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "backend": (str,), "model": (str,), "created_at": (int, float), "status": (str,), "error": (str,),
+    "prompt_tokens": (int,), "completion_tokens": (int,), "ttft_s": (int, float), "tokens_per_s": (int, float),
+    "duration_s": (int, float), "full_result": (str,), "is_error": (bool,), "extra": (dict,),
+}
+
+
+def _entry(row: tuple[Any, ...], notes: list[str]) -> Entry | None:
+    """One stored message, repaired where it can be (a note per repair), None when it cannot."""
+    row_id, role, content, thinking, calls, call_id, tool_name, meta = row
+    role = _text(role)
+    if role not in _ROLES:
+        notes.append(f"message {row_id}: unknown role {role[:20]!r}: skipped")
+        return None
+    tool_calls: list[ToolCall] = []
+    if calls:
+        try:
+            raw = json.loads(_text(calls))
+            if not isinstance(raw, list):
+                raise ValueError("not a list")
+        except ValueError:
+            notes.append(f"message {row_id}: unreadable tool calls: dropped")
+            raw = []
+        for c in raw:
+            try:
+                tool_calls.append(ToolCall.model_validate(scrub_obj(c)))
+            except Exception:  # noqa: BLE001 - pydantic's ValidationError and anything odd in the data
+                notes.append(f"message {row_id}: a malformed tool call: dropped")
+    try:
+        m = json.loads(_text(meta))
+    except (ValueError, TypeError):
+        m = None
+    if not isinstance(m, dict):
+        notes.append(f"message {row_id}: unreadable details (meta): reset")
+        m = {}
+    fields: dict[str, Any] = {}
+    for k in _META_FIELDS:
+        if k not in m or m[k] is None:
+            continue
+        v = m[k]
+        if isinstance(v, _META_TYPES[k]) and not (isinstance(v, bool) and bool not in _META_TYPES[k]):
+            fields[k] = scrub_obj(v)
+        else:
+            notes.append(f"message {row_id}: bad {k} in meta: dropped")
+    message = Message(
+        role=role,
+        content=_text(content),
+        thinking=_text(thinking) if thinking is not None else None,
+        tool_calls=tool_calls,
+        tool_call_id=_text(call_id) if call_id is not None else None,
+        tool_name=_text(tool_name) if tool_name is not None else None,
+    )
+    return Entry(message=message, meta=MessageMeta(row_id=row_id, **fields))
 
 
 def _why(exc: BaseException) -> str:
