@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Log, Static
 
+from ...core.textsafe import printable
 from ..services import AppServices
 from ..widgets.engine_row import engine_map
 from ..widgets.keybar import KeyBar
@@ -103,7 +104,7 @@ class EngineLogScreen(Screen[None]):
         self.query_one("#el-header", Static).update(f"{self.engine_name} log — {status} — {where}")
         cause = self.query_one("#el-cause", Static)
         if state is not None and state.status == "failed" and (state.cause or state.hint):
-            cause.update(f"cause: {state.cause}" + (f"\nhint: {state.hint}" if state.hint else ""))
+            cause.update(printable(f"cause: {state.cause}" + (f"\nhint: {state.hint}" if state.hint else "")))
             cause.display = True
         else:
             cause.display = False
@@ -150,7 +151,8 @@ class EngineLogScreen(Screen[None]):
         if skip_partial_first and lines:
             lines = lines[1:]
         if lines:
-            self.query_one(Log).write_lines([line.rstrip("\r") for line in lines])
+            # an engine's log holds what its libraries and the model's files printed: shown, not obeyed
+            self.query_one(Log).write_lines([printable(line.rstrip("\r")) for line in lines])
 
     def action_next_engine(self) -> None:
         engines = self.engines

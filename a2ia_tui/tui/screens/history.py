@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,6 +15,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ...core.errors import StoreError
+from ...core.textsafe import printable
 from ..messages import ConversationDeleted, ConversationRenamed
 from .dialogs import ConfirmScreen, TextInputScreen
 
@@ -62,7 +64,8 @@ class HistoryScreen(ModalScreen[str | None]):
             ol.add_option(Option("No saved chats yet.", disabled=True))
         for info in infos:
             when = time.strftime("%Y-%m-%d %H:%M", self._clock(info.updated_at))
-            ol.add_option(Option(f"{when}  {info.title}  ({info.messages} messages)", id=info.id))
+            # a title is the user's first line or a rename: plain text, no markup, no escapes
+            ol.add_option(Option(Text(printable(f"{when}  {info.title}  ({info.messages} messages)")), id=info.id))
         if infos:
             ol.highlighted = 0
 

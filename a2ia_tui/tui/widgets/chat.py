@@ -34,6 +34,7 @@ from textual.scrollbar import ScrollBar
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Button, Collapsible, Static
 
+from ...core.textsafe import printable
 from .anchored import ClampedAnchor
 from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
@@ -59,6 +60,9 @@ class UserMessage(OneLayout, Static):
     """
 
     def __init__(self, text: str) -> None:
+        # every text shown here may come from outside (the model, a tool, a server, a file pasted
+        # in, the history database): Rich and Textual pass ESC through to the terminal
+        text = printable(text)
         super().__init__(text, markup=False)
         self.text = text
 
@@ -73,6 +77,7 @@ class NoteMessage(OneLayout, Static):
     """
 
     def __init__(self, text: str, level: str = "info") -> None:
+        text = printable(text)
         super().__init__(text, markup=False, classes=f"-{level}")
         self.text = text
 
@@ -92,9 +97,10 @@ class AssistantMessage(OneLayout, Vertical):
     def __init__(self, backend: str | None, model: str | None, *, text: str = "", thinking: str = "",
                  status: str = "streaming", error: str | None = None) -> None:
         super().__init__()
-        self._restored = (status, error)
-        self.backend = backend
-        self.model = model
+        text, thinking = printable(text), printable(thinking)
+        self._restored = (status, error and printable(error))
+        self.backend = backend and printable(backend)
+        self.model = model and printable(model)
         self._initial = text
         self._parts: list[str] = []
         self._thinking_parts: list[str] = [thinking] if thinking else []
@@ -171,10 +177,11 @@ class AssistantMessage(OneLayout, Vertical):
         self._timer = self.set_timer(max(0.001, delay), self._frame)
 
     def append(self, text: str) -> None:
-        self._parts.append(text)
+        # model text, made printable once where it enters (one regex search when clean)
+        self._parts.append(printable(text))
 
     def append_thinking(self, text: str) -> None:
-        self._thinking_parts.append(text)
+        self._thinking_parts.append(printable(text))
         self._thinking_dirty = True
 
     async def _flush(self) -> None:
@@ -212,7 +219,7 @@ class AssistantMessage(OneLayout, Vertical):
         if status == "interrupted":
             self.mount(Static("⏹ interrupted", classes="mark"))
         elif status == "failed":
-            self.mount(Static(f"✗ failed: {error or 'unknown error'}", classes="mark -failed", markup=False))
+            self.mount(Static(printable(f"✗ failed: {error or 'unknown error'}"), classes="mark -failed", markup=False))
 
 
 class _Header(OneLayout, Static):
@@ -443,4 +450,4 @@ def register_styles(stylesheet) -> None:  # noqa: ANN001
 
 
 def _tool_note(name: str) -> ToolNote:
-    return ToolNote(f"→ called {name} (see the trace)", markup=False)
+    return ToolNote(printable(f"→ called {name} (see the trace)"), markup=False)

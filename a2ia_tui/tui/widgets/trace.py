@@ -21,6 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Static
 
+from ...core.textsafe import printable
 from .anchored import ClampedAnchor
 
 if TYPE_CHECKING:
@@ -36,9 +37,10 @@ PREVIEW_LINES = 3
 
 
 def _pretty(call: "ToolCallRequested") -> str:
+    # the model wrote these: control sequences are shown as control pictures, never obeyed
     if call.raw_arguments is not None and not call.arguments:
-        return call.raw_arguments
-    return json.dumps(call.arguments, ensure_ascii=False, indent=2)
+        return printable(call.raw_arguments)
+    return printable(json.dumps(call.arguments, ensure_ascii=False, indent=2))
 
 
 class TraceItem(Vertical, can_focus=True):
@@ -104,7 +106,7 @@ class TraceItem(Vertical, can_focus=True):
         dur = getattr(self, "_duration", None)
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        cells = [Text(f"{glyph} {where}{self.call.name}")]
+        cells = [Text(printable(f"{glyph} {where}{self.call.name}"))]
         if dur is not None:
             grid.add_column(justify="right", no_wrap=True)
             cells.append(Text(f"  {dur:.2f} s"))
@@ -125,7 +127,8 @@ class TraceItem(Vertical, can_focus=True):
     def ask(self, request: "ApprovalNeeded") -> None:
         self._future = request.future
         self._set_state("approval")
-        self.mount(Static(f"Run this tool ({request.reason})?  [y] yes  [n] no  [a] always", classes="ask", markup=False))
+        self.mount(Static(printable(f"Run this tool ({request.reason})?  [y] yes  [n] no  [a] always"), classes="ask",
+                          markup=False))
         self.focus()
 
     @property
@@ -164,11 +167,12 @@ class TraceItem(Vertical, can_focus=True):
         self._duration = event.duration_s
         if self.state != "declined":
             self._set_state("error" if event.is_error else "ok")
-        lines = event.result.splitlines() or [""]
+        result = printable(event.result)  # tool output: a file's bytes, a command's output...
+        lines = result.splitlines() or [""]
         preview = "\n".join(lines[:PREVIEW_LINES])
         self.mount(Static(preview, classes="preview", markup=False))
         if len(lines) > PREVIEW_LINES:
-            self.mount(Collapsible(Static(event.result, markup=False), title=f"full result ({len(lines)} lines)",
+            self.mount(Collapsible(Static(result, markup=False), title=f"full result ({len(lines)} lines)",
                                    collapsed=True, classes="full"))
 
 
