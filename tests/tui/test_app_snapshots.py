@@ -103,8 +103,7 @@ def test_approval_request(snap_compare) -> None:
 
 def test_approval_waiting_for_the_keyboard(snap_compare) -> None:
     """You should see the same yellow item, but saying "Waiting for your answer: press ctrl+y or
-    click here (it comes up by itself once the prompt is empty and no key was pressed for a
-    second)", the prompt still holding "and then tell me wh" with the cursor in it, and
+    click here (or leave the prompt empty for a second)", the prompt still holding "and then tell me wh" with the cursor in it, and
     "^y Tool approval" first in the key bar."""
     app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]},
                        hub=MiniHub(), flags=FLAGS)
