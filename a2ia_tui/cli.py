@@ -7,7 +7,8 @@ One turn, for scripts::
 
 exits 0, or 1 with ONE line on stderr when the backend fails (2 for bad configuration).
 Without ``-p``: an interactive session with readline editing and history, streaming answers,
-y/n/a approvals, Ctrl-C to cancel the answer (Ctrl-C again at the prompt exits) and the
+y/n/a approvals (keys typed before a question appears are discarded, and "always" asks
+again to confirm), Ctrl-C to cancel the answer (Ctrl-C again at the prompt exits) and the
 commands ``/clear /tools /model NAME /backend NAME /quit``.
 """
 
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from typing import Any, TextIO
@@ -163,19 +165,57 @@ async def _ask_noninteractive(session: Session, ev: ApprovalNeeded) -> Approval:
 
 
 async def _ask_terminal(reader: "LineReader", ev: ApprovalNeeded) -> Approval:
+    """One deliberate answer: keys typed before the question appeared (a sentence meant for the
+    next prompt, typed while the answer streamed) are discarded, not read as the answer; and
+    "always" is confirmed by a second question."""
     args = json.dumps(ev.call.arguments, ensure_ascii=False, indent=2)
-    print(f"\nThe model wants to run {ev.call.name} ({ev.reason}):\n{args}", file=sys.stderr, flush=True)
+    name = printable(ev.call.name)
+    print(f"\nThe model wants to run {name} ({ev.reason}):\n{printable(args)}", file=sys.stderr, flush=True)
     while True:
-        try:
-            answer = (await reader.read("Allow? [y]es / [n]o / [a]lways for this tool: ")).strip().lower()
-        except EOFError:
+        answer = await _ask_line(reader, "Allow? [y]es / [n]o / [a]lways for this tool: ")
+        if answer is None:
             return Approval.DENY
         if answer in ("y", "yes"):
             return Approval.ALLOW
         if answer in ("n", "no", ""):
             return Approval.DENY
         if answer in ("a", "always"):
-            return Approval.ALWAYS
+            sure = await _ask_line(reader, f"Run {name} without asking again in this session? [y/N]: ")
+            if sure is None:
+                return Approval.DENY
+            if sure in ("y", "yes"):
+                return Approval.ALWAYS
+            print("Not always: answer for this call.", file=sys.stderr, flush=True)
+
+
+async def _ask_line(reader: "LineReader", prompt: str) -> str | None:
+    """The answer typed after ``prompt`` appeared (lower case, stripped); None at end of input."""
+    if _discard_type_ahead():
+        print("(discarded what was typed before this question)", file=sys.stderr, flush=True)
+    try:
+        return (await reader.read(prompt)).strip().lower()
+    except EOFError:
+        return None
+
+
+def _discard_type_ahead() -> bool:
+    """Throw away the terminal's unread input (``tcflush(TCIFLUSH)``); True if whole lines were
+    waiting. Not a terminal (or no termios): nothing to do."""
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd):
+            return False
+        # FIONREAD on a terminal in canonical mode counts complete lines only: a half-typed line
+        # is flushed all the same, without a note
+        waiting = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, struct.pack("i", 0)))[0]
+        termios.tcflush(fd, termios.TCIFLUSH)
+        return waiting > 0
+    except (ImportError, OSError, ValueError):
+        return False
 
 
 class LineReader:

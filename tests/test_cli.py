@@ -166,7 +166,9 @@ def test_interactive_tools_approvals_always_and_commands(workspace, term_factory
         assert "read_file" in listing and "run_command" in listing and "asks first" in listing
         t.send("write a")
         t.expect("Allow? [y]es / [n]o / [a]lways for this tool: ")
-        t.send("a")  # always, for this session
+        t.send("a")  # always, for this session: confirmed by a second question
+        t.expect("Run write_file without asking again in this session? [y/N]: ")
+        t.send("y")
         assert "Wrote a." in t.expect("vllm> ")
         t.send("write b")  # same tool: no question this time
         shown = t.expect("vllm> ")

@@ -14,7 +14,8 @@ typed meanwhile waits for the orchestrator, and for MCP servers still starting.
 Turns: the prompt's ``Sent`` starts ONE exclusive worker (group "turn") that iterates
 ``orchestrator.run_turn(conversation)`` and maps events to widgets (text → the answer's
 Markdown stream, batched at 10 frames/s, fewer in a flood; tool events → trace items; usage →
-status bar; an approval request shows the trace if it is hidden).
+status bar; an approval request shows the trace if it is hidden, and takes the keyboard only
+when no key meant for the prompt can land on it: see :meth:`A2IAApp._offer_approval`).
 Escape cancels it; the orchestrator keeps the partial answer marked ``interrupted``. Every
 finished message is written to the history store as soon as the orchestrator appends it.
 
@@ -51,7 +52,7 @@ from .widgets.chat import AssistantMessage, ChatView
 from .widgets.keybar import KeyBar
 from .widgets.prompt import Prompt
 from .widgets.status import StatusBar
-from .widgets.trace import TraceItem, TracePane
+from .widgets.trace import REACH_KEY, KeyQuiet, TraceItem, TracePane
 
 NARROW = 100
 WIDE = 140  # from here the side panes have their full widths
@@ -118,6 +119,8 @@ class A2IAApp(App[int]):
     #: :meth:`_idle_gc`).
     IDLE_GC_S = 2.0
     BINDINGS = [
+        # first: shown (before the others) only while an approval waits without the keyboard
+        Binding(REACH_KEY, "reach_approval", "Tool approval", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("escape", "cancel_turn", "Stop answer"),
         Binding("ctrl+n", "new_chat", "New chat", priority=True),
@@ -157,6 +160,9 @@ class A2IAApp(App[int]):
         #: Set once the MCP hub's start-up is over (every server ready or failed); None: no hub.
         self._tools_ready: asyncio.Event | None = None
         self._metrics_task: asyncio.Task | None = None
+        #: The time of the last key or paste (see _offer_approval); its clock is injectable.
+        self.key_quiet = KeyQuiet()
+        self._approval_timer: Any = None
         self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
         self._css_cache_dir = services.loaded.paths.state_dir if services.extras.get("css_cache", True) else None
         #: Textual's parsed CSS from the last run (see css_cache): loaded before Textual parses
@@ -662,6 +668,10 @@ class A2IAApp(App[int]):
                         # would wait for an answer nobody can see
                         self._set_pane("trace", True)
                     await self.trace.ask(ev)
+                    self._offer_approval()
+                    if self._approval_timer is None:
+                        self._approval_timer = self.set_interval(0.1, self._offer_approval)
+                    self.refresh_bindings()
                 elif isinstance(ev, ToolCallFinished):
                     self.trace.finish(ev)
                     self._focus_prompt_if_idle()
@@ -733,6 +743,49 @@ class A2IAApp(App[int]):
 
     def on_trace_item_answered(self, message: TraceItem.Answered) -> None:
         self._focus_prompt_if_idle()
+
+    # -- approvals: only a deliberate key answers ------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)):
+            self.key_quiet.touch()
+        await super().on_event(event)
+
+    def _offer_approval(self) -> None:
+        """Give a waiting approval the keyboard when no key meant for the prompt can land on it:
+        the prompt is empty and no key was pressed for a second. Given at once, it received the
+        rest of a sentence being typed, and a ``y`` or an ``a`` in it answered. Until then the
+        item says it waits; ``ctrl+y`` or a click reach it."""
+        item = self.trace.pending_item()
+        if item is None:
+            if self._approval_timer is not None:
+                self._approval_timer.stop()
+                self._approval_timer = None
+            self.refresh_bindings()
+            return
+        if item.has_focus_within or item.screen is not self.screen:  # answering, or a dialog is up
+            return
+        if self.query_one(Prompt).value or not self.key_quiet.quiet():
+            return
+        item.focus()
+
+    def action_reach_approval(self) -> None:
+        item = self.trace.pending_item()
+        if item is None or item.screen is not self.screen:
+            return
+        if not self.trace.display:
+            self._set_pane("trace", True)
+        item.focus()
+        self.trace.scroll_to_widget(item, animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reach_approval":  # in the key bar only while an approval waits unanswered
+            try:
+                item = self.trace.pending_item()
+            except Exception:  # noqa: BLE001 - not composed yet, or another screen's query
+                return False
+            return item is not None and not item.has_focus_within and item.screen is self.screen
+        return True
 
     def _save(self) -> None:
         store = self.services.store

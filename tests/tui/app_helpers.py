@@ -139,3 +139,16 @@ class LayoutCounter:
         from textual.screen import Screen
 
         Screen._refresh_layout = self._real
+
+
+async def approval_with_keys(pilot, timeout: float = 10.0):
+    """The waiting approval once it has the keyboard: it takes it only when the prompt is empty
+    and no key was pressed for a second (the Enter that sent the question counts)."""
+    app = pilot.app
+
+    def ready() -> bool:
+        item = app.trace.pending_item()
+        return item is not None and app.focused is item
+
+    await wait_for(pilot, ready, timeout)
+    return app.trace.pending_item()

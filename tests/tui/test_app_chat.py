@@ -11,7 +11,7 @@ from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.trace import TraceItem
 
-from .app_helpers import MiniHub, build_app, idle, send, wait_for
+from .app_helpers import MiniHub, approval_with_keys, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,9 +43,8 @@ async def test_tool_call_approved() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "delete a.txt")
-        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
-        item = app.trace.pending_item()
-        assert item.state == "approval" and app.focused is item
+        item = await approval_with_keys(pilot)
+        assert item.state == "approval"
         await pilot.press("y")
         await wait_for(pilot, lambda: idle(app))
         assert hub.called == [("notes__delete", {"path": "a.txt"})]
@@ -67,8 +66,7 @@ async def test_the_status_bar_is_not_streaming_while_a_tool_waits_for_approval()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "delete a.txt")
-        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
-        await pilot.pause()
+        await approval_with_keys(pilot)
         assert app.status.fields["streaming"] is False and "▶" not in app.status.render_text()
         seen: list[bool] = []
         real = app.status.set
@@ -96,11 +94,8 @@ async def test_an_approval_shows_a_hidden_trace() -> None:
             await pilot.pause()
             assert not app.trace.display
             await send(pilot, "delete a.txt")
-            await wait_for(pilot, lambda: app.trace.pending_item() is not None)
-            await pilot.pause()
-            item = app.trace.pending_item()
+            item = await approval_with_keys(pilot)
             assert app.trace.display and app.query_one("#right").display
-            assert app.focused is item
             await pilot.press("y")
             await wait_for(pilot, lambda: idle(app))
             assert item.state == "ok"
@@ -160,15 +155,17 @@ async def test_tool_call_declined_and_always() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "delete a")
-        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
+        await approval_with_keys(pilot)
         await pilot.press("n")
         await wait_for(pilot, lambda: idle(app))
         assert hub.called == []
         first = list(app.trace.items.values())[0]
         assert first.state == "declined"
         await send(pilot, "delete b")
-        await wait_for(pilot, lambda: app.trace.pending_item() is not None)
-        await pilot.press("a")
+        await approval_with_keys(pilot)
+        await pilot.press("a")  # "always" asks for a confirmation: Tab to "Always allow", Enter
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "AlwaysAllowScreen")
+        await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: idle(app))
         await send(pilot, "delete c")
         await wait_for(pilot, lambda: idle(app) and len(hub.called) == 2)

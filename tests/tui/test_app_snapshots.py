@@ -9,7 +9,7 @@ import pytest
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 
-from .app_helpers import MiniHub, build_app, idle, send, wait_for
+from .app_helpers import MiniHub, approval_with_keys, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -87,13 +87,32 @@ def test_tool_call_with_result(snap_compare) -> None:
 
 def test_approval_request(snap_compare) -> None:
     """You should see a trace item with a yellow border: "? notes · notes__delete", its
-    arguments ({"path": "old.txt"}) and "Run this tool (destructive)?  [y] yes  [n] no  [a] always"."""
+    arguments ({"path": "old.txt"}) and "Run this tool (destructive)?  [y] yes  [n] no  [a] always…"
+    (the item has the keyboard: the prompt is empty and no key was pressed for a second)."""
     app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]},
                        hub=MiniHub(), flags=FLAGS)
 
     async def run_before(pilot):
         await wait_for(pilot, lambda: ready(app))
         await send(pilot, "Delete old.txt")
+        await approval_with_keys(pilot)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_approval_waiting_for_the_keyboard(snap_compare) -> None:
+    """You should see the same yellow item, but saying "Waiting for your answer: press ctrl+y or
+    click here (or leave the prompt empty for a second)", the prompt still holding "and then tell me wh" with the cursor in it, and
+    "^y Tool approval" first in the key bar."""
+    app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]},
+                       hub=MiniHub(), flags=FLAGS)
+    app.key_quiet.clock = lambda: 0.0  # time stands still: the last key stays "in the last second"
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: ready(app))
+        await send(pilot, "Delete old.txt")
+        await pilot.press(*"and then tell me wh")
         await wait_for(pilot, lambda: app.trace.pending_item() is not None)
         await settle(pilot)
 

@@ -1,4 +1,5 @@
-"""Small modal dialogs: a yes/no question, the quit choice, a one-line text input."""
+"""Small modal dialogs: a yes/no question, the "always allow" confirmation, the quit choice, a
+one-line text input."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+
+from ...core.textsafe import printable
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -34,6 +37,36 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal():
                 yield Button(self.no, id="no")
                 yield Button(self.yes, id="yes", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class AlwaysAllowScreen(ModalScreen[bool]):
+    """"Always allow TOOL for this session?": dismisses True only for a deliberate yes.
+
+    Why no letter keys: the ``a`` that opens it may be part of a sentence typed at the wrong
+    place, and the sentence goes on ("a yes..."). The focus starts on "Cancel", so Enter and
+    Escape keep asking; yes is Tab then Enter, or a click on "Always allow".
+    """
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="AlwaysAllowScreen")
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+
+    def __init__(self, tool: str) -> None:
+        super().__init__()
+        self.tool = tool
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Always allow {printable(self.tool)} for the rest of this session, without asking again?", markup=False)
+            yield Label("Tab to \"Always allow\" and press Enter, or click it. Esc cancels.", classes="hint", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="no", variant="primary")
+                yield Button("Always allow", id="yes", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -3,14 +3,20 @@
 An item shows ``server · tool``, its arguments (pretty JSON, collapsible), a spinner while the
 call runs and then ✓ / ✗ with the duration, and a preview of the result (first lines) that
 expands to the full result. An approval request is shown inline in the item with the
-arguments; the item takes focus and ``y`` (allow), ``n`` (decline) or ``a`` (always allow this
-tool) resolve the orchestrator's future. Items are only ever mounted or updated, never the
-whole pane recomposed.
+arguments. Only a deliberate key answers it: the item does not take the focus itself (the app
+gives it the focus when no key meant for the prompt can land on it, see :class:`KeyQuiet`;
+until then it says it is waiting and how to reach it: :data:`REACH_KEY` or a click). Once it
+has the focus, ``y`` (allow) or ``n`` (decline) resolve the orchestrator's future; ``a``
+(always allow this tool) asks for a confirmation first. Items are only ever mounted or updated,
+never the whole pane recomposed.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -34,6 +40,28 @@ if TYPE_CHECKING:
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 PREVIEW_LINES = 3
+#: The app's key that gives a waiting approval the focus (from anywhere on the main screen).
+REACH_KEY = "ctrl+y"
+
+
+class KeyQuiet:
+    """When a waiting approval may take the keyboard: no key (or paste) for ``quiet_s`` seconds.
+
+    Why: an approval that took the focus as it appeared received the rest of the sentence being
+    typed, and a ``y`` or an ``a`` in it answered. ``clock`` is monotonic and injectable, so
+    tests move time on instead of sleeping.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, quiet_s: float = 1.0) -> None:
+        self.clock = clock
+        self.quiet_s = quiet_s
+        self.last_key = -math.inf
+
+    def touch(self) -> None:
+        self.last_key = self.clock()
+
+    def quiet(self) -> bool:
+        return self.clock() - self.last_key >= self.quiet_s
 
 
 def _pretty(call: "ToolCallRequested") -> str:
@@ -47,7 +75,7 @@ class TraceItem(Vertical, can_focus=True):
     BINDINGS = [
         Binding("y", "answer('allow')", "Allow", show=False),
         Binding("n", "answer('deny')", "Decline", show=False),
-        Binding("a", "answer('always')", "Always", show=False),
+        Binding("a", "answer('always')", "Always…", show=False),  # confirmed in a dialog
     ]
     DEFAULT_CSS = """
     TraceItem { height: auto; border: round $panel-lighten-2; padding: 0 1; margin: 0 0 1 0; }
@@ -73,6 +101,7 @@ class TraceItem(Vertical, can_focus=True):
         self.call = call
         self.state = "running"  # running | approval | ok | error | declined | cancelled
         self._future = None
+        self._reason = ""
         self._frame = 0
         self._animate = animate
         self._spin_timer = None
@@ -125,11 +154,36 @@ class TraceItem(Vertical, can_focus=True):
     # -- approval ------------------------------------------------------------------------------
 
     def ask(self, request: "ApprovalNeeded") -> None:
+        """Show the request. The item does not take the focus: the app gives it (see the module
+        docstring)."""
         self._future = request.future
+        self._reason = request.reason
         self._set_state("approval")
-        self.mount(Static(printable(f"Run this tool ({request.reason})?  [y] yes  [n] no  [a] always"), classes="ask",
-                          markup=False))
-        self.focus()
+        self.mount(Static(self._ask_text(), classes="ask", markup=False))
+
+    def _ask_text(self) -> str:
+        if self.has_focus_within:
+            return printable(f"Run this tool ({self._reason})?  [y] yes  [n] no  [a] always…")
+        return f"Waiting for your answer: press {REACH_KEY} or click here (or leave the prompt empty for a second)"
+
+    def _refresh_ask(self) -> None:
+        if self.pending:
+            for w in self.query(".ask"):
+                w.update(self._ask_text())
+
+    # the line says what the keys do now: y / n / a once the item has the keyboard, how to give
+    # it the keyboard before (focus moves with a click on its arguments too)
+    def on_focus(self) -> None:
+        self._refresh_ask()
+
+    def on_blur(self) -> None:
+        self._refresh_ask()
+
+    def on_descendant_focus(self) -> None:
+        self._refresh_ask()
+
+    def on_descendant_blur(self) -> None:
+        self._refresh_ask()
 
     @property
     def pending(self) -> bool:
@@ -138,6 +192,20 @@ class TraceItem(Vertical, can_focus=True):
     def action_answer(self, answer: str) -> None:
         if not self.pending:
             return
+        if answer == "always":
+            # "do not ask again" must not come from one stray key: a dialog where only Tab +
+            # Enter or a click says yes (its focus starts on "Cancel")
+            from ..screens.dialogs import AlwaysAllowScreen
+
+            self.app.push_screen(AlwaysAllowScreen(self.call.name), self._always_confirmed)
+            return
+        self._resolve(answer)
+
+    def _always_confirmed(self, yes: bool | None) -> None:
+        if yes and self.pending:
+            self._resolve("always")
+
+    def _resolve(self, answer: str) -> None:
         # imported here: the event dataclasses are not needed for the first frame
         from ...core.agent.events import Approval
 
