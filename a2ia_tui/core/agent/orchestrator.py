@@ -15,6 +15,12 @@ already appended the user's message. Per step:
    truncated for the model (the UI keeps the full text);
 5. loop until a reply has no tool calls (``TurnFinished``) or ``agent.max_steps`` is reached.
 
+Tool calls are untrusted model output: a reply's calls beyond :data:`MAX_CALLS_PER_REPLY` are
+dropped (with a ``Notice``, and a note to the model); a call the client marked ``refused`` (its
+name or id was not a string) is answered with the reason and never run; ids repeated within a
+reply are made unique so each result answers its own call. Tool results are made safe text
+(``textsafe.scrub``) before they reach the conversation.
+
 Modes: ``native`` sends tools to the server; ``react`` uses the text protocol of :mod:`.react`;
 ``auto`` is native until a backend rejects tools (vLLM's 400 without auto tool choice; Ollama's
 400 "<model> does not support tools", remembered per model), then ReAct for that backend, with a
@@ -41,6 +47,7 @@ from ..errors import A2IAError, BackendError, BackendHTTPError, StreamInterrupte
 from ..llm.base import LLMClient
 from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
+from ..textsafe import scrub
 from ..tools.approval import ApprovalPolicy
 from . import react
 from .conversation import Conversation
@@ -61,6 +68,9 @@ from .events import (
 DECLINED = "The user declined this tool call."
 DENIED = "This tool is disabled by the user's configuration."
 CANCELLED = "The tool call was cancelled by the user."
+#: The most tool calls one reply may make; the rest are dropped. A model that asks for thousands
+#: at once is broken or hostile, and they would all hit the tool servers together.
+MAX_CALLS_PER_REPLY = 32
 
 
 def _rejects_tools(exc: BaseException) -> bool:
@@ -81,6 +91,8 @@ class _Step:
     react_retry: bool = False
     #: The step's assistant message is in the conversation already.
     recorded: bool = False
+    #: Tool calls of this reply dropped over :data:`MAX_CALLS_PER_REPLY`.
+    dropped: int = 0
 
 
 class Orchestrator:
@@ -157,7 +169,7 @@ class Orchestrator:
             if not step.calls:
                 yield TurnFinished(step.done_reason or "stop")
                 return
-            async for ev in self._run_calls(conversation, step.calls, react_mode):
+            async for ev in self._run_calls(conversation, step.calls, react_mode, step.dropped):
                 yield ev
 
     # -- streaming one reply -------------------------------------------------------------------
@@ -213,11 +225,17 @@ class Orchestrator:
                     if answer:
                         yield TextDelta(answer)
             if msg.tool_calls:
-                step.calls.extend(msg.tool_calls)
+                self._take_calls(step, msg.tool_calls)
             if chunk.done and chunk.done_reason:
                 step.done_reason = chunk.done_reason
         stats = meter.finish()
         yield Usage(stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, stats.tokens_per_s, stats.exact)
+        if step.dropped:
+            yield Notice(
+                f"The model asked for {len(step.calls) + step.dropped} tool calls in one reply; only the first "
+                f"{MAX_CALLS_PER_REPLY} are handled (the limit per reply), {step.dropped} were dropped.",
+                "warning",
+            )
         step.recorded = True
         meta = dict(
             backend=client.name,
@@ -264,6 +282,19 @@ class Orchestrator:
             **meta,
         )
 
+    @staticmethod
+    def _take_calls(step: _Step, calls: list[ToolCall]) -> None:
+        """Add a chunk's calls to the step: at most MAX_CALLS_PER_REPLY, each id unique."""
+        seen = {c.id for c in step.calls} if step.calls else set()
+        for call in calls:
+            if len(step.calls) >= MAX_CALLS_PER_REPLY:
+                step.dropped += 1
+                continue
+            if call.id in seen:
+                call = call.model_copy(update={"id": f"{call.id}~{len(step.calls)}"})
+            seen.add(call.id)
+            step.calls.append(call)
+
     def _retries_left(self, conversation: Conversation) -> bool:
         used = 0
         for e in reversed(conversation.entries):
@@ -295,6 +326,8 @@ class Orchestrator:
 
     def _validate(self, call: ToolCall) -> str | None:
         """Why this call cannot run, or None."""
+        if call.refused:
+            return f"Error: this tool call was refused and not run: {call.refused}. Send the tool's name and the call's id as strings."
         if not call.valid:
             return f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
         tool = self.hub.tool(call.name) if self.hub is not None else None
@@ -334,7 +367,9 @@ class Orchestrator:
             self.approvals.allow_for_session(request.name)
         yield answer
 
-    async def _run_calls(self, conversation: Conversation, calls: list[ToolCall], react_mode: bool) -> AsyncIterator[AgentEvent]:
+    async def _run_calls(
+        self, conversation: Conversation, calls: list[ToolCall], react_mode: bool, dropped: int = 0
+    ) -> AsyncIterator[AgentEvent]:
         results: dict[str, tuple[str, bool, float]] = {}
         runnable: list[ToolCall] = []
         tasks: dict[asyncio.Task, ToolCall] = {}
@@ -377,9 +412,9 @@ class Orchestrator:
         except (asyncio.CancelledError, GeneratorExit):
             for task in tasks:
                 task.cancel()
-            self._append_results(conversation, calls, results, cancelled=True)
+            self._append_results(conversation, calls, results, cancelled=True, dropped=dropped)
             raise
-        self._append_results(conversation, calls, results)
+        self._append_results(conversation, calls, results, dropped=dropped)
 
     async def _call(self, call: ToolCall) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
@@ -388,18 +423,32 @@ class Orchestrator:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tool failure goes back to the model
-            return f"Error: {exc}", True, time.perf_counter() - t0
-        return result.text, result.is_error, time.perf_counter() - t0
+            return scrub(f"Error: {exc}"), True, time.perf_counter() - t0
+        # A tool server's text is untrusted: a lone surrogate in it would break every later save
+        # of the chat and the next request's JSON.
+        return scrub(result.text), result.is_error, time.perf_counter() - t0
 
-    def _append_results(self, conversation: Conversation, calls: list[ToolCall], results: dict[str, tuple[str, bool, float]], cancelled: bool = False) -> None:
+    def _append_results(
+        self,
+        conversation: Conversation,
+        calls: list[ToolCall],
+        results: dict[str, tuple[str, bool, float]],
+        cancelled: bool = False,
+        dropped: int = 0,
+    ) -> None:
         cap = self.settings.agent.max_tool_result_chars
-        for call in calls:
+        for i, call in enumerate(calls):
             text, is_error, duration = results.get(call.id, (CANCELLED, True, 0.0))
             for_model = text
             if len(text) > cap:
                 for_model = text[:cap] + f"\n[... truncated: the result had {len(text)} characters; {len(text) - cap} were cut for the model]"
             if is_error and not for_model.lower().startswith("error"):
                 for_model = f"Error: {for_model}"
+            if dropped and i == len(calls) - 1:
+                for_model += (
+                    f"\n[Note: your reply asked for {len(calls) + dropped} tool calls; only the first "
+                    f"{MAX_CALLS_PER_REPLY} were handled, the other {dropped} were not run.]"
+                )
             tool = self.hub.tool(call.name) if self.hub is not None else None
             conversation.add(
                 Message(role="tool", content=for_model, tool_call_id=call.id, tool_name=call.name),

@@ -18,7 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..llm._calls import MAX_ARG_DEPTH, too_deep
 from ..llm.types import ToolSpec
+from ..textsafe import scrub_obj
 
 FINAL = "Final Answer:"
 MARKERS = ("Thought:", "Action:", "Action Input:", FINAL, "Observation:")
@@ -85,6 +87,11 @@ def _decode_input(text: str) -> tuple[dict[str, Any] | None, str]:
         if first and first[0] not in "{[":
             return {"input": first}, ""
         return None, f"Action Input is not valid JSON: {exc.msg} at position {exc.pos}"
+    except RecursionError:
+        return None, f"Action Input is nested more than {MAX_ARG_DEPTH} levels deep"
+    if too_deep(value):
+        return None, f"Action Input is nested more than {MAX_ARG_DEPTH} levels deep"
+    value = scrub_obj(value)  # a "\ud800" escape in the model's JSON is a lone surrogate now
     if isinstance(value, dict):
         return value, ""
     return {"input": value}, ""

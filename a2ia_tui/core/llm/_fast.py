@@ -5,18 +5,28 @@ Policy: only data the client itself has already checked goes through :func:`stre
 it took from a parsed JSON object, tool calls it built with the validating constructors). Skipping
 pydantic's validation there is what keeps ingestion close to the cost of reading the socket
 (see ``tests/benchmarks/bench_stream.py``); everything else builds models the normal way.
+
+Stream data is untrusted, so the few checks that keep these unvalidated models well-typed are
+here, placed where they cost nothing per event: :func:`parse_json` makes lone surrogates safe
+(only lines orjson refused can hold them), :func:`take_run` refuses content that is not text (the
+join fails on it anyway), and the model name is checked once per chunk.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from json.decoder import JSONDecoder
 from json.scanner import make_scanner
 from typing import Any
 
 from pydantic import BaseModel
 
+from ..errors import BackendProtocolError
+from ..textsafe import scrub_obj
 from .types import ChatChunk, Message, ToolCall
+
+log = logging.getLogger("a2ia_tui.llm")
 
 _new_obj = object.__new__
 _set = object.__setattr__
@@ -53,16 +63,52 @@ def parse_json(text: str) -> Any:
     regex matches per call), and anything unusual there (leading whitespace) to ``json.loads``:
     the standard library decides what is JSON. Text after the value is ignored. One difference
     remains: orjson reads an integer beyond 64 bits as a float (no field of a stream event these
-    clients read comes near that)."""
+    clients read comes near that).
+
+    Lone surrogates (``"\\ud800"`` escapes) come back as U+FFFD: orjson refuses them, so only a
+    line that took the standard library's path can hold one. JSON nested too deeply for the
+    standard library's recursion limit is a ValueError like any other malformed line."""
     if _orjson_loads is not None:
         try:
             return _orjson_loads(text)
         except ValueError:
             pass
     try:
-        return _scan(text, 0)[0]
-    except StopIteration:
-        return _loads(text)
+        try:
+            value = _scan(text, 0)[0]
+        except StopIteration:
+            value = _loads(text)
+        if _orjson_loads is not None or "\\ud" in text or "\\uD" in text:
+            value = scrub_obj(value)
+        return value
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def not_text(what: str, value: object) -> BackendProtocolError:
+    """The one-line error for a stream field that must be text and is not."""
+    return BackendProtocolError(f"malformed stream event: {what} is {type(value).__name__}, not text")
+
+
+def ignored(what: str, value: object) -> None:
+    """A wrong-typed optional field (reasoning, usage, counts, timings) is dropped, with a note."""
+    log.debug("ignored a stream field of the wrong type: %s is %s", what, type(value).__name__)
+
+
+def optional_text(what: str, value: object) -> str | None:
+    """``value`` when it is text, else None (noted)."""
+    if value is None or value.__class__ is str:
+        return value
+    ignored(what, value)
+    return None
+
+
+def count(what: str, value: object) -> int | None:
+    """A server-reported count or duration: a non-negative integer, else None (noted)."""
+    if value is None or (value.__class__ is int and value >= 0):
+        return value
+    ignored(what, value)
+    return None
 
 
 def _model(cls: type, values: dict[str, Any], fields: frozenset[str]) -> Any:
@@ -95,7 +141,18 @@ _CHUNK_TEMPLATE["pieces"] = 1
 
 
 def text_chunk(model: str | None, content: str, thinking: str | None, pieces: int = 1) -> ChatChunk:
-    """The commonest chunk (a piece of text and/or thinking), on the shortest path."""
+    """A chunk with a piece of text and/or thinking, straight from an event (checked here)."""
+    if content.__class__ is not str:
+        raise not_text("content", content)
+    if thinking is not None and thinking.__class__ is not str:
+        thinking = optional_text("reasoning", thinking)
+    return _text_chunk(model, content, thinking, pieces)
+
+
+def _text_chunk(model: str | None, content: str, thinking: str | None, pieces: int) -> ChatChunk:
+    """The commonest chunk, on the shortest path: ``content`` and ``thinking`` are known text."""
+    if model.__class__ is not str:
+        model = None  # a server's "model" of another type is dropped, not carried unvalidated
     msg = _new_obj(Message)
     d = _MSG_TEMPLATE.copy()
     d["content"] = content
@@ -128,6 +185,14 @@ def stream_chunk(
     stats: dict[str, int | None] | None = None,
 ) -> ChatChunk:
     """A :class:`ChatChunk` with an assistant :class:`Message`, built without validation."""
+    if model.__class__ is not str:
+        model = None
+    if content.__class__ is not str:
+        raise not_text("content", content)
+    if thinking is not None and thinking.__class__ is not str:
+        thinking = optional_text("reasoning", thinking)
+    if done_reason is not None and done_reason.__class__ is not str:
+        done_reason = optional_text("done_reason", done_reason) or "stop"
     msg = _model(
         Message,
         {
@@ -142,13 +207,16 @@ def stream_chunk(
     )
     if stats:
         g = stats.get
-        counts = (
-            g("prompt_eval_count"),
-            g("eval_count"),
-            g("total_duration"),
-            g("load_duration"),
-            g("prompt_eval_duration"),
-            g("eval_duration"),
+        counts = tuple(
+            count(k, g(k))
+            for k in (
+                "prompt_eval_count",
+                "eval_count",
+                "total_duration",
+                "load_duration",
+                "prompt_eval_duration",
+                "eval_duration",
+            )
         )
     else:
         counts = (None, None, None, None, None, None)
@@ -173,7 +241,15 @@ def stream_chunk(
 
 def take_run(model: str | None, run: list[str]) -> ChatChunk:
     """One chunk carrying the content-only events collected in ``run`` (which is emptied): the
-    clients merge the events of one network read this way (``ChatChunk.pieces``)."""
-    chunk = text_chunk(model, "".join(run), None, len(run))
+    clients merge the events of one network read this way (``ChatChunk.pieces``).
+
+    Content that is not text is caught here, by the join, at no cost to well-formed runs."""
+    try:
+        text = "".join(run)
+    except TypeError:
+        bad = next(v for v in run if v.__class__ is not str)
+        run.clear()
+        raise not_text("content", bad) from None
+    chunk = _text_chunk(model, text, None, len(run))
     run.clear()
     return chunk

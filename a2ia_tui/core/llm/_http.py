@@ -26,6 +26,10 @@ from ..errors import (
     ToolsUnsupported,
 )
 
+#: The longest stream line (or SSE event) a client accepts. A real event is a few hundred bytes;
+#: a whole tool call in one line (Ollama, some OpenAI parsers) can hold a file, hence the room.
+MAX_LINE_BYTES = 16 * 2**20
+
 AUTO_TOOL_CHOICE_HINT = (
     "start vLLM with --enable-auto-tool-choice --tool-call-parser <hermes|mistral|llama3_json> "
     "(a2ia-tui's managed vLLM does this), or use --react"
@@ -119,6 +123,7 @@ class HTTPBackend:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.read_timeout_s = read_timeout_s
+        self.max_line_bytes = MAX_LINE_BYTES
         hdrs = {"Accept": "application/json", **(headers or {})}
         if api_key:
             hdrs["Authorization"] = f"Bearer {api_key}"
@@ -169,7 +174,9 @@ class HTTPBackend:
         Lines are cut on bytes first and only the complete part of each read is decoded (once),
         so a UTF-8 character split across reads is never decoded half-way. Invalid UTF-8 is
         replaced, never fatal. A last line without a newline is yielded when the stream ends, followed by one empty
-        line (it ends an unterminated SSE event).
+        line (it ends an unterminated SSE event). A line longer than ``max_line_bytes`` stops the
+        stream with a BackendProtocolError (the unfinished line is kept as a list of reads, so
+        even reaching the cap costs linear time).
 
         Raises BackendUnreachable before the first byte, BackendHTTPError for an error status,
         StreamInterrupted when the connection drops or stalls after the response started.
@@ -187,14 +194,30 @@ class HTTPBackend:
                 if resp.status_code >= 400:
                     raise http_error(resp.status_code, await resp.aread(), url)
                 started = True
-                pending = b""
+                pending = b""  # the unfinished last line
+                parts: list[bytes] | None = None  # ...when it spans several reads: kept apart
+                parts_len = 0
+                max_line = self.max_line_bytes
                 async for data in resp.aiter_bytes():
-                    if pending:
-                        data = pending + data
                     cut = data.rfind(b"\n") + 1
                     if not cut:
-                        pending = data
+                        # No line end in this read. The pieces are joined once, when the line
+                        # ends (joining per read made a long line cost quadratic time), and
+                        # a line over the limit stops the stream.
+                        if parts is None:
+                            parts, parts_len = [pending], len(pending)
+                        parts.append(data)
+                        parts_len += len(data)
+                        if parts_len > max_line:
+                            raise self._line_too_long()
                         continue
+                    if parts is not None:
+                        pending, parts = b"".join(parts), None
+                    if pending:
+                        cut += len(pending)
+                        data = pending + data
+                    if cut > max_line and max(map(len, data[:cut].split(b"\n"))) > max_line:
+                        raise self._line_too_long()  # (only a read this large needs the look)
                     pending = data[cut:]
                     text = data[:cut].decode("utf-8", "replace")
                     if "\r" in text:
@@ -205,6 +228,10 @@ class HTTPBackend:
                 # End of stream: the last line even without its newline, then one empty line, so
                 # an SSE event the server did not close with a blank line is still dispatched
                 # (NDJSON readers skip empty lines).
+                if parts is not None:
+                    pending = b"".join(parts)
+                if len(pending) > max_line:
+                    raise self._line_too_long()
                 tail = [pending.decode("utf-8", "replace").removesuffix("\r")] if pending else []
                 yield [*tail, ""]
         except BackendError:
@@ -218,6 +245,12 @@ class HTTPBackend:
             if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
                 reason = "the server closed the connection mid-stream"
             raise StreamInterrupted(reason) from exc
+
+    def _line_too_long(self) -> BackendProtocolError:
+        return BackendProtocolError(
+            f"a line of the server's stream is longer than the {self.max_line_bytes // 2**20} MiB limit; "
+            "the reply was stopped"
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -8,7 +8,6 @@ each gets an id (Ollama sends none in older releases) so tool results can be mat
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -20,12 +19,13 @@ from ..errors import (
     BackendUnreachable,
     StreamInterrupted,
 )
-from ._fast import parse_json, stream_chunk, take_run, text_chunk
+from ..textsafe import scrub_obj
+from ._calls import parse_arguments, tool_call
+from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient
 from .types import (
     ChatChunk,
     ChatResponse,
-    FunctionCall,
     Health,
     Message,
     ModelInfo,
@@ -56,6 +56,15 @@ def message_to_ollama(msg: Message) -> dict[str, Any]:
     if msg.thinking and msg.role == "assistant":
         out["thinking"] = msg.thinking
     return out
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _partial(parts: list[object]) -> str:
+    # Only text reaches ``parts`` unchecked on the fast path; a stray value there is left out.
+    return "".join(p for p in parts if p.__class__ is str)
 
 
 class OllamaClient(HTTPClient):
@@ -98,39 +107,30 @@ class OllamaClient(HTTPClient):
             body["options"] = opts
         return body
 
-    def _tool_calls(self, raw: list[Any]) -> list[ToolCall]:
+    def _tool_calls(self, raw: object) -> list[ToolCall]:
+        """Whole calls from a line's ``tool_calls``, each judged by :func:`._calls.tool_call`."""
+        if raw.__class__ is not list:
+            ignored("tool_calls", raw)
+            return []
         calls: list[ToolCall] = []
         for item in raw:
             if not isinstance(item, dict):
                 continue
+            self._calls_seen += 1
             fn = item.get("function") or {}
+            index = fn.get("index") if isinstance(fn, dict) else None
+            fallback_id = f"call_{self._calls_seen}_{index if index.__class__ is int else len(calls)}"
+            if not isinstance(fn, dict):
+                refused = f"its function is {type(fn).__name__}, not an object"
+                calls.append(tool_call(item.get("id"), None, fallback_id, {}, refused=refused))
+                continue
             args = fn.get("arguments")
             raw_text: str | None = None
             error: str | None = None
-            if isinstance(args, str):  # some proxies send a string
+            if args.__class__ is str:  # some proxies send a string
                 raw_text = args
-                try:
-                    args = json.loads(args) if args.strip() else {}
-                except json.JSONDecodeError as exc:
-                    args, error = (
-                        {},
-                        f"invalid JSON in arguments: {exc.msg} at position {exc.pos}",
-                    )
-            if not isinstance(args, dict):
-                args, error = {}, error or "arguments must be a JSON object"
-            self._calls_seen += 1
-            call_id = item.get("id") or f"call_{self._calls_seen}_{fn.get('index', len(calls))}"
-            calls.append(
-                ToolCall(
-                    id=call_id,
-                    function=FunctionCall(
-                        name=fn.get("name") or "",
-                        arguments=args,
-                        raw_arguments=raw_text,
-                        error=error,
-                    ),
-                )
-            )
+                args, error = parse_arguments(args)
+            calls.append(tool_call(item.get("id"), fn.get("name"), fallback_id, args, raw_text, error))
         return calls
 
     async def stream_chat(
@@ -170,14 +170,14 @@ class OllamaClient(HTTPClient):
                         if run:
                             yield take_run(model_name, run)
                         raise StreamInterrupted(
-                            f"server error mid-stream: {obj['error']}",
-                            "".join(text_parts),
+                            f"server error mid-stream: {_one_line(str(obj['error']))}",
+                            _partial(text_parts),
                         )
                     m = obj.get("message") or {}
                     content = m.get("content") or ""
                     thinking = m.get("thinking") or None
                     raw_calls = m.get("tool_calls")
-                    done = bool(obj.get("done"))
+                    done = obj.get("done") is True
                     if not (content or thinking or raw_calls or done):
                         continue
                     if not (raw_calls or done):
@@ -213,14 +213,14 @@ class OllamaClient(HTTPClient):
                     break
         except StreamInterrupted as exc:
             if not exc.partial_text and text_parts:
-                raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
+                raise StreamInterrupted(exc.reason, _partial(text_parts)) from exc.__cause__
             raise
-        except (AttributeError, TypeError, KeyError) as exc:
-            raise BackendProtocolError(f"{self.name}: malformed stream line ({exc})") from exc
+        except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
+            raise BackendProtocolError(f"{self.name}: malformed stream line ({_one_line(str(exc), 200)})") from exc
         finally:
             await lines.aclose()
         if not saw_done:
-            raise StreamInterrupted("the stream ended without its final line", "".join(text_parts))
+            raise StreamInterrupted("the stream ended without its final line", _partial(text_parts))
 
     async def chat(
         self,
@@ -243,20 +243,29 @@ class OllamaClient(HTTPClient):
         data = await self._backend.post_json("/api/chat", body)
         if not isinstance(data, dict):
             raise BackendProtocolError(f"{self._backend.url('/api/chat')} answered no JSON object")
+        try:
+            data = scrub_obj(data)
+        except RecursionError as exc:
+            raise BackendProtocolError(f"{self.name}: the reply is nested too deeply") from exc
         if data.get("error"):
-            raise BackendHTTPError(200, str(data["error"]), url=self._backend.url("/api/chat"))
+            raise BackendHTTPError(200, _one_line(str(data["error"])), url=self._backend.url("/api/chat"))
         m = data.get("message") or {}
+        if not isinstance(m, dict):
+            raise BackendProtocolError(f"{self.name}: the reply's message is {type(m).__name__}, not an object")
+        content = m.get("content") or ""
+        if content.__class__ is not str:
+            raise not_text("content", content)
         raw_calls = m.get("tool_calls")
         return ChatResponse(
-            model=data.get("model") or body["model"],
+            model=optional_text("model", data.get("model")) or body["model"],
             message=Message(
                 role="assistant",
-                content=m.get("content") or "",
-                thinking=m.get("thinking") or None,
-                tool_calls=self._tool_calls(raw_calls) if isinstance(raw_calls, list) else [],
+                content=content,
+                thinking=optional_text("thinking", m.get("thinking") or None),
+                tool_calls=self._tool_calls(raw_calls) if raw_calls else [],
             ),
-            done_reason=data.get("done_reason") or "stop",
-            **{k: data.get(k) for k in _STATS},
+            done_reason=optional_text("done_reason", data.get("done_reason")) or "stop",
+            **{k: count(k, data.get(k)) for k in _STATS},
         )
 
     async def list_models(self) -> list[ModelInfo]:

@@ -26,12 +26,13 @@ from typing import Any
 
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
-from ._fast import parse_json, stream_chunk, take_run, text_chunk
+from ..textsafe import scrub_obj
+from ._calls import parse_arguments, tool_call
+from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient, error_message
 from .types import (
     ChatChunk,
     ChatResponse,
-    FunctionCall,
     Health,
     Message,
     ModelInfo,
@@ -72,45 +73,44 @@ def message_to_openai(msg: Message) -> dict[str, Any]:
     return out
 
 
-def parse_arguments(raw: str) -> tuple[dict[str, Any], str | None]:
-    """Parse a tool call's argument text; ``({}, error)`` when it is not a JSON object."""
-    if not raw.strip():
-        return {}, None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return {}, f"invalid JSON in arguments: {exc.msg} at position {exc.pos}"
-    if not isinstance(value, dict):
-        return {}, f"arguments must be a JSON object, got {type(value).__name__}"
-    return value, None
-
-
 class _ToolAccumulator:
-    """Tool-call deltas of one choice, by index."""
+    """Tool-call deltas of one choice, by index. Wire values of any type are taken as they come
+    and judged in :func:`._calls.tool_call` when the call is complete."""
 
     __slots__ = ("calls",)
 
     def __init__(self) -> None:
         self.calls: dict[int, dict[str, Any]] = {}
 
-    def add(self, deltas: list[dict[str, Any]]) -> None:
+    def add(self, deltas: object) -> None:
+        if deltas.__class__ is not list:
+            ignored("tool_calls", deltas)
+            return
         for d in deltas:
             if not isinstance(d, dict):
                 continue
             idx = d.get("index")
-            if idx is None:
+            if idx.__class__ is not int:  # missing, or not a number (bool, text, list...)
                 idx = self._index_without_index(d.get("id"))
-            slot = self.calls.setdefault(idx, {"id": None, "name": None, "args": []})
+            slot = self.calls.setdefault(idx, {"id": None, "name": None, "args": [], "bad": None})
             if d.get("id"):
                 slot["id"] = d["id"]
             fn = d.get("function") or {}
+            if not isinstance(fn, dict):
+                slot["bad"] = f"its function is {type(fn).__name__}, not an object"
+                continue
             if fn.get("name"):
                 slot["name"] = fn["name"]
             args = fn.get("arguments")
             if args:
-                slot["args"].append(args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
+                if args.__class__ is not str:
+                    try:
+                        args = json.dumps(args, ensure_ascii=False)
+                    except (ValueError, RecursionError):
+                        args = "null"  # unreadable: reported as arguments that are not an object
+                slot["args"].append(args)
 
-    def _index_without_index(self, call_id: str | None) -> int:
+    def _index_without_index(self, call_id: object) -> int:
         """Servers that omit ``index``: a known id continues its call, a new id starts one, and a
         fragment with neither continues the latest call."""
         if call_id:
@@ -126,19 +126,18 @@ class _ToolAccumulator:
             slot = self.calls[idx]
             raw = "".join(slot["args"])
             parsed, error = parse_arguments(raw)
-            out.append(
-                ToolCall(
-                    id=slot["id"] or f"call_{idx}",
-                    function=FunctionCall(
-                        name=slot["name"] or "",
-                        arguments=parsed,
-                        raw_arguments=raw,
-                        error=error,
-                    ),
-                )
-            )
+            out.append(tool_call(slot["id"], slot["name"], f"call_{idx}", parsed, raw, error, slot["bad"]))
         self.calls.clear()
         return out
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _partial(parts: list[object]) -> str:
+    # Only text reaches ``parts`` unchecked on the fast path; a stray value there is left out.
+    return "".join(p for p in parts if p.__class__ is str)
 
 
 class OpenAIClient(HTTPClient):
@@ -205,6 +204,9 @@ class OpenAIClient(HTTPClient):
         usage: dict[str, Any] | None = None
         text_parts: list[str] = []
         data: str | None = None  # the current event's data (SSE: its data lines joined by "\n")
+        more: list[str] | None = None  # the data lines of a multi-line event (rare), joined once
+        size = 0
+        max_event = self._backend.max_line_bytes
         lines = self._backend.stream_lines("/chat/completions", body)
         finished = False
         first = True
@@ -216,12 +218,27 @@ class OpenAIClient(HTTPClient):
                         if line[:5] == "data:":
                             # SSE: one space after the colon is not part of the value.
                             value = line[6:] if line[5:6] == " " else line[5:]
-                            data = value if data is None else data + "\n" + value
+                            if data is None:
+                                data = value
+                            else:
+                                # Joined at the end, not line by line (quadratic), and capped
+                                # like one line: an event that never ends cannot grow forever.
+                                if more is None:
+                                    more, size = [data], len(data)
+                                more.append(value)
+                                size += len(value) + 1
+                                if size > max_event:
+                                    raise BackendProtocolError(
+                                        f"{self.name}: a stream event is longer than the "
+                                        f"{max_event // 2**20} MiB limit; the reply was stopped"
+                                    )
                         # comments (": keep-alive"), event:, id:, retry: are ignored
                         continue
                     if data is None:
                         continue
                     payload, data = data, None  # a blank line ends the event
+                    if more is not None:
+                        payload, more = "\n".join(more), None
                     try:
                         obj = parse_json(payload)
                     except ValueError:
@@ -234,15 +251,15 @@ class OpenAIClient(HTTPClient):
                         continue
                     if first:
                         first = False
-                        model_name = obj.get("model") or model_name
+                        model_name = obj.get("model") or model_name  # checked by the chunk builders
                     if obj.get("usage"):
-                        usage = obj["usage"]
+                        usage = obj["usage"]  # checked once, at the end
                     choices = obj.get("choices")
                     if not choices:
                         if obj.get("error") or obj.get("object") == "error":
                             if run:
                                 yield take_run(model_name, run)
-                            raise StreamInterrupted(f"server error mid-stream: {error_message(json.dumps(obj))}")
+                            raise StreamInterrupted(f"server error mid-stream: {_one_line(error_message(json.dumps(obj)))}")
                         continue
                     for choice in choices:
                         delta = choice.get("delta")
@@ -257,6 +274,13 @@ class OpenAIClient(HTTPClient):
                                 continue
                             if run:
                                 yield take_run(model_name, run)
+                            if content is not None and content.__class__ is not str:
+                                raise not_text("content", content)
+                            if thinking and thinking.__class__ is not str:
+                                # a wrong-typed "reasoning" does not hide a good "reasoning_content"
+                                thinking = optional_text("reasoning", thinking) or optional_text(
+                                    "reasoning_content", delta.get("reasoning_content")
+                                )
                             if content or thinking:
                                 if content:
                                     text_parts.append(content)
@@ -264,6 +288,9 @@ class OpenAIClient(HTTPClient):
                             if tool_deltas:
                                 acc.add(tool_deltas)
                         if fr:
+                            if fr.__class__ is not str:
+                                ignored("finish_reason", fr)
+                                continue
                             if run:
                                 yield take_run(model_name, run)
                             finish = _FINISH_MAP.get(fr, fr)
@@ -274,26 +301,33 @@ class OpenAIClient(HTTPClient):
                     yield take_run(model_name, run)
                 if finished:
                     break
+            if not (finished or finish):
+                # Cut off: neither [DONE] nor a finish_reason. Not a complete answer, and a tool
+                # call in it may be cut too: none is emitted (so none runs).
+                raise StreamInterrupted("the stream ended without a finish_reason or [DONE]")
+            # Calls whose choice never finished (but the stream did) still go out, once.
+            calls = acc.finish()
+            if calls:
+                yield stream_chunk(model_name, tool_calls=calls)
+                finish = finish or "tool_calls"
+            if usage is not None and usage.__class__ is not dict:
+                ignored("usage", usage)
+                usage = None
+            stats = (
+                {
+                    "prompt_eval_count": usage.get("prompt_tokens"),
+                    "eval_count": usage.get("completion_tokens"),
+                }
+                if usage
+                else None
+            )
         except StreamInterrupted as exc:
-            raise StreamInterrupted(exc.reason, "".join(text_parts)) from exc.__cause__
-        except (AttributeError, TypeError, KeyError) as exc:
+            raise StreamInterrupted(exc.reason, _partial(text_parts)) from exc.__cause__
+        except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
             # A JSON event of the wrong shape (e.g. a choice that is not an object).
-            raise BackendProtocolError(f"{self.name}: malformed stream event ({exc})") from exc
+            raise BackendProtocolError(f"{self.name}: malformed stream event ({_one_line(str(exc), 200)})") from exc
         finally:
             await lines.aclose()
-        # Stream ended (DONE or EOF). Calls whose choice never finished still go out, once.
-        calls = acc.finish()
-        if calls:
-            yield stream_chunk(model_name, tool_calls=calls)
-            finish = finish or "tool_calls"
-        stats = (
-            {
-                "prompt_eval_count": usage.get("prompt_tokens"),
-                "eval_count": usage.get("completion_tokens"),
-            }
-            if usage
-            else None
-        )
         yield stream_chunk(model_name, done=True, done_reason=finish or "stop", stats=stats)
 
     async def chat(
@@ -317,25 +351,38 @@ class OpenAIClient(HTTPClient):
         data = await self._backend.post_json("/chat/completions", body)
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
             raise BackendProtocolError(f"{self._backend.url('/chat/completions')} answered no 'choices'")
-        choice = data["choices"][0] if data["choices"] and isinstance(data["choices"][0], dict) else {}
-        msg = choice.get("message") or {}
-        acc = _ToolAccumulator()
-        acc.add([{**tc, "index": i} for i, tc in enumerate(msg.get("tool_calls") or []) if isinstance(tc, dict)])
-        calls = acc.finish()
-        usage = data.get("usage") or {}
-        finish = choice.get("finish_reason")
-        return ChatResponse(
-            model=data.get("model") or body["model"],
-            message=Message(
-                role="assistant",
-                content=msg.get("content") or "",
-                thinking=msg.get("reasoning") or msg.get("reasoning_content") or None,
-                tool_calls=calls,
-            ),
-            done_reason=_FINISH_MAP.get(finish, finish) if finish else ("tool_calls" if calls else "stop"),
-            prompt_eval_count=usage.get("prompt_tokens"),
-            eval_count=usage.get("completion_tokens"),
-        )
+        try:
+            data = scrub_obj(data)
+            choice = data["choices"][0] if data["choices"] and isinstance(data["choices"][0], dict) else {}
+            msg = choice.get("message") or {}
+            if not isinstance(msg, dict):
+                raise BackendProtocolError(f"{self.name}: the reply's message is {type(msg).__name__}, not an object")
+            acc = _ToolAccumulator()
+            raw_calls = msg.get("tool_calls") or []
+            if isinstance(raw_calls, list):
+                acc.add([{**tc, "index": i} for i, tc in enumerate(raw_calls) if isinstance(tc, dict)])
+            else:
+                ignored("tool_calls", raw_calls)
+            calls = acc.finish()
+            content = msg.get("content") or ""
+            if content.__class__ is not str:
+                raise not_text("content", content)
+            thinking = optional_text("reasoning", msg.get("reasoning") or msg.get("reasoning_content") or None)
+            usage = data.get("usage") or {}
+            if not isinstance(usage, dict):
+                ignored("usage", usage)
+                usage = {}
+            finish = optional_text("finish_reason", choice.get("finish_reason"))
+            model_name = optional_text("model", data.get("model")) or body["model"]
+            return ChatResponse(
+                model=model_name,
+                message=Message(role="assistant", content=content, thinking=thinking, tool_calls=calls),
+                done_reason=_FINISH_MAP.get(finish, finish) if finish else ("tool_calls" if calls else "stop"),
+                prompt_eval_count=count("prompt_tokens", usage.get("prompt_tokens")),
+                eval_count=count("completion_tokens", usage.get("completion_tokens")),
+            )
+        except RecursionError as exc:
+            raise BackendProtocolError(f"{self.name}: the reply is nested too deeply") from exc
 
     # -- other endpoints -----------------------------------------------------------------------
 

@@ -34,6 +34,9 @@ class ToolCall(_Model):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
+    #: Set when the server sent this call with a name or id that is not a string: why. The call
+    #: is never run; the orchestrator answers the model with this reason.
+    refused: str | None = None
 
     @property
     def name(self) -> str:

@@ -131,11 +131,26 @@ async def test_a_call_whose_choice_never_finishes_is_emitted_once_at_the_end():
             }
         ),
         delta({"tool_calls": [{"index": 0, "function": {"arguments": ": [1, 2]}"}}]}),
+        b"data: [DONE]\n\n",  # the stream ended properly; only the choice never said so
     )
     chunks = await run(OpenAIClient, "http://s/v1", body)
     (call,) = calls_of(chunks)
     assert call.function.arguments == {"a": [1, 2]} and call.valid
     assert chunks[-1].done and chunks[-1].done_reason == "tool_calls"
+
+
+@pytest.mark.parametrize("tail", [b"", b": keep-alive\n\n", b'data: {"choices": []}\n\n', b"data: [DON"])
+async def test_a_cut_off_stream_is_interrupted_and_its_tool_call_never_emitted(tail):
+    """Neither a finish_reason nor [DONE]: the answer is not complete, and a call in it may be cut."""
+    body = sse(
+        delta({"content": "let me look"}),
+        delta({"tool_calls": [{"index": 0, "id": "c0", "function": {"name": "rm", "arguments": '{"path": "/tmp/x'}}]}),
+        delta({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}),
+    ) + tail
+    with pytest.raises(StreamInterrupted) as info:
+        await run(OpenAIClient, "http://s/v1", body)
+    assert info.value.partial_text == "let me look"
+    assert "without a finish_reason or [DONE]" in str(info.value)
 
 
 @pytest.mark.parametrize(
