@@ -278,6 +278,10 @@ async def test_an_approval_never_takes_the_keyboard_from_a_dialog() -> None:
             await pilot.pause(0.1)
         await wait_for(pilot, lambda: not app.screen.is_modal)
         assert app.turn_running and item.pending
+        # back on the main screen with a key just pressed: the keyboard is the prompt's, not
+        # the approval's (it must not have been handed the focus behind the palette's back)
+        await ticks(pilot)
+        assert app.focused is prompt(app)
         clock.advance(1.5)
         await wait_for(pilot, lambda: app.focused is item)
         await pilot.press("n")
