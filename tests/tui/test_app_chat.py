@@ -305,14 +305,15 @@ async def test_offline_backend_needs_confirmation() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         app.switch_backend("ollama")
-        await wait_for(pilot, lambda: app.screen.is_modal)
+        # a loaded machine can show the modal screen a frame before its children are mounted
+        await wait_for(pilot, lambda: app.screen.is_modal and bool(app.screen.query("Label")))
         label = app.screen.query_one("Label")
         await wait_for(pilot, lambda: label.region.height > 0)
         # the reason once (a health check's reason starts "offline: "), whole: the question wraps
         assert str(label.render()) == "ollama is offline: connection refused (is the server running?). Switch to it anyway?"
         assert label.region.height > 1 and label.region.right <= app.screen.query_one("Vertical").content_region.right
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: not app.screen.is_modal)
         assert app.backend == "vllm"
 
 
