@@ -20,6 +20,7 @@ from ..errors import (
     BackendUnreachable,
     StreamInterrupted,
 )
+from ..redact import mask_url
 from ._fast import parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient
 from .types import (
@@ -242,7 +243,7 @@ class OllamaClient(HTTPClient):
         )
         data = await self._backend.post_json("/api/chat", body)
         if not isinstance(data, dict):
-            raise BackendProtocolError(f"{self._backend.url('/api/chat')} answered no JSON object")
+            raise BackendProtocolError(f"{mask_url(self._backend.url('/api/chat'))} answered no JSON object")
         if data.get("error"):
             raise BackendHTTPError(200, str(data["error"]), url=self._backend.url("/api/chat"))
         m = data.get("message") or {}

@@ -26,6 +26,7 @@ from typing import Any
 
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
+from ..redact import mask_url
 from ._fast import parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient, error_message
 from .types import (
@@ -316,7 +317,7 @@ class OpenAIClient(HTTPClient):
         )
         data = await self._backend.post_json("/chat/completions", body)
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-            raise BackendProtocolError(f"{self._backend.url('/chat/completions')} answered no 'choices'")
+            raise BackendProtocolError(f"{mask_url(self._backend.url('/chat/completions'))} answered no 'choices'")
         choice = data["choices"][0] if data["choices"] and isinstance(data["choices"][0], dict) else {}
         msg = choice.get("message") or {}
         acc = _ToolAccumulator()
