@@ -264,3 +264,33 @@ async def test_tui_engine_log_pane_shows_control_sequences_as_pictures(tmp_path)
         assert all(no_controls(line) for line in log.lines), list(log.lines)
         await pilot.pause()
         assert no_controls(_screen_text(app))
+
+
+async def test_tui_model_name_and_offline_reason_from_servers_render_without_controls():
+    """A model name (a server's /v1/models) and a backend's offline reason (its error body) are
+    shown in the status bar, the answer's header and the sidebar."""
+    from tests.tui.app_helpers import build_app, idle, send, wait_for
+    from a2ia_tui.core.llm.types import Health
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+
+    evil = f"model{HOSTILE['screen clear']}{HOSTILE['C1 OSC']}"
+
+    async def offline(self):
+        return Health(ok=False, detail=f"offline: HTTP 500: {ALL}")
+
+    app, _ = build_app({"vllm": [text_reply("hi")]})
+    make = app.services.make_client
+    app.services.make_client = lambda name, model: make(name, evil)  # the name the server reported
+    orig = ScriptedClient.health
+    ScriptedClient.health = lambda self: offline(self) if self.name == "ollama" else orig(self)  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(pilot, lambda: app.orchestrator is not None)
+            await send(pilot, "q")
+            await wait_for(pilot, lambda: idle(app))
+            await pilot.pause(0.3)
+            text = _screen_text(app)
+            assert "model␛[2J" in text and "HTTP 500" in text
+            assert no_controls(text), repr(CONTROL.findall(text))
+    finally:
+        ScriptedClient.health = orig  # type: ignore[method-assign]
