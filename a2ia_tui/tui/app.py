@@ -27,7 +27,6 @@ the chat notes the change.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from pathlib import Path
@@ -748,6 +747,8 @@ class A2IAApp(App[int]):
         self._watch_history_lock(store)
 
     _history_retry: Any = None
+    #: One line printed on stderr once the app has left the screen (messages history could not save).
+    exit_note: str | None = None
 
     def _watch_history_lock(self, store: Any) -> None:
         """Another program holds the database locked: the messages wait in the store's memory;
@@ -1026,8 +1027,10 @@ class A2IAApp(App[int]):
             except Exception:  # noqa: BLE001 - closing must not stop quitting
                 pass
         if s.store is not None:
-            with contextlib.suppress(A2IAError):  # still locked after a last try: nothing more to do
+            try:
                 s.store.close()
+            except A2IAError as exc:  # still locked after a last try: the terminal is told on exit
+                self.exit_note = str(exc)
         self._save_css_cache()  # what this session's screens and widgets parsed
 
     # -- palette -------------------------------------------------------------------------------

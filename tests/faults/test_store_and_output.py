@@ -294,3 +294,24 @@ async def test_tui_model_name_and_offline_reason_from_servers_render_without_con
             assert no_controls(text), repr(CONTROL.findall(text))
     finally:
         ScriptedClient.health = orig  # type: ignore[method-assign]
+
+
+async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_saved(tmp_path):
+    from tests.tui.app_helpers import build_app, idle, send, wait_for
+
+    db = tmp_path / "h.sqlite3"
+    store = HistoryStore(db, busy_timeout_s=0.1)
+    app, _ = build_app({"vllm": [text_reply("one")]}, store=store)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.orchestrator is not None)
+            await send(pilot, "first")
+            await wait_for(pilot, lambda: idle(app))
+            await app.shutdown()  # what quitting does
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert app.exit_note and "2 message(s) were not saved" in app.exit_note
