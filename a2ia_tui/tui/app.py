@@ -407,7 +407,9 @@ class A2IAApp(App[int]):
                 self._tools_ready.set()
         for name, st in self.services.hub.states().items():
             if st.status != "ready":
-                self.chat.add_note(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip(), "warning")
+                from ..core.redact import redact_text  # a server URL's user:password@
+
+                self.chat.add_note(redact_text(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip()), "warning")
 
     def _start_metrics(self) -> None:
         """Poll vLLM's /metrics for the status bar (KV cache, requests) while the backend is vLLM."""

@@ -200,3 +200,4 @@ def test_backend_errors_never_show_url_credentials():
     for url in URLS:
         text = str(BackendUnreachable(url, f"refused; token={SECRET}"))
         assert SECRET not in text and "cannot reach" in text
+

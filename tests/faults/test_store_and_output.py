@@ -315,3 +315,22 @@ async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_s
         holder.stdin.close()
         holder.wait(timeout=30)
     assert app.exit_note and "2 message(s) were not saved" in app.exit_note
+
+
+async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials():
+    from tests.tui.app_helpers import MiniHub, build_app, wait_for
+    from a2ia_tui.core.tools.hub import ServerState
+
+    class FailedHub(MiniHub):
+        def states(self):
+            return {f"se{HOSTILE['title change']}arch": ServerState(
+                "search", "failed", reason=f"cannot reach http://bob:hunter2-secret@127.0.0.1:9/mcp: refused {ALL}")}
+
+    app, _ = build_app({}, hub=FailedHub())
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.pause(0.3)
+        text = _screen_text(app)
+        assert "127.0.0.1:9/mcp" in text
+        assert "hunter2-secret" not in text
+        assert no_controls(text), repr(CONTROL.findall(text))

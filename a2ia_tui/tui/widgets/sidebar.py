@@ -39,6 +39,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.errors import BackendUnreachable
+from ...core.redact import redact_text
 from ...core.textsafe import printable
 from ..services import AppServices
 from .engine_row import EngineRow, engine_backend, engine_map
@@ -452,5 +453,6 @@ class Sidebar(VerticalScroll):
             else:
                 text.append(f"  {st.status}", style=color)
             if st.reason and st.status != "ready":
-                text.append(printable(f"\n  {st.reason}"), style="dim")  # an MCP server's stderr
+                # an MCP server's stderr or its URL's error: no control sequences, no credentials
+                text.append(printable(redact_text(f"\n  {st.reason}")), style="dim")
         return text
