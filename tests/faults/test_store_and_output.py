@@ -334,3 +334,23 @@ async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials(
         assert "127.0.0.1:9/mcp" in text
         assert "hunter2-secret" not in text
         assert no_controls(text), repr(CONTROL.findall(text))
+
+
+async def test_tui_palette_shows_saved_chat_titles_as_plain_text():
+    """A saved chat's title in the command palette: its markup is not obeyed (``[@click=…]`` would
+    be an action link) and its control sequences are shown as pictures."""
+    from tests.tui.app_helpers import build_app, wait_for
+
+    app, _ = build_app({})
+    conv = Conversation(title=f"Evil [@click=app.quit]x[/] [b]bold[/b] {HOSTILE['screen clear']}")
+    conv.add(Message(role="user", content="q"))
+    app.services.store.sync(conv)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"Chat: Evil")
+        await pilot.pause(0.5)
+        text = _screen_text(app)
+        assert "[@click=app.quit]x[/]" in text and "[b]bold[/b]" in text
+        assert no_controls(text), repr(CONTROL.findall(text))
