@@ -91,7 +91,7 @@ class Session:
             await self.hub.start()
             for name, st in self.hub.states().items():
                 if st.status != "ready":
-                    self.note(f"[mcp] {name}: {st.status}: {st.reason}")
+                    self.note(redact_text(f"[mcp] {name}: {st.status}: {st.reason}"))
         self.orchestrator = Orchestrator(client, self.hub, self.settings)
         if self.args.debug:
             self.note(f"[debug] backend {self.backend} at {mask_url(client.base_url)}, model {client.model}")

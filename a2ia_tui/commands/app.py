@@ -18,7 +18,9 @@ def run_app(args: argparse.Namespace) -> int:
         try:
             loaded.mcp_servers()
         except ConfigError as exc:
-            print(f"a2ia: configuration error: {exc}", file=sys.stderr)
+            from ..cliargs import config_error_line
+
+            print(config_error_line(exc), file=sys.stderr)
             return 2
     # SIGTERM/SIGHUP end the app through SystemExit, so engines it started are not orphaned.
     from ..core.engines.manager import EngineManager
@@ -28,4 +30,6 @@ def run_app(args: argparse.Namespace) -> int:
 
     app = make_app(loaded)
     app.run()
+    if getattr(app, "exit_note", None):  # said after the screen is gone, where it can be read
+        print(f"a2ia: {app.exit_note}", file=sys.stderr)
     return int(app.return_code or 0)

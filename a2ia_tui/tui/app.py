@@ -28,7 +28,6 @@ the chat notes the change.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from pathlib import Path
@@ -414,7 +413,9 @@ class A2IAApp(App[int]):
                 self._tools_ready.set()
         for name, st in self.services.hub.states().items():
             if st.status != "ready":
-                self.chat.add_note(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip(), "warning")
+                from ..core.redact import redact_text  # a server URL's user:password@
+
+                self.chat.add_note(redact_text(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip()), "warning")
 
     def _start_metrics(self) -> None:
         """Poll vLLM's /metrics for the status bar (KV cache, requests) while the backend is vLLM."""
@@ -801,6 +802,8 @@ class A2IAApp(App[int]):
         self._watch_history_lock(store)
 
     _history_retry: Any = None
+    #: One line printed on stderr once the app has left the screen (messages history could not save).
+    exit_note: str | None = None
 
     def _watch_history_lock(self, store: Any) -> None:
         """Another program holds the database locked: the messages wait in the store's memory;
@@ -1079,8 +1082,10 @@ class A2IAApp(App[int]):
             except Exception:  # noqa: BLE001 - closing must not stop quitting
                 pass
         if s.store is not None:
-            with contextlib.suppress(A2IAError):  # still locked after a last try: nothing more to do
+            try:
                 s.store.close()
+            except A2IAError as exc:  # still locked after a last try: the terminal is told on exit
+                self.exit_note = str(exc)
         self._save_css_cache()  # what this session's screens and widgets parsed
 
     # -- palette -------------------------------------------------------------------------------

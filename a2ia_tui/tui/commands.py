@@ -17,7 +17,9 @@ import asyncio
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape
 
+from ..core.textsafe import printable
 from .messages import OpenConversation, SwitchBackend
 
 MODELS_TIMEOUT_S = 2.0
@@ -38,7 +40,8 @@ class A2IACommands(Provider):
             except Exception:  # noqa: BLE001 - an offline backend lists no models
                 models = []
             for m in models:
-                self._items.append((f"Model: {orch.client.name}/{m.name}", f"Use {m.name} on {orch.client.name}",
+                self._items.append((_plain(f"Model: {orch.client.name}/{m.name}"),
+                                    _plain(f"Use {m.name} on {orch.client.name}"),
                                     partial(app.post_message, SwitchBackend(orch.client.name, m.name))))
         if app.services.engines is not None:
             for name in ("vllm", "local"):
@@ -49,7 +52,7 @@ class A2IACommands(Provider):
         if store is not None:
             try:
                 for info in store.list(limit=50):
-                    self._items.append((f"Chat: {info.title}", f"Open the saved chat ({info.messages} messages)",
+                    self._items.append((_plain(f"Chat: {info.title}"), f"Open the saved chat ({info.messages} messages)",
                                         partial(app.post_message, OpenConversation(info.id))))
             except Exception:  # noqa: BLE001
                 pass
@@ -65,3 +68,10 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def _plain(text: str) -> str:
+    """A palette line from outside text (a saved chat's title, a server's model name): the
+    palette reads its lines as Textual markup, where ``[@click=app.quit]`` is an action; and no
+    control sequence reaches the terminal."""
+    return escape(printable(text))

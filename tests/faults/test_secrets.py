@@ -192,3 +192,12 @@ def test_engine_pidfile_argv_is_masked(tmp_path):
     eng._write_pidfile(["vllm", "serve", "m", "--hf-token", SECRET, f"--api-key={SECRET}"])
     record = json.loads(eng.pidfile.read_text())
     assert SECRET not in json.dumps(record) and record["argv"][:3] == ["vllm", "serve", "m"]
+
+
+def test_backend_errors_never_show_url_credentials():
+    from a2ia_tui.core.errors import BackendUnreachable
+
+    for url in URLS:
+        text = str(BackendUnreachable(url, f"refused; token={SECRET}"))
+        assert SECRET not in text and "cannot reach" in text
+

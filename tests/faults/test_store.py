@@ -298,3 +298,31 @@ def test_private_file_under_a_loose_umask(tmp_path):
         assert _mode(d) == 0o700
     finally:
         os.umask(old)
+
+
+def test_opening_while_another_process_holds_the_lock_keeps_history_on(tmp_path):
+    """An app started while the database is locked (another a2ia-tui mid-write, a backup)."""
+    db = tmp_path / "h.sqlite3"
+    seed = HistoryStore(db)
+    old = Conversation(title="old")
+    old.add(Message(role="user", content="kept"))
+    seed.sync(old)
+    seed.close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        store = HistoryStore(db, busy_timeout_s=0.2)  # no StoreError: history stays on
+        assert [i.title for i in store.list()] == ["old"]  # reading works under the lock (WAL)
+        conv = Conversation()
+        conv.add(Message(role="user", content="new"))
+        assert store.sync(conv) == 0 and store.waiting == 1
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert store.flush() == 1 and store.waiting == 0
+    assert [e.message.content for e in store.load(conv.id).entries] == ["new"]
+    store.close()

@@ -264,3 +264,93 @@ async def test_tui_engine_log_pane_shows_control_sequences_as_pictures(tmp_path)
         assert all(no_controls(line) for line in log.lines), list(log.lines)
         await pilot.pause()
         assert no_controls(_screen_text(app))
+
+
+async def test_tui_model_name_and_offline_reason_from_servers_render_without_controls():
+    """A model name (a server's /v1/models) and a backend's offline reason (its error body) are
+    shown in the status bar, the answer's header and the sidebar."""
+    from tests.tui.app_helpers import build_app, idle, send, wait_for
+    from a2ia_tui.core.llm.types import Health
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+
+    evil = f"model{HOSTILE['screen clear']}{HOSTILE['C1 OSC']}"
+
+    async def offline(self):
+        return Health(ok=False, detail=f"offline: HTTP 500: {ALL}")
+
+    app, _ = build_app({"vllm": [text_reply("hi")]})
+    make = app.services.make_client
+    app.services.make_client = lambda name, model: make(name, evil)  # the name the server reported
+    orig = ScriptedClient.health
+    ScriptedClient.health = lambda self: offline(self) if self.name == "ollama" else orig(self)  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(pilot, lambda: app.orchestrator is not None)
+            await send(pilot, "q")
+            await wait_for(pilot, lambda: idle(app))
+            await pilot.pause(0.3)
+            text = _screen_text(app)
+            assert "model␛[2J" in text and "HTTP 500" in text
+            assert no_controls(text), repr(CONTROL.findall(text))
+    finally:
+        ScriptedClient.health = orig  # type: ignore[method-assign]
+
+
+async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_saved(tmp_path):
+    from tests.tui.app_helpers import build_app, idle, send, wait_for
+
+    db = tmp_path / "h.sqlite3"
+    store = HistoryStore(db, busy_timeout_s=0.1)
+    app, _ = build_app({"vllm": [text_reply("one")]}, store=store)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.orchestrator is not None)
+            await send(pilot, "first")
+            await wait_for(pilot, lambda: idle(app))
+            await app.shutdown()  # what quitting does
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert app.exit_note and "2 message(s) were not saved" in app.exit_note
+
+
+async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials():
+    from tests.tui.app_helpers import MiniHub, build_app, wait_for
+    from a2ia_tui.core.tools.hub import ServerState
+
+    class FailedHub(MiniHub):
+        def states(self):
+            return {f"se{HOSTILE['title change']}arch": ServerState(
+                "search", "failed", reason=f"cannot reach http://bob:hunter2-secret@127.0.0.1:9/mcp: refused {ALL}")}
+
+    app, _ = build_app({}, hub=FailedHub())
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.pause(0.3)
+        text = _screen_text(app)
+        assert "127.0.0.1:9/mcp" in text
+        assert "hunter2-secret" not in text
+        assert no_controls(text), repr(CONTROL.findall(text))
+
+
+async def test_tui_palette_shows_saved_chat_titles_as_plain_text():
+    """A saved chat's title in the command palette: its markup is not obeyed (``[@click=…]`` would
+    be an action link) and its control sequences are shown as pictures."""
+    from tests.tui.app_helpers import build_app, wait_for
+
+    app, _ = build_app({})
+    conv = Conversation(title=f"Evil [@click=app.quit]x[/] [b]bold[/b] {HOSTILE['screen clear']}")
+    conv.add(Message(role="user", content="q"))
+    app.services.store.sync(conv)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"Chat: Evil")
+        await pilot.pause(0.5)
+        text = _screen_text(app)
+        assert "[@click=app.quit]x[/]" in text and "[b]bold[/b]" in text
+        assert no_controls(text), repr(CONTROL.findall(text))

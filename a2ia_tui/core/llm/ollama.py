@@ -19,6 +19,7 @@ from ..errors import (
     BackendUnreachable,
     StreamInterrupted,
 )
+from ..redact import mask_url
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
 from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
@@ -242,7 +243,7 @@ class OllamaClient(HTTPClient):
         )
         data = await self._backend.post_json("/api/chat", body)
         if not isinstance(data, dict):
-            raise BackendProtocolError(f"{self._backend.url('/api/chat')} answered no JSON object")
+            raise BackendProtocolError(f"{mask_url(self._backend.url('/api/chat'))} answered no JSON object")
         try:
             data = scrub_obj(data)
         except RecursionError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
+from ..redact import mask_url
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
 from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
@@ -350,7 +351,7 @@ class OpenAIClient(HTTPClient):
         )
         data = await self._backend.post_json("/chat/completions", body)
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-            raise BackendProtocolError(f"{self._backend.url('/chat/completions')} answered no 'choices'")
+            raise BackendProtocolError(f"{mask_url(self._backend.url('/chat/completions'))} answered no 'choices'")
         try:
             data = scrub_obj(data)
             choice = data["choices"][0] if data["choices"] and isinstance(data["choices"][0], dict) else {}

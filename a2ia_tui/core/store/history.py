@@ -105,11 +105,16 @@ class HistoryStore:
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
             # text another program wrote that is not UTF-8 reads as U+FFFD instead of failing the read
             self._db.text_factory = lambda b: b.decode("utf-8", "replace")
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            # A database already set up is only read here: opening must not need the write lock
+            # another process may hold (that would turn history off for the whole session).
+            ready = (self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+                     and self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal")
+            if not ready:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(_SCHEMA)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the history database {self.path}: {_why(exc)}") from exc
 
@@ -195,7 +200,7 @@ class HistoryStore:
         return len(new)
 
     def rename(self, conversation_id: str, title: str) -> None:
-        title = title.strip()
+        title = scrub(title.strip())
         if not title:
             raise StoreError("a conversation title cannot be empty")
         self._exec("UPDATE conversations SET title=? WHERE id=?", (title, conversation_id), need_row=conversation_id)
@@ -296,7 +301,17 @@ class _tx:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            self.db.execute("ROLLBACK")
+            return
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            # a COMMIT that failed (busy) leaves the transaction open: end it, or every later
+            # BEGIN fails with "cannot start a transaction within a transaction"
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
 
 
 def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:

@@ -39,6 +39,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.errors import BackendUnreachable
+from ...core.redact import redact_text
+from ...core.textsafe import printable
 from ..services import AppServices
 from .engine_row import EngineRow, engine_backend, engine_map
 
@@ -206,7 +208,8 @@ class Sidebar(VerticalScroll):
         else:
             text.append("  offline", style="red")
             # the reason, without the "offline: " the line above already says
-            text.append(f"\n  {health[1].removeprefix('offline: ')}", style="dim")
+            # a server's own words (an error body): shown, never obeyed by the terminal
+            text.append(printable(f"\n  {health[1].removeprefix('offline: ')}"), style="dim")
         return text
 
     def refresh_backends(self) -> None:
@@ -344,7 +347,7 @@ class Sidebar(VerticalScroll):
         wrapped over three lines of the sidebar, the marker alone on the first), cut with "…"
         if it is still too long. The option's id stays the full name."""
         current = model == self.current_model
-        return Text(("▶ " if current else "  ") + short_model_name(model), style="bold" if current else "")
+        return Text(printable(("▶ " if current else "  ") + short_model_name(model)), style="bold" if current else "")
 
     def _highlight_model(self) -> None:
         ol = self.query_one("#models", OptionList)
@@ -444,11 +447,12 @@ class Sidebar(VerticalScroll):
             if i:
                 text.append("\n")
             text.append(f"{dot} ", style=color)
-            text.append(name)
+            text.append(printable(name))
             if st.status == "ready":
                 text.append(f"  {st.tool_count} tool{'s' if st.tool_count != 1 else ''}", style="dim")
             else:
                 text.append(f"  {st.status}", style=color)
             if st.reason and st.status != "ready":
-                text.append(f"\n  {st.reason}", style="dim")
+                # an MCP server's stderr or its URL's error: no control sequences, no credentials
+                text.append(printable(redact_text(f"\n  {st.reason}")), style="dim")
         return text

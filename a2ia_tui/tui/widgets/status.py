@@ -11,6 +11,8 @@ from typing import Any
 
 from textual.widgets import Static
 
+from ...core.textsafe import printable
+
 MIN_REDRAW_S = 1.0
 
 
@@ -73,4 +75,5 @@ class StatusBar(Static):
             parts.append(f"req {f['running']}▶ {f['waiting'] or 0}⏸")
         if f["note"]:
             parts.append(f["note"])
-        return "  │  ".join(parts)
+        # the model's name and the note come from servers: no control sequence reaches the terminal
+        return printable("  │  ".join(parts))
