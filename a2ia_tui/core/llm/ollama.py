@@ -117,7 +117,9 @@ class OllamaClient(HTTPClient):
             if not isinstance(item, dict):
                 continue
             self._calls_seen += 1
-            fn = item.get("function") or {}
+            fn = item.get("function")
+            if fn is None:
+                fn = {}
             index = fn.get("index") if isinstance(fn, dict) else None
             fallback_id = f"call_{self._calls_seen}_{index if index.__class__ is int else len(calls)}"
             if not isinstance(fn, dict):

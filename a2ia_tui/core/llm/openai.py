@@ -93,14 +93,19 @@ class _ToolAccumulator:
             if idx.__class__ is not int:  # missing, or not a number (bool, text, list...)
                 idx = self._index_without_index(d.get("id"))
             slot = self.calls.setdefault(idx, {"id": None, "name": None, "args": [], "bad": None})
-            if d.get("id"):
-                slot["id"] = d["id"]
-            fn = d.get("function") or {}
+            # null and "" mean "not in this fragment"; any other value is kept, to be judged
+            call_id = d.get("id")
+            if call_id is not None and call_id != "":
+                slot["id"] = call_id
+            fn = d.get("function")
+            if fn is None:
+                continue
             if not isinstance(fn, dict):
                 slot["bad"] = f"its function is {type(fn).__name__}, not an object"
                 continue
-            if fn.get("name"):
-                slot["name"] = fn["name"]
+            name = fn.get("name")
+            if name is not None and name != "":
+                slot["name"] = name
             args = fn.get("arguments")
             if args:
                 if args.__class__ is not str:
