@@ -245,7 +245,7 @@ def assert_well_formed(chunks: list[ChatChunk], error: A2IAError | None) -> None
 # -- property tests: the clients -------------------------------------------------------------------
 
 
-@property_settings(1200)
+@property_settings(1000)
 @given(O_STREAM)
 def test_openai_hostile_events_never_crash(stream):
     events, ending = stream
@@ -256,7 +256,7 @@ def test_openai_hostile_events_never_crash(stream):
         assert any(isinstance(e, dict) and isinstance(e.get("choices"), list) for e in events)
 
 
-@property_settings(1200)
+@property_settings(1000)
 @given(N_STREAM)
 def test_ollama_hostile_lines_never_crash(stream):
     lines, final = stream
@@ -668,3 +668,78 @@ async def test_repeated_call_ids_in_one_reply_are_made_unique(dup):
         await client.aclose()
     tool_msgs = {e.message.tool_call_id: e.message.content for e in conv.entries if e.message.role == "tool"}
     assert sorted(tool_msgs.values()) == [str(i) for i in range(dup)]  # each result under its own id
+
+
+# -- property tests: the orchestrator --------------------------------------------------------------
+
+
+async def hostile_turn(cls, url: str, first: bytes, final: bytes) -> tuple[list, Conversation, RecordingHub]:
+    replies = iter([first])
+    transport = httpx.MockTransport(lambda req: httpx.Response(200, content=next(replies, final)))
+    hub = RecordingHub()
+    client = cls(url, model="m", transport=transport)
+    try:
+        events, conv = await turn(orchestrator(client, hub))
+    finally:
+        await client.aclose()
+    return events, conv, hub
+
+
+def assert_turn_safe(events: list, conv: Conversation, hub: RecordingHub) -> None:
+    assert isinstance(events[-1], (TurnFinished, TurnFailed))
+    if isinstance(events[-1], TurnFailed):
+        assert isinstance(events[-1].error, A2IAError) and "\n" not in events[-1].message
+    runnable = {
+        tc.id
+        for e in conv.entries
+        for tc in e.message.tool_calls
+        if tc.refused is None and tc.valid and tc.function.name == "echo"
+    }
+    refused = [tc for e in conv.entries for tc in e.message.tool_calls if tc.refused is not None]
+    # only well-formed calls to a known tool run; a refused call is answered, never run
+    assert len(hub.calls) <= len(runnable)
+    for tc in refused:
+        answer = next(e.message.content for e in conv.entries if e.message.role == "tool" and e.message.tool_call_id == tc.id)
+        assert "refused" in answer
+    for entry in conv.entries:
+        assert utf8_safe(json.dumps(entry.message.model_dump(mode="json"), ensure_ascii=False))
+
+
+@property_settings(200)
+@given(O_STREAM, st.lists(st.lists(O_TOOL_DELTA, min_size=1, max_size=3), min_size=1, max_size=3))
+def test_orchestrator_openai_hostile_turn_runs_only_well_formed_calls(stream, tool_events):
+    events, ending = stream
+    assert_turn_safe(*asyncio.run(hostile_turn(OpenAIClient, "http://s/v1", sse(events, ending), FINAL_SSE)))
+    # hostile tool-call deltas in an otherwise well-formed reply
+    body = sse([delta({"tool_calls": tds}) for tds in tool_events], "done")
+    assert_turn_safe(*asyncio.run(hostile_turn(OpenAIClient, "http://s/v1", body, FINAL_SSE)))
+
+
+@property_settings(200)
+@given(N_STREAM, st.lists(N_CALL, min_size=1, max_size=4))
+def test_orchestrator_ollama_hostile_turn_runs_only_well_formed_calls(stream, calls):
+    lines, final = stream
+    assert_turn_safe(*asyncio.run(hostile_turn(OllamaClient, "http://o", ndjson(lines, final), FINAL_ND)))
+    body = ndjson([{"message": {"role": "assistant", "content": "", "tool_calls": calls}, "done": False}], {"done": True})
+    assert_turn_safe(*asyncio.run(hostile_turn(OllamaClient, "http://o", body, FINAL_ND)))
+
+
+@pytest.mark.parametrize("exc", [TypeError("unsupported operand"), KeyError("x"), ValueError("1 validation error\nfor ToolCall")])
+async def test_a_client_bug_on_odd_data_ends_the_turn_not_the_app(exc):
+    """The safety net: whatever a client lets slip is a one-line TurnFailed, and the next turn works."""
+    from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply
+
+    class Slipping(ScriptedClient):
+        async def stream_chat(self, *args, **kwargs):
+            yield ChatChunk(message=Message(role="assistant", content="part"))
+            raise exc
+
+    orch = orchestrator(Slipping([text_reply("x")]), RecordingHub())
+    events, conv = await turn(orch)
+    failed = events[-1]
+    assert isinstance(failed, TurnFailed) and isinstance(failed.error, BackendProtocolError)
+    assert type(exc).__name__ in failed.message and "\n" not in failed.message
+    assert conv.entries[-1].meta.status == "failed" and conv.entries[-1].message.content == "part"
+    orch.set_client(ScriptedClient([text_reply("fine")]))
+    events, _ = await turn(orch)
+    assert isinstance(events[-1], TurnFinished)
