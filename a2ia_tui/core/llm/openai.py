@@ -28,7 +28,8 @@ from typing import Any
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
-from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
+from ._fast import known_text_chunk
+from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run
 from ._http import HTTPClient, error_message
 from .types import (
     ChatChunk,
@@ -289,7 +290,8 @@ class OpenAIClient(HTTPClient):
                             if content or thinking:
                                 if content:
                                     text_parts.append(content)
-                                yield text_chunk(model_name, content or "", thinking or None)
+                                # both checked just above: the builder need not look again
+                                yield known_text_chunk(model_name, content or "", thinking or None, 1)
                             if tool_deltas:
                                 acc.add(tool_deltas)
                         if fr:
