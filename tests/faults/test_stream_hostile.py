@@ -351,14 +351,17 @@ async def test_openai_content_that_is_not_text_is_a_protocol_error(content, with
     chunks, error = await consume(OpenAIClient, "http://s/v1", sse([delta({"content": "fine "}), event]))
     assert isinstance(error, BackendProtocolError) and "not text" in str(error), error
     assert_well_formed(chunks, error)
+    assert "".join(c.message.content for c in chunks) == "fine "  # what came before is not lost
 
 
 @pytest.mark.parametrize("content", [5, True, ["a"], {"t": "a"}])
 @pytest.mark.parametrize("extra", [{}, {"thinking": "t"}, {"tool_calls": [{"function": {"name": "f"}}]}])
 async def test_ollama_content_that_is_not_text_is_a_protocol_error(content, extra):
+    before = {"message": {"role": "assistant", "content": "fine "}, "done": False}
     line = {"message": {"role": "assistant", "content": content, **extra}, "done": False}
-    chunks, error = await consume(OllamaClient, "http://o", ndjson([line], {"done": True}))
+    chunks, error = await consume(OllamaClient, "http://o", ndjson([before, line], {"done": True}))
     assert isinstance(error, BackendProtocolError) and "not text" in str(error), error
+    assert "".join(c.message.content for c in chunks) == "fine "  # what came before is not lost
 
 
 @pytest.mark.parametrize(

@@ -183,13 +183,14 @@ class OllamaClient(HTTPClient):
                     if not (content or thinking or raw_calls or done):
                         continue
                     if not (raw_calls or done):
-                        text_parts.append(content)
-                        if thinking is None:  # the commonest line: merged per read
+                        if thinking is None and content.__class__ is str:  # the commonest line: merged per read
+                            text_parts.append(content)
                             model_name = obj.get("model")
                             run.append(content)
                             continue
-                        if run:
+                        if run:  # (what came before is delivered before any error below)
                             yield take_run(model_name, run)
+                        text_parts.append(content)
                         yield text_chunk(obj.get("model"), content, thinking)
                         continue
                     if run:

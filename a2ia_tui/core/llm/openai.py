@@ -274,7 +274,7 @@ class OpenAIClient(HTTPClient):
                             content = delta.get("content")
                             thinking = delta.get("reasoning") or delta.get("reasoning_content")
                             tool_deltas = delta.get("tool_calls")
-                            if content and not (thinking or tool_deltas or fr):
+                            if content and content.__class__ is str and not (thinking or tool_deltas or fr):
                                 text_parts.append(content)
                                 run.append(content)  # the commonest event: merged per read
                                 continue
