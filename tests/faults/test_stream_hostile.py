@@ -746,3 +746,26 @@ async def test_a_client_bug_on_odd_data_ends_the_turn_not_the_app(exc):
     orch.set_client(ScriptedClient([text_reply("fine")]))
     events, _ = await turn(orch)
     assert isinstance(events[-1], TurnFinished)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"text": {"type": "string", "pattern": "["}}},
+        {"type": "object", "properties": {"text": {"type": "fancy"}}},
+        {"$ref": "#/nowhere"},
+        {"type": "object", "properties": {"text": {"minLength": "x"}}},
+        {"$ref": "http://127.0.0.1:1/schema.json"},
+        {"type": 5},
+    ],
+)
+async def test_a_tool_schema_that_breaks_the_validator_lets_the_server_judge(schema):
+    """An MCP server's schema is untrusted too: one jsonschema cannot apply is not a crash."""
+    hub = RecordingHub()
+    hub._tools = [HubTool("echo", "toy", "echo", "Echo", schema, True, False)]
+    first = sse([delta({"tool_calls": [call_delta(0)]}, "tool_calls")])
+    async with RawServer(first, FINAL_SSE) as srv:
+        client = OpenAIClient(f"http://127.0.0.1:{srv.port}/v1", model="m")
+        events, conv = await turn(orchestrator(client, hub))
+        await client.aclose()
+    assert hub.calls == [("echo", {"text": "hi"})] and isinstance(events[-1], TurnFinished)

@@ -349,7 +349,7 @@ class Orchestrator:
             try:
                 validator = jsonschema.validators.validator_for(tool.input_schema)(tool.input_schema)
                 error = next(iter(sorted(validator.iter_errors(call.function.arguments), key=lambda e: list(e.path))), None)
-            except jsonschema.SchemaError:
+            except Exception:  # noqa: BLE001 - SchemaError, or a bad pattern/type/$ref met while validating
                 error = None  # a server with a broken schema: let the server judge
             if error is not None:
                 where = "/".join(str(p) for p in error.path) or "(root)"
