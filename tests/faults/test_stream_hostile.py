@@ -769,3 +769,38 @@ async def test_a_tool_schema_that_breaks_the_validator_lets_the_server_judge(sch
         events, conv = await turn(orchestrator(client, hub))
         await client.aclose()
     assert hub.calls == [("echo", {"text": "hi"})] and isinstance(events[-1], TurnFinished)
+
+
+OPENAI_REPLIES = [
+    {"choices": [{"message": ["not", "an", "object"]}]},
+    {"choices": [{"message": {"content": 5}}]},
+    {"choices": [{"message": {"content": "ok\ud800", "reasoning": 3, "tool_calls": {"a": 1}}}], "usage": [1]},
+    {"choices": [{"message": {"content": None, "tool_calls": [{"id": 9, "function": {"name": "echo", "arguments": "{}"}}]}}]},
+    {"choices": [{"message": {"content": "x"}, "finish_reason": ["stop"]}], "usage": {"prompt_tokens": "3"}, "model": 7},
+    {"choices": [{"message": {"content": "x"}}], "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+]
+OLLAMA_REPLIES = [
+    {"message": "text"},
+    {"message": {"role": "assistant", "content": ["x"]}},
+    {"message": {"role": "assistant", "content": "ok\udfff", "thinking": 1, "tool_calls": "none"}, "eval_count": "5"},
+    {"message": {"role": "assistant", "content": "", "tool_calls": [{"id": [1], "function": {"name": "echo"}}]}, "done_reason": 4},
+    {"model": ["m"], "message": {"role": "assistant", "content": "x"}, "error": None, "total_duration": -1},
+]
+
+
+@pytest.mark.parametrize("reply", OPENAI_REPLIES + OLLAMA_REPLIES)
+async def test_non_streamed_replies_with_hostile_fields(reply):
+    """``chat()`` (stream: false) reads the same untrusted fields: the same rules apply."""
+    cls, url = (OpenAIClient, "http://s/v1") if "choices" in reply else (OllamaClient, "http://o")
+    body = json.dumps(reply).encode()
+    transport = httpx.MockTransport(lambda req: httpx.Response(200, content=body))
+    async with cls(url, model="m", transport=transport) as client:
+        try:
+            resp = await client.chat(USER)
+        except A2IAError as exc:
+            assert "\n" not in str(exc)
+            return
+    assert utf8_safe(json.dumps(resp.model_dump(mode="json"), ensure_ascii=False))
+    assert type(resp.message.thinking) in (str, type(None)) and type(resp.done_reason) is str
+    for call in resp.message.tool_calls:
+        assert (call.refused is not None) == (call.id.startswith("call_") and call.function.name == "echo")
