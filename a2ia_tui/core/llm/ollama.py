@@ -22,7 +22,7 @@ from ..errors import (
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
 from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
-from ._http import HTTPClient
+from ._http import HTTPClient, one_line, partial_text
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -56,15 +56,6 @@ def message_to_ollama(msg: Message) -> dict[str, Any]:
     if msg.thinking and msg.role == "assistant":
         out["thinking"] = msg.thinking
     return out
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
-
-
-def _partial(parts: list[object]) -> str:
-    # Only text reaches ``parts`` unchecked on the fast path; a stray value there is left out.
-    return "".join(p for p in parts if p.__class__ is str)
 
 
 class OllamaClient(HTTPClient):
@@ -172,8 +163,8 @@ class OllamaClient(HTTPClient):
                         if run:
                             yield take_run(model_name, run)
                         raise StreamInterrupted(
-                            f"server error mid-stream: {_one_line(str(obj['error']))}",
-                            _partial(text_parts),
+                            f"server error mid-stream: {one_line(str(obj['error']))}",
+                            partial_text(text_parts),
                         )
                     m = obj.get("message") or {}
                     content = m.get("content") or ""
@@ -216,14 +207,14 @@ class OllamaClient(HTTPClient):
                     break
         except StreamInterrupted as exc:
             if not exc.partial_text and text_parts:
-                raise StreamInterrupted(exc.reason, _partial(text_parts)) from exc.__cause__
+                raise StreamInterrupted(exc.reason, partial_text(text_parts)) from exc.__cause__
             raise
         except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
-            raise BackendProtocolError(f"{self.name}: malformed stream line ({_one_line(str(exc), 200)})") from exc
+            raise BackendProtocolError(f"{self.name}: malformed stream line ({one_line(str(exc), 200)})") from exc
         finally:
             await lines.aclose()
         if not saw_done:
-            raise StreamInterrupted("the stream ended without its final line", _partial(text_parts))
+            raise StreamInterrupted("the stream ended without its final line", partial_text(text_parts))
 
     async def chat(
         self,
@@ -251,7 +242,7 @@ class OllamaClient(HTTPClient):
         except RecursionError as exc:
             raise BackendProtocolError(f"{self.name}: the reply is nested too deeply") from exc
         if data.get("error"):
-            raise BackendHTTPError(200, _one_line(str(data["error"])), url=self._backend.url("/api/chat"))
+            raise BackendHTTPError(200, one_line(str(data["error"])), url=self._backend.url("/api/chat"))
         m = data.get("message") or {}
         if not isinstance(m, dict):
             raise BackendProtocolError(f"{self.name}: the reply's message is {type(m).__name__}, not an object")

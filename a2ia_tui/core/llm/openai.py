@@ -28,9 +28,8 @@ from typing import Any
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
-from ._fast import known_text_chunk
-from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run
-from ._http import HTTPClient, error_message
+from ._fast import count, ignored, known_text_chunk, not_text, optional_text, parse_json, stream_chunk, take_run
+from ._http import HTTPClient, error_message, one_line, partial_text
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -135,15 +134,6 @@ class _ToolAccumulator:
             out.append(tool_call(slot["id"], slot["name"], f"call_{idx}", parsed, raw, error, slot["bad"]))
         self.calls.clear()
         return out
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
-
-
-def _partial(parts: list[object]) -> str:
-    # Only text reaches ``parts`` unchecked on the fast path; a stray value there is left out.
-    return "".join(p for p in parts if p.__class__ is str)
 
 
 class OpenAIClient(HTTPClient):
@@ -265,7 +255,7 @@ class OpenAIClient(HTTPClient):
                         if obj.get("error") or obj.get("object") == "error":
                             if run:
                                 yield take_run(model_name, run)
-                            raise StreamInterrupted(f"server error mid-stream: {_one_line(error_message(json.dumps(obj)))}")
+                            raise StreamInterrupted(f"server error mid-stream: {one_line(error_message(json.dumps(obj)))}")
                         continue
                     for choice in choices:
                         delta = choice.get("delta")
@@ -329,10 +319,10 @@ class OpenAIClient(HTTPClient):
                 else None
             )
         except StreamInterrupted as exc:
-            raise StreamInterrupted(exc.reason, _partial(text_parts)) from exc.__cause__
+            raise StreamInterrupted(exc.reason, partial_text(text_parts)) from exc.__cause__
         except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
             # A JSON event of the wrong shape (e.g. a choice that is not an object).
-            raise BackendProtocolError(f"{self.name}: malformed stream event ({_one_line(str(exc), 200)})") from exc
+            raise BackendProtocolError(f"{self.name}: malformed stream event ({one_line(str(exc), 200)})") from exc
         finally:
             await lines.aclose()
         yield stream_chunk(model_name, done=True, done_reason=finish or "stop", stats=stats)
