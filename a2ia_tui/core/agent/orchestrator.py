@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
-from ..errors import A2IAError, BackendError, BackendHTTPError, StreamInterrupted, ToolsUnsupported
+from ..errors import A2IAError, BackendError, BackendHTTPError, BackendProtocolError, StreamInterrupted, ToolsUnsupported
 from ..llm.base import LLMClient
 from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
@@ -162,6 +162,15 @@ class Orchestrator:
             except (asyncio.CancelledError, GeneratorExit):
                 self._record_partial(conversation, step, "interrupted")
                 raise
+            except Exception as exc:  # noqa: BLE001 - a client's bug on odd data must not end the app
+                err = BackendProtocolError(
+                    f"{self.client.name}: unexpected {type(exc).__name__} reading the reply: "
+                    + " ".join(str(exc).split())[:200]
+                )
+                err.__cause__ = exc
+                self._record_failure(conversation, step, err)
+                yield TurnFailed(err, str(err))
+                return
             if react_mode and step.react_retry:
                 if format_retries < self.settings.agent.react_format_retries:
                     format_retries += 1
@@ -340,7 +349,7 @@ class Orchestrator:
             try:
                 validator = jsonschema.validators.validator_for(tool.input_schema)(tool.input_schema)
                 error = next(iter(sorted(validator.iter_errors(call.function.arguments), key=lambda e: list(e.path))), None)
-            except jsonschema.SchemaError:
+            except Exception:  # noqa: BLE001 - SchemaError, or a bad pattern/type/$ref met while validating
                 error = None  # a server with a broken schema: let the server judge
             if error is not None:
                 where = "/".join(str(p) for p in error.path) or "(root)"

@@ -146,10 +146,10 @@ def text_chunk(model: str | None, content: str, thinking: str | None, pieces: in
         raise not_text("content", content)
     if thinking is not None and thinking.__class__ is not str:
         thinking = optional_text("reasoning", thinking)
-    return _text_chunk(model, content, thinking, pieces)
+    return known_text_chunk(model, content, thinking, pieces)
 
 
-def _text_chunk(model: str | None, content: str, thinking: str | None, pieces: int) -> ChatChunk:
+def known_text_chunk(model: str | None, content: str, thinking: str | None, pieces: int) -> ChatChunk:
     """The commonest chunk, on the shortest path: ``content`` and ``thinking`` are known text."""
     if model.__class__ is not str:
         model = None  # a server's "model" of another type is dropped, not carried unvalidated
@@ -250,6 +250,6 @@ def take_run(model: str | None, run: list[str]) -> ChatChunk:
         bad = next(v for v in run if v.__class__ is not str)
         run.clear()
         raise not_text("content", bad) from None
-    chunk = _text_chunk(model, text, None, len(run))
+    chunk = known_text_chunk(model, text, None, len(run))
     run.clear()
     return chunk

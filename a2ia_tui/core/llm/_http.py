@@ -59,6 +59,17 @@ def error_message(body: bytes | str) -> str:
     return " ".join(text.split())[:300]
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """A server's message as one line (its text is untrusted: newlines, any length)."""
+    return " ".join(text.split())[:limit]
+
+
+def partial_text(parts: list[object]) -> str:
+    """The text that arrived, for StreamInterrupted. Defensive: a stray value that is not text
+    (the checks refuse one before it could be joined) is left out rather than raising here."""
+    return "".join(p for p in parts if p.__class__ is str)
+
+
 def http_error(status: int, body: bytes | str, url: str) -> BackendHTTPError:
     msg = error_message(body)
     low = msg.lower()

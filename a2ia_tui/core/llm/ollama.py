@@ -23,7 +23,7 @@ from ..redact import mask_url
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
 from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
-from ._http import HTTPClient
+from ._http import HTTPClient, one_line, partial_text
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -57,15 +57,6 @@ def message_to_ollama(msg: Message) -> dict[str, Any]:
     if msg.thinking and msg.role == "assistant":
         out["thinking"] = msg.thinking
     return out
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
-
-
-def _partial(parts: list[object]) -> str:
-    # Only text reaches ``parts`` unchecked on the fast path; a stray value there is left out.
-    return "".join(p for p in parts if p.__class__ is str)
 
 
 class OllamaClient(HTTPClient):
@@ -118,7 +109,9 @@ class OllamaClient(HTTPClient):
             if not isinstance(item, dict):
                 continue
             self._calls_seen += 1
-            fn = item.get("function") or {}
+            fn = item.get("function")
+            if fn is None:
+                fn = {}
             index = fn.get("index") if isinstance(fn, dict) else None
             fallback_id = f"call_{self._calls_seen}_{index if index.__class__ is int else len(calls)}"
             if not isinstance(fn, dict):
@@ -171,8 +164,8 @@ class OllamaClient(HTTPClient):
                         if run:
                             yield take_run(model_name, run)
                         raise StreamInterrupted(
-                            f"server error mid-stream: {_one_line(str(obj['error']))}",
-                            _partial(text_parts),
+                            f"server error mid-stream: {one_line(str(obj['error']))}",
+                            partial_text(text_parts),
                         )
                     m = obj.get("message") or {}
                     content = m.get("content") or ""
@@ -182,13 +175,14 @@ class OllamaClient(HTTPClient):
                     if not (content or thinking or raw_calls or done):
                         continue
                     if not (raw_calls or done):
-                        text_parts.append(content)
-                        if thinking is None:  # the commonest line: merged per read
+                        if thinking is None and content.__class__ is str:  # the commonest line: merged per read
+                            text_parts.append(content)
                             model_name = obj.get("model")
                             run.append(content)
                             continue
-                        if run:
+                        if run:  # (what came before is delivered before any error below)
                             yield take_run(model_name, run)
+                        text_parts.append(content)
                         yield text_chunk(obj.get("model"), content, thinking)
                         continue
                     if run:
@@ -214,14 +208,14 @@ class OllamaClient(HTTPClient):
                     break
         except StreamInterrupted as exc:
             if not exc.partial_text and text_parts:
-                raise StreamInterrupted(exc.reason, _partial(text_parts)) from exc.__cause__
+                raise StreamInterrupted(exc.reason, partial_text(text_parts)) from exc.__cause__
             raise
         except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
-            raise BackendProtocolError(f"{self.name}: malformed stream line ({_one_line(str(exc), 200)})") from exc
+            raise BackendProtocolError(f"{self.name}: malformed stream line ({one_line(str(exc), 200)})") from exc
         finally:
             await lines.aclose()
         if not saw_done:
-            raise StreamInterrupted("the stream ended without its final line", _partial(text_parts))
+            raise StreamInterrupted("the stream ended without its final line", partial_text(text_parts))
 
     async def chat(
         self,
@@ -249,7 +243,7 @@ class OllamaClient(HTTPClient):
         except RecursionError as exc:
             raise BackendProtocolError(f"{self.name}: the reply is nested too deeply") from exc
         if data.get("error"):
-            raise BackendHTTPError(200, _one_line(str(data["error"])), url=self._backend.url("/api/chat"))
+            raise BackendHTTPError(200, one_line(str(data["error"])), url=self._backend.url("/api/chat"))
         m = data.get("message") or {}
         if not isinstance(m, dict):
             raise BackendProtocolError(f"{self.name}: the reply's message is {type(m).__name__}, not an object")

@@ -29,8 +29,8 @@ from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ..redact import mask_url
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
-from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
-from ._http import HTTPClient, error_message
+from ._fast import count, ignored, known_text_chunk, not_text, optional_text, parse_json, stream_chunk, take_run
+from ._http import HTTPClient, error_message, one_line, partial_text
 from .types import (
     ChatChunk,
     ChatResponse,
@@ -94,14 +94,19 @@ class _ToolAccumulator:
             if idx.__class__ is not int:  # missing, or not a number (bool, text, list...)
                 idx = self._index_without_index(d.get("id"))
             slot = self.calls.setdefault(idx, {"id": None, "name": None, "args": [], "bad": None})
-            if d.get("id"):
-                slot["id"] = d["id"]
-            fn = d.get("function") or {}
+            # null and "" mean "not in this fragment"; any other value is kept, to be judged
+            call_id = d.get("id")
+            if call_id is not None and call_id != "":
+                slot["id"] = call_id
+            fn = d.get("function")
+            if fn is None:
+                continue
             if not isinstance(fn, dict):
                 slot["bad"] = f"its function is {type(fn).__name__}, not an object"
                 continue
-            if fn.get("name"):
-                slot["name"] = fn["name"]
+            name = fn.get("name")
+            if name is not None and name != "":
+                slot["name"] = name
             args = fn.get("arguments")
             if args:
                 if args.__class__ is not str:
@@ -130,15 +135,6 @@ class _ToolAccumulator:
             out.append(tool_call(slot["id"], slot["name"], f"call_{idx}", parsed, raw, error, slot["bad"]))
         self.calls.clear()
         return out
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    return " ".join(text.split())[:limit]
-
-
-def _partial(parts: list[object]) -> str:
-    # Only text reaches ``parts`` unchecked on the fast path; a stray value there is left out.
-    return "".join(p for p in parts if p.__class__ is str)
 
 
 class OpenAIClient(HTTPClient):
@@ -260,7 +256,7 @@ class OpenAIClient(HTTPClient):
                         if obj.get("error") or obj.get("object") == "error":
                             if run:
                                 yield take_run(model_name, run)
-                            raise StreamInterrupted(f"server error mid-stream: {_one_line(error_message(json.dumps(obj)))}")
+                            raise StreamInterrupted(f"server error mid-stream: {one_line(error_message(json.dumps(obj)))}")
                         continue
                     for choice in choices:
                         delta = choice.get("delta")
@@ -269,7 +265,7 @@ class OpenAIClient(HTTPClient):
                             content = delta.get("content")
                             thinking = delta.get("reasoning") or delta.get("reasoning_content")
                             tool_deltas = delta.get("tool_calls")
-                            if content and not (thinking or tool_deltas or fr):
+                            if content and content.__class__ is str and not (thinking or tool_deltas or fr):
                                 text_parts.append(content)
                                 run.append(content)  # the commonest event: merged per read
                                 continue
@@ -285,7 +281,8 @@ class OpenAIClient(HTTPClient):
                             if content or thinking:
                                 if content:
                                     text_parts.append(content)
-                                yield text_chunk(model_name, content or "", thinking or None)
+                                # both checked just above: the builder need not look again
+                                yield known_text_chunk(model_name, content or "", thinking or None, 1)
                             if tool_deltas:
                                 acc.add(tool_deltas)
                         if fr:
@@ -323,10 +320,10 @@ class OpenAIClient(HTTPClient):
                 else None
             )
         except StreamInterrupted as exc:
-            raise StreamInterrupted(exc.reason, _partial(text_parts)) from exc.__cause__
+            raise StreamInterrupted(exc.reason, partial_text(text_parts)) from exc.__cause__
         except (AttributeError, TypeError, KeyError, ValueError, RecursionError) as exc:
             # A JSON event of the wrong shape (e.g. a choice that is not an object).
-            raise BackendProtocolError(f"{self.name}: malformed stream event ({_one_line(str(exc), 200)})") from exc
+            raise BackendProtocolError(f"{self.name}: malformed stream event ({one_line(str(exc), 200)})") from exc
         finally:
             await lines.aclose()
         yield stream_chunk(model_name, done=True, done_reason=finish or "stop", stats=stats)
