@@ -41,6 +41,7 @@ from typing import Any
 
 import msgspec
 
+from ..childenv import user_env
 from ..errors import EngineFailed, EngineStartError
 
 #: SIGTERM → wait this long → SIGKILL (the default of ``engines.stop_grace_s``).
@@ -365,7 +366,9 @@ class Engine:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                env={**os.environ, **spec.env()},
+                # The user's environment without a2ia's own secrets (its backends' keys), plus
+                # what the engine needs (vLLM's key as VLLM_API_KEY): see core/childenv.py.
+                env={**user_env(spec.settings), **spec.env()},
             )
         except FileNotFoundError:
             log.close()
