@@ -337,3 +337,236 @@ def test_secret_values_and_filtering_variants():
     assert not is_secret_name("OPENAI_API_KEY")  # the user's own variable: not a2ia's to drop by name
 
 
+# --------------------------------------------------------------------------------------------
+# run_command: nothing it starts outlives it
+
+DAEMONS = r"""
+import os, signal, sys, time
+out, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+for i in range(n):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            # a hardened daemon: ignores SIGTERM and SIGHUP, own session and group
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            if mode.endswith("-closed"):
+                fd = os.open(os.devnull, os.O_RDWR)
+                for k in (0, 1, 2):
+                    os.dup2(fd, k)
+            with open(f"{out}.{i}.tmp", "w") as f:
+                f.write(str(os.getpid()))
+            os.rename(f"{out}.{i}.tmp", f"{out}.{i}")
+            while True:
+                time.sleep(1)
+        os._exit(0)
+    os.wait()  # the middle process is gone: the daemon is an orphan now
+deadline = time.monotonic() + 30
+while not all(os.path.exists(f"{out}.{i}") for i in range(n)) and time.monotonic() < deadline:
+    time.sleep(0.01)
+print("started", n, flush=True)
+if mode.startswith("stay"):
+    while True:
+        time.sleep(1)
+"""
+
+
+def daemon_pids(base: Path, n: int) -> list[tuple[int, float | None]]:
+    """The daemons' (pid, start time); None for one already gone (killed with its command)."""
+    assert wait_until(lambda: all(Path(f"{base}.{i}").exists() for i in range(n)), 30)
+    out: list[tuple[int, float | None]] = []
+    for i in range(n):
+        pid = int(Path(f"{base}.{i}").read_text())
+        try:
+            out.append((pid, psutil.Process(pid).create_time()))
+        except psutil.NoSuchProcess:
+            out.append((pid, None))
+    return out
+
+
+@pytest.mark.parametrize("mode, n", [("exit", 1), ("exit-closed", 3), ("stay", 2), ("stay-closed", 1), ("exit", 12)])
+async def test_run_command_leaves_no_daemon_behind(tmp_path, mode, n):
+    settings = settings_for(tmp_path)
+    settings.tools.run_command_timeout_s = 3.0
+    script = tmp_path / "ws" / "daemons.py"
+    script.write_text(DAEMONS)
+    base = tmp_path / "daemon"
+    async with MCPHub({}, settings) as hub:
+        r = await hub.call("run_command", {"command": [sys.executable, str(script), str(base), str(n), mode]})
+        pids = daemon_pids(base, n)
+        try:
+            assert ("timed out" in r.text) == mode.startswith("stay"), r.text
+            assert all(wait_until(lambda p=p: gone(*p), 10) for p in pids), [p for p in pids if not gone(*p)]
+        finally:
+            kill_quietly(p for p, _ in pids)
+
+
+async def test_run_command_setsid_program_is_killed(tmp_path):
+    settings = settings_for(tmp_path)
+    settings.tools.run_command_timeout_s = 2.0
+    pidfile = tmp_path / "sleep.pid"
+    async with MCPHub({}, settings) as hub:
+        # setsid(1) forks when it is a group leader (it is: run_command starts a new session),
+        # so the command "ends" at once while the sleep lives on in a session of its own.
+        r = await hub.call("run_command", {"command": ["setsid", "sh", "-c", f"echo $$ > {pidfile}; exec sleep 300"]})
+        assert wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 10)
+        pid = int(pidfile.read_text())
+        try:
+            assert not r.is_error, r.text
+            assert wait_until(lambda: gone(pid), 10)
+        finally:
+            kill_quietly([pid])
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "stdin closed"])
+async def test_server_kills_what_run_command_started_when_it_quits(tmp_path, how):
+    settings = settings_for(tmp_path)
+    settings.tools.run_command_timeout_s = 120.0
+    script = tmp_path / "ws" / "daemons.py"
+    script.write_text(DAEMONS)
+    base = tmp_path / "daemon"
+    hub = MCPHub({}, settings)
+    await hub.start()
+    call = asyncio.create_task(hub.call("run_command", {"command": [sys.executable, str(script), str(base), "2", "stay"]}))
+    pids: list[tuple[int, float]] = []
+    try:
+        pids = await asyncio.to_thread(daemon_pids, base, 2)
+        assert not any(gone(*p) for p in pids)
+        if how == "stdin closed":
+            await hub.aclose()
+        else:
+            os.kill(server_pid(), getattr(signal, how))
+        assert await asyncio.to_thread(lambda: all(wait_until(lambda p=p: gone(*p), 20) for p in pids))
+    finally:
+        call.cancel()
+        with contextlib.suppress(BaseException):
+            await call
+        await hub.aclose()
+        kill_quietly(p for p, _ in pids)
+
+
+def state_dir() -> Path:
+    return default_paths().run_dir / "commands"
+
+
+async def test_stragglers_of_a_killed_server_are_killed_at_the_next_start(tmp_path):
+    settings = settings_for(tmp_path)
+    settings.tools.run_command_timeout_s = 120.0
+    script = tmp_path / "ws" / "daemons.py"
+    script.write_text(DAEMONS)
+    base = tmp_path / "daemon"
+    hub = MCPHub({}, settings)
+    await hub.start()
+    call = asyncio.create_task(hub.call("run_command", {"command": [sys.executable, str(script), str(base), "3", "stay"]}))
+    pids: list[tuple[int, float]] = []
+    try:
+        pids = await asyncio.to_thread(daemon_pids, base, 3)
+
+        def recorded() -> bool:
+            listed = set()
+            for f in state_dir().glob("*.json"):
+                with contextlib.suppress(OSError, ValueError):
+                    listed |= {p for p, _ in json.loads(f.read_text())["procs"]}
+            return {p for p, _ in pids} <= listed
+
+        assert await asyncio.to_thread(wait_until, recorded, 20)
+        files = list(state_dir().glob("*.json"))
+        assert files and all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+        old = server_pid()
+        os.kill(old, signal.SIGKILL)  # no chance to clean up: the daemons survive it...
+        await asyncio.sleep(0.3)
+        # ...until the hub restarts the server, which reads the dead server's state file.
+        assert await asyncio.to_thread(lambda: all(wait_until(lambda p=p: gone(*p), 30) for p in pids)), \
+            [p for p in pids if not gone(*p)]
+        assert hub.states()["a2ia"].status in ("ready", "restarting", "starting")
+    finally:
+        call.cancel()
+        with contextlib.suppress(BaseException):
+            await call
+        await hub.aclose()
+        kill_quietly(p for p, _ in pids)
+
+
+async def test_state_files_kill_only_exact_matches(tmp_path):
+    """Hand-written state files: a reused pid (wrong start time), a live server's file, malformed
+    files: nothing killed, the malformed ones removed. The exact match is killed."""
+    sleepers = [subprocess.Popen(["sleep", "300"], start_new_session=True) for _ in range(3)]
+    try:
+        wrong_ct, live_server, exact = (psutil.Process(p.pid) for p in sleepers)
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        d = state_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        me = psutil.Process()
+        (d / "1.json").write_text(json.dumps({"server": [dead.pid, 1.0], "procs": [[wrong_ct.pid, wrong_ct.create_time() - 1.5]]}))
+        (d / "2.json").write_text(json.dumps({"server": [me.pid, me.create_time()], "procs": [[live_server.pid, live_server.create_time()]]}))
+        (d / "3.json").write_text(json.dumps({"server": [dead.pid, 1.0], "procs": [[exact.pid, exact.create_time()]]}))
+        malformed = ["not json", "{}", "[]", '{"server": 5, "procs": []}', '{"server": [1, 2], "procs": [["a", "b"]]}',
+                     '{"server": [1, 2], "procs": 7}', "\xff\xfe"]
+        for i, text in enumerate(malformed):
+            (d / f"bad{i}.json").write_text(text, encoding="latin-1")
+        async with MCPHub({}, load_settings(env={"A2IA_TOOLS__WORKSPACE": str(tmp_path)}).settings) as hub:
+            assert hub.states()["a2ia"].status == "ready"
+        assert wait_until(lambda: gone(exact.pid), 10)
+        assert not gone(wrong_ct.pid) and not gone(live_server.pid)
+        assert not any(d.glob("bad*.json")) and not (d / "1.json").exists()
+        assert (d / "2.json").exists()  # a live server's file is its own
+        assert len(malformed) + 3 == 10
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
+
+
+# --------------------------------------------------------------------------------------------
+# run_command: output capped while read
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+FLOOD = r"""
+import os, sys
+os.write(1, b"HEAD-MARK\n")
+os.write(2, "début\n".encode())
+chunk = b"x" * 1048575 + b"\n"
+echunk = ("é" * 4096 + "\n").encode()
+for i in range(int(sys.argv[1])):
+    os.write(1, chunk)
+    if i % 16 == 0:
+        os.write(2, echunk)
+os.write(1, b"TAIL-MARK\n")
+os.write(2, "fin-é\n".encode())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak RSS from /proc")
+async def test_run_command_output_is_capped_while_read(tmp_path):
+    settings = settings_for(tmp_path)
+    settings.tools.run_command_timeout_s = 120.0
+    settings.tools.max_output_chars = 20_000
+    script = tmp_path / "ws" / "flood.py"
+    script.write_text(FLOOD)
+    mib = 320
+    async with MCPHub({}, settings) as hub:
+        r = await hub.call("run_command", {"command": [sys.executable, str(script), str(mib)]})
+        rss = peak_rss(server_pid())
+        y = await hub.call("run_command", {"command": ["yes"], "timeout_s": 1})
+    assert not r.is_error, r.text[:300]
+    assert "exit code 0" in r.text
+    out = r.text.split("--- stdout ---\n", 1)[1].split("\n--- stderr ---\n", 1)
+    stdout, stderr = out[0], out[1]
+    # The start and the end are kept, the middle counted; the whole flood went through the pipe.
+    assert stdout.startswith("HEAD-MARK") and stdout.rstrip().endswith("TAIL-MARK")
+    assert stderr.startswith("début") and stderr.rstrip().endswith("fin-é")
+    assert len(stdout) <= 20_000 + 100 and len(stderr) <= 20_000 + 100
+    assert f"of {mib * 1048576 + 20} bytes cut" in stdout
+    # 320 MiB went through; the server never held more than a small part of it.
+    assert rss < 200 * 1048576, f"peak RSS {rss / 1048576:.0f} MiB"
+    assert "timed out" in y.text and "bytes cut" in y.text and len(y.text) <= 20_000 + 300
+
+
