@@ -570,3 +570,89 @@ async def test_run_command_output_is_capped_while_read(tmp_path):
     assert "timed out" in y.text and "bytes cut" in y.text and len(y.text) <= 20_000 + 300
 
 
+# --------------------------------------------------------------------------------------------
+# pid files: only the process that was started
+
+
+def record_for(proc: psutil.Process, **changes) -> dict:
+    rec = {"engine": "vllm", "pid": proc.pid, "pgid": proc.pid, "argv": ["sleep", "300"],
+           "cmdlines": [proc.cmdline()], "url": "http://127.0.0.1:9/v1", "model": "m",
+           "log": "/nonexistent.log", "started_at": time.time(), "create_time": proc.create_time()}
+    rec.update(changes)
+    return {k: v for k, v in rec.items() if v is not ...}
+
+
+def pidfile_variants(proc: psutil.Process) -> list[tuple[str, str | bytes]]:
+    """Pid files that name a live unrelated process without proving it is the engine."""
+    j = json.dumps
+    return [
+        ("no start time", j(record_for(proc, create_time=...))),
+        ("null start time", j(record_for(proc, create_time=None))),
+        ("start time off by 1 s", j(record_for(proc, create_time=proc.create_time() + 1.0))),
+        ("start time off by 1 day", j(record_for(proc, create_time=proc.create_time() - 86400))),
+        ("start time as text", j(record_for(proc, create_time=str(proc.create_time())))),
+        ("other command line", j(record_for(proc, argv=["vllm", "serve", "m"], cmdlines=[]))),
+        ("other recorded cmdline", j(record_for(proc, argv=["vllm", "serve", "m"], cmdlines=[["python", "x"]]))),
+        ("no argv", j(record_for(proc, argv=...))),
+        ("pid as text", j(record_for(proc, pid=str(proc.pid)))),
+        ("pid true", j(record_for(proc, pid=True))),
+        ("pid 1", j(record_for(proc, pid=1))),
+        ("negative pid", j(record_for(proc, pid=-proc.pid))),
+        ("cmdlines wrong type", j(record_for(proc, cmdlines="sleep 300"))),
+        ("not JSON", "{pid: " + str(proc.pid)),
+        ("a list", j([proc.pid, proc.create_time()])),
+        ("empty", ""),
+        ("binary", b"\xff\xfe\x00" + str(proc.pid).encode()),
+    ]
+
+
+async def test_engine_stop_never_kills_an_unrelated_process(tmp_path):
+    from a2ia_tui.core.engines.manager import EngineManager
+
+    sleeper = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        proc = psutil.Process(sleeper.pid)
+        loaded = load_settings(env={"A2IA_ENGINES__STOP_GRACE_S": "1", "A2IA_HOME": str(tmp_path / "home")})
+        variants = pidfile_variants(proc)
+        for label, content in variants:
+            mgr = EngineManager(loaded.settings, loaded.paths)
+            pidfile = mgr["vllm"].pidfile
+            pidfile.parent.mkdir(parents=True, exist_ok=True)
+            (pidfile.write_bytes if isinstance(content, bytes) else pidfile.write_text)(content)
+            assert mgr.leftovers() == {}, label
+            state = await mgr.stop_leftover("vllm")
+            assert state.status == "stopped"
+            assert sleeper.poll() is None and not gone(proc.pid), label
+            assert len(mgr.notes) == 1 and "\n" not in mgr.notes[0] and str(pidfile) in mgr.notes[0], (label, mgr.notes)
+            assert not pidfile.exists(), label
+        assert len(variants) == 17
+        # The control: the same process, recorded exactly, is adopted and stopped.
+        mgr = EngineManager(loaded.settings, loaded.paths)
+        mgr["vllm"].pidfile.write_text(json.dumps(record_for(proc)))
+        assert mgr.leftovers()["vllm"]["pid"] == proc.pid
+        await mgr.stop_leftover("vllm")
+        assert wait_until(lambda: sleeper.poll() is not None, 10)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_engine_stop_command_notes_a_pidfile_without_start_time(tmp_path):
+    sleeper = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        home = tmp_path / "home"
+        run = home / "state" / "run"
+        run.mkdir(parents=True)
+        (run / "vllm.json").write_text(json.dumps({"pid": sleeper.pid, "pgid": sleeper.pid, "argv": ["sleep", "300"]}))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("A2IA_")}
+        env.update(A2IA_HOME=str(home), A2IA_ENGINES__STOP_GRACE_S="1")
+        proc = subprocess.run([sys.executable, "-m", "a2ia_tui", "engine", "stop", "vllm"], capture_output=True,
+                              text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr
+        notes = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(notes) == 1 and "malformed" in notes[0] and "no start time" in notes[0], proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
