@@ -123,9 +123,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     async def act() -> int:
+        from ..core.textsafe import printable
+
+        left = mgr.leftovers()
+        for note in mgr.notes:
+            print(f"a2ia: note: {printable(note)}", file=sys.stderr)
         if args.action == "start":
-            if mgr.leftovers().get(name):
-                rec = mgr.leftovers()[name]
+            if left.get(name):
+                rec = left[name]
                 print(f"{name} is already running (pid {rec['pid']}) at {rec['url']}")
                 return 0
             print(f"starting {name}… (log: {mgr[name].log_path})", file=sys.stderr)

@@ -369,6 +369,8 @@ class A2IAApp(App[int]):
             left = engines.leftovers()
         except Exception:  # noqa: BLE001 - unreadable pid files never block start-up
             return
+        for note in getattr(engines, "notes", []):  # a malformed pid file: one line, nothing killed
+            self.chat.add_note(note)
         from .screens.dialogs import ConfirmScreen
 
         for name, record in left.items():

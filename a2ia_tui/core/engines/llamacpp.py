@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..childenv import isolated_python
 from ..config import LocalEngineSettings
 from ..errors import EngineStartError
 from .process import EngineSpec, LazyPattern, Phase
@@ -99,7 +100,8 @@ class LlamaCppSpec(EngineSpec):
     def argv(self) -> list[str]:
         gguf = self.gguf()
         argv = [
-            self.python,
+            # -I: nothing in the cwd (often the workspace) or on PYTHONPATH is imported.
+            *isolated_python(self.python),
             "-m",
             "llama_cpp.server",
             "--model",
@@ -139,7 +141,7 @@ class LlamaCppSpec(EngineSpec):
             missing = importlib.util.find_spec("llama_cpp") is None
         else:
             probe = subprocess.run(
-                [self.python, "-c", "import llama_cpp.server"],
+                [*isolated_python(self.python), "-c", "import llama_cpp.server"],
                 capture_output=True,
                 timeout=60,
             )

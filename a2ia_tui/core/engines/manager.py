@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Paths, Settings
 from .llamacpp import LlamaCppSpec
-from .process import Engine, EngineState, kill_all_started, read_pidfile
+from .process import Engine, EngineState, check_pidfile, kill_all_started
 from .vllm import VLLMSpec
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ class EngineManager:
             ),
         }
         self._listeners: list[Callable[[str, EngineState], None]] = []
+        #: One-line notes about pid files that were malformed or named another process.
+        self.notes: list[str] = []
         for name, engine in self._engines.items():
             engine.add_listener(lambda state, _n=name: self._emit(_n, state))
         if eng.vllm.attach_url:
@@ -173,12 +175,16 @@ class EngineManager:
         return await self._engines[name].stop()
 
     def leftovers(self) -> dict[str, dict[str, Any]]:
-        """Servers left running by an earlier (crashed) session, from their pid files."""
+        """Servers left running by an earlier (crashed) session, from their pid files: only those
+        whose pid, start time and command line match. A malformed pid file, or one naming another
+        process now, becomes a one-line note in :attr:`notes` (each said once)."""
         out = {}
         for name, engine in self._engines.items():
             if engine.state.running:
                 continue
-            record = read_pidfile(engine.pidfile)
+            record, note = check_pidfile(engine.pidfile)
+            if note and note not in self.notes:
+                self.notes.append(note)
             if record:
                 out[name] = record
         return out

@@ -17,9 +17,11 @@ States::
   awaited, not polled) and reported with the cause read from its log.
 - Before starting: a port already in use is refused naming what holds it; a missing executable
   is refused with the command that installs it.
-- A pid file (``<state>/run/<engine>.json``) records pid, process group, argv (secrets are never
-  in argv: vLLM's key goes through ``VLLM_API_KEY``), URL and log path, so a later launch can find
-  a server left by a crashed session and adopt or stop it (:func:`read_pidfile`).
+- A pid file (``<state>/run/<engine>.json``) records pid, start time, process group, argv (secrets
+  are never in argv: vLLM's key goes through ``VLLM_API_KEY``), the command line as the kernel
+  shows it, URL and log path, so a later launch can find a server left by a crashed session and
+  adopt or stop it (:func:`check_pidfile`): only when pid, start time and command line all match,
+  never a process that merely reuses the pid.
 - Nothing is orphaned: :func:`kill_all_started` (registered with :mod:`atexit` by the manager)
   SIGKILLs every group this process started and did not stop.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -41,6 +44,7 @@ from typing import Any
 
 import msgspec
 
+from ..childenv import user_env
 from ..errors import EngineFailed, EngineStartError
 from ..paths import private_dir, private_file
 from ..redact import mask_argv
@@ -193,33 +197,105 @@ def port_holder(host: str, port: int) -> str | None:
     return "another process"
 
 
-def read_pidfile(path: Path) -> dict[str, Any] | None:
-    """The pid file's record when its process is still alive, else None (a stale file is removed)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    pid = data.get("pid")
-    alive = False
-    if isinstance(pid, int):
-        try:
-            import psutil
+#: How far a live process's start time may be from the recorded one and still be the same
+#: process (both come from psutil on one boot; a reused pid starts seconds to days later).
+CREATE_TIME_TOLERANCE_S = 0.05
 
-            proc = psutil.Process(pid)
-            alive = (
-                proc.status() != psutil.STATUS_ZOMBIE
-                and abs(
-                    proc.create_time() - data.get("create_time", proc.create_time())
-                )
-                < 2
-            )
-        except Exception:  # noqa: BLE001
-            alive = False
-    if not alive:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        return None
-    return data
+
+def read_pidfile(path: Path) -> dict[str, Any] | None:
+    """The pid file's record when its process is still alive and is the one started, else None
+    (the file is removed). See :func:`check_pidfile` for the note that says why."""
+    return check_pidfile(path)[0]
+
+
+def check_pidfile(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """``(record, note)``. The record only when the process it names is alive and is the one a2ia
+    started: its pid, its start time AND its command line match (a pid is reused after a reboot or
+    a wrap; a file without a start time could name any process). Otherwise None, the file is
+    removed, and ``note`` is one line when the file was malformed or named another process
+    ("" for a plainly stale file, or none at all)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, f"pid file {path} is unreadable ({exc.strerror or exc}): ignored"
+    problem = ""
+    data: Any = None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        problem = "not JSON"
+    if not problem:
+        problem = _pidfile_problem(data)
+    if problem:
+        _remove_quietly(path)
+        return None, f"pid file {path} is malformed ({problem}): removed, no process touched"
+    pid, create_time = data["pid"], float(data["create_time"])
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            zombie = proc.status() == psutil.STATUS_ZOMBIE
+            started = proc.create_time()
+            cmdline = proc.cmdline()
+    except (psutil.Error, OSError):
+        _remove_quietly(path)
+        return None, ""
+    if zombie:
+        _remove_quietly(path)
+        return None, ""
+    if abs(started - create_time) >= CREATE_TIME_TOLERANCE_S or not _cmdline_matches(cmdline, data):
+        _remove_quietly(path)
+        return None, (f"pid file {path} names pid {pid}, which is now another process "
+                      "(its start time or command line differ): removed, that process left alone")
+    return data, ""
+
+
+def _pidfile_problem(data: Any) -> str:
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    pid = data.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
+        return "no valid pid"
+    ct = data.get("create_time")
+    if not isinstance(ct, (int, float)) or isinstance(ct, bool) or not ct > 0:
+        return "no start time"
+    argv = data.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        return "no command line"
+    cmdlines = data.get("cmdlines", [])
+    if not isinstance(cmdlines, list) or not all(isinstance(c, str) for c in cmdlines):
+        return "bad cmdlines"
+    return ""
+
+
+def _cmdline_matches(live: list[str], record: dict[str, Any]) -> bool:
+    """The live command line is one recorded from the kernel (at start, when ready: a server may
+    retitle itself), or ends with the argv we ran (a script's interpreter comes first)."""
+    if not live:
+        return False
+    if cmdline_digest(live) in record.get("cmdlines", []):
+        return True
+    # the recorded argv is masked (no secret values): compare it with the live one masked alike
+    live = mask_argv(live)
+    argv = record["argv"]
+    if live == argv:
+        return True
+    rest = argv[1:]
+    return bool(rest) and len(live) >= len(argv) and live[-len(rest):] == rest
+
+
+def cmdline_digest(cmdline: list[str]) -> str:
+    """A process's command line, recognisable but unreadable (it may hold a token)."""
+    joined = "\0".join(cmdline).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(joined).hexdigest()
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def kill_group(pgid: int, sig: int) -> bool:
@@ -281,6 +357,7 @@ class Engine:
         self._log_fh: Any = None
         self._log_pending = b""
         self._launch_lock = asyncio.Lock()
+        self._pidfile_record: dict[str, Any] | None = None
 
     # -- observation ---------------------------------------------------------------------------
 
@@ -367,7 +444,9 @@ class Engine:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                env={**os.environ, **spec.env()},
+                # The user's environment without a2ia's own secrets (its backends' keys), plus
+                # what the engine needs (vLLM's key as VLLM_API_KEY): see core/childenv.py.
+                env={**user_env(spec.settings), **spec.env()},
             )
         except FileNotFoundError:
             log.close()
@@ -433,22 +512,42 @@ class Engine:
 
     def _write_pidfile(self, argv: list[str]) -> None:
         create_time = None
+        cmdlines: list[str] = []
         with contextlib.suppress(Exception):
             import psutil
 
-            create_time = psutil.Process(self._pid).create_time()
+            proc = psutil.Process(self._pid)
+            create_time = proc.create_time()
+            cmdlines.append(cmdline_digest(proc.cmdline()))
         record = {
             "engine": self.spec.name,
             "pid": self._pid,
             "pgid": self._pid,
             "argv": mask_argv(argv),  # shown by status and read by people: no --hf-token value
+            # Digests of the command line as the kernel shows it (an interpreter first for a
+            # script), to recognise the process later without writing its secrets down.
+            "cmdlines": cmdlines,
             "url": self.spec.url,
             "model": self.spec.model,
             "log": str(self.log_path),
             "started_at": time.time(),
             "create_time": create_time,
         }
+        self._pidfile_record = record
         private_file(self.pidfile).write_text(json.dumps(record, indent=1), encoding="utf-8")
+
+    def _refresh_pidfile(self) -> None:
+        """Once ready, add the command line as it is now: a server may have retitled itself."""
+        record = self._pidfile_record
+        if not record or record.get("pid") != self._pid:
+            return
+        with contextlib.suppress(Exception):
+            import psutil
+
+            now = psutil.Process(self._pid).cmdline()
+            if now and cmdline_digest(now) not in record["cmdlines"]:
+                record["cmdlines"].append(cmdline_digest(now))
+                private_file(self.pidfile).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
     async def _follow_log(self, offset: int) -> None:
         self._log_pending = b""
@@ -558,6 +657,7 @@ class Engine:
                         self._drain_log()
                     ):  # the phases logged before the probe passed come first
                         pass
+                    self._refresh_pidfile()
                     self._set(status="ready", phase="ready", progress=1.0)
                     self._ready.set()
                     return
@@ -648,6 +748,7 @@ __all__ = [
     "EngineSpec",
     "EngineState",
     "Phase",
+    "check_pidfile",
     "kill_all_started",
     "port_holder",
     "read_pidfile",

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from ..childenv import isolated_python
 from ..config import VLLMEngineSettings
 from ..errors import EngineStartError
 from .process import EngineSpec, LazyPattern, Phase
@@ -45,10 +46,11 @@ def tool_call_parser_for(model: str) -> str | None:
 
 def base_command(executable: str) -> list[str]:
     """``vllm serve`` via the configured executable: ``vllm`` on PATH, a path to it, or a Python
-    interpreter (then ``-m vllm.entrypoints.openai.api_server``)."""
+    interpreter (then ``-I -m vllm.entrypoints.openai.api_server``: isolated, so nothing in the
+    cwd or on PYTHONPATH is imported; vLLM's spawned workers inherit the flag)."""
     name = Path(executable).name
     if re.fullmatch(r"python(\d+(\.\d+)?)?", name):
-        return [executable, "-m", "vllm.entrypoints.openai.api_server"]
+        return [*isolated_python(executable), "-m", "vllm.entrypoints.openai.api_server"]
     return [executable, "serve"]
 
 

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..childenv import isolated_python, user_env
 from ..config import MCPServerConfig, Settings
 from ..llm.types import ToolSpec
 
@@ -91,20 +92,22 @@ def builtin_server_config(settings: Settings, config_file: str | os.PathLike[str
     ``--config PATH``), handed on as ``A2IA_CONFIG`` so its status tools read the same one."""
     ws = settings.tools.workspace or os.getcwd()
     t = settings.tools
-    env = dict(os.environ)
+    # The user's environment without a2ia's secrets (see core/childenv.py): the server needs
+    # A2IA_HOME / A2IA_CONFIG and the A2IA_* settings for its status tools, and it is the parent of
+    # what run_command starts, which gets this same environment. PYTHON* variables are inert: -I.
+    env = user_env(settings)
     if config_file is not None:
         env["A2IA_CONFIG"] = str(config_file)
     return MCPServerConfig(
         name=BUILTIN_NAME,
         command=sys.executable,
         args=[
+            # -I: a module planted in the workspace (the cwd) or on PYTHONPATH is never imported.
+            *isolated_python(sys.executable)[1:],
             "-m", "a2ia_tui.core.tools.server", "--workspace", str(ws),
             "--max-read-bytes", str(t.max_read_bytes), "--max-output-chars", str(t.max_output_chars),
             "--command-timeout", str(t.run_command_timeout_s),
         ],
-        # Our own process: it inherits the whole environment (A2IA_HOME, A2IA_CONFIG,
-        # A2IA_FAKE_GPU …) so its status tools read the same settings. Third-party servers get
-        # only the SDK's safe default environment plus their configured ``env``.
         env=env,
     )
 
@@ -300,7 +303,9 @@ class MCPHub:
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
             params = StdioServerParameters(
-                command=cfg.command or "", args=list(cfg.args), env={**os.environ, **cfg.env} if cfg.env else None,
+                # The SDK starts from its safe default environment (HOME, LOGNAME, PATH, SHELL, TERM,
+                # USER) and adds exactly the entry's env: never the user's whole environment.
+                command=cfg.command or "", args=list(cfg.args), env=dict(cfg.env) or None,
                 cwd=str(cfg.cwd) if cfg.cwd else None,
             )
             return stdio_client(params, errlog=srv.errlog)

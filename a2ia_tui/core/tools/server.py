@@ -11,7 +11,7 @@ read_file           a text file, optionally a line range; size-capped       read
 search_files        regex search over files (like grep -rn)                 read-only
 write_file          create or overwrite a file                              destructive
 edit_file           exact find/replace in a file (must match exactly once) destructive
-run_command         argv / shlex-split line, no shell, timeout kills group  destructive
+run_command         argv / shlex-split line, no shell; kills all it started destructive
 gpu_status          GPUs, VRAM used/free, processes (from the monitor)      read-only
 engine_status       managed engines (vLLM, local) and their state           read-only
 ==================  ======================================================  =================
@@ -201,7 +201,8 @@ def build_server(
         like a shell would (no pipes, redirections or variables). Output is capped; on timeout the
         whole process group is killed."""
         where = workspace.resolve(cwd)
-        result = _run_command(command, where, min(timeout_s or command_timeout_s, command_timeout_s), max_output_chars)
+        result = _run_command(command, where, min(timeout_s or command_timeout_s, command_timeout_s), max_output_chars,
+                              env=_command_env())
         return result.render()
 
     @tool(READ_ONLY)
@@ -243,6 +244,17 @@ async def _status(kind: str, config_path: str | None) -> dict[str, Any]:
     return result
 
 
+def _command_env() -> dict[str, str]:
+    """What run_command's programs get: this server's environment (the hub already gave it the
+    user's environment without a2ia's secrets) less any secret-named A2IA_* variable, for a server
+    started some other way (another MCP client's entry)."""
+    import os
+
+    from ..childenv import user_env
+
+    return user_env(None, os.environ)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="a2ia-tui mcp-server", description="a2ia's built-in MCP tool server (stdio)")
     add_arguments(ap)
@@ -256,6 +268,13 @@ def serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"a2ia mcp-server: {exc}", file=sys.stderr)
         return 2
+    from ..config import default_paths
+    from . import children
+
+    # Subreaper, stragglers of a server that crashed killed, and every descendant killed when
+    # this server quits (stdin closed), on SIGTERM and on SIGHUP.
+    for note in children.install(default_paths().run_dir / "commands"):
+        print(f"a2ia mcp-server: {note}", file=sys.stderr)
     server = build_server(
         ws,
         max_read_bytes=args.max_read_bytes,
@@ -263,7 +282,10 @@ def serve(args: argparse.Namespace) -> int:
         command_timeout_s=args.command_timeout,
         config_path=getattr(args, "config", None),
     )
-    server.run("stdio")
+    try:
+        server.run("stdio")
+    finally:
+        children.kill_everything()
     return 0
 
 

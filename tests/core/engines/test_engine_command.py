@@ -86,7 +86,7 @@ def test_command_prints_the_exact_argv(tmp_path):
     )
     assert "sk-hidden" not in proc.stdout
     local = cli("command", "local", "--json", env=env)
-    assert json.loads(local.stdout)["argv"][1:3] == ["-m", "llama_cpp.server"]
+    assert json.loads(local.stdout)["argv"][1:4] == ["-I", "-m", "llama_cpp.server"]
 
 
 def test_vllm_start_sh_runs_exactly_the_apps_argv(tmp_path):

@@ -82,8 +82,9 @@ def test_every_setting_reaches_argv_and_removed_flags_are_dropped():
 
 def test_python_interpreter_executable_uses_the_module():
     argv, _ = build_argv(vsettings(executable="/opt/venv/bin/python3", model="m"))
-    assert argv[:4] == [
+    assert argv[:5] == [
         "/opt/venv/bin/python3",
+        "-I",
         "-m",
         "vllm.entrypoints.openai.api_server",
         "--model",
