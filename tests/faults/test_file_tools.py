@@ -460,3 +460,117 @@ def test_secret_rules_match_the_documented_patterns(home_ws, tmp_path):
 def test_report_counts():
     """Not a check: prints how many hostile inputs the tests above try (run with -s)."""
     print("hostile inputs:", COUNTS, "edit cases: 10 kept + 9 refused + 2 surrogate, regex refusals: 10")
+
+
+# -- secret reads need approval, decided per call from the arguments -------------------------
+
+
+@pytest.fixture
+async def agent_home(tmp_path, monkeypatch):
+    """HOME is the workspace (the case the issue reports); a real hub runs the built-in server."""
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.tools.hub import MCPHub
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("TOKEN-ssh\n")
+    (home / ".env").write_text("TOKEN-env\n")
+    (home / "README.md").write_text("TOKEN-readme\n")
+    os.symlink(".ssh/id_rsa", home / "notes.txt")
+    monkeypatch.setenv("HOME", str(home))
+    settings = load_settings(env={"A2IA_TOOLS__WORKSPACE": str(home)}).settings
+    hub = MCPHub({}, settings)
+    await hub.start()
+    assert hub.states()["a2ia"].status == "ready", hub.states()
+    yield home, settings, hub
+    await hub.aclose()
+
+
+async def _turn(orch, calls, answer):
+    from a2ia_tui.core.agent.conversation import Conversation
+    from a2ia_tui.core.agent.events import ApprovalNeeded, ToolCallFinished
+    from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply, tool_reply
+
+    orch.client = ScriptedClient([tool_reply(*calls), text_reply("done")])
+    conv = Conversation()
+    conv.add_user("go")
+    asked, finished = [], []
+    async for ev in orch.run_turn(conv):
+        if isinstance(ev, ApprovalNeeded):
+            asked.append((ev.call.name, dict(ev.call.arguments), ev.reason))
+            ev.future.set_result(answer)
+        elif isinstance(ev, ToolCallFinished):
+            finished.append((ev.result, ev.is_error))
+    return asked, finished
+
+
+async def test_secret_reads_ask_and_others_do_not(agent_home):
+    from a2ia_tui.core.agent.events import Approval
+    from a2ia_tui.core.agent.orchestrator import Orchestrator
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+
+    home, settings, hub = agent_home
+    orch = Orchestrator(ScriptedClient([]), hub, settings)
+    asking = [
+        ("read_file", {"path": ".env"}), ("read_file", {"path": str(home / ".env")}),
+        ("read_file", {"path": "~/.ssh/id_rsa"}), ("read_file", {"path": ".ssh/../.ssh/id_rsa"}),
+        ("read_file", {"path": "notes.txt"}),  # a link inside the workspace to a key
+        ("read_file", {"path": "README.md", "include_secrets": True}),
+        ("search_files", {"pattern": "TOKEN", "include_secrets": True}),
+    ]
+    COUNTS["secret calls through the agent"] = len(asking) * 2 + 3
+    for call in asking:
+        asked, finished = await _turn(orch, [call], Approval.DENY)
+        assert [a[2] for a in asked] == ["secret file"], call
+        assert "TOKEN" not in finished[0][0] and finished[0][1]
+        asked, finished = await _turn(orch, [call], Approval.ALLOW)
+        assert len(asked) == 1 and not finished[0][1] and "TOKEN" in finished[0][0], (call, finished)
+    # Not secrets: no question; search leaves the secrets' contents out and says so.
+    asked, finished = await _turn(orch, [("read_file", {"path": "README.md"}), ("search_files", {"pattern": "TOKEN"})],
+                                  Approval.DENY)
+    assert asked == []
+    assert finished[0] == ("TOKEN-readme\n", False)
+    assert "TOKEN-env" not in finished[1][0] and "skipped the contents of 2 secret file(s)" in finished[1][0]
+
+
+async def test_secret_always_never_override_and_no_one_to_ask(agent_home):
+    from a2ia_tui.core.agent.events import Approval
+    from a2ia_tui.core.agent.orchestrator import Orchestrator
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+
+    home, settings, hub = agent_home
+    orch = Orchestrator(ScriptedClient([]), hub, settings)
+    asked, _ = await _turn(orch, [("read_file", {"path": "README.md"})], Approval.ALWAYS)
+    assert asked == []
+    orch.approvals.allow_for_session("read_file")  # "always" given for plain reads covers no secret
+    asked, _ = await _turn(orch, [("read_file", {"path": ".env"})], Approval.ALWAYS)
+    assert len(asked) == 1
+    asked, finished = await _turn(orch, [("read_file", {"path": "notes.txt"})], Approval.DENY)
+    assert asked == [] and finished[0] == ("TOKEN-ssh\n", False)  # "always" for secret reads now
+    orch2 = Orchestrator(ScriptedClient([]), hub, settings)
+    orch2.interactive = False
+    asked, finished = await _turn(orch2, [("read_file", {"path": ".env"})], Approval.ALLOW)
+    assert asked == [] and finished[0][1] and "TOKEN" not in finished[0][0]
+    settings.tools.approval = "never"
+    asked, finished = await _turn(Orchestrator(ScriptedClient([]), hub, settings), [("read_file", {"path": ".env"})], Approval.DENY)
+    assert asked == [] and finished[0] == ("TOKEN-env\n", False)
+    settings.tools.overrides["read_file"] = "deny"
+    asked, finished = await _turn(Orchestrator(ScriptedClient([]), hub, settings), [("read_file", {"path": ".env"})], Approval.ALLOW)
+    assert asked == [] and finished[0][1] and "TOKEN" not in finished[0][0]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [{"path": "\ud800"}, {"path": "\udcff/x"}, {"path": "x" * 5000}, {"path": ["a"]}, {"path": None}, {}, {"path": 7},
+     {"path": ".env", "include_secrets": "yes"}, {"path": "a\x00b"}, {"path": "~nobody-here/.env"}],
+)
+def test_policy_judges_hostile_arguments_without_raising(tmp_path, arguments):
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.tools.approval import ApprovalPolicy
+
+    policy = ApprovalPolicy(load_settings(env={"A2IA_TOOLS__WORKSPACE": str(tmp_path)}).settings.tools,
+                            secrets=SecretRules(tmp_path))
+    decision, _ = policy.decide("read_file", original="read_file", arguments=arguments, builtin=True)
+    assert decision in ("allow", "ask")
+    # Another server's tool of the same name is not judged by the built-in server's rules.
+    assert policy.decide("read_file", original="read_file", arguments={"path": ".env"}, builtin=False)[0] == "allow"

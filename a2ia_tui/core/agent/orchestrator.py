@@ -42,6 +42,8 @@ from ..llm.base import LLMClient
 from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
 from ..tools.approval import ApprovalPolicy
+from ..tools.hub import BUILTIN_NAME
+from ..tools.secrets import INCLUDE_SECRETS
 from . import react
 from .conversation import Conversation
 from .events import (
@@ -320,6 +322,8 @@ class Orchestrator:
             request.name,
             original=tool.original_name if tool else None,
             destructive=tool.destructive if tool else False,
+            arguments=request.arguments,
+            builtin=bool(tool and tool.server == BUILTIN_NAME),
         )
         if decision != "ask":
             yield Approval.ALLOW if decision == "allow" else Approval.DENY
@@ -331,7 +335,7 @@ class Orchestrator:
         yield ApprovalNeeded(request, future, reason)
         answer = await future
         if answer == Approval.ALWAYS:
-            self.approvals.allow_for_session(request.name)
+            self.approvals.allow_for_session(request.name, reason)
         yield answer
 
     async def _run_calls(self, conversation: Conversation, calls: list[ToolCall], react_mode: bool) -> AsyncIterator[AgentEvent]:
@@ -364,7 +368,13 @@ class Orchestrator:
                     continue
                 runnable.append(call)
             for call in runnable:
-                tasks[asyncio.create_task(self._call(call))] = call
+                arguments = dict(call.function.arguments)
+                tool = self.hub.tool(call.name) if self.hub is not None else None
+                builtin = bool(tool and tool.server == BUILTIN_NAME)
+                if self.approvals.secret_reason(tool.original_name if tool else None, arguments, builtin):
+                    # Allowed (asked, or by policy): the server reads secrets only with this flag.
+                    arguments[INCLUDE_SECRETS] = True
+                tasks[asyncio.create_task(self._call(call, arguments))] = call
             pending = set(tasks)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -381,10 +391,10 @@ class Orchestrator:
             raise
         self._append_results(conversation, calls, results)
 
-    async def _call(self, call: ToolCall) -> tuple[str, bool, float]:
+    async def _call(self, call: ToolCall, arguments: dict[str, Any] | None = None) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
         try:
-            result = await self.hub.call(call.name, dict(call.function.arguments))
+            result = await self.hub.call(call.name, arguments if arguments is not None else dict(call.function.arguments))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tool failure goes back to the model

@@ -121,14 +121,17 @@ def secret_reason(tool: str, arguments: Mapping[str, Any], root: str | os.PathLi
     """
     if tool not in READ_TOOLS:
         return None
-    if arguments.get(INCLUDE_SECRETS) is True:
+    if arguments.get(INCLUDE_SECRETS) not in (None, False):  # any value the server could take as true
         return "asks to include secret files"
     if tool != "read_file":
         return None
     raw = arguments.get(READ_TOOLS[tool])
     if not isinstance(raw, str) or not raw or "\x00" in raw:
         return None
-    raw = os.path.expanduser(raw) if raw.startswith("~") else raw
-    path = raw if os.path.isabs(raw) else os.path.join(root, raw)
-    why = rules.reason(path)
+    try:
+        raw = os.path.expanduser(raw) if raw.startswith("~") else raw
+        path = raw if os.path.isabs(raw) else os.path.join(root, raw)
+        why = rules.reason(path)
+    except (ValueError, OSError):
+        return None  # not a path the server can open either (it answers with the error)
     return f"reads a secret file: {why}" if why else None

@@ -105,6 +105,14 @@ def build_server(
 
     rules = secrets if secrets is not None else SecretRules.from_env()
 
+    def open_file(path: str, flags: int = os.O_RDONLY) -> Opened:
+        try:
+            return workspace.open(path, flags)
+        except FileNotFoundError:
+            raise ValueError(f"not a file: {path} (it does not exist)") from None
+        except IsADirectoryError:
+            raise ValueError(f"not a file: {path} (it is a directory)") from None
+
     def secret_of(opened: Opened, asked: str) -> str | None:
         lexical = os.path.join(workspace.root, asked) if not os.path.isabs(asked) else asked
         return rules.reason(opened.path) or rules.reason(lexical)
@@ -154,7 +162,7 @@ def build_server(
         """Read a text file of the workspace. start_line/end_line (1-based, inclusive) select a range.
         Secret files (keys, .env, credential stores) are read only with include_secrets=true, which
         asks the user first."""
-        opened = workspace.open(path)
+        opened = open_file(path)
         with os.fdopen(opened.fd, "rb") as fh:
             why = secret_of(opened, path)
             if why and include_secrets is not True:
@@ -285,7 +293,7 @@ def build_server(
     def edit_file(path: str, old_text: str, new_text: str) -> str:
         """Replace the exact text old_text (which must occur exactly once) with new_text. The
         file's line endings and encoding are kept; a line break in old_text also matches CRLF."""
-        opened = workspace.open(path, os.O_RDWR)
+        opened = open_file(path, os.O_RDWR)
         with os.fdopen(opened.fd, "r+b") as fh:
             raw = fh.read()
             out = edit_bytes(raw, old_text, new_text, path)
