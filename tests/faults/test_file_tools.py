@@ -574,3 +574,59 @@ def test_policy_judges_hostile_arguments_without_raising(tmp_path, arguments):
     assert decision in ("allow", "ask")
     # Another server's tool of the same name is not judged by the built-in server's rules.
     assert policy.decide("read_file", original="read_file", arguments={"path": ".env"}, builtin=False)[0] == "allow"
+
+
+# -- a workspace that is $HOME or / is warned about at start ----------------------------------
+
+
+def test_broad_root_warning(tmp_path):
+    from a2ia_tui.core.tools.workspace import broad_root_warning
+
+    home = tmp_path / "home"
+    (home / "project").mkdir(parents=True)
+    os.symlink(home, tmp_path / "home-alias")
+    assert "home directory" in broad_root_warning(home, home=home)
+    assert "home directory" in broad_root_warning(tmp_path / "home-alias", home=home)  # another spelling
+    assert "home directory" in broad_root_warning(str(home) + "/project/..", home=home)
+    assert "root of the filesystem" in broad_root_warning("/", home=home)
+    assert "root of the filesystem" in broad_root_warning("/..//", home=home)
+    assert broad_root_warning(home / "project", home=home) is None
+    assert broad_root_warning(tmp_path, home=home) is None  # above home: not the case reported
+    weird = tmp_path / "h\x1b[2Jome"
+    weird.mkdir()
+    assert "\x1b" not in broad_root_warning(weird, home=weird)
+
+
+def test_cli_warns_on_stderr_when_the_workspace_is_home(tmp_path):
+    import subprocess
+
+    from tests.fakes.llm_server import FakeLLMServer, Reply
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for ws, warned in ((home, True), (home / "proj", False)):
+        ws.mkdir(exist_ok=True)
+        with FakeLLMServer("vllm", [Reply(text="hi")]).threaded() as srv:
+            proc = subprocess.run(
+                [sys.executable, "-m", "a2ia_tui.cli", "--backend", "vllm", "--vllm-url", srv.url, "--model", "m", "-p", "hi"],
+                capture_output=True, text=True, timeout=120, cwd=ws,
+                env={**os.environ, "HOME": str(home), "A2IA_HOME": str(tmp_path / "a2ia")},
+            )
+        assert proc.returncode == 0, proc.stderr
+        lines = [l for l in proc.stderr.splitlines() if "workspace is your home directory" in l]
+        assert len(lines) == (1 if warned else 0), proc.stderr
+        assert proc.stdout.strip() == "hi"
+
+
+async def test_tui_trace_pane_shows_the_warning(tmp_path, monkeypatch):
+    from tests.tui.app_helpers import MiniHub, build_app, wait_for
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app, _ = build_app(hub=MiniHub(), flags={"tools.workspace": str(tmp_path)})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.trace.notes == 1)
+        await pilot.pause()
+        shown = [str(w.render()) for w in app.trace.query(".note")]
+        assert len(shown) == 1 and "home directory" in shown[0]
+        await app.trace.clear()  # a new chat: the warning stays
+        assert len(app.trace.query(".note")) == 1

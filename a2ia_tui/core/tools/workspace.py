@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import WorkspaceError
+from ..textsafe import printable
 
 #: Symbolic links followed in one path, as the kernel's own limit (ELOOP beyond).
 MAX_LINKS = 40
@@ -196,3 +197,28 @@ def _readlink(name: str, dir_fd: int) -> str | None:
         return os.readlink(name, dir_fd=dir_fd)
     except OSError:
         return None  # not a link (a genuine ENOTDIR) or gone
+
+
+def broad_root_warning(root: str | os.PathLike[str], home: str | os.PathLike[str] | None = None) -> str | None:
+    """A one-line warning when the workspace is the home directory or ``/`` (the tools then reach
+    every file of the user, or of the machine), else None."""
+    real = os.path.realpath(os.path.expanduser(os.fspath(root)))
+    home_real = os.path.realpath(os.fspath(home) if home is not None else os.path.expanduser("~"))
+    if real == "/":
+        what = "the root of the filesystem (/)"
+    elif real == home_real:
+        what = f"your home directory ({real})"
+    else:
+        return None
+    return printable(
+        f"The tools' workspace is {what}: the file tools can read and write everything below it. "
+        "Start a2ia in a project directory, or set tools.workspace."
+    )
+
+
+def settings_root_warning(settings) -> str | None:
+    """:func:`broad_root_warning` for the built-in server these settings would start, if any."""
+    tools = settings.tools
+    if not (tools.enabled and tools.builtin):
+        return None
+    return broad_root_warning(tools.workspace or os.getcwd())
