@@ -16,6 +16,11 @@ gpu_status          GPUs, VRAM used/free, processes (from the monitor)      read
 engine_status       managed engines (vLLM, local) and their state           read-only
 ==================  ======================================================  =================
 
+The file tools open paths through :meth:`.workspace.Workspace.open` (no gap between check and
+use, links followed only while they stay inside); secret files (:mod:`.secrets`) are read only
+with ``include_secrets=true``, which the approval policy asks the user about; text handling
+(encodings, line endings, RE2 patterns) is in :mod:`.textfiles`.
+
 Errors raised by a tool become MCP error results with the one-line message.
 """
 
