@@ -630,3 +630,47 @@ async def test_tui_trace_pane_shows_the_warning(tmp_path, monkeypatch):
         assert len(shown) == 1 and "home directory" in shown[0]
         await app.trace.clear()  # a new chat: the warning stays
         assert len(app.trace.query(".note")) == 1
+
+
+# -- the descriptor walk against the kernel's own resolution ------------------------------------
+
+_COMPONENTS = ["a", "b", "l1", "l2", "l3", "..", ".", "f.txt", "outside", "secret.txt", ""]
+_TARGETS = ["..", "../..", "../../outside", "a", "b", "../a/b", "l1", "a/l2", "x/../..", "f.txt", "../f.txt",
+            "b/../../outside/secret.txt", "{root}/a", "{root}/../outside", "{root}/a/b/f.txt", "/", "{root}/l1"]
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(
+    links=st.tuples(*(st.sampled_from(_TARGETS) for _ in range(3))),
+    path=st.lists(st.sampled_from(_COMPONENTS), min_size=1, max_size=7).map("/".join),
+    absolute=st.booleans(),
+)
+def test_the_walk_never_leaves_and_agrees_with_realpath(links, path, absolute):
+    """Random link targets (inside, outside, loops, absolute) and random paths: what the walk
+    opens is inside the root, and is exactly what the kernel's resolution (realpath) names."""
+    import tempfile
+
+    from a2ia_tui.core.errors import WorkspaceError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(os.path.realpath(tmp)) / "ws"
+        (root / "a" / "b").mkdir(parents=True)
+        (root / "f.txt").write_text("in")
+        (root / "a" / "b" / "f.txt").write_text("in")
+        (root.parent / "outside").mkdir()
+        (root.parent / "outside" / "secret.txt").write_text("OUTSIDE")
+        for where, target in zip(("l1", "a/l2", "a/b/l3"), links):
+            os.symlink(target.format(root=root), root / where)
+        asked = str(root / path) if absolute else path
+        try:
+            opened = Workspace(root).open(asked, want="any")
+        except (WorkspaceError, OSError):
+            return
+        try:
+            assert opened.path == root or root in opened.path.parents
+            assert Path(os.path.realpath(root / path)) == opened.path
+            assert os.path.samestat(os.fstat(opened.fd), os.stat(opened.path))
+            if not opened.is_dir:
+                assert os.read(opened.fd, 100) == b"in"
+        finally:
+            os.close(opened.fd)
