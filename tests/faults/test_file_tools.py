@@ -674,3 +674,26 @@ def test_the_walk_never_leaves_and_agrees_with_realpath(links, path, absolute):
                 assert os.read(opened.fd, 100) == b"in"
         finally:
             os.close(opened.fd)
+
+
+async def test_a_configured_history_database_and_settings_file_are_secrets(tmp_path):
+    """history.path and the settings file named with --config may lie anywhere, even inside the
+    workspace: both the server (over stdio) and the approval policy know them."""
+    from a2ia_tui.core.agent.events import Approval
+    from a2ia_tui.core.agent.orchestrator import Orchestrator
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.llm.scripted import ScriptedClient
+    from a2ia_tui.core.tools.hub import MCPHub
+
+    (tmp_path / "chats.sqlite3").write_text("TOKEN-history")
+    (tmp_path / "chats.sqlite3-wal").write_text("TOKEN-wal")
+    config = tmp_path / "my-a2ia.toml"
+    config.write_text(f'[history]\npath = "{tmp_path / "chats.sqlite3"}"\n[tools]\nworkspace = "{tmp_path}"\n')
+    loaded = load_settings(str(config), env={})
+    async with MCPHub({}, loaded.settings, config_file=loaded.config_file_used) as hub:
+        for path in ("chats.sqlite3", "chats.sqlite3-wal", "my-a2ia.toml"):
+            result = await hub.call("read_file", {"path": path})
+            assert result.is_error and "TOKEN" not in result.text and "include_secrets" in result.text, result.text
+        orch = Orchestrator(ScriptedClient([]), hub, loaded.settings)
+        asked, finished = await _turn(orch, [("read_file", {"path": "chats.sqlite3"})], Approval.ALLOW)
+        assert [a[2] for a in asked] == ["secret file"] and finished[0] == ("TOKEN-history", False)

@@ -43,7 +43,7 @@ from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
 from ..tools.approval import ApprovalPolicy
 from ..tools.hub import BUILTIN_NAME
-from ..tools.secrets import INCLUDE_SECRETS
+from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
 from .conversation import Conversation
 from .events import (
@@ -91,7 +91,7 @@ class Orchestrator:
         self.hub = hub
         self.settings = settings
         self.mode: str = settings.agent.mode
-        self.approvals = ApprovalPolicy(settings.tools)
+        self.approvals = ApprovalPolicy(settings.tools, secrets=SecretRules.from_env(history_db=settings.history.path))
         self.meter = TokenMeter()
         #: With no one to answer approvals (a2ia-cli -p without a terminal): decline, unless auto_approve.
         self.interactive = True

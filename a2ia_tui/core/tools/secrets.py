@@ -65,13 +65,17 @@ class SecretRules:
         self.own_dirs = {Path(os.path.realpath(p)) for p in own_dirs}
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, history_db: Path | None = None) -> "SecretRules":
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, history_db: Path | None = None, config_file: Path | None = None
+    ) -> "SecretRules":
+        """Rules for this user: ``$HOME``, a2ia's default paths, and a configured history
+        database or settings file that lies elsewhere."""
         from ..config import default_paths
 
         env = os.environ if env is None else env
         home = Path(env.get("HOME") or os.path.expanduser("~"))
         paths = default_paths(env)
-        own = [paths.history_db] + ([history_db] if history_db is not None else [])
+        own = [paths.history_db] + [Path(p).expanduser() for p in (history_db, config_file) if p is not None]
         if env.get("KUBECONFIG"):
             own += [Path(p) for p in env["KUBECONFIG"].split(os.pathsep) if p]
         if env.get("A2IA_CONFIG"):

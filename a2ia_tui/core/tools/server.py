@@ -108,7 +108,7 @@ def build_server(
 
         return register
 
-    rules = secrets if secrets is not None else SecretRules.from_env()
+    rules = secrets if secrets is not None else _secret_rules(config_path)
 
     def open_file(path: str, flags: int = os.O_RDONLY) -> Opened:
         try:
@@ -328,6 +328,18 @@ def build_server(
         return json.dumps(await _status("engine", config_path), indent=1)
 
     return server
+
+
+def _secret_rules(config_path: str | None) -> SecretRules:
+    """The secret-file rules, with the history database and settings file a2ia is configured
+    with (the defaults alone when the settings cannot be read: the tools still start)."""
+    from ..config import load_settings
+
+    try:
+        loaded = load_settings(config_path)
+    except A2IAError:
+        return SecretRules.from_env(config_file=config_path)
+    return SecretRules.from_env(history_db=loaded.settings.history.path, config_file=loaded.config_file_used)
 
 
 async def _status(kind: str, config_path: str | None) -> dict[str, Any]:
