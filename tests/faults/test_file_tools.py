@@ -697,3 +697,18 @@ async def test_a_configured_history_database_and_settings_file_are_secrets(tmp_p
         orch = Orchestrator(ScriptedClient([]), hub, loaded.settings)
         asked, finished = await _turn(orch, [("read_file", {"path": "chats.sqlite3"})], Approval.ALLOW)
         assert [a[2] for a in asked] == ["secret file"] and finished[0] == ("TOKEN-history", False)
+
+
+@pytest.mark.timeout(120)  # a safety limit only
+async def test_degenerate_paths_answer_with_one_line(tmp_path):
+    (tmp_path / "f.txt").write_text("in")
+    server = make_server(tmp_path)
+    assert await call(server, "read_file", path="./" * 200_000 + "f.txt") == ("in", False)
+    assert await call(server, "read_file", path="//" * 50_000 + str(tmp_path / "f.txt")) == ("in", False)
+    (tmp_path / "sub").mkdir()
+    # many names, then many "." (each "is this the last component?" must not rescan the rest)
+    text, err = await call(server, "list_directory", path="sub/../" * 30_000 + "./" * 30_000)
+    assert not err and "f.txt" in text
+    for path in ("x" * 300, "a/" * 3000 + "f.txt", "../" * 100_000, "f.txt/", "f.txt/.", "", "f.txt/x"):
+        text, err = await call(server, "read_file", path=path)
+        assert err and "\n" not in text and len(text) < 600, (path[:20], text[:100])

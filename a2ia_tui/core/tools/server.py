@@ -83,9 +83,14 @@ def _plain_errors(fn):
     return wrapper
 
 
+def _short(path: str) -> str:
+    """A path as shown in an error: a hostile 300 KB path makes no 300 KB message."""
+    return path if len(path) <= 200 else path[:200] + "…"
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+        return f"{exc.strerror}: {_short(str(exc.filename))}" if exc.filename else exc.strerror
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
@@ -114,9 +119,9 @@ def build_server(
         try:
             return workspace.open(path, flags)
         except FileNotFoundError:
-            raise ValueError(f"not a file: {path} (it does not exist)") from None
+            raise ValueError(f"not a file: {_short(path)} (it does not exist)") from None
         except IsADirectoryError:
-            raise ValueError(f"not a file: {path} (it is a directory)") from None
+            raise ValueError(f"not a file: {_short(path)} (it is a directory)") from None
 
     def secret_of(opened: Opened, asked: str) -> str | None:
         lexical = os.path.join(workspace.root, asked) if not os.path.isabs(asked) else asked
@@ -172,7 +177,7 @@ def build_server(
             why = secret_of(opened, path)
             if why and include_secrets is not True:
                 raise ValueError(
-                    f"{path} is {why}: reading it needs the user's approval (call again with include_secrets=true)"
+                    f"{_short(path)} is {why}: reading it needs the user's approval (call again with include_secrets=true)"
                 )
             size = os.fstat(fh.fileno()).st_size
             codec, bom = sniff_encoding(fh.read(4))
@@ -301,7 +306,7 @@ def build_server(
         opened = open_file(path, os.O_RDWR)
         with os.fdopen(opened.fd, "r+b") as fh:
             raw = fh.read()
-            out = edit_bytes(raw, old_text, new_text, path)
+            out = edit_bytes(raw, old_text, new_text, _short(path))
             # Same descriptor for the read and the write: no window for a swapped link.
             fh.seek(0)
             fh.write(out)

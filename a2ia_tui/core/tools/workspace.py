@@ -105,31 +105,33 @@ class Workspace:
         on the way. A file must be a regular file: FIFOs, devices and sockets are refused
         (opening a FIFO would block the server).
         """
-        shown = os.fspath(path)
-        if "\x00" in shown:
+        raw = os.fspath(path)
+        if "\x00" in raw:
             raise WorkspaceError("path contains a NUL character")
-        raw = os.path.expanduser(shown) if shown.startswith("~") else shown
+        shown = raw if len(raw) <= 200 else raw[:200] + "…"  # error messages stay one short line
+        raw = os.path.expanduser(raw) if raw.startswith("~") else raw
+        # A trailing "/" (or "/.") asks for a directory, as in the kernel: "file.txt/" is ENOTDIR.
+        trailing_dir = raw.endswith(("/", "/."))
         if os.path.isabs(raw):
             parts = self._inside(raw)
             if parts is None:
                 raise WorkspaceError(f"path {shown!r} is outside the workspace {self.root}")
         else:
             parts = raw.split("/")
-        todo = list(reversed(parts))
+        # "" and "." change nothing: dropped here, so "is this the last component" is `not todo`.
+        todo = [p for p in reversed(parts) if p not in ("", ".")]
         stack: list[tuple[int, str]] = [(os.open(self.root, _DIR_FLAGS), "")]
         links = 0
         try:
             while todo:
                 name = todo.pop()
-                if name in ("", "."):
-                    continue
                 if name == "..":
                     if len(stack) == 1:
                         raise WorkspaceError(f"path {shown!r} is outside the workspace {self.root}")
                     os.close(stack.pop()[0])
                     continue
-                last = not any(p not in ("", ".") for p in todo)
-                as_dir = not last or want == "dir"
+                last = not todo
+                as_dir = not last or want == "dir" or trailing_dir
                 open_flags = _DIR_FLAGS if as_dir else (flags | os.O_NOFOLLOW | os.O_NONBLOCK | _CLOEXEC)
                 try:
                     fd = os.open(name, open_flags, mode, dir_fd=stack[-1][0])
@@ -148,9 +150,9 @@ class Workspace:
                                     ) from None
                                 while len(stack) > 1:
                                     os.close(stack.pop()[0])
-                                todo.extend(reversed(inside))
+                                todo.extend(p for p in reversed(inside) if p not in ("", "."))
                             else:
-                                todo.extend(reversed(target.split("/")))
+                                todo.extend(p for p in reversed(target.split("/")) if p not in ("", "."))
                             continue
                     if exc.errno == errno.ENOENT and make_parents and not last:
                         os.mkdir(name, 0o777, dir_fd=stack[-1][0])
