@@ -26,10 +26,6 @@ from a2ia_tui.core.tools.server import build_server
 from a2ia_tui.core.tools.textfiles import edit_bytes
 from a2ia_tui.core.tools.workspace import Workspace
 
-#: Hostile inputs tried, by kind (the report counts them).
-COUNTS: dict[str, int] = {}
-
-
 async def call(server, name: str, **arguments) -> tuple[str, bool]:
     """(text, is_error) as the model would see it."""
     try:
@@ -162,7 +158,6 @@ async def test_a_link_flipped_during_hundreds_of_calls_never_reaches_outside(rac
         Flipper(dir_or_link(root / "dslot", outside / "odir")),
         Flipper(absent_or_link(root / "newslot", outside / "created.txt")),
     ]
-    COUNTS["flipped paths and targets"] = len(file_targets) + len(dir_targets) + 3
     calls_each = (
         ("read_file", {"path": "flip"}),
         ("read_file", {"path": "fslot"}),
@@ -200,7 +195,6 @@ async def test_a_link_flipped_during_hundreds_of_calls_never_reaches_outside(rac
         for f in flippers:
             f.join(10)
         sys.setswitchinterval(old_interval)
-    COUNTS["racing calls"] = calls
     assert outside_snapshot(outside) == before  # nothing outside modified or created
     assert seen_ok > 0 and all(f.flips > 0 for f in flippers)
 
@@ -239,7 +233,6 @@ async def test_escapes_are_refused_with_one_line(race_tree, tmp_path):
     server = make_server(root)
     bad = ["../outside/secret.txt", str(outside / "secret.txt"), "out-rel", "out-abs", "out-dir/file.txt",
            "out-chain/file.txt", "indir/../../outside/secret.txt", "loop-a", "fifo", "a\x00b", "~/../../etc/passwd"]
-    COUNTS["escape paths"] = len(bad) + 2
     for path in bad:
         text, err = await call(server, "read_file", path=path)
         assert err and "\n" not in text and "OUTSIDE" not in text, (path, text)
@@ -366,7 +359,6 @@ CATASTROPHIC = [
 async def test_catastrophic_patterns_answer(tmp_path):
     (tmp_path / "evil.txt").write_text("a" * 5000 + "!\n" + "x" * 3000 + "\n" + "ab" * 2000 + "\n")
     server = make_server(tmp_path)
-    COUNTS["catastrophic regexes"] = len(CATASTROPHIC)
     for pattern in CATASTROPHIC:
         text, err = await call(server, "search_files", pattern=pattern)
         assert not err, (pattern, text)
@@ -425,7 +417,6 @@ async def test_secret_reads_are_refused_without_include_secrets(home_ws):
             text, err = await call(server, "read_file", path=path, start_line=1)
             assert err and "TOKEN" not in text
             tried += 2
-    COUNTS["secret reads refused"] = tried
     for rel in NOT_SECRETS:
         assert await call(server, "read_file", path=rel) == (f"TOKEN-{rel}\n", False)
     assert await call(server, "read_file", path=".ssh/id_rsa", include_secrets=True) == ("TOKEN-.ssh/id_rsa\n", False)
@@ -455,11 +446,6 @@ def test_secret_rules_match_the_documented_patterns(home_ws, tmp_path):
         assert rules.reason(home / rel) is None, rel
     assert rules.reason(tmp_path / "history.sqlite3") and rules.reason(tmp_path / "history.sqlite3-wal")
     assert rules.reason(home / "project" / "notes.txt") == rules.reason(home / ".ssh" / "id_rsa")
-
-
-def test_report_counts():
-    """Not a check: prints how many hostile inputs the tests above try (run with -s)."""
-    print("hostile inputs:", COUNTS, "edit cases: 10 kept + 9 refused + 2 surrogate, regex refusals: 10")
 
 
 # -- secret reads need approval, decided per call from the arguments -------------------------
@@ -518,7 +504,6 @@ async def test_secret_reads_ask_and_others_do_not(agent_home):
         ("read_file", {"path": "README.md", "include_secrets": True}),
         ("search_files", {"pattern": "TOKEN", "include_secrets": True}),
     ]
-    COUNTS["secret calls through the agent"] = len(asking) * 2 + 3
     for call in asking:
         asked, finished = await _turn(orch, [call], Approval.DENY)
         assert [a[2] for a in asked] == ["secret file"], call
@@ -712,3 +697,24 @@ async def test_degenerate_paths_answer_with_one_line(tmp_path):
     for path in ("x" * 300, "a/" * 3000 + "f.txt", "../" * 100_000, "f.txt/", "f.txt/.", "", "f.txt/x"):
         text, err = await call(server, "read_file", path=path)
         assert err and "\n" not in text and len(text) < 600, (path[:20], text[:100])
+
+
+async def test_search_globs_hidden_trees_and_binary_files(tmp_path):
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "m.py").write_text("hit\n")
+    (tmp_path / "top.py").write_text("hit\n")
+    (tmp_path / "x.txt").write_text("hit\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("hit\n")
+    (tmp_path / "blob.bin").write_bytes(b"hit\n\xff\xfe\x00")
+    server = make_server(tmp_path)
+
+    async def files(**args):
+        text, err = await call(server, "search_files", pattern="hit", **args)
+        assert not err, text
+        return sorted(line.split(":")[0] for line in text.splitlines() if ":" in line)
+
+    assert await files() == ["src/pkg/m.py", "top.py", "x.txt"]
+    assert await files(glob="*.py") == await files(glob="**/*.py") == ["src/pkg/m.py", "top.py"]
+    assert await files(glob="pkg/*.py") == ["src/pkg/m.py"]
+    assert await files(path=".git") == [".git/config"]  # asked for by name: searched

@@ -216,7 +216,7 @@ def build_server(
         files' contents (keys, .env, credential stores) only with include_secrets=true, which asks
         the user first."""
         rx = compile_search_pattern(pattern)
-        glob = glob or "*"
+        glob = glob.removeprefix("**/") or "*"  # Path.match has no recursive "**"; it matches from the right
         base = workspace.open(path, want="any")
         hits: list[str] = []
         skipped = 0
