@@ -85,6 +85,11 @@ class Session:
         await adopt_first_model(client)  # no --model and none configured: the server's (vLLM serves one)
         if self.settings.tools.enabled:
             from .core.tools.hub import MCPHub
+            from .core.tools.workspace import settings_root_warning
+
+            warning = settings_root_warning(self.settings)
+            if warning:
+                self.note(f"a2ia-cli: warning: {warning}")
 
             servers = self.loaded.mcp_servers()
             self.hub = MCPHub(servers, self.settings, config_file=self.loaded.config_file_used)

@@ -405,6 +405,11 @@ class A2IAApp(App[int]):
             self.chat.add_note(f"The local engine did not start: {exc}", "error")
 
     async def _start_hub(self) -> None:
+        from ..core.tools.workspace import settings_root_warning
+
+        warning = settings_root_warning(self.services.settings)
+        if warning:
+            await self.trace.add_note(warning)
         try:
             await self.services.hub.start()  # every server ready or failed (or its timeout)
         except A2IAError as exc:

@@ -49,6 +49,8 @@ from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
 from ..textsafe import scrub
 from ..tools.approval import ApprovalPolicy
+from ..tools.hub import BUILTIN_NAME
+from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
 from .conversation import Conversation
 from .events import (
@@ -101,7 +103,7 @@ class Orchestrator:
         self.hub = hub
         self.settings = settings
         self.mode: str = settings.agent.mode
-        self.approvals = ApprovalPolicy(settings.tools)
+        self.approvals = ApprovalPolicy(settings.tools, secrets=SecretRules.from_env(history_db=settings.history.path))
         self.meter = TokenMeter()
         #: With no one to answer approvals (a2ia-cli -p without a terminal): decline, unless auto_approve.
         self.interactive = True
@@ -362,6 +364,8 @@ class Orchestrator:
             request.name,
             original=tool.original_name if tool else None,
             destructive=tool.destructive if tool else False,
+            arguments=request.arguments,
+            builtin=bool(tool and tool.server == BUILTIN_NAME),
         )
         if decision != "ask":
             yield Approval.ALLOW if decision == "allow" else Approval.DENY
@@ -373,7 +377,7 @@ class Orchestrator:
         yield ApprovalNeeded(request, future, reason)
         answer = await future
         if answer == Approval.ALWAYS:
-            self.approvals.allow_for_session(request.name)
+            self.approvals.allow_for_session(request.name, reason)
         yield answer
 
     async def _run_calls(
@@ -408,7 +412,13 @@ class Orchestrator:
                     continue
                 runnable.append(call)
             for call in runnable:
-                tasks[asyncio.create_task(self._call(call))] = call
+                arguments = dict(call.function.arguments)
+                tool = self.hub.tool(call.name) if self.hub is not None else None
+                builtin = bool(tool and tool.server == BUILTIN_NAME)
+                if self.approvals.secret_reason(tool.original_name if tool else None, arguments, builtin):
+                    # Allowed (asked, or by policy): the server reads secrets only with this flag.
+                    arguments[INCLUDE_SECRETS] = True
+                tasks[asyncio.create_task(self._call(call, arguments))] = call
             pending = set(tasks)
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -425,10 +435,10 @@ class Orchestrator:
             raise
         self._append_results(conversation, calls, results, dropped=dropped)
 
-    async def _call(self, call: ToolCall) -> tuple[str, bool, float]:
+    async def _call(self, call: ToolCall, arguments: dict[str, Any] | None = None) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
         try:
-            result = await self.hub.call(call.name, dict(call.function.arguments))
+            result = await self.hub.call(call.name, arguments if arguments is not None else dict(call.function.arguments))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tool failure goes back to the model

@@ -256,6 +256,7 @@ class TracePane(ClampedAnchor, VerticalScroll):
         border-title-align: left; border-title-color: $text-muted; border-title-style: bold;
     }
     TracePane > .tracepane--empty { color: $text-muted; }
+    TracePane > .note { color: $warning; margin-bottom: 1; }
     """
     COMPONENT_CLASSES = {"tracepane--empty"}
     EMPTY = "No tool calls yet."
@@ -265,11 +266,18 @@ class TracePane(ClampedAnchor, VerticalScroll):
         self.border_title = " Tool calls "
         self.animate_spinners = animate
         self.items: dict[str, TraceItem] = {}
+        self.notes = 0
 
     def render(self) -> Text | str:
-        if self.items:
+        if self.items or self.notes:
             return ""
         return Text(self.EMPTY, style=self.get_component_rich_style("tracepane--empty"))
+
+    async def add_note(self, text: str) -> None:
+        """A warning above the calls (e.g. a workspace that is the home directory)."""
+        self.notes += 1
+        self.refresh()  # the "no calls" line goes
+        await self.mount(Static(f"⚠ {text}", classes="note", markup=False))
 
     async def add_call(self, call: "ToolCallRequested") -> TraceItem:
         if not self.items:
@@ -300,5 +308,5 @@ class TracePane(ClampedAnchor, VerticalScroll):
 
     async def clear(self) -> None:
         self.items.clear()
-        await self.remove_children()
+        await self.remove_children(TraceItem)  # the notes stay: they are about the session
         self.refresh()
