@@ -37,6 +37,7 @@ from textual.widgets import Button, Collapsible, Static
 from .anchored import ClampedAnchor
 from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
+from .release import forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
@@ -362,6 +363,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
     async def clear(self) -> None:
         self._pending_entries = []
         await self.remove_children()
+        forget_removed(self)
         self.empty = True
         self.anchor()
 
@@ -369,6 +371,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     async def show_conversation(self, conversation: "Conversation") -> None:
         await self.remove_children()
+        forget_removed(self)
         entries = [e for e in conversation.entries if e.message.role != "system"]
         self.empty = not entries
         self._pending_entries = entries[:-PAGE] if len(entries) > PAGE else []

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Collapsible, Static
 
 from .anchored import ClampedAnchor
+from .release import forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.events import (
@@ -229,4 +230,5 @@ class TracePane(ClampedAnchor, VerticalScroll):
     async def clear(self) -> None:
         self.items.clear()
         await self.remove_children()
+        forget_removed(self)
         self.refresh()
