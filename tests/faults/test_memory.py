@@ -18,7 +18,7 @@ from a2ia_tui.core.agent.conversation import Conversation
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.tui.messages import ConversationDeleted
-from a2ia_tui.tui.widgets.chat import AssistantMessage, ToolNote, UserMessage
+from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, ToolNote, UserMessage
 from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
 from a2ia_tui.tui.widgets.trace import TraceItem
 
@@ -141,3 +141,137 @@ async def test_many_new_chats_leave_only_the_last_one() -> None:
             await pilot.press("ctrl+n")
             await wait_for(pilot, lambda: not app.query(AssistantMessage))
         assert await _all_dead(pilot, refs) == []
+
+
+# -- a long chat -------------------------------------------------------------------------------
+
+
+def _long_conversation(answers: int) -> Conversation:
+    conv = Conversation(title="long")
+    for i in range(answers):
+        conv.add_user(f"question {i}")
+        conv.add(Message(role="assistant", content=f"## Answer {i}\n\n" + ANSWERS[i % len(ANSWERS)]))
+    return conv
+
+
+def _near(chat: ChatView, widget) -> bool:
+    height = chat.container_size.height
+    region = widget.virtual_region
+    return not (region.bottom < chat.scroll_y - KEEP_SCREENS * height
+                or region.y > chat.scroll_y + (1 + KEEP_SCREENS) * height)
+
+
+def _holding(app) -> list[AssistantMessage]:
+    return [m for m in app.query(AssistantMessage) if m.markdown.rendered_lines]
+
+
+async def _settled(pilot, app) -> None:
+    """Every answer rendered as far as the idle pass goes, and the chat's pass has looked."""
+    await wait_for(pilot, lambda: all(m.markdown.settled for m in app.query(AssistantMessage)), timeout=60)
+    await wait_for(pilot, lambda: app.chat._release_timer is None, timeout=10)
+
+
+async def test_a_long_chat_keeps_rendered_only_the_answers_near_the_view() -> None:
+    """300 messages, all mounted: only the answers within KEEP_SCREENS screens of the view hold
+    rendered lines; scrolled to the top, the top ones are drawn (as they were) and the bottom
+    ones let go; every answer keeps its text and its height."""
+    answers = 150
+    conv = _long_conversation(answers)
+    app, _ = build_app({})
+    app.services.store.sync(conv)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await app.open_conversation(conv.id)
+        chat = app.chat
+        while chat.query("#earlier"):
+            await chat.show_earlier()
+        await pilot.pause()
+        messages = list(app.query(AssistantMessage))
+        assert len(messages) == answers
+        chat.scroll_end(animate=False)
+        await _settled(pilot, app)
+        holding = _holding(app)
+        assert holding and all(_near(chat, m) for m in holding)
+        assert len(holding) < answers // 10
+        heights = [m.markdown.lines for m in messages]
+        # the first answer was rendered once (settled) and let go: what it draws when scrolled
+        # back to must be what it drew before
+        first = messages[0].markdown
+        assert first.far and first.rendered_lines == 0
+        drawn_before = None
+
+        chat.scroll_home(animate=False)
+        await pilot.pause()
+        await _settled(pilot, app)
+        holding = _holding(app)
+        assert first in [m.markdown for m in holding]
+        assert all(_near(chat, m) for m in holding) and not messages[-1].markdown.rendered_lines
+        drawn_before = [first.render_line(y).text for y in range(first.lines)]
+        assert [m.markdown.lines for m in messages] == heights
+        assert [m.text for m in messages] == [e.message.content for e in conv.entries if e.message.role == "assistant"]
+
+        chat.scroll_end(animate=False)
+        await pilot.pause()
+        await _settled(pilot, app)
+        assert first.rendered_lines == 0
+        assert [first.render_line(y).text for y in range(first.lines)] == drawn_before
+
+
+async def test_a_live_chat_lets_go_of_answers_scrolled_far_away() -> None:
+    """Answers streamed into a small window: once the view has moved on, the older answers hold
+    no rendered lines; the one just streamed does."""
+    n = 12
+    app, _ = build_app({"vllm": [text_reply(ANSWERS[i % 3]) for i in range(n)]})
+    async with app.run_test(size=(80, 16)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        for i in range(n):
+            await send(pilot, f"question {i}")
+            await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) > i, timeout=30)
+        await _settled(pilot, app)
+        messages = list(app.query(AssistantMessage))
+        assert messages[-1].markdown.rendered_lines
+        # an answer's text is kept once by its widgets (the conversation has its own)
+        assert all(m.text is m.markdown.text and m.text for m in messages)
+        assert not messages[0].markdown.rendered_lines and not messages[1].markdown.rendered_lines
+        assert all(_near(app.chat, m) for m in _holding(app))
+
+
+async def test_a_resize_does_not_render_far_answers_back_for_good() -> None:
+    """A new width renders every answer again for its height (the idle pass): the far ones
+    let the lines go as soon as they are measured."""
+    conv = _long_conversation(30)
+    app, _ = build_app({})
+    app.services.store.sync(conv)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await app.open_conversation(conv.id)
+        await _settled(pilot, app)
+        assert not app.query(AssistantMessage).first().markdown.rendered_lines
+        await pilot.resize_terminal(70, 30)
+        await pilot.pause()
+        await _settled(pilot, app)
+        assert all(_near(app.chat, m) for m in _holding(app))
+        assert not app.query(AssistantMessage).first().markdown.rendered_lines
+
+
+async def test_an_answer_laid_out_before_it_is_mounted_still_settles() -> None:
+    """A restored answer whose width was known before its mount finished (a page of a long
+    chat, mounted in one go) settles all the same: every height exact."""
+    from textual.app import App
+    from textual.containers import Vertical
+    from textual.geometry import Size
+
+    text = "".join(f"Paragraph {i}.\n\n" for i in range(200))
+
+    class One(App):
+        CSS = "Vertical { height: 10; overflow: hidden; }"
+
+        def compose(self):
+            yield Vertical()
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = StreamingMarkdown(text, sealed=True)
+        md.get_content_height(Size(80, 10), Size(80, 24), 78)  # the width its layout gives it
+        await app.query_one(Vertical).mount(md)
+        await wait_for(pilot, lambda: md.settled, timeout=30)
