@@ -16,10 +16,12 @@ import pytest
 
 from a2ia_tui.core.agent.conversation import Conversation
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
-from a2ia_tui.core.llm.types import Message
+from a2ia_tui.core.llm.types import ChatChunk, Message
+from a2ia_tui.core.monitor.tokens import TokenMeter
 from a2ia_tui.tui.messages import ConversationDeleted
 from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, ToolNote, UserMessage
 from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
+from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 
 from ..tui.app_helpers import MiniHub, build_app, idle, send, wait_for
@@ -275,3 +277,84 @@ async def test_an_answer_laid_out_before_it_is_mounted_still_settles() -> None:
         md.get_content_height(Size(80, 10), Size(80, 24), 78)  # the width its layout gives it
         await app.query_one(Vertical).mount(md)
         await wait_for(pilot, lambda: md.settled, timeout=30)
+
+
+# -- fixed-size histories ----------------------------------------------------------------------
+
+
+class FrozenClock:
+    """A clock that does not move (a coarse timer): every chunk lands on the same instant."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.mark.parametrize("step", [0.0, 1e-6, 1e-4, 0.01], ids=["frozen", "1us", "100us", "10ms"])
+def test_the_token_meter_keeps_a_bounded_window_at_any_rate(step) -> None:
+    """The live rate's window holds a bounded number of entries whatever the chunk rate: a
+    frozen clock, a million chunks a second, or a slow stream."""
+    clock = FrozenClock()
+    meter = TokenMeter(clock=clock)
+    meter.start()
+    chunk = ChatChunk(model="m", message=Message(role="assistant", content="x"))
+    for _ in range(50_000):
+        meter.observe(chunk)
+        clock.t += step
+    assert len(meter._recent) <= 2 * TokenMeter.WINDOW_SLOTS
+    assert meter.completion_tokens == 50_000
+    rate = meter.live_tokens_per_s
+    if step:  # the figure is still right: one token per step
+        assert rate == pytest.approx(1 / step, rel=0.03)
+
+
+def test_the_token_meter_rate_is_unchanged_by_the_bound() -> None:
+    """At an ordinary rate the live figure is what counting every chunk gives."""
+    clock = FrozenClock()
+    meter = TokenMeter(clock=clock)
+    meter.start()
+    chunk = ChatChunk(model="m", message=Message(role="assistant", content="x"))
+    for _ in range(1000):
+        meter.observe(chunk)
+        clock.t += 1 / 150
+    assert meter.live_tokens_per_s == pytest.approx(150, rel=0.03)
+
+
+async def test_the_prompt_recall_history_has_a_fixed_size() -> None:
+    """Days of questions: the recall history keeps the latest PROMPT_HISTORY only, and up-arrow
+    still recalls the last one first."""
+    from textual.app import App
+
+    class One(App):
+        def compose(self):
+            yield Prompt(id="prompt")
+
+    app = One()
+    async with app.run_test() as pilot:
+        prompt = app.query_one(Prompt)
+        for i in range(Prompt.HISTORY + 500):
+            prompt.take(f"q{i}")
+        assert len(prompt._sent) == Prompt.HISTORY
+        prompt.action_recall(-1)
+        await pilot.pause()
+        assert prompt.value == f"q{Prompt.HISTORY + 499}"
+
+
+def test_the_gpu_sampler_history_is_bounded_over_a_long_run() -> None:
+    """A day of samples (at the default interval) from two GPUs: each history keeps its fixed
+    length."""
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.monitor.fake_nvml import FakeNVML, load_scenario
+    from a2ia_tui.core.monitor.gpu import GPUSampler
+
+    clock = FrozenClock()
+    settings = load_settings(env={}).settings.monitor
+    sampler = GPUSampler(settings, nvml=FakeNVML(load_scenario("two_gpus"), clock=clock), clock=clock)
+    bound = int(settings.history_s / settings.gpu_interval_s)
+    for _ in range(int(24 * 3600 / settings.gpu_interval_s) // 20):  # (a twentieth of a day: enough to wrap)
+        sampler.sample()
+        clock.t += settings.gpu_interval_s
+    for i in (0, 1):
+        assert 2 <= len(sampler.vram_history(i)) <= bound and len(sampler.util_history(i)) <= bound
