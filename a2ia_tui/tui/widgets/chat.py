@@ -38,6 +38,7 @@ from ...core.textsafe import printable
 from .anchored import ClampedAnchor
 from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
+from .release import forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
@@ -52,6 +53,10 @@ MAX_FRAME_S = 0.5  # ...but a frame at least this often
 FLOOD_CHARS_S = 20_000
 FLOOD_FRAME_S = 0.25
 PAGE = 40
+#: Answers farther than this many screens above or below the view let their rendered lines go
+#: (see ChatView.release_far)...
+KEEP_SCREENS = 1
+RELEASE_S = 0.5  # ...looked at this long after a scroll or an answer's end (again later during a turn)
 
 
 class UserMessage(OneLayout, Static):
@@ -105,9 +110,9 @@ class AssistantMessage(OneLayout, Vertical):
         self._parts: list[str] = []
         self._thinking_parts: list[str] = [thinking] if thinking else []
         self._stream: StreamingMarkdown | None = None
+        self._markdown: StreamingMarkdown | None = None  # once composed
         self._timer = None
         self._drawn_at = 0.0  # when the last frame drew (or the stream started)
-        self.text = text
         self.status = status
         self.mounted = asyncio.Event()
 
@@ -123,7 +128,10 @@ class AssistantMessage(OneLayout, Vertical):
         if self._thinking_parts:
             yield _thinking("".join(self._thinking_parts))
         status, error = self._restored
-        yield StreamingMarkdown(self._initial, sealed=status != "streaming")
+        # the text is kept once, by the Markdown widget (see ``text``)
+        self._markdown = StreamingMarkdown(self._initial, sealed=status != "streaming")
+        self._initial = ""
+        yield self._markdown
         if status == "interrupted":
             yield Static("⏹ interrupted", classes="mark")
         elif status == "failed":
@@ -131,7 +139,13 @@ class AssistantMessage(OneLayout, Vertical):
 
     @property
     def markdown(self) -> StreamingMarkdown:
-        return self.query_one(StreamingMarkdown)
+        return self._markdown if self._markdown is not None else self.query_one(StreamingMarkdown)
+
+    @property
+    def text(self) -> str:
+        """The answer's text as drawn so far. Not a copy of its own: the Markdown widget's (a
+        long chat held every answer's text twice more, here and in the conversation)."""
+        return self._markdown.text if self._markdown is not None else self._initial
 
     # -- streaming -----------------------------------------------------------------------------
 
@@ -196,7 +210,6 @@ class AssistantMessage(OneLayout, Vertical):
         if self._parts and self._stream is not None:
             chunk = "".join(self._parts)
             self._parts.clear()
-            self.text += chunk
             before = self._stream.lines
             self._stream.write(chunk)
             if self._stream.lines > before and isinstance(self.parent, ChatView):
@@ -213,6 +226,8 @@ class AssistantMessage(OneLayout, Vertical):
         self.finished_at = time.perf_counter()
         self.status = status
         self.mark(status, error)
+        if isinstance(self.parent, ChatView):
+            self.parent.schedule_release()
 
     def mark(self, status: str, error: str | None = None) -> None:
         self.status = status
@@ -259,6 +274,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         super().__init__(**kwargs)
         self._pending_entries: list["Entry"] = []
         self._quiet_mount = False
+        self._release_timer = None
 
     def call_next(self, callback, *args, **kwargs) -> None:  # noqa: ANN001
         """Textual's ``mount`` schedules its ``AwaitMount`` here; once the new widgets are
@@ -314,6 +330,47 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
     def on_mount(self) -> None:
         self.anchor()
 
+    # -- a long chat: only what is near the view stays rendered ---------------------------------
+
+    def schedule_release(self) -> None:
+        """Look soon at which answers are far from the view (:meth:`release_far`)."""
+        if self._release_timer is None and self.is_mounted:
+            self._release_timer = self.set_timer(RELEASE_S, self.release_far)
+
+    def release_far(self) -> int:
+        """Answers more than :data:`KEEP_SCREENS` screens above or below the view let their
+        rendered lines go (:meth:`StreamingMarkdown.release`: heights kept, text kept, lines
+        rendered again when scrolled back to); those near it keep theirs. Returns how many
+        were let go. Not while a turn runs (it waits for its end): the answer being streamed is
+        never let go, and the frames of a turn do not share the time."""
+        self._release_timer = None
+        if getattr(self.app, "turn_running", False):
+            self._release_timer = self.set_timer(2 * RELEASE_S, self.release_far)
+            return 0
+        height = self.container_size.height
+        if not height:
+            return 0
+        top = self.scroll_y - KEEP_SCREENS * height
+        bottom = self.scroll_y + (1 + KEEP_SCREENS) * height
+        released = 0
+        for child in self.children:
+            if not isinstance(child, AssistantMessage) or child.streaming:
+                continue
+            markdown = child._markdown
+            if markdown is None:  # (not composed yet)
+                continue
+            region = child.virtual_region  # in the chat's scrolled space
+            if region.bottom < top or region.y > bottom:
+                if not markdown.far:
+                    markdown.release()
+                    released += 1
+            else:
+                markdown.far = False
+        return released
+
+    def on_resize(self) -> None:
+        self.schedule_release()
+
     def watch_empty(self) -> None:
         # Only the rows of the hint (at the top: a blank row, the text, a blank row): a repaint
         # of the whole chat redrew all its rows (3-5 ms here) as the first question was sent.
@@ -368,7 +425,11 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     async def clear(self) -> None:
         self._pending_entries = []
+        if self._release_timer is not None:
+            self._release_timer.stop()
+            self._release_timer = None
         await self.remove_children()
+        forget_removed(self)
         self.empty = True
         self.anchor()
 
@@ -376,6 +437,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     async def show_conversation(self, conversation: "Conversation") -> None:
         await self.remove_children()
+        forget_removed(self)
         entries = [e for e in conversation.entries if e.message.role != "system"]
         self.empty = not entries
         self._pending_entries = entries[:-PAGE] if len(entries) > PAGE else []
@@ -386,6 +448,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         await self.mount_all(widgets)
         self.anchor()
         self.scroll_end(animate=False)
+        self.schedule_release()
 
     async def show_earlier(self) -> None:
         if not self._pending_entries:
@@ -399,6 +462,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
             button.label = f"▲ {len(self._pending_entries)} earlier messages"
         else:
             await button.remove()
+        self.schedule_release()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "earlier":
@@ -407,6 +471,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        self.schedule_release()
         if new == 0 and old > 0 and self._pending_entries:
             self.call_later(self.show_earlier)
 

@@ -519,7 +519,7 @@ def clean_cut(text: str, end: int) -> int:
 
 
 class _Block:
-    __slots__ = ("estimated", "gap", "height", "number", "provisional", "run", "source", "strips", "uncut")
+    __slots__ = ("estimated", "exact", "gap", "height", "number", "provisional", "run", "source", "strips", "uncut")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -533,11 +533,20 @@ class _Block:
         #: text not cut into blocks yet (a flood's, a restored answer's: cut and rendered when
         #: it is scrolled into view or the app is idle, see StreamingMarkdown._expand)
         self.uncut = False
+        #: rendered once at the current width, then let go (far from the view): the height is
+        #: exact, the strips are rendered again when it is drawn (StreamingMarkdown.release)
+        self.exact = False
 
     @property
     def lines(self) -> int:
         """Its height and the gap after it (none after a block that draws nothing: HTML)."""
         return self.height + self.gap if self.height else 0
+
+
+def _unsettled(block: _Block) -> bool:
+    """``block`` is still to be rendered exactly by the settling pass: not rendered yet (its
+    height estimated), or drawn from pieces while it streamed."""
+    return (block.strips is None and not block.exact) or block.provisional
 
 
 class _Run:
@@ -745,6 +754,8 @@ class StreamingMarkdown(OneLayout, Widget):
         self._grow_mark: tuple[float, int] | None = None  # (when, lines) at the last growth
         self._fence: _Fence | None = None  # the code block being streamed, in pieces
         self._table: _Table | None = None  # the table being streamed, in pieces
+        #: far from the view (set by the chat, see :meth:`release`): rendered lines are not kept
+        self.far = False
         self._split(text)
         if sealed:
             self._seal()
@@ -883,7 +894,7 @@ class StreamingMarkdown(OneLayout, Widget):
             if r.digits and digits != r.digits:
                 for block in r.blocks:
                     block.strips = None
-                    block.provisional = False
+                    block.provisional = block.exact = False
                 self._renumbered = True
             r.digits = digits
 
@@ -979,6 +990,7 @@ class StreamingMarkdown(OneLayout, Widget):
                 fast = self._fence_strips(block.source) if block.source.lstrip("\n")[:1] in ("`", "~") else None
                 block.strips = fast if fast is not None else render_strips(self, block.source, self._width, hint)
             block.provisional = False
+        block.exact = False
         old, block.height = block.height, len(block.strips)
         return old != block.height
 
@@ -1174,7 +1186,7 @@ class StreamingMarkdown(OneLayout, Widget):
             self._width = width
             for block in self._blocks:
                 block.strips = None
-                block.provisional = False
+                block.provisional = block.exact = False
             self._tail.strips = None
             self._fence = self._table = None
             self._height = 0
@@ -1233,7 +1245,9 @@ class StreamingMarkdown(OneLayout, Widget):
                     self._relayout_due = True
                     self.call_after_refresh(self._relayout)
                 return self.render_line(y)
-            # scrolled into view before the settling pass reached it: render it now
+            # scrolled into view before the settling pass reached it (or let go): render it now
+            if block.strips is None:
+                self.far = False  # (drawn: near the view)
             if block.strips is None and self._render_block(block) and not self._relayout_due:
                 self._relayout_due = True
                 self.call_after_refresh(self._relayout)
@@ -1255,13 +1269,16 @@ class StreamingMarkdown(OneLayout, Widget):
 
     # -- settling: render what is still estimated, while the app is idle -----------------------
 
-    def _schedule_settle(self) -> None:
-        if self._settle_timer is None and self.is_mounted and any(b.strips is None or b.provisional for b in self._blocks):
+    def _schedule_settle(self, mounting: bool = False) -> None:
+        if self._settle_timer is None and (self.is_mounted or mounting) and any(_unsettled(b) for b in self._blocks):
             self._settle_timer = self.set_timer(SETTLE_S, self._settle)
 
     def on_mount(self) -> None:
         if self._sealed:
-            self._schedule_settle()
+            # (Textual says a widget is mounted only once on_mount has returned: asked here
+            # without ``mounting``, nothing was scheduled, and an answer first laid out before
+            # this, a page of a restored chat, kept estimated heights and never settled)
+            self._schedule_settle(mounting=True)
 
     def _settle(self) -> None:
         import time
@@ -1276,13 +1293,15 @@ class StreamingMarkdown(OneLayout, Widget):
             return
         deadline = time.perf_counter() + SETTLE_BUDGET_S
         changed = redrawn = False
-        for block in [b for b in reversed(self._blocks) if b.strips is None or b.provisional]:
+        for block in [b for b in reversed(self._blocks) if _unsettled(b)]:
             if block.uncut:  # its last part cut into blocks, rendered in the next slices
                 self._expand(self._blocks.index(block), UNCUT_KEEP)
                 changed = True
                 break
             redrawn |= block.provisional  # drawn already: its colours may change, not its height
             changed |= self._render_block(block)
+            if self.far:  # rendered for its height only (after a resize): not kept
+                block.strips, block.exact = None, True
             if time.perf_counter() > deadline:
                 break
         if changed:
@@ -1294,5 +1313,32 @@ class StreamingMarkdown(OneLayout, Widget):
     @property
     def settled(self) -> bool:
         """Every block is rendered at the current width, exactly (every height exact)."""
-        return bool(self._width) and not self._relayout_due and \
-            all(b.strips is not None and not b.provisional for b in self._blocks)
+        return bool(self._width) and not self._relayout_due and not any(_unsettled(b) for b in self._blocks)
+
+    # -- far from the view: rendered lines let go ----------------------------------------------
+
+    @property
+    def rendered_lines(self) -> int:
+        """The rendered lines (strips) this answer holds: a count for tests and benchmarks."""
+        held = sum(len(b.strips) for b in self._parts() if b.strips is not None)
+        for pieces in (self._fence and self._fence.pieces, self._table and self._table.pieces):
+            held += sum(map(len, pieces or ()))
+        return held
+
+    def release(self) -> None:
+        """The chat says this answer is far from the view: let its rendered lines go (and
+        Textual's cache of the lines it painted), keeping every height, so the layout does not
+        move; a block is rendered again when it is drawn. Its text stays. Until it is drawn
+        again (:attr:`far` is then false), the settling pass keeps nothing it renders either.
+        A 3,000-token answer holds ~300 strips of ~10 segments each, with Textual's caches on
+        every strip: a long chat kept every answer it ever showed."""
+        if not self._sealed:
+            return  # (the chat never asks this of an answer still streaming)
+        self.far = True
+        dropped = False
+        for block in self._blocks:
+            if block.strips is not None and not block.provisional:
+                block.strips, block.exact = None, True
+                dropped = True
+        if dropped:
+            self.refresh()  # (also empties Textual's cache of the painted lines)

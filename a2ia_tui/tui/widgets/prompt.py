@@ -34,6 +34,9 @@ class Prompt(Input):
             super().__init__()
             self.text = text
 
+    #: Questions kept for recall (up-arrow): the app stays open for days.
+    HISTORY = 1000
+
     def __init__(self, **kwargs) -> None:
         super().__init__(placeholder="Message the agent (Enter sends)", **kwargs)
         self._sent: list[str] = []
@@ -69,6 +72,8 @@ class Prompt(Input):
         something else was typed meanwhile). The app calls this when it draws the question, so
         clearing the prompt is painted in the same refresh."""
         self._sent.append(text)
+        if len(self._sent) > self.HISTORY:
+            del self._sent[:-self.HISTORY]
         self._pos = len(self._sent)
         if self.value == text:
             self.value = ""

@@ -29,6 +29,7 @@ from textual.widgets import Collapsible, Static
 
 from ...core.textsafe import printable
 from .anchored import ClampedAnchor
+from .release import forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.events import (
@@ -309,4 +310,5 @@ class TracePane(ClampedAnchor, VerticalScroll):
     async def clear(self) -> None:
         self.items.clear()
         await self.remove_children(TraceItem)  # the notes stay: they are about the session
+        forget_removed(self)
         self.refresh()
