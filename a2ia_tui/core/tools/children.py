@@ -62,6 +62,29 @@ def become_subreaper() -> bool:
         return False
 
 
+def _children_map() -> dict[int, list[psutil.Process]]:
+    """Every process by its parent's pid, read in one pass."""
+    kids: dict[int, list[psutil.Process]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        ppid = proc.info.get("ppid")
+        if ppid is not None:
+            kids.setdefault(ppid, []).append(proc)
+    return kids
+
+
+def _descendants(kids: dict[int, list[psutil.Process]], pid: int) -> list[psutil.Process]:
+    out: list[psutil.Process] = []
+    todo = [pid]
+    seen = {pid}
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            if child.pid not in seen:
+                seen.add(child.pid)
+                out.append(child)
+                todo.append(child.pid)
+    return out
+
+
 def _key(proc: psutil.Process) -> tuple[int, float] | None:
     try:
         return proc.pid, proc.create_time()
@@ -88,21 +111,17 @@ class Run:
 
     def scan(self) -> None:
         """Record the command's processes alive now (its tree, and unclaimed orphans)."""
-        me = psutil.Process()
         with _lock:
             roots = {r.popen.pid for r in _runs}
+        kids = _children_map()  # one pass over /proc for the whole look
         candidates: list[psutil.Process] = []
-        with contextlib.suppress(psutil.Error):
-            candidates.append(psutil.Process(self.popen.pid))
-            candidates += psutil.Process(self.popen.pid).children(recursive=True)
-        with contextlib.suppress(psutil.Error):
-            for child in me.children(recursive=False):
-                if child.pid in roots:
-                    continue
-                # An orphan reparented to us (subreaper): the call that saw it first owns it.
-                candidates.append(child)
-                with contextlib.suppress(psutil.Error):
-                    candidates += child.children(recursive=True)
+        for child in kids.get(os.getpid(), []):
+            if child.pid != self.popen.pid and child.pid in roots:
+                continue  # another call's command
+            # Our command, or an orphan reparented to us (subreaper): the call that sees it
+            # first owns it.
+            candidates.append(child)
+            candidates += _descendants(kids, child.pid)
         changed = False
         with _lock:
             claimed = {pid for r in _runs if r is not self for pid in r.found}

@@ -20,9 +20,12 @@ from . import children
 
 #: After SIGTERM to the group on timeout, wait this long before SIGKILL.
 KILL_GRACE_S = 2.0
-#: How often the command's processes are looked for while it runs (a child that double-forks
-#: between two looks is still found: it reparents to the server, see :mod:`.children`).
-SCAN_INTERVAL_S = 0.05
+#: How often the command's processes are looked for (and recorded for crash recovery) while it
+#: runs; a look reads /proc once (~5 ms). A child that double-forks between two looks is still
+#: found at the end: it reparented to the server (see :mod:`.children`).
+SCAN_INTERVAL_S = 0.25
+#: How long one wait for output may last (the exit and the deadline are checked between waits).
+POLL_S = 0.05
 READ_CHUNK = 65536
 
 
@@ -152,7 +155,7 @@ def _pump(proc: subprocess.Popen, run: children.Run, captures: dict, deadline: f
                 run.scan()
                 next_scan = now + SCAN_INTERVAL_S
             limit = (give_up if give_up is not None else deadline) - now
-            for key, _ in sel.select(max(0.0, min(limit, SCAN_INTERVAL_S))):
+            for key, _ in sel.select(max(0.0, min(limit, POLL_S))):
                 try:
                     data = os.read(key.fd, READ_CHUNK)
                 except BlockingIOError:
