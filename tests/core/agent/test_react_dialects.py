@@ -33,6 +33,7 @@ DIALECTS = [
     ("input-same-line", 'Thought: go\nAction: read_file Action Input: {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
     ("input-same-line-comma", 'Action: `read_file`, Action Input: {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
     ("final-words-inside-input", 'Action: write_file Action Input: {"path": "n.md", "content": "Final Answer: draft"}', dict(kind="action", action="write_file", action_input={"path": "n.md", "content": "Final Answer: draft"}), False),
+    ("hallucinated-observation", 'Thought: go\nAction: read_file\nAction Input: {"path": "docs/café.md"}\nObservation: it says hi\nFinal Answer: made up', dict(kind="action", action="read_file", action_input=READ), False),
     ("fenced-input", 'Thought: go\nAction: read_file\nAction Input:\n```json\n{"path": "docs/café.md"}\n```', dict(kind="action", action="read_file", action_input=READ), False),
     ("trailing-text", 'Action: read_file\nAction Input: {"path": "docs/café.md"} and then I will summarise it.\nObservation: (made up)', dict(kind="action", action="read_file", action_input=READ), False),
     ("nested-json", f"Thought: write\nAction: write_file\nAction Input: {NESTED_JSON}", dict(kind="action", action="write_file", action_input=NESTED), False),
