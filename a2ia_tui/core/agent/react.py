@@ -4,7 +4,7 @@ native function calling (e.g. Mixtral 8x7B on a server without a tool parser).
 Models write it in several dialects; :func:`parse` accepts the common ones:
 
 - ``Thought: …`` / ``Action: tool`` / ``Action Input: {json}``, with or without the Thought, the
-  markers in any case at a line start and with odd spacing (``ACTION :``), the Action Input on the
+  markers in any case at a line start, with odd spacing (``ACTION :``) or in Markdown bold, the Action Input on the
   Action's own line, the input fenced (```json) or bare, chatter after the JSON;
 - the final answer as a line (``Final Answer: …``) or as an action (``Action: Final Answer`` with
   the answer as its input, or ``"action": "final_answer"`` in a JSON object);
@@ -40,15 +40,15 @@ FINAL = "Final Answer:"
 MARKERS = ("Thought:", "Action:", "Action Input:", FINAL, "Observation:")
 # The markers lower case without spaces: how the head of a reply is recognised.
 _COMPACT_MARKERS = tuple(m.replace(" ", "").lower() for m in MARKERS)
-_SPACES_RE = re.compile(r"[\s_]+")
+_SPACES_RE = re.compile(r"[\s_*]+")  # also Markdown emphasis: **Thought:**
 
 # "Final Answer:" anywhere as written (the historical form), or in any case at a line start.
-_FINAL_PAT = r"(?:\bFinal[ \t_]*Answer|(?im:^[ \t]*final[ \t_-]*answer))[ \t]*:"
+_FINAL_PAT = r"(?:\bFinal[ \t_]*Answer|(?im:^[ \t]*\**[ \t]*final[ \t_-]*answer))[ \t]*\**[ \t]*:[ \t]*\**"
 _FINAL_RE = re.compile(_FINAL_PAT + r"\s*")
 # An Action line; its rest is the tool name, maybe followed by the Action Input on the same line.
-_ACTION_RE = re.compile(r"^[ \t]*action[ \t]*:[ \t]*(.*)$", re.I | re.M)
-_INPUT_RE = re.compile(r"action[ \t_-]*input[ \t]*:[ \t]*", re.I)
-_THOUGHT_RE = re.compile(r"\bThought[ \t]*:[ \t]*|(?im:^[ \t]*thought[ \t]*:[ \t]*)")
+_ACTION_RE = re.compile(r"^[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*(.*)$", re.I | re.M)
+_INPUT_RE = re.compile(r"action[ \t_-]*input[ \t]*\**[ \t]*:[ \t]*\**[ \t]*", re.I)
+_THOUGHT_RE = re.compile(r"\**\bThought[ \t]*\**[ \t]*:[ \t]*\**[ \t]*|(?im:^[ \t]*\**[ \t]*thought[ \t]*\**[ \t]*:[ \t]*\**[ \t]*)")
 _FENCE_RE = re.compile(r"^\s*```[a-zA-Z0-9_-]*[ \t]*\n?")
 # A line that opens a JSON object, bare or inside a code fence.
 _BLOB_RE = re.compile(r"^[ \t]*(?:```[a-zA-Z0-9_-]*[ \t]*\n\s*)?\{", re.M)
@@ -57,9 +57,9 @@ _FINAL_NAME_RE = re.compile(
     r"""^[`"'*]*final[ \t_-]*answer[`"'*]*[ \t,;]*(?:(?P<colon>:)|(?P<input>action[ \t_-]*input[ \t]*:))?[ \t]*""", re.I
 )
 # While streaming: the first Final Answer marker, or the first complete Action line.
-_STREAM_RE = re.compile(r"(?P<final>" + _FINAL_PAT + r")[ \t]*|(?im:^[ \t]*action[ \t]*:[ \t]*(?P<name>[^\n]*)\n)")
-_ACTION_HEAD_RE = re.compile(r"[ \t]*action[ \t]*:[ \t]*", re.I)
-_STREAM_INPUT_RE = re.compile(r"[ \t]*action[ \t_-]*input[ \t]*:[ \t]*", re.I)
+_STREAM_RE = re.compile(r"(?P<final>" + _FINAL_PAT + r")[ \t]*|(?im:^[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*(?P<name>[^\n]*)\n)")
+_ACTION_HEAD_RE = re.compile(r"[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*", re.I)
+_STREAM_INPUT_RE = re.compile(r"[ \t]*\**[ \t]*action[ \t_-]*input[ \t]*\**[ \t]*:[ \t]*\**[ \t]*", re.I)
 # How far before the text already handed out a streamed marker search starts: a "Final Answer:"
 # with odd spacing may start before the held-back tail. (Action lines are held back whole.)
 _LOOKBACK = 32
