@@ -4,8 +4,8 @@ native function calling (e.g. Mixtral 8x7B on a server without a tool parser).
 Models write it in several dialects; :func:`parse` accepts the common ones:
 
 - ``Thought: …`` / ``Action: tool`` / ``Action Input: {json}``, with or without the Thought, the
-  markers in any case at a line start, with odd spacing (``ACTION :``) or in Markdown bold, the Action Input on the
-  Action's own line, the input fenced (```json) or bare, chatter after the JSON;
+  markers in any case at a line start, with odd spacing (``ACTION :``) or in Markdown bold, the
+  Action Input on the Action's own line, the input fenced (```json) or bare, chatter after it;
 - the final answer as a line (``Final Answer: …``) or as an action (``Action: Final Answer`` with
   the answer as its input, or ``"action": "final_answer"`` in a JSON object);
 - one JSON object, bare or fenced, at the start of the reply, after ``Action:`` or after a
