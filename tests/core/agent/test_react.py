@@ -63,9 +63,9 @@ def test_malformed_action_input():
     assert result.kind == "malformed" and "not valid JSON" in result.error
 
 
-def test_system_prompt_lists_tools_with_schemas():
-    prompt = react.system_prompt([ToolSpec("add", "Add numbers", {"type": "object", "properties": {"a": {"type": "integer"}}})])
-    assert "add: Add numbers" in prompt and '"a": {"type": "integer"}' in prompt and "Final Answer:" in prompt
+def test_system_prompt_lists_tools_with_signatures():
+    prompt = react.system_prompt([ToolSpec("add", "Add numbers", {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]})])
+    assert "- add(a: int): Add numbers" in prompt and "Final Answer:" in prompt
 
 
 class FakeHub:
