@@ -262,8 +262,10 @@ def test_ollama_hostile_lines_never_crash(stream):
     lines, final = stream
     chunks, error = asyncio.run(consume(OllamaClient, "http://o", ndjson(lines, final)))
     assert_well_formed(chunks, error)
-    if final is None:
-        assert error is not None  # no final line: never a complete answer
+    if final is None and error is None:
+        # no final line: complete only when a generated line itself said done (HOSTILE can
+        # produce {"done": true})
+        assert any(isinstance(x, dict) and x.get("done") is True for x in lines)
 
 
 def bad(value: Any) -> bool:
