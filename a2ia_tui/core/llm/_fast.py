@@ -37,6 +37,16 @@ try:
 except ImportError:  # no orjson wheel for this platform: the standard library alone
     _orjson_loads = None
 _MSG_FIELDS = frozenset(("role", "content", "thinking", "tool_calls", "tool_call_id", "tool_name"))
+#: Ollama's count and timing fields, in ChatChunk's order.
+STATS = (
+    "prompt_eval_count",
+    "eval_count",
+    "total_duration",
+    "load_duration",
+    "prompt_eval_duration",
+    "eval_duration",
+)
+
 _CHUNK_FIELDS = frozenset(
     (
         "model",
@@ -207,17 +217,7 @@ def stream_chunk(
     )
     if stats:
         g = stats.get
-        counts = tuple(
-            count(k, g(k))
-            for k in (
-                "prompt_eval_count",
-                "eval_count",
-                "total_duration",
-                "load_duration",
-                "prompt_eval_duration",
-                "eval_duration",
-            )
-        )
+        counts = tuple(count(k, g(k)) for k in STATS)
     else:
         counts = (None, None, None, None, None, None)
     return _model(

@@ -22,7 +22,7 @@ from ..errors import (
 from ..redact import mask_url
 from ..textsafe import scrub_obj
 from ._calls import parse_arguments, tool_call
-from ._fast import count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
+from ._fast import STATS, count, ignored, not_text, optional_text, parse_json, stream_chunk, take_run, text_chunk
 from ._http import HTTPClient, one_line, partial_text
 from .types import (
     ChatChunk,
@@ -36,14 +36,6 @@ from .types import (
 
 #: ``options`` keys that go at the top level of an /api/chat request, not under "options".
 _TOP_LEVEL = {"think", "keep_alive", "format"}
-_STATS = (
-    "prompt_eval_count",
-    "eval_count",
-    "total_duration",
-    "load_duration",
-    "prompt_eval_duration",
-    "eval_duration",
-)
 
 
 def message_to_ollama(msg: Message) -> dict[str, Any]:
@@ -196,7 +188,7 @@ class OllamaClient(HTTPClient):
                         self._tool_calls(raw_calls) if raw_calls else None,
                         done=done,
                         done_reason=(obj.get("done_reason") or "stop") if done else None,
-                        stats={k: obj.get(k) for k in _STATS} if done else None,
+                        stats={k: obj.get(k) for k in STATS} if done else None,
                     )
                     yield chunk
                     if done:
@@ -260,7 +252,7 @@ class OllamaClient(HTTPClient):
                 tool_calls=self._tool_calls(raw_calls) if raw_calls else [],
             ),
             done_reason=optional_text("done_reason", data.get("done_reason")) or "stop",
-            **{k: count(k, data.get(k)) for k in _STATS},
+            **{k: count(k, data.get(k)) for k in STATS},
         )
 
     async def list_models(self) -> list[ModelInfo]:
