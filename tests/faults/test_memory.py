@@ -201,6 +201,10 @@ async def test_a_long_chat_keeps_rendered_only_the_answers_near_the_view() -> No
         # back to must be what it drew before
         first = messages[0].markdown
         assert first.far and first.rendered_lines == 0
+        # nor does Textual keep their painted lines, or a set of every line to paint again
+        far = [m for m in messages if m.markdown.far]
+        assert far and not any(w._styles_cache._cache or w._styles_cache._dirty_lines
+                               for m in far for w in (m, m.markdown))
         drawn_before = None
 
         chat.scroll_home(animate=False)

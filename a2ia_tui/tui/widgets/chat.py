@@ -38,7 +38,7 @@ from ...core.textsafe import printable
 from .anchored import ClampedAnchor
 from .markdown_stream import StreamingMarkdown
 from .one_layout import OneLayout
-from .release import forget_removed
+from .release import forget_painted, forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
@@ -56,7 +56,7 @@ PAGE = 40
 #: Answers farther than this many screens above or below the view let their rendered lines go
 #: (see ChatView.release_far)...
 KEEP_SCREENS = 1
-RELEASE_S = 0.5  # ...looked at this long after a scroll or an answer's end (again later during a turn)
+RELEASE_S = 0.5  # ...looked at this long after a scroll or an answer's end
 
 
 class UserMessage(OneLayout, Static):
@@ -340,13 +340,11 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
     def release_far(self) -> int:
         """Answers more than :data:`KEEP_SCREENS` screens above or below the view let their
         rendered lines go (:meth:`StreamingMarkdown.release`: heights kept, text kept, lines
-        rendered again when scrolled back to); those near it keep theirs. Returns how many
-        were let go. Not while a turn runs (it waits for its end): the answer being streamed is
-        never let go, and the frames of a turn do not share the time."""
+        rendered again when scrolled back to), and Textual's record of their painted lines
+        (filled again when a far answer settles: so looked at again each time); those near it
+        keep theirs. The answer being streamed is never let go. Returns how many were let go.
+        Costs a look at each answer's place: done once per answer, and after the user scrolls."""
         self._release_timer = None
-        if getattr(self.app, "turn_running", False):
-            self._release_timer = self.set_timer(2 * RELEASE_S, self.release_far)
-            return 0
         height = self.container_size.height
         if not height:
             return 0
@@ -361,9 +359,11 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
                 continue
             region = child.virtual_region  # in the chat's scrolled space
             if region.bottom < top or region.y > bottom:
-                if not markdown.far:
+                if not markdown.far or markdown.rendered_lines:
                     markdown.release()
                     released += 1
+                forget_painted(markdown)
+                forget_painted(child)  # (the answer's own lines: its background)
             else:
                 markdown.far = False
         return released
@@ -471,7 +471,8 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self.schedule_release()
+        if not getattr(self.app, "turn_running", False):  # (during a turn: at the answer's end)
+            self.schedule_release()
         if new == 0 and old > 0 and self._pending_entries:
             self.call_later(self.show_earlier)
 

@@ -58,6 +58,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from .one_layout import OneLayout
+from .release import forget_painted
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown
@@ -1341,4 +1342,4 @@ class StreamingMarkdown(OneLayout, Widget):
                 block.strips, block.exact = None, True
                 dropped = True
         if dropped:
-            self.refresh()  # (also empties Textual's cache of the painted lines)
+            forget_painted(self)  # (not refresh(): it marks every line to paint again)

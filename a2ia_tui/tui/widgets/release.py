@@ -19,3 +19,16 @@ def forget_removed(container: Widget) -> None:
     clear = getattr(container, "_clear_arrangement_cache", None)
     if clear is not None:
         clear()
+
+
+def forget_painted(widget: Widget) -> None:
+    """Empty Textual's cache of the lines ``widget`` painted, and its set of lines to paint
+    again. That set holds every line of a widget whose size changed and keeps the ones never
+    painted since: for an answer far above the view, all of its lines (~40 KB an answer of
+    3,000 tokens, for as long as the chat is open). ``refresh()`` fills the set with every
+    line again; cleared instead, the lines are painted from scratch when they next show. No
+    public call does this; the guard keeps a later Textual that renames it from failing."""
+    cache = getattr(widget, "_styles_cache", None)
+    clear = getattr(cache, "clear", None)
+    if clear is not None:
+        clear()
