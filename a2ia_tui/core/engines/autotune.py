@@ -329,11 +329,7 @@ def autotune(
             kv_tok * 1024 / 2**20,
             0.0,
             0.0,
-            notes
-            + [
-                f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in "
-                f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"
-            ],
+            [*notes, f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in " f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"],
             f"try {_smaller_suggestion(chosen, per_gpu / GIB)}"
             + (", or more GPUs with tensor parallelism" if len(gpus) < 8 else ""),
             shape.source,

@@ -673,11 +673,9 @@ class Engine:
         self._ended.clear()
         self._tail.clear()
         with contextlib.suppress(OSError):
-            self._tail.extend(
-                Path(record.get("log", self.log_path))
-                .read_text(errors="replace")
-                .splitlines()[-TAIL_LINES:]
-            )
+            # a thread: the log of a long-running engine can be large
+            text = await asyncio.to_thread(Path(record.get("log", self.log_path)).read_text, errors="replace")
+            self._tail.extend(text.splitlines()[-TAIL_LINES:])
         self._set(
             status="ready",
             phase="ready (adopted)",

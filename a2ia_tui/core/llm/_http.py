@@ -14,9 +14,6 @@ from typing import Any
 
 import httpx
 
-from ..redact import mask_url
-from .base import LLMClient
-
 from ..errors import (
     BackendError,
     BackendHTTPError,
@@ -25,6 +22,8 @@ from ..errors import (
     StreamInterrupted,
     ToolsUnsupported,
 )
+from ..redact import mask_url
+from .base import LLMClient
 
 #: The longest stream line (or SSE event) a client accepts. A real event is a few hundred bytes;
 #: a whole tool call in one line (Ollama, some OpenAI parsers) can hold a file, hence the room.

@@ -58,7 +58,7 @@ def to_markdown(conversation: Conversation) -> str:
                 if res is not None:
                     out += _result_block(res)
         elif msg.role == "tool" and id(entry) not in shown:
-            out += [f"### Tool result: `{msg.tool_name or '?'}`", ""] + _result_block(entry)
+            out += [f"### Tool result: `{msg.tool_name or '?'}`", "", *_result_block(entry)]
     # model text and tool output may hold terminal control sequences: `cat` of the file, or the
     # file shown by a pager, must not obey them (they appear as control pictures, nothing lost)
     return printable("\n".join(out).rstrip() + "\n")

@@ -43,7 +43,7 @@ KILL_ROUNDS = 20
 PR_SET_CHILD_SUBREAPER = 36
 
 _lock = threading.RLock()
-_runs: set["Run"] = set()
+_runs: set[Run] = set()
 _state_file: Path | None = None
 #: (pid, create time) of every process some call recorded and that is not known dead.
 _recorded: dict[int, float] = {}
