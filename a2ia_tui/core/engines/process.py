@@ -135,11 +135,11 @@ class EngineSpec:
 
     @property
     def host(self) -> str:
-        return self.config.host
+        return str(self.config.host)
 
     @property
     def port(self) -> int:
-        return self.config.port
+        return int(self.config.port)
 
     @property
     def url(self) -> str:
@@ -350,7 +350,7 @@ class Engine:
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._proc: asyncio.subprocess.Process | None = None
         self._pid: int | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._ready = asyncio.Event()
         self._ended = asyncio.Event()

@@ -9,6 +9,7 @@ the cost of reading the socket.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -105,7 +106,7 @@ def describe_transport_error(exc: httpx.HTTPError) -> str:
 _SSL_CONTEXT = None
 
 
-def _ssl_context():
+def _ssl_context() -> ssl.SSLContext:
     """One verifying SSL context for every client: building one loads the CA bundle (~30 ms
     here), and the app makes a client per backend, per health check and per model listing."""
     global _SSL_CONTEXT

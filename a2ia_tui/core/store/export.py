@@ -52,7 +52,7 @@ def to_markdown(conversation: Conversation) -> str:
                 out += [msg.content.rstrip(), ""]
             for i, call in enumerate(msg.tool_calls):
                 out += [f"### Tool call: `{call.name}`", "", _fence(
-                    call.function.raw_arguments if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
+                    call.function.raw_arguments or "" if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
                     "json"), ""]
                 res = results.get((n, i))
                 if res is not None:

@@ -119,7 +119,7 @@ class _Server:
     state: ServerState
     session: Any = None
     tools: list[Any] = field(default_factory=list)
-    task: asyncio.Task | None = None
+    task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     broken: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -294,11 +294,11 @@ class MCPHub:
             srv.errlog.seek(0, os.SEEK_END)
             size = srv.errlog.tell()
             srv.errlog.seek(max(0, size - STDERR_TAIL_CHARS))
-            return srv.errlog.read()
+            return str(srv.errlog.read())
         except (OSError, ValueError):
             return ""
 
-    def _transport(self, srv: _Server):
+    def _transport(self, srv: _Server) -> contextlib.AbstractAsyncContextManager[Any]:
         cfg = srv.config
         if cfg.transport == "stdio":
             from mcp.client.stdio import StdioServerParameters, stdio_client
