@@ -169,7 +169,7 @@ async def _ask_noninteractive(session: Session, ev: ApprovalNeeded) -> Approval:
     return verdict
 
 
-async def _ask_terminal(reader: "LineReader", ev: ApprovalNeeded) -> Approval:
+async def _ask_terminal(reader: LineReader, ev: ApprovalNeeded) -> Approval:
     """One deliberate answer: keys typed before the question appeared (a sentence meant for the
     next prompt, typed while the answer streamed) are discarded, not read as the answer; and
     "always" is confirmed by a second question."""
@@ -193,7 +193,7 @@ async def _ask_terminal(reader: "LineReader", ev: ApprovalNeeded) -> Approval:
             print("Not always: answer for this call.", file=sys.stderr, flush=True)
 
 
-async def _ask_line(reader: "LineReader", prompt: str) -> str | None:
+async def _ask_line(reader: LineReader, prompt: str) -> str | None:
     """The answer typed after ``prompt`` appeared (lower case, stripped); None at end of input."""
     if _discard_type_ahead():
         print("(discarded what was typed before this question)", file=sys.stderr, flush=True)
@@ -308,7 +308,7 @@ def run_prompt(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 def run_interactive(loaded: LoadedSettings, args: argparse.Namespace) -> int:
     try:
-        import readline  # noqa: F401 - line editing and history for input()
+        import readline  # line editing and history for input()
 
         from .core.paths import private_dir, private_file
 

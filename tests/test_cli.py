@@ -63,7 +63,7 @@ def test_backend_failure_is_one_line_and_nonzero(workspace):
     with FakeLLMServer("vllm", [Reply(status=500, error_body={"error": {"message": "CUDA error: device-side assert", "type": "InternalServerError", "code": 500}})]).threaded() as srv:
         proc = run_cli("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "--no-tools", "-p", "hi", env={})
     assert proc.returncode == 1
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines == ["a2ia-cli: HTTP 500: CUDA error: device-side assert"], proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -96,7 +96,7 @@ def mask_argv(argv: Iterable[str]) -> list[str]:
                 continue
             out.append(f"{flag}={mask_url(_value)}" if eq else arg)
             continue
-        name, eq, value = arg.partition("=")
+        name, eq, _ = arg.partition("=")
         if eq and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name) and is_secret_name(name):
             out.append(f"{name}={MASK}")
         else:

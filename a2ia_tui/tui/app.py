@@ -71,7 +71,7 @@ def _lists_model(models: list[str], model: str) -> bool:
 
 
 class _Compositor(Compositor):
-    def reflow(self, parent, size):  # noqa: ANN001, ANN201
+    def reflow(self, parent, size):
         """Textual's, leaving the map of every widget it has just built marked valid. Textual
         marks it stale whenever new widgets are painted (the question and the answer of every
         turn) and its reflow does not clear the mark, so the first paint after the layout that
@@ -287,7 +287,7 @@ class A2IAApp(App[int]):
         for name in ("sidebar", "trace", "gpu"):
             try:
                 pane = self.query_one(f"#{name}")
-            except Exception:
+            except Exception:  # noqa: BLE001 - the pane is not mounted (yet, or any more)
                 continue
             shown = self._shown.get(name, True)
             if narrow and name in ("sidebar", "gpu") and not self._shown.get(f"{name}!", False):
@@ -471,7 +471,7 @@ class A2IAApp(App[int]):
     async def _context_length(self, client: Any) -> None:
         try:
             n = await asyncio.wait_for(client.context_length(), HEALTH_TIMEOUT_S)
-        except (A2IAError, asyncio.TimeoutError):
+        except (TimeoutError, A2IAError):
             return
         if n and self.orchestrator is not None and self.orchestrator.client is client:
             self.status.set(context_max=n)
@@ -479,7 +479,7 @@ class A2IAApp(App[int]):
     def _sidebar_set(self, **attrs: Any) -> None:
         try:
             sidebar = self.query_one("#sidebar")
-        except Exception:
+        except Exception:  # noqa: BLE001 - the sidebar is not mounted (yet, or any more)
             return
         for k, v in attrs.items():
             try:
@@ -541,7 +541,7 @@ class A2IAApp(App[int]):
             health = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
             # (a health check's reason starts with "offline: ", which the messages below say)
             ok, why = health.ok, health.detail.removeprefix("offline: ")
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ok, why = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
         except A2IAError as exc:
             ok, why = False, str(exc)
@@ -589,8 +589,15 @@ class A2IAApp(App[int]):
         """One turn. ``question``: the user's text, if the chat does not show it yet (it is then
         mounted with the answer's widget, in one layout)."""
         from ..core.agent.events import (
-            ApprovalNeeded, Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFailed,
-            TurnFinished, Usage,
+            ApprovalNeeded,
+            Notice,
+            TextDelta,
+            ThinkingDelta,
+            ToolCallFinished,
+            ToolCallRequested,
+            TurnFailed,
+            TurnFinished,
+            Usage,
         )
 
         await self.ready.wait()
@@ -922,9 +929,9 @@ class A2IAApp(App[int]):
                         tokens_in=last and last.prompt_tokens, tokens_out=last and last.completion_tokens)
 
     async def _restore_trace(self, conv: Any) -> None:
-        from ..core.agent.events import ToolCallFinished as Fin, ToolCallRequested as Req
-
         from ..core.agent.conversation import pair_tool_results
+        from ..core.agent.events import ToolCallFinished as Fin
+        from ..core.agent.events import ToolCallRequested as Req
 
         entries = conv.entries[-200:]
         results = pair_tool_results(entries)  # by position: call ids repeat across replies

@@ -10,8 +10,9 @@ must cope with that (show why, never crash).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..core.config import LoadedSettings
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # imported lazily at run time to keep start-up fast
 class AppServices:
     loaded: LoadedSettings
     #: (backend name, model or None) -> a new LLMClient. Default: core.llm.registry.make_client.
-    make_client: Callable[[str, str | None], "LLMClient"]
+    make_client: Callable[[str, str | None], LLMClient]
     #: The MCP hub (core.tools); started by the app after the first frame. None = tools off.
     hub: Any | None = None
     #: () -> a new MCP hub, called by the app after the first frame when ``hub`` is None.

@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from a2ia_tui.core.config import load_settings  # noqa: E402
-from a2ia_tui.core.monitor.fake_nvml import FakeNVML, load_scenario  # noqa: E402
-from a2ia_tui.core.monitor.gpu import GPUSampler  # noqa: E402
-from a2ia_tui.core.monitor.metrics import VLLMMetrics  # noqa: E402
+from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.monitor.fake_nvml import FakeNVML, load_scenario
+from a2ia_tui.core.monitor.gpu import GPUSampler
+from a2ia_tui.core.monitor.metrics import VLLMMetrics
 
 BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0]
 

@@ -25,16 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from textual.app import App  # noqa: E402
-from textual.widgets import Static  # noqa: E402
+from textual.app import App
+from textual.widgets import Static
 
-from a2ia_tui.core.config import load_settings  # noqa: E402
-from a2ia_tui.core.llm.scripted import ScriptedClient  # noqa: E402
-from a2ia_tui.core.monitor.gpu import GPUSampler  # noqa: E402
-from a2ia_tui.tui.services import AppServices  # noqa: E402
-from a2ia_tui.tui.widgets.gpu import GPUPane  # noqa: E402
-from a2ia_tui.tui.widgets.gpu_card import GPUCard  # noqa: E402
-from a2ia_tui.tui.widgets.sidebar import Sidebar  # noqa: E402
+from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.core.monitor.gpu import GPUSampler
+from a2ia_tui.tui.services import AppServices
+from a2ia_tui.tui.widgets.gpu import GPUPane
+from a2ia_tui.tui.widgets.gpu_card import GPUCard
+from a2ia_tui.tui.widgets.sidebar import Sidebar
 
 
 def per_call(fn, n: int) -> float:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from a2ia_tui.core.agent.react import ReactStreamParser  # noqa: E402
+from a2ia_tui.core.agent.react import ReactStreamParser
 
 WORDS = "the model thinks about which file to read next and why it matters here " * 115
 REPLIES = {

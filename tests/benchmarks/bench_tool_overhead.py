@@ -28,21 +28,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from mcp.client.session import ClientSession  # noqa: E402
-from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from a2ia_tui.core.agent.orchestrator import Orchestrator  # noqa: E402
-from a2ia_tui.core.config import MCPServerConfig, load_settings  # noqa: E402
-from a2ia_tui.core.llm.scripted import ScriptedClient  # noqa: E402
-from a2ia_tui.core.llm.types import FunctionCall, ToolCall  # noqa: E402
-from a2ia_tui.core.tools.hub import MCPHub  # noqa: E402
+from a2ia_tui.core.agent.orchestrator import Orchestrator
+from a2ia_tui.core.config import MCPServerConfig, load_settings
+from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.core.llm.types import FunctionCall, ToolCall
+from a2ia_tui.core.tools.hub import MCPHub
 
 TOY = ROOT / "tests" / "fakes" / "mcp_servers" / "toy_server.py"
 
 
 def pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 async def main() -> None:

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from a2ia_tui.core.config import load_settings  # noqa: E402
-from a2ia_tui.core.llm.openai import OpenAIClient  # noqa: E402
-from a2ia_tui.core.llm.types import Message  # noqa: E402
+from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.llm.openai import OpenAIClient
+from a2ia_tui.core.llm.types import Message
 
 
 def markdown_words(n: int) -> str:
@@ -360,7 +360,7 @@ async def main(quick: bool) -> None:
         best = min(apps, key=lambda r: r["wall"])
         best["key_latency"] = [x for r in apps for x in r["key_latency"]]
         best["all_walls"] = [r["wall"] for r in apps]
-        best["pair_ratio"] = statistics.median(r["wall"] / b for r, b in zip(apps, bares))
+        best["pair_ratio"] = statistics.median(r["wall"] / b for r, b in zip(apps, bares, strict=False))
         return min(bares), bares, best
 
     bw20, bares20, r20 = await flood(n_flood)
@@ -372,7 +372,7 @@ async def main(quick: bool) -> None:
     for n, bw, bares, r in ((n_flood, bw20, bares20, r20), (2 * n_flood, bw40, bares40, r40)):
         print(f"bare stream {n}: best {bw:.2f} s; app turn: best {r['wall']:.2f} s  (x{r['wall'] / bw:.2f} the bare stream);"
               f" median of the pairs' ratios x{r['pair_ratio']:.2f}"
-              f"   [pairs, bare/app: {', '.join(f'{b:.2f}/{a:.2f}' for b, a in zip(bares, r['all_walls']))}]")
+              f"   [pairs, bare/app: {', '.join(f'{b:.2f}/{a:.2f}' for b, a in zip(bares, r['all_walls'], strict=False))}]")
     # best against best, and (steadier on a noisy machine, where one lucky run moves a best)
     # median against median
     med20, med40 = statistics.median(r20["all_walls"]), statistics.median(r40["all_walls"])

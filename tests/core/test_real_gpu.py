@@ -60,7 +60,7 @@ def test_the_real_sample_says_what_nvidia_smi_says(real_gpu):
     rows = _smi("index", "name", "memory.total", "driver_version", "uuid")
     assert len(real_gpu.devices) == len(rows)
     assert real_gpu.driver == rows[0][3]
-    for dev, (index, name, total_mib, _drv, uuid) in zip(real_gpu.devices, rows):
+    for dev, (index, name, total_mib, _drv, uuid) in zip(real_gpu.devices, rows, strict=True):
         assert not dev.failed, dev.reason
         assert dev.index == int(index) and dev.name == name and dev.uuid == uuid
         assert dev.memory_total is not None

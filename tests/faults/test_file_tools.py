@@ -8,7 +8,6 @@ server code runs over stdio in tests/core/tools/test_builtin_server.py.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import contextlib
 import os
@@ -25,6 +24,7 @@ from a2ia_tui.core.tools.secrets import SecretRules
 from a2ia_tui.core.tools.server import build_server
 from a2ia_tui.core.tools.textfiles import edit_bytes
 from a2ia_tui.core.tools.workspace import Workspace
+
 
 async def call(server, name: str, **arguments) -> tuple[str, bool]:
     """(text, is_error) as the model would see it."""
@@ -200,7 +200,7 @@ async def test_a_link_flipped_during_hundreds_of_calls_never_reaches_outside(rac
 
 
 async def test_links_that_stay_inside_keep_working(race_tree):
-    root, outside = race_tree
+    root, _outside = race_tree
     os.symlink("inside.txt", root / "rel-link")
     os.symlink(root / "inside.txt", root / "abs-link")
     os.symlink("../inside.txt", root / "indir" / "up-link")
@@ -410,7 +410,7 @@ def home_ws(tmp_path):
 async def test_secret_reads_are_refused_without_include_secrets(home_ws):
     home, server, _ = home_ws
     tried = 0
-    for rel in SECRETS + ["project/notes.txt", "project/settings.toml"]:
+    for rel in [*SECRETS, "project/notes.txt", "project/settings.toml"]:
         for path in (rel, str(home / rel), f"project/../{rel}"):
             text, err = await call(server, "read_file", path=path)
             assert err and "TOKEN" not in text and "include_secrets=true" in text, (path, text)
@@ -423,7 +423,7 @@ async def test_secret_reads_are_refused_without_include_secrets(home_ws):
 
 
 async def test_search_skips_secret_contents_and_counts_them(home_ws):
-    home, server, _ = home_ws
+    _home, server, _ = home_ws
     text, err = await call(server, "search_files", pattern="TOKEN", path="project")
     assert not err
     assert "project/README.md:1:" in text and "project/.env.example:1:" in text
@@ -523,7 +523,7 @@ async def test_secret_always_never_override_and_no_one_to_ask(agent_home):
     from a2ia_tui.core.agent.orchestrator import Orchestrator
     from a2ia_tui.core.llm.scripted import ScriptedClient
 
-    home, settings, hub = agent_home
+    _home, settings, hub = agent_home
     orch = Orchestrator(ScriptedClient([]), hub, settings)
     asked, _ = await _turn(orch, [("read_file", {"path": "README.md"})], Approval.ALWAYS)
     assert asked == []
@@ -598,7 +598,7 @@ def test_cli_warns_on_stderr_when_the_workspace_is_home(tmp_path):
                 env={**os.environ, "HOME": str(home), "A2IA_HOME": str(tmp_path / "a2ia")},
             )
         assert proc.returncode == 0, proc.stderr
-        lines = [l for l in proc.stderr.splitlines() if "workspace is your home directory" in l]
+        lines = [ln for ln in proc.stderr.splitlines() if "workspace is your home directory" in ln]
         assert len(lines) == (1 if warned else 0), proc.stderr
         assert proc.stdout.strip() == "hi"
 
@@ -644,7 +644,7 @@ def test_the_walk_never_leaves_and_agrees_with_realpath(links, path, absolute):
         (root / "a" / "b" / "f.txt").write_text("in")
         (root.parent / "outside").mkdir()
         (root.parent / "outside" / "secret.txt").write_text("OUTSIDE")
-        for where, target in zip(("l1", "a/l2", "a/b/l3"), links):
+        for where, target in zip(("l1", "a/l2", "a/b/l3"), links, strict=True):
             os.symlink(target.format(root=root), root / where)
         asked = str(root / path) if absolute else path
         try:

@@ -174,8 +174,8 @@ async def test_tui_streamed_text_thinking_tool_call_and_result_render_without_co
 
 
 async def test_tui_reopened_chat_with_controls_and_corrupt_rows_renders_with_a_note():
-    from tests.tui.app_helpers import build_app, wait_for
     from a2ia_tui.tui.widgets.chat import NoteMessage
+    from tests.tui.app_helpers import build_app, wait_for
 
     app, _ = build_app({})
     store = app.services.store
@@ -211,9 +211,9 @@ print("released", flush=True)
 
 
 async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_after(tmp_path, monkeypatch):
-    from tests.tui.app_helpers import build_app, idle, send, wait_for
     from a2ia_tui.tui import app as app_module
     from a2ia_tui.tui.widgets.chat import NoteMessage
+    from tests.tui.app_helpers import build_app, idle, send, wait_for
 
     monkeypatch.setattr(app_module, "HISTORY_RETRY_S", 0.2, raising=False)
     db = tmp_path / "h.sqlite3"
@@ -247,9 +247,9 @@ async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_a
 
 
 async def test_tui_engine_log_pane_shows_control_sequences_as_pictures(tmp_path):
+    from a2ia_tui.tui.screens.engine_log import EngineLogScreen
     from tests.tui.app_helpers import wait_for
     from tests.tui.test_engine_panes import EngineApp, engine_services
-    from a2ia_tui.tui.screens.engine_log import EngineLogScreen
 
     services = engine_services(tmp_path)
     log_path = services.engines["vllm"].log_path
@@ -269,9 +269,9 @@ async def test_tui_engine_log_pane_shows_control_sequences_as_pictures(tmp_path)
 async def test_tui_model_name_and_offline_reason_from_servers_render_without_controls():
     """A model name (a server's /v1/models) and a backend's offline reason (its error body) are
     shown in the status bar, the answer's header and the sidebar."""
-    from tests.tui.app_helpers import build_app, idle, send, wait_for
-    from a2ia_tui.core.llm.types import Health
     from a2ia_tui.core.llm.scripted import ScriptedClient
+    from a2ia_tui.core.llm.types import Health
+    from tests.tui.app_helpers import build_app, idle, send, wait_for
 
     evil = f"model{HOSTILE['screen clear']}{HOSTILE['C1 OSC']}"
 
@@ -318,8 +318,8 @@ async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_s
 
 
 async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials():
-    from tests.tui.app_helpers import MiniHub, build_app, wait_for
     from a2ia_tui.core.tools.hub import ServerState
+    from tests.tui.app_helpers import MiniHub, build_app, wait_for
 
     class FailedHub(MiniHub):
         def states(self):

@@ -290,7 +290,7 @@ def test_openai_call_with_a_name_or_id_not_text_is_refused(calls):
     assert error is None
     got = [tc for c in chunks for tc in c.message.tool_calls]
     assert len(got) == len(calls)
-    for (cid, name, fn_ok), tc in zip(calls, got):
+    for (cid, name, fn_ok), tc in zip(calls, got, strict=True):
         must_refuse = bad(cid) or (bad(name) if fn_ok else name is not None and not isinstance(name, dict))
         assert (tc.refused is not None) == must_refuse, (cid, name, fn_ok, tc)
 
@@ -307,7 +307,7 @@ def test_ollama_call_with_a_name_or_id_not_text_is_refused(calls):
     assert error is None
     got = [tc for c in chunks for tc in c.message.tool_calls]
     assert len(got) == len(calls)
-    for (cid, name, fn_ok), tc in zip(calls, got):
+    for (cid, name, fn_ok), tc in zip(calls, got, strict=True):
         must_refuse = bad(cid) or (bad(name) if fn_ok else name is not None and not isinstance(name, dict))
         assert (tc.refused is not None) == must_refuse, (cid, name, fn_ok, tc)
 
@@ -445,7 +445,7 @@ class RawServer:
         self.requests: list[dict] = []
         self._server: asyncio.base_events.Server | None = None
 
-    async def __aenter__(self) -> "RawServer":
+    async def __aenter__(self) -> RawServer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -590,7 +590,7 @@ async def test_a_40_mb_line_is_a_one_line_error(flavor, newline):
         cls, path = OllamaClient, ""
     async with RawServer(body) as srv:
         client = cls(f"http://127.0.0.1:{srv.port}{path}", model="m")
-        events, conv = await turn(orchestrator(client, RecordingHub()))
+        events, _conv = await turn(orchestrator(client, RecordingHub()))
         await client.aclose()
     (failed,) = [e for e in events if isinstance(e, TurnFailed)]
     assert isinstance(failed.error, BackendProtocolError)
@@ -637,7 +637,7 @@ async def test_a_call_whose_name_or_id_is_not_text_is_refused_and_the_model_told
         cls, path, final = OllamaClient, "", FINAL_ND
     async with RawServer(first, final) as srv:
         client = cls(f"http://127.0.0.1:{srv.port}{path}", model="m")
-        events, conv = await turn(orchestrator(client, hub))
+        events, _conv = await turn(orchestrator(client, hub))
         await client.aclose()
     assert hub.calls == [("echo", {"text": "fine"})]  # the good call runs; the bad one never
     refused = next(e for e in events if isinstance(e, ToolCallFinished) and e.is_error)
@@ -669,7 +669,7 @@ async def test_repeated_call_ids_in_one_reply_are_made_unique(dup):
     first = sse([delta({"tool_calls": [call_delta(i, cid="same", args=json.dumps({"text": str(i)})) for i in range(dup)]}, "tool_calls")])
     async with RawServer(first, FINAL_SSE) as srv:
         client = OpenAIClient(f"http://127.0.0.1:{srv.port}/v1", model="m")
-        events, conv = await turn(orchestrator(client, hub))
+        _events, conv = await turn(orchestrator(client, hub))
         await client.aclose()
     tool_msgs = {e.message.tool_call_id: e.message.content for e in conv.entries if e.message.role == "tool"}
     assert sorted(tool_msgs.values()) == [str(i) for i in range(dup)]  # each result under its own id
@@ -768,7 +768,7 @@ async def test_a_tool_schema_that_breaks_the_validator_lets_the_server_judge(sch
     first = sse([delta({"tool_calls": [call_delta(0)]}, "tool_calls")])
     async with RawServer(first, FINAL_SSE) as srv:
         client = OpenAIClient(f"http://127.0.0.1:{srv.port}/v1", model="m")
-        events, conv = await turn(orchestrator(client, hub))
+        events, _conv = await turn(orchestrator(client, hub))
         await client.aclose()
     assert hub.calls == [("echo", {"text": "hi"})] and isinstance(events[-1], TurnFinished)
 

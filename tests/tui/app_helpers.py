@@ -59,7 +59,7 @@ class MiniHub:
 def build_app(
     scripts: dict[str, list] | None = None,
     *,
-    store: HistoryStore | None | bool = True,
+    store: HistoryStore | bool | None = True,
     hub: Any = None,
     tmp_path=None,
     backend: str = "vllm",

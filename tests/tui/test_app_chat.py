@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 import pytest
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
@@ -159,7 +158,7 @@ async def test_tool_call_declined_and_always() -> None:
         await pilot.press("n")
         await wait_for(pilot, lambda: idle(app))
         assert hub.called == []
-        first = list(app.trace.items.values())[0]
+        first = next(iter(app.trace.items.values()))
         assert first.state == "declined"
         await send(pilot, "delete b")
         await approval_with_keys(pilot)
@@ -186,7 +185,7 @@ async def test_read_only_tool_runs_and_shows_result() -> None:
 
 
 async def test_escape_cancels_and_keeps_partial() -> None:
-    app, clients = build_app({"vllm": [text_reply("word " * 2000, delay_s=0.01), text_reply("next answer")]})
+    app, _clients = build_app({"vllm": [text_reply("word " * 2000, delay_s=0.01), text_reply("next answer")]})
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "long please")
@@ -282,7 +281,7 @@ async def test_swap_backends_mid_conversation() -> None:
 
 
 async def test_swap_during_a_turn_asks_first() -> None:
-    app, clients = build_app({"vllm": [text_reply("word " * 3000, delay_s=0.01)], "ollama": []})
+    app, _clients = build_app({"vllm": [text_reply("word " * 3000, delay_s=0.01)], "ollama": []})
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "long")

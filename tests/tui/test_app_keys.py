@@ -163,7 +163,7 @@ async def test_ctrl_q_quits_and_closes_everything() -> None:
     from .app_helpers import MiniHub
 
     hub = MiniHub()
-    app, clients = build_app(hub=hub)
+    app, _clients = build_app(hub=hub)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None and hub.started)
         client = app.orchestrator.client

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import given, settings, strategies as st
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
 from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown, block_cuts, render_strips
+
 
 def split_settled(tail: str) -> int:
     """Where the settled part of ``tail`` ends (0: nothing settled yet)."""
@@ -526,9 +527,8 @@ async def test_blocks_drawn_one_by_one_make_what_rich_draws_of_the_whole_text() 
     """The property every cut in block_cuts must keep, on 150 random texts, written at once or in
     small chunks: the widget's lines, once it has settled, are what Rich draws of the whole text,
     cell for cell."""
-    import random
-
     import os
+    import random
 
     rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
     app = Scroller()

@@ -32,7 +32,8 @@ STARTING_LINES = [
     "(EngineCore pid=4243) INFO 11-25 08:00:01 [core.py:1] Starting to load model Qwen/Qwen2.5-7B-Instruct-AWQ...",
     "Loading safetensors checkpoint shards: 50% Completed | 1/2 [00:01<00:01]",
 ]
-OOM_LINES = STARTING_LINES[:2] + [
+OOM_LINES = [
+    *STARTING_LINES[:2],
     "(EngineCore pid=4243) ERROR torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 224.00 MiB. "
     "GPU 0 has a total capacity of 11.66 GiB of which 98.56 MiB is free.",
     "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}",

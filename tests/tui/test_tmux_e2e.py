@@ -95,7 +95,7 @@ def test_type_answer_switch_quit(tmp_path: Path) -> None:
         assert "Hello from the fake vLLM server." in screen
         procs = [psutil.Process(pane_pid), *psutil.Process(pane_pid).children(recursive=True)]
         tmux.keys("C-q")
-        gone, alive = psutil.wait_procs(procs, timeout=30)
+        _gone, alive = psutil.wait_procs(procs, timeout=30)
         assert not alive, f"left running: {alive}"
         # the chat was saved
         from a2ia_tui.core.store import HistoryStore

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..llm.types import Message
+from ..llm.types import Message, ToolCall
 
 
 @dataclass
@@ -79,7 +79,7 @@ def pair_tool_results(entries: list[Entry]) -> dict[tuple[int, int], Entry]:
         if msg.tool_calls:
             unanswered = [(n, i) for i in range(len(msg.tool_calls))]
         elif msg.role == "tool" and unanswered:
-            def call(key: tuple[int, int]):  # noqa: ANN202
+            def call(key: tuple[int, int]) -> ToolCall:
                 return entries[key[0]].message.tool_calls[key[1]]
 
             key = (next((k for k in unanswered if call(k).id == msg.tool_call_id), None)

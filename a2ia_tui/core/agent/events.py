@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 
-class Approval(str, Enum):
+class Approval(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of the members
     """The user's answer to an :class:`ApprovalNeeded`."""
 
     ALLOW = "allow"  # run this call
@@ -52,7 +52,7 @@ class ToolCallRequested:
 @dataclass(frozen=True)
 class ApprovalNeeded:
     call: ToolCallRequested
-    future: "asyncio.Future[Approval]" = field(compare=False, repr=False)
+    future: asyncio.Future[Approval] = field(compare=False, repr=False)
     #: Why we ask: "destructive", "always", "configured".
     reason: str = "destructive"
 
@@ -91,14 +91,14 @@ class TurnFailed:
     message: str = ""
 
 
-AgentEvent = Union[
-    TextDelta,
-    ThinkingDelta,
-    Notice,
-    ToolCallRequested,
-    ApprovalNeeded,
-    ToolCallFinished,
-    Usage,
-    TurnFinished,
-    TurnFailed,
-]
+AgentEvent = (
+    TextDelta
+    | ThinkingDelta
+    | Notice
+    | ToolCallRequested
+    | ApprovalNeeded
+    | ToolCallFinished
+    | Usage
+    | TurnFinished
+    | TurnFailed
+)

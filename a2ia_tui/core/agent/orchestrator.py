@@ -43,7 +43,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
-from ..errors import A2IAError, BackendError, BackendHTTPError, BackendProtocolError, StreamInterrupted, ToolsUnsupported
+from ..errors import (
+    A2IAError,
+    BackendError,
+    BackendHTTPError,
+    BackendProtocolError,
+    StreamInterrupted,
+    ToolsUnsupported,
+)
 from ..llm.base import LLMClient
 from ..llm.types import Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter

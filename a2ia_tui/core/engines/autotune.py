@@ -104,7 +104,7 @@ class Proposal:
         build = ""
         if self.fits and self.needs_other_checkpoint:
             # the figures below are those of a quantized build, not of the checkpoint named
-            verdict = f"does NOT fit as it is; an {self.quantization.upper()} build of it fits"
+            verdict = f"does NOT fit as it is; an {(self.quantization or 'quantized').upper()} build of it fits"
             build = " build"
         lines = [f"{self.model}: {verdict}"]
         lines.append(
@@ -143,14 +143,16 @@ def find_config(
     """The model's config.json: a local directory, or the Hugging Face cache."""
     local = Path(model).expanduser()
     if (local / "config.json").is_file():
-        return json.loads((local / "config.json").read_text())
+        config: dict[str, Any] = json.loads((local / "config.json").read_text())
+        return config
     folder = "models--" + model.replace("/", "--")
     for base in cache_dirs if cache_dirs is not None else _hf_cache_dirs():
         snaps = base / folder / "snapshots"
         if snaps.is_dir():
             for cfg in sorted(snaps.glob("*/config.json")):
                 try:
-                    return json.loads(cfg.read_text())
+                    config = json.loads(cfg.read_text())
+                    return config
                 except (OSError, ValueError):
                     continue
     return None
@@ -329,11 +331,7 @@ def autotune(
             kv_tok * 1024 / 2**20,
             0.0,
             0.0,
-            notes
-            + [
-                f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in "
-                f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"
-            ],
+            [*notes, f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in " f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"],
             f"try {_smaller_suggestion(chosen, per_gpu / GIB)}"
             + (", or more GPUs with tensor parallelism" if len(gpus) < 8 else ""),
             shape.source,

@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..childenv import isolated_python
 from ..config import LocalEngineSettings
@@ -78,7 +78,7 @@ class LlamaCppSpec(EngineSpec):
 
     @property
     def s(self) -> LocalEngineSettings:
-        return self.config
+        return cast(LocalEngineSettings, self.config)  # the manager builds this engine from its own settings
 
     @property
     def python(self) -> str:
@@ -159,10 +159,10 @@ class LlamaCppSpec(EngineSpec):
 
     async def probe(self, http: Any) -> bool:
         resp = await http.get(self.url + "/models")
-        return resp.status_code == 200
+        return bool(resp.status_code == 200)
 
 
-def configured_n_ctx(s: Any) -> int:
+def configured_n_ctx(s: LocalEngineSettings) -> int:
     """``n_ctx`` of the local engine's settings, or the last ``--n_ctx N`` / ``--n_ctx=N`` of its
     ``extra_args`` (which come after it on the command line)."""
     n = s.n_ctx
@@ -175,4 +175,4 @@ def configured_n_ctx(s: Any) -> int:
             value = arg.split("=", 1)[1]
         if value is not None and value.strip().isdigit():
             n = int(value)
-    return n
+    return int(n)

@@ -135,11 +135,11 @@ class EngineSpec:
 
     @property
     def host(self) -> str:
-        return self.config.host
+        return str(self.config.host)
 
     @property
     def port(self) -> int:
-        return self.config.port
+        return int(self.config.port)
 
     @property
     def url(self) -> str:
@@ -350,7 +350,7 @@ class Engine:
         self._tail: deque[str] = deque(maxlen=TAIL_LINES)
         self._proc: asyncio.subprocess.Process | None = None
         self._pid: int | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._ready = asyncio.Event()
         self._ended = asyncio.Event()
@@ -673,11 +673,9 @@ class Engine:
         self._ended.clear()
         self._tail.clear()
         with contextlib.suppress(OSError):
-            self._tail.extend(
-                Path(record.get("log", self.log_path))
-                .read_text(errors="replace")
-                .splitlines()[-TAIL_LINES:]
-            )
+            # a thread: the log of a long-running engine can be large
+            text = await asyncio.to_thread(Path(record.get("log", self.log_path)).read_text, errors="replace")
+            self._tail.extend(text.splitlines()[-TAIL_LINES:])
         self._set(
             status="ready",
             phase="ready (adopted)",

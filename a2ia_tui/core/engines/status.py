@@ -52,8 +52,8 @@ def read_engine_status(settings: Settings, paths: Paths) -> dict[str, Any]:
             except Exception:  # noqa: BLE001
                 entry["status"] = "starting" if record else "stopped"
                 if (
-                    not record
-                    and name != "vllm"
+                    (not record
+                    and name != "vllm")
                     or (name == "vllm" and not settings.engines.vllm.attach_url)
                 ):
                     holder = port_holder(spec.host, spec.port)

@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -311,7 +311,7 @@ class VLLMSpec(EngineSpec):
 
     @property
     def v(self) -> VLLMEngineSettings:
-        return self.config
+        return cast(VLLMEngineSettings, self.config)  # the manager builds this engine from its own settings
 
     @property
     def model(self) -> str:

@@ -9,13 +9,11 @@ the cost of reading the socket.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
-
-from ..redact import mask_url
-from .base import LLMClient
 
 from ..errors import (
     BackendError,
@@ -25,6 +23,8 @@ from ..errors import (
     StreamInterrupted,
     ToolsUnsupported,
 )
+from ..redact import mask_url
+from .base import LLMClient
 
 #: The longest stream line (or SSE event) a client accepts. A real event is a few hundred bytes;
 #: a whole tool call in one line (Ollama, some OpenAI parsers) can hold a file, hence the room.
@@ -106,7 +106,7 @@ def describe_transport_error(exc: httpx.HTTPError) -> str:
 _SSL_CONTEXT = None
 
 
-def _ssl_context():
+def _ssl_context() -> ssl.SSLContext:
     """One verifying SSL context for every client: building one loads the CA bundle (~30 ms
     here), and the app makes a client per backend, per health check and per model listing."""
     global _SSL_CONTEXT

@@ -62,7 +62,7 @@ class LLMClient(ABC):
     async def aclose(self) -> None:
         return None
 
-    async def __aenter__(self) -> "LLMClient":
+    async def __aenter__(self) -> LLMClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

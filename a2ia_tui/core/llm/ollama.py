@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-
 from ..errors import (
     BackendHTTPError,
     BackendProtocolError,

@@ -24,7 +24,6 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ..redact import mask_url
 from ..textsafe import scrub_obj

@@ -112,7 +112,7 @@ async def resolve_default_backend(settings: Settings, timeout_s: float = AUTO_PR
         return settings.default_backend
     names = [n for n, b in settings.backends.items() if b.kind != "local"]
     results = await asyncio.gather(*(probe(settings, n, timeout_s) for n in names))
-    for name, (ok, _detail) in zip(names, results):
+    for name, (ok, _detail) in zip(names, results, strict=True):
         if ok:
             return name
     return next((n for n, b in settings.backends.items() if b.kind == "local"), "local")

@@ -23,7 +23,6 @@ from typing import Any
 from .base import LLMClient
 from .types import ChatChunk, FunctionCall, Health, Message, ModelInfo, ToolCall, ToolSpec
 
-
 #: What a scripted backend built with ``healthy=False`` says of itself.
 OFFLINE = "offline: connection refused (is the server running?)"
 

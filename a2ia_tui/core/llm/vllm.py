@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import httpx
+
 from ..errors import BackendUnreachable
 from .openai import OpenAIClient
 from .types import Health
@@ -26,7 +28,7 @@ class VLLMClient(OpenAIClient):
         except Exception as exc:  # noqa: BLE001 - health never raises
             from ._http import describe_transport_error
 
-            reason = describe_transport_error(exc) if hasattr(exc, "request") else str(exc)
+            reason = describe_transport_error(exc) if isinstance(exc, httpx.HTTPError) else str(exc)
             return Health(ok=False, detail=f"offline: {reason}")
         if resp.status_code == 503:
             return Health(ok=False, detail="the vLLM engine is dead (/health answered 503)")

@@ -126,10 +126,10 @@ class GPUSnapshot:
         """Plain JSON types (lists, not tuples), with ``unattributed_bytes`` and ``display_name``."""
         d = asdict(self)
         d["devices"] = list(d["devices"])
-        for dev, src in zip(d["devices"], self.devices):
+        for dev, src in zip(d["devices"], self.devices, strict=True):
             dev["unattributed_bytes"] = src.unattributed_bytes
             dev["processes"] = list(dev["processes"])
-            for p, ps in zip(dev["processes"], src.processes):
+            for p, ps in zip(dev["processes"], src.processes, strict=True):
                 p["display_name"] = ps.display_name
         return d
 
@@ -166,7 +166,7 @@ class GPUSampler:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self._managed = managed or (lambda: {})
+        self._managed = managed or (dict)
         self._nvml = nvml
         self._fake = False
         self._clock = clock

@@ -63,7 +63,7 @@ class VLLMMetrics:
     model_name: str | None = None
 
     @classmethod
-    def parse(cls, text: str, timestamp: float | None = None) -> "VLLMMetrics":
+    def parse(cls, text: str, timestamp: float | None = None) -> VLLMMetrics:
         """Raises :class:`BackendProtocolError` (one line) for text that is not Prometheus format."""
         from prometheus_client.parser import text_string_to_metric_families
 
@@ -75,7 +75,7 @@ class VLLMMetrics:
                     continue
                 for sample in family.samples:
                     name = sample.name
-                    if name.endswith("_bucket") or name.endswith("_created") or not math.isfinite(sample.value):
+                    if name.endswith(("_bucket", "_created")) or not math.isfinite(sample.value):
                         continue  # NaN / Inf (an idle gauge): absent, and the JSON stays valid
                     values[name] = values.get(name, 0.0) + float(sample.value)
                     model = model or sample.labels.get("model_name")

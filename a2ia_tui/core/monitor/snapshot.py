@@ -61,7 +61,7 @@ class MonitorCollector:
             return out | {"ok": False, "detail": str(exc)}
         try:
             health = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             health = None
         except Exception as exc:  # noqa: BLE001
             return out | {"ok": False, "detail": str(exc)}
@@ -89,7 +89,7 @@ class MonitorCollector:
             gpus = gpu_status_dict(await self.sampler.sample_async())
         except Exception as exc:  # noqa: BLE001
             gpus = {"available": False, "reason": f"GPU monitoring failed: {exc}", "devices": []}
-        return {"gpus": gpus, "backends": dict(zip(names, backends)), "engines": engines}
+        return {"gpus": gpus, "backends": dict(zip(names, backends, strict=True)), "engines": engines}
 
     async def aclose(self) -> None:
         self.sampler.close()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from ..llm.types import ChatChunk
 
-
 #: A request's tokens/s is measured client-side only over at least this long (first to last
 #: token): a reply that arrives at once (a tool call a server's parser buffered and sent in one
 #: or two chunks, a cached answer) gave figures such as "58000 tok/s", which say nothing of

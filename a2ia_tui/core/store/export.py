@@ -52,13 +52,13 @@ def to_markdown(conversation: Conversation) -> str:
                 out += [msg.content.rstrip(), ""]
             for i, call in enumerate(msg.tool_calls):
                 out += [f"### Tool call: `{call.name}`", "", _fence(
-                    call.function.raw_arguments if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
+                    call.function.raw_arguments or "" if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
                     "json"), ""]
                 res = results.get((n, i))
                 if res is not None:
                     out += _result_block(res)
         elif msg.role == "tool" and id(entry) not in shown:
-            out += [f"### Tool result: `{msg.tool_name or '?'}`", ""] + _result_block(entry)
+            out += [f"### Tool result: `{msg.tool_name or '?'}`", "", *_result_block(entry)]
     # model text and tool output may hold terminal control sequences: `cat` of the file, or the
     # file shown by a pager, must not obey them (they appear as control pictures, nothing lost)
     return printable("\n".join(out).rstrip() + "\n")

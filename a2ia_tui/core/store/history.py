@@ -195,7 +195,7 @@ class HistoryStore:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
-        for (_seq, entry), row_id in zip(new, ids):
+        for (_seq, entry), row_id in zip(new, ids, strict=True):
             entry.meta.row_id = row_id
         return len(new)
 
@@ -291,7 +291,7 @@ class HistoryStore:
             raise StoreError(f"no saved conversation with id {need_row!r}")
 
 
-class _tx:
+class _tx:  # noqa: N801 - used like a function: `with _tx(db):`
     """BEGIN IMMEDIATE … COMMIT / ROLLBACK on an autocommit connection."""
 
     def __init__(self, db: sqlite3.Connection) -> None:

@@ -43,7 +43,7 @@ KILL_ROUNDS = 20
 PR_SET_CHILD_SUBREAPER = 36
 
 _lock = threading.RLock()
-_runs: set["Run"] = set()
+_runs: set[Run] = set()
 _state_file: Path | None = None
 #: (pid, create time) of every process some call recorded and that is not known dead.
 _recorded: dict[int, float] = {}
@@ -57,7 +57,7 @@ def become_subreaper() -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
 
@@ -102,7 +102,7 @@ def _alive(proc: psutil.Process) -> bool:
 class Run:
     """The processes of one ``run_command`` call: its Popen and what it started."""
 
-    def __init__(self, popen: subprocess.Popen) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self.popen = popen
         self.found: dict[int, psutil.Process] = {}
         with _lock:

@@ -15,6 +15,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from . import children
 
@@ -117,25 +118,27 @@ def run_command(
     run = children.Run(proc)
     timed_out = False
     try:
+        assert proc.stdout is not None and proc.stderr is not None  # both are PIPEs
         timed_out = _pump(proc, run, {proc.stdout: out, proc.stderr: err}, t0 + timeout_s)
     finally:
         # Whatever happened, nothing the command started outlives the call.
         run.kill()
         proc.wait()
         for stream in (proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
     return CommandResult(argv, None if timed_out else proc.returncode, out.text(max_chars), err.text(max_chars),
                          timed_out, time.monotonic() - t0)
 
 
-def _pump(proc: subprocess.Popen, run: children.Run, captures: dict, deadline: float) -> bool:
+def _pump(proc: subprocess.Popen[bytes], run: children.Run, captures: dict[IO[bytes], _Capture], deadline: float) -> bool:
     """Read both pipes until they close. When the command exits, what it left running is killed
     (its pipes then close); at the deadline: SIGTERM, a grace, SIGKILL. True when it timed out."""
     sel = selectors.DefaultSelector()
     for stream in captures:
         os.set_blocking(stream.fileno(), False)
-        sel.register(stream, selectors.EVENT_READ)
+        sel.register(stream, selectors.EVENT_READ, captures[stream])
     timed_out = False
     give_up: float | None = None  # when set: stop reading at this time, even without EOF
     next_scan = 0.0
@@ -163,7 +166,7 @@ def _pump(proc: subprocess.Popen, run: children.Run, captures: dict, deadline: f
                 except OSError:
                     data = b""
                 if data:
-                    captures[key.fileobj].feed(data)
+                    key.data.feed(data)
                 else:
                     sel.unregister(key.fileobj)
     finally:

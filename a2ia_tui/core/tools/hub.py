@@ -119,7 +119,7 @@ class _Server:
     state: ServerState
     session: Any = None
     tools: list[Any] = field(default_factory=list)
-    task: asyncio.Task | None = None
+    task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     broken: asyncio.Event = field(default_factory=asyncio.Event)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -171,7 +171,8 @@ class MCPHub:
             await asyncio.wait_for(asyncio.gather(*waits), limit)
 
     async def _settled(self, srv: _Server) -> None:
-        while not srv.ready.is_set() and srv.state.status not in ("failed", "stopped"):
+        # No single event marks "ready, failed or stopped"; a short poll is the simple bounded wait.
+        while not srv.ready.is_set() and srv.state.status not in ("failed", "stopped"):  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
     def add_listener(self, callback: Callable[[dict[str, ServerState]], None]) -> Callable[[], None]:
@@ -201,7 +202,7 @@ class MCPHub:
             return ToolResult(f"MCP server {server_name!r} is {srv.state.status}" + (f": {srv.state.reason}" if srv.state.reason else ""), True)
         try:
             result = await asyncio.wait_for(srv.session.call_tool(original, arguments), srv.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return ToolResult(f"tool {name!r} timed out after {srv.timeout_s:g} s", True, time.perf_counter() - t0)
         except asyncio.CancelledError:
             raise
@@ -236,7 +237,7 @@ class MCPHub:
             srv.stop.set()
         tasks = [s.task for s in self._servers.values() if s.task is not None]
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=8)
+            _done, pending = await asyncio.wait(tasks, timeout=8)
             for t in pending:
                 t.cancel()
             if pending:
@@ -247,7 +248,7 @@ class MCPHub:
             srv.errlog = None
             self._set(srv, "stopped", reason="")
 
-    async def __aenter__(self) -> "MCPHub":
+    async def __aenter__(self) -> MCPHub:
         await self.start()
         return self
 
@@ -293,11 +294,11 @@ class MCPHub:
             srv.errlog.seek(0, os.SEEK_END)
             size = srv.errlog.tell()
             srv.errlog.seek(max(0, size - STDERR_TAIL_CHARS))
-            return srv.errlog.read()
+            return str(srv.errlog.read())
         except (OSError, ValueError):
             return ""
 
-    def _transport(self, srv: _Server):
+    def _transport(self, srv: _Server) -> contextlib.AbstractAsyncContextManager[Any]:
         cfg = srv.config
         if cfg.transport == "stdio":
             from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -314,7 +315,6 @@ class MCPHub:
 
             return sse_client(cfg.url or "", headers=dict(cfg.headers) or None)
         import httpx2
-
         from mcp.client.streamable_http import streamable_http_client
 
         http = httpx2.AsyncClient(headers=dict(cfg.headers), timeout=httpx2.Timeout(srv.timeout_s, connect=10))

@@ -67,7 +67,7 @@ class SecretRules:
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, history_db: Path | None = None, config_file: Path | None = None
-    ) -> "SecretRules":
+    ) -> SecretRules:
         """Rules for this user: ``$HOME``, a2ia's default paths, and a configured history
         database or settings file that lies elsewhere."""
         from ..config import default_paths

@@ -42,9 +42,9 @@ from mcp.types import ToolAnnotations
 
 from ..errors import A2IAError
 from .commands_runner import run_command as _run_command
-from .textfiles import compile_search_pattern, edit_bytes, sniff_encoding
 from .secrets import SecretRules
 from .server_args import add_arguments
+from .textfiles import compile_search_pattern, edit_bytes, sniff_encoding
 from .workspace import Opened, Workspace
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)

@@ -29,10 +29,13 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import WorkspaceError
 from ..textsafe import printable
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 #: Symbolic links followed in one path, as the kernel's own limit (ELOOP beyond).
 MAX_LINKS = 40
@@ -218,7 +221,7 @@ def broad_root_warning(root: str | os.PathLike[str], home: str | os.PathLike[str
     )
 
 
-def settings_root_warning(settings) -> str | None:
+def settings_root_warning(settings: Settings) -> str | None:
     """:func:`broad_root_warning` for the built-in server these settings would start, if any."""
     tools = settings.tools
     if not (tools.enabled and tools.builtin):

@@ -25,8 +25,8 @@ from typing import Any
 
 from textual import on, work
 from textual.binding import Binding
-from textual.content import Content
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static, Switch
 
@@ -245,9 +245,8 @@ class EngineStartScreen(ModalScreen[bool]):
                 self._unlock_form()
             return
         if select and state.status == "ready":
-            from ..widgets.sidebar import Sidebar
-
             from ..widgets.engine_row import engine_backend, engine_map
+            from ..widgets.sidebar import Sidebar
 
             backend = engine_backend(engine_map(engines).get(name), name)
             app.post_message(Sidebar.BackendSelected(backend))

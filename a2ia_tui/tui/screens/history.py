@@ -37,7 +37,7 @@ class HistoryScreen(ModalScreen[str | None]):
     HistoryScreen #history-error { color: $error; }
     """
 
-    def __init__(self, store: "HistoryStore", clock=time.localtime) -> None:
+    def __init__(self, store: HistoryStore, clock=time.localtime) -> None:
         super().__init__()
         self.store = store
         self._clock = clock

@@ -272,11 +272,11 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._pending_entries: list["Entry"] = []
+        self._pending_entries: list[Entry] = []
         self._quiet_mount = False
         self._release_timer = None
 
-    def call_next(self, callback, *args, **kwargs) -> None:  # noqa: ANN001
+    def call_next(self, callback, *args, **kwargs) -> None:
         """Textual's ``mount`` schedules its ``AwaitMount`` here; once the new widgets are
         mounted it asks for a layout of the chat. For an answer's widget that request is not
         needed: the answer composes its children and asks for a layout of the chat itself, which
@@ -435,7 +435,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     # -- restoring a saved conversation (lazy) -------------------------------------------------
 
-    async def show_conversation(self, conversation: "Conversation") -> None:
+    async def show_conversation(self, conversation: Conversation) -> None:
         await self.remove_children()
         forget_removed(self)
         entries = [e for e in conversation.entries if e.message.role != "system"]
@@ -477,7 +477,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
             self.call_later(self.show_earlier)
 
 
-def _widgets_for(entry: "Entry") -> list:
+def _widgets_for(entry: Entry) -> list:
     msg, meta = entry.message, entry.meta
     if msg.role == "user":
         return [UserMessage(msg.content)]
@@ -497,7 +497,7 @@ def _widgets_for(entry: "Entry") -> list:
 MESSAGE_WIDGETS = (UserMessage, NoteMessage, ToolNote, AssistantMessage, _Header, StreamingMarkdown)
 
 
-def register_styles(stylesheet) -> None:  # noqa: ANN001
+def register_styles(stylesheet) -> None:
     """Add the CSS of the chat's message widgets to ``stylesheet``, and parse it, as Textual does
     when the first of each is mounted. Done by the app while it starts its backend: done by
     the first turn, it re-parsed the stylesheet and rebuilt its rules in the middle of showing

@@ -103,5 +103,5 @@ class GPUPane(VerticalScroll):
             await self.remove_children(GPUCard)
             await self.mount_all([GPUCard(d, *histories(d.index), id=f"gpu-card-{d.index}") for d in snap.devices])
             return
-        for card, d in zip(cards, snap.devices):
+        for card, d in zip(cards, snap.devices, strict=True):
             card.update_sample(d, *histories(d.index))

@@ -78,7 +78,7 @@ class GPUCard(Widget):
     def on_mount(self) -> None:
         self.set_class(bool(self.device.failed), "-failed")
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # noqa: ANN001
+    def get_content_height(self, container, viewport, width: int) -> int:
         return len(self.render_lines_text(width).split("\n"))
 
     def render(self) -> Text:

@@ -469,7 +469,7 @@ def estimate_uncut(source: str, width: int) -> int:
     long = _LONG_LINES.get(w)
     if long is None:
         # (after a line break: the expression is tried only where a line starts)
-        long = _LONG_LINES[w] = re.compile("\n([^\n]{%d,})" % (w + 1))
+        long = _LONG_LINES[w] = re.compile("\n([^\n]{%d,})" % (w + 1))  # noqa: UP031 - an f-string would need {{{ }}} here
     source = source.strip("\n")
     return max(1, source.count("\n") + 1 + sum(-(-len(m) // w) - 1 for m in long.findall("\n" + source)))
 
@@ -775,7 +775,7 @@ class StreamingMarkdown(OneLayout, Widget):
         return [b.source for b in self._blocks] + ([self._tail.source] if self._tail.source else [])
 
     def _parts(self) -> list[_Block]:
-        return self._blocks + [self._tail] if self._tail.source.strip() else self._blocks
+        return [*self._blocks, self._tail] if self._tail.source.strip() else self._blocks
 
     def _split(self, chunk: str) -> None:
         """Append ``chunk``: settle the blocks it completes, keep the rest as the tail."""
@@ -809,7 +809,7 @@ class StreamingMarkdown(OneLayout, Widget):
         self._blocks, self._tail_joined, self._fence, self._table = [], False, None, None
         try:
             cuts, joins = block_cuts(source[at:])
-            self._settle_pieces(source[at:], cuts + [len(source) - at], joins, 0)
+            self._settle_pieces(source[at:], [*cuts, len(source) - at], joins, 0)
             new = self._blocks
         finally:
             self._blocks, self._tail, self._tail_joined, self._fence, self._table = saved
@@ -940,7 +940,7 @@ class StreamingMarkdown(OneLayout, Widget):
         # Same height: repaint only the rows that differ (usually the last line or two).
         after = self._rows(start, self._content)
         same = 0
-        for a, b in zip(before, after):
+        for a, b in zip(before, after, strict=False):  # the two can differ in length
             if a is not b and a != b:
                 break
             same += 1
@@ -1044,7 +1044,7 @@ class StreamingMarkdown(OneLayout, Widget):
             fence.pieces.append(self._code_strips(piece, lang, not fence.pieces, False))
             fence.done += n
         block.strips = [strip for piece in fence.pieces for strip in piece]
-        block.strips += self._fence_rest(fence, lines[fence.done:] + [last])
+        block.strips += self._fence_rest(fence, [*lines[fence.done:], last])
         block.provisional = bool(fence.pieces)
         return True
 
@@ -1124,7 +1124,7 @@ class StreamingMarkdown(OneLayout, Widget):
         parts = fence_parts(block.source)
         if parts is None or fence is None or not fence.pieces or fence.width != self._width:
             return
-        lead, lang, lines, last, _ = parts
+        lead, lang, lines, _last, _ = parts
         if (at + lead, lang) != (fence.at, fence.lang) or len(lines) < fence.done:
             return
         block.strips = [strip for piece in fence.pieces for strip in piece] + self._fence_rest(fence, lines[fence.done:])

@@ -234,7 +234,7 @@ class Sidebar(VerticalScroll):
             client = self.services.make_client(name, None)
             h = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
             result = (bool(h.ok), h.detail or ("ready" if h.ok else "offline"))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result = (False, f"no answer within {HEALTH_TIMEOUT_S:.0f} s")
         except Exception as exc:  # noqa: BLE001 - e.g. a misconfigured backend
             result = (False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -261,7 +261,7 @@ class Sidebar(VerticalScroll):
             self._health_wakeup.clear()
             try:
                 await asyncio.wait_for(self._health_wakeup.wait(), self.HEALTH_INTERVAL_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def recheck(self) -> None:
@@ -310,7 +310,7 @@ class Sidebar(VerticalScroll):
             client = self.services.make_client(backend, None)
             infos = await asyncio.wait_for(client.list_models(), HEALTH_TIMEOUT_S)
             models = [m.name for m in infos]
-        except asyncio.TimeoutError:
+        except TimeoutError:
             models, error = [], f"no answer within {HEALTH_TIMEOUT_S:.0f} s"
         except BackendUnreachable:
             # why is on the backend's line above (its health check): not the URL and reason again

@@ -65,7 +65,7 @@ class KeyQuiet:
         return self.clock() - self.last_key >= self.quiet_s
 
 
-def _pretty(call: "ToolCallRequested") -> str:
+def _pretty(call: ToolCallRequested) -> str:
     # the model wrote these: control sequences are shown as control pictures, never obeyed
     if call.raw_arguments is not None and not call.arguments:
         return printable(call.raw_arguments)
@@ -92,12 +92,12 @@ class TraceItem(Vertical, can_focus=True):
     class Answered(Message):
         """Fact: the user answered this item's approval request."""
 
-        def __init__(self, item: "TraceItem", approval: Approval) -> None:
+        def __init__(self, item: TraceItem, approval: Approval) -> None:
             super().__init__()
             self.item = item
             self.approval = approval
 
-    def __init__(self, call: "ToolCallRequested", animate: bool = True) -> None:
+    def __init__(self, call: ToolCallRequested, animate: bool = True) -> None:
         super().__init__()
         self.call = call
         self.state = "running"  # running | approval | ok | error | declined | cancelled
@@ -154,7 +154,7 @@ class TraceItem(Vertical, can_focus=True):
 
     # -- approval ------------------------------------------------------------------------------
 
-    def ask(self, request: "ApprovalNeeded") -> None:
+    def ask(self, request: ApprovalNeeded) -> None:
         """Show the request. The item does not take the focus: the app gives it (see the module
         docstring)."""
         self._future = request.future
@@ -232,7 +232,7 @@ class TraceItem(Vertical, can_focus=True):
 
     # -- result --------------------------------------------------------------------------------
 
-    def finish(self, event: "ToolCallFinished") -> None:
+    def finish(self, event: ToolCallFinished) -> None:
         self._duration = event.duration_s
         if self.state != "declined":
             self._set_state("error" if event.is_error else "ok")
@@ -280,7 +280,7 @@ class TracePane(ClampedAnchor, VerticalScroll):
         self.refresh()  # the "no calls" line goes
         await self.mount(Static(f"⚠ {text}", classes="note", markup=False))
 
-    async def add_call(self, call: "ToolCallRequested") -> TraceItem:
+    async def add_call(self, call: ToolCallRequested) -> TraceItem:
         if not self.items:
             self.refresh()  # the "no calls" line goes
         item = TraceItem(call, animate=self.animate_spinners)
@@ -289,13 +289,13 @@ class TracePane(ClampedAnchor, VerticalScroll):
         self.anchor()
         return item
 
-    async def ask(self, request: "ApprovalNeeded") -> TraceItem:
+    async def ask(self, request: ApprovalNeeded) -> TraceItem:
         item = self.items.get(request.call.id) or await self.add_call(request.call)
         item.ask(request)
         self.scroll_to_widget(item, animate=False)
         return item
 
-    def finish(self, event: "ToolCallFinished") -> None:
+    def finish(self, event: ToolCallFinished) -> None:
         item = self.items.get(event.id)
         if item is not None:
             item.finish(event)

@@ -17,7 +17,7 @@ from a2ia_tui.core.llm.openai import OpenAIClient
 from a2ia_tui.core.tools.hub import MCPHub
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from tests.fakes.llm_server import FakeLLMServer, Reply  # noqa: E402
+from tests.fakes.llm_server import FakeLLMServer, Reply
 
 TOY = Path(__file__).resolve().parents[2] / "fakes" / "mcp_servers" / "toy_server.py"
 NO_TOOLS = {"error": "registry.ollama.ai/library/gemma:2b does not support tools"}

@@ -6,7 +6,14 @@ import pytest
 
 from a2ia_tui.core.agent import react
 from a2ia_tui.core.agent.conversation import Conversation
-from a2ia_tui.core.agent.events import Notice, TextDelta, ThinkingDelta, ToolCallFinished, ToolCallRequested, TurnFinished
+from a2ia_tui.core.agent.events import (
+    Notice,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallFinished,
+    ToolCallRequested,
+    TurnFinished,
+)
 from a2ia_tui.core.agent.orchestrator import Orchestrator
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply

@@ -5,6 +5,7 @@ model's real tokenizer; dialect transcripts through the orchestrator and a loopb
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import tempfile
 from pathlib import Path
@@ -70,7 +71,7 @@ def stream(text: str, cuts) -> tuple[str, str, str, react.ReactResult]:
     parser = react.ReactStreamParser()
     thinking, answer = [], []
     bounds = [0, *sorted(set(cuts)), len(text)]
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         t, s = parser.feed(text[a:b])
         thinking.append(t)
         answer.append(s)
@@ -100,7 +101,7 @@ def test_dialect_token_by_token_and_whole(name, text, expected, streams):
 @pytest.mark.parametrize(("name", "text", "expected", "streams"), [d for d in DIALECTS if d[3]], ids=[d[0] for d in DIALECTS if d[3]])
 def test_answer_streams_before_the_reply_ends(name, text, expected, streams):
     """The user sees the answer arrive token by token, not in one piece at the end."""
-    thinking, streamed, rest = check(text, expected, range(1, len(text)))
+    _thinking, streamed, rest = check(text, expected, range(1, len(text)))
     assert len(streamed.strip()) >= len(expected["answer"]) - len(react.FINAL), (streamed, rest)
     assert "Final Answer" not in streamed and "Action" not in streamed
 
@@ -115,7 +116,7 @@ def test_dialects_in_random_chunkings(dialect, data):
 
 def test_final_as_action_hides_the_markers_from_the_thinking():
     text = "Thought: done\nAction: Final Answer\nAction Input: Paris."
-    thinking, streamed, rest = check(text, {"kind": "final", "answer": "Paris."}, range(1, len(text)))
+    thinking, streamed, _rest = check(text, {"kind": "final", "answer": "Paris."}, range(1, len(text)))
     assert thinking.strip() == "Thought: done" and streamed.strip() == "Paris."
 
 

@@ -7,8 +7,8 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 import msgspec
+import pytest
 
 from a2ia_tui.core import errors
 from a2ia_tui.core.config import Settings, load_mcp_servers, load_settings

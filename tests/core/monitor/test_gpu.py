@@ -33,7 +33,7 @@ def sampler_for(scenario, clock=None, managed=None, **monitor):
 
 
 def test_normal_gpu_all_fields_and_processes():
-    s, fake, clock = sampler_for("one_gpu")
+    s, fake, _clock = sampler_for("one_gpu")
     snap = s.sample()
     assert snap.available and snap.fake and snap.driver == "550.54.15"
     (d,) = snap.devices
@@ -50,7 +50,7 @@ def test_normal_gpu_all_fields_and_processes():
 
 
 def test_values_change_over_time_and_history_is_on_a_fixed_scale():
-    s, fake, clock = sampler_for("one_gpu")
+    s, _fake, clock = sampler_for("one_gpu")
     for _ in range(4):
         s.sample()
         clock.t += 1.0
@@ -146,7 +146,7 @@ def test_two_gpus_junk_pids_dropped_invisible_pid_kept_managed_labelled():
 
 
 def test_gpu_lost_mid_run_marks_only_that_device():
-    s, fake, clock = sampler_for("gpu_lost")
+    s, _fake, clock = sampler_for("gpu_lost")
     first = s.sample()
     assert not any(d.failed for d in first.devices)
     clock.t += 2.0
@@ -158,7 +158,7 @@ def test_gpu_lost_mid_run_marks_only_that_device():
 
 def test_processes_refreshed_less_often_than_devices():
     scenario = load_scenario("one_gpu")
-    s, fake, clock = sampler_for(scenario, process_interval_s=2.0)
+    s, _fake, clock = sampler_for(scenario, process_interval_s=2.0)
     s.sample()
     scenario["devices"][0]["processes"] = []
     clock.t += 1.0
@@ -256,7 +256,7 @@ def test_a_failing_label_source_never_fails_the_device():
 async def test_concurrent_samples_and_close_then_reinit():
     import asyncio
 
-    s, fake, clock = sampler_for("two_gpus")
+    s, fake, _clock = sampler_for("two_gpus")
     snaps = await asyncio.gather(*(s.sample_async() for _ in range(8)))
     assert all(x.available and len(x.devices) == 2 for x in snaps)
     assert fake.init_calls == 1

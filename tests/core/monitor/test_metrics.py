@@ -18,7 +18,7 @@ def bump(text: str, **scale: float) -> str:
     out = []
     for line in text.splitlines():
         for name, factor in scale.items():
-            if line.startswith(name + "{") or line.startswith(name + " "):
+            if line.startswith((name + "{", name + " ")):
                 head, value = line.rsplit(" ", 1)
                 line = f"{head} {float(value) * factor}"
         out.append(line)
@@ -78,7 +78,7 @@ async def test_poller_against_a_transport():
     poller = MetricsPoller("vllm", "http://gpu:8000/v1", transport=httpx.MockTransport(handler))
     m, r, _ = await poller.poll()
     assert m.kv_cache_usage == 0.0612 and r is None
-    m2, r2, _ = await poller.poll()
+    _m2, r2, _ = await poller.poll()
     assert r2 is not None
     await poller.aclose()
     dead = MetricsPoller("vllm", "http://127.0.0.1:9/v1")

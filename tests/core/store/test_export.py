@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 from a2ia_tui.core.agent.conversation import Conversation
+from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.store import HistoryStore, history_path, to_markdown
-from a2ia_tui.core.config import load_settings
 
 from .test_history import sample
 
