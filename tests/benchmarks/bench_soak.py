@@ -66,7 +66,7 @@ def make_app(tokens: int, rate: float | None, home: Path):
 
         answered = 0
 
-        async def stream_chat(self, messages, tools=None, **kwargs):  # noqa: ANN001, ANN003
+        async def stream_chat(self, messages, tools=None, **kwargs):
             seed = Endless.answered
             Endless.answered += 1
             pieces = _pieces(answer_text(tokens, seed))

@@ -409,7 +409,11 @@ async def test_run_command_setsid_program_is_killed(tmp_path):
     async with MCPHub({}, settings) as hub:
         # setsid(1) forks when it is a group leader (it is: run_command starts a new session),
         # so the command "ends" at once while the sleep lives on in a session of its own.
-        r = await hub.call("run_command", {"command": ["setsid", "sh", "-c", f"echo $$ > {pidfile}; exec sleep 300"]})
+        # The outer shell waits for the daemon's pid file, so the clean-up cannot kill the daemon
+        # before it has written it (under load it did, and the test never saw a pid).
+        inner = f"echo $$ > {pidfile}.tmp && mv {pidfile}.tmp {pidfile}; exec sleep 300"
+        outer = f"setsid sh -c '{inner}'; while [ ! -s {pidfile} ]; do sleep 0.01; done"
+        r = await hub.call("run_command", {"command": ["sh", "-c", outer]})
         assert wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), 10)
         pid = int(pidfile.read_text())
         try:

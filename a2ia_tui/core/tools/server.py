@@ -211,8 +211,8 @@ def build_server(
     def search_files(
         pattern: str, path: str = ".", glob: str = "*", max_results: int = 200, include_secrets: bool = False
     ) -> str:
-        """Search files under a directory for a regular expression (RE2 syntax: no backreferences
-        or lookaround); answers 'file:line: text' lines. Hidden directories are skipped; secret
+        """Search files for an RE2 regular expression; answers 'file:line: text' lines. RE2 has no
+        backreferences or lookaround. Hidden directories are skipped; secret
         files' contents (keys, .env, credential stores) only with include_secrets=true, which asks
         the user first."""
         rx = compile_search_pattern(pattern)
@@ -315,8 +315,8 @@ def build_server(
 
     @tool(RUNS)
     def run_command(command: str | list[str], cwd: str = ".", timeout_s: float | None = None) -> str:
-        """Run a program in the workspace without a shell: an argv list, or a command line split
-        like a shell would (no pipes, redirections or variables). Output is capped; on timeout the
+        """Run a program without a shell: an argv list or a command line (no pipes, redirections
+        or variables). Output is capped; on timeout the
         whole process group is killed."""
         where = workspace.resolve(cwd)
         result = _run_command(command, where, min(timeout_s or command_timeout_s, command_timeout_s), max_output_chars,
