@@ -267,6 +267,10 @@ async def test_a_live_chat_unmounts_answers_scrolled_far_away_and_follows_the_st
         assert messages[-1].markdown.rendered_lines
         assert len(messages) < n // 2
         assert chat.query("#earlier") and len(chat._pending_entries) >= n
+        # an unmounted answer's text is the conversation's string, not a copy of it
+        contents = [e.message.content for e in app.conversation.entries if e.message.role == "assistant"]
+        kept = [p.keywords["text"] for p in chat._pending_entries if "text" in p.keywords]
+        assert kept and all(any(t is c for c in contents) for t in kept)
         # an answer's text is kept once by its widgets (the conversation has its own)
         assert all(m.text is m.markdown.text and m.text for m in messages)
         assert all(_near(chat, m) for m in _holding(app))

@@ -397,12 +397,16 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         for child in self.children:
             if isinstance(child, Button) and child.id == "earlier":
                 continue
-            if child.virtual_region.bottom >= top or _remake(child) is None:
+            if child.virtual_region.bottom >= top or _remake(child, {}) is None:
                 break
             far.append(child)
         if len(far) < UNMOUNT_MIN:
             return
-        self._pending_entries.extend(_remake(w) for w in far)
+        # the conversation's own strings where they are the same text: then kept once, not twice
+        conversation = getattr(self.app, "conversation", None)
+        texts = {e.message.content: e.message.content for e in getattr(conversation, "entries", ())
+                 if e.message.role == "assistant" and e.message.content}
+        self._pending_entries.extend(_remake(w, texts) for w in far)
         label = f"▲ {len(self._pending_entries)} earlier messages"
         found = self.query_children("#earlier")
         if found:
@@ -527,14 +531,16 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
             self.call_later(self.show_earlier)
 
 
-def _remake(widget: Widget):
+def _remake(widget: Widget, texts: dict[str, str]):
     """What makes ``widget`` again (a list of one widget), or None for a widget that cannot be
-    unmounted: one being streamed, or not a message. Holds its text, not the widget."""
+    unmounted: one being streamed, or not a message. Holds its text (the string in ``texts``
+    equal to it, if any), not the widget."""
     if isinstance(widget, AssistantMessage):
         if widget.streaming or widget.status == "streaming" or widget._markdown is None:
             return None
         thinking = "".join(widget._thinking_parts)
-        return partial(_one, AssistantMessage, widget.backend, widget.model, text=widget.text, thinking=thinking,
+        text = texts.get(widget.text, widget.text)
+        return partial(_one, AssistantMessage, widget.backend, widget.model, text=text, thinking=thinking,
                        status=widget.status, error=widget.error)
     if isinstance(widget, UserMessage):
         return partial(_one, UserMessage, widget.text)
