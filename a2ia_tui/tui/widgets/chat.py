@@ -526,8 +526,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         super().watch_scroll_y(old, new)
         if not getattr(self.app, "turn_running", False):  # (during a turn: at the answer's end)
             self.schedule_release()
-        # the user's scroll to the top (not the anchor's, as unmounted messages shrink the chat)
-        if new == 0 and old > 0 and self._pending_entries and (not self._anchored or self._anchor_released):
+        if new == 0 and old > 0 and self._pending_entries:
             self.call_later(self.show_earlier)
 
 
