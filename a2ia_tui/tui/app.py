@@ -871,6 +871,10 @@ class A2IAApp(App[int]):
         await self.chat.clear()
         await self.trace.clear()
         self.status.set(tps=None, ttft=None, tokens_in=None, tokens_out=None)
+        from .widgets.release import give_back_memory
+
+        # once the old chat's widgets are gone (removed on the next turns of the loop)
+        self.set_timer(0.2, give_back_memory)
 
     @on(ConversationRenamed)
     def _conversation_renamed(self, message: ConversationRenamed) -> None:

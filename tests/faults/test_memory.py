@@ -20,7 +20,7 @@ from a2ia_tui.core.llm.types import ChatChunk, Message
 from a2ia_tui.core.monitor.tokens import TokenMeter
 from a2ia_tui.core.textsafe import printable
 from a2ia_tui.tui.messages import ConversationDeleted
-from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, ToolNote, UserMessage
+from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, NoteMessage, ToolNote, UserMessage
 from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
@@ -71,7 +71,13 @@ async def _chat(pilot, app, n: int) -> None:
     conversation all hold something."""
     for i in range(n):
         await send(pilot, f"question {i}")
-        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) > i, timeout=30)
+        await wait_for(pilot, lambda: idle(app) and _answered(app) > i, timeout=30)
+
+
+def _answered(app) -> int:
+    """Answers (not tool calls) in the open conversation: the chat may have unmounted the
+    widgets of the first ones already."""
+    return sum(e.message.role == "assistant" and not e.message.tool_calls for e in app.conversation.entries)
 
 
 def _scripts(n: int) -> dict:
@@ -108,7 +114,9 @@ async def test_a_chat_that_is_left_is_let_go_entirely(leave) -> None:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await _chat(pilot, app, n)
         refs = _refs(app)
-        assert len(app.query(TraceItem)) == n and len(app.query(StreamingMarkdown)) >= n
+        # (the first answers' widgets may be unmounted already: then what makes them is held)
+        assert len(app.query(TraceItem)) == n and app.query(StreamingMarkdown) and _answered(app) == n
+        refs += [weakref.ref(p) for p in app.chat._pending_entries]
         await leave(pilot, app)
         await wait_for(pilot, lambda: not app.query(TraceItem) and "question 0" not in
                        [u.text for u in app.query(UserMessage)])
@@ -174,11 +182,27 @@ async def _settled(pilot, app) -> None:
     await wait_for(pilot, lambda: app.chat._release_timer is None, timeout=10)
 
 
-async def test_a_long_chat_keeps_rendered_only_the_answers_near_the_view() -> None:
-    """300 messages, all mounted: only the answers within KEEP_SCREENS screens of the view hold
-    rendered lines; scrolled to the top, the top ones are drawn (as they were) and the bottom
-    ones let go; every answer keeps its text and its height."""
-    answers = 150
+def _mounted_messages(chat: ChatView) -> list:
+    return [w for w in chat.children if isinstance(w, (AssistantMessage, UserMessage, NoteMessage, ToolNote))]
+
+
+async def _mount_all_pages(pilot, chat: ChatView) -> None:
+    """Every message mounted, the view at the top (where nothing is unmounted: at the end, the
+    chat's pass may unmount the first ones again between two pages)."""
+    while chat.query("#earlier") or chat.scroll_y:
+        while chat.query("#earlier"):
+            await chat.show_earlier()
+        chat.scroll_home(animate=False)
+        chat.release_anchor()  # as a user's scroll up does: the chat no longer follows the end
+        await pilot.pause()
+
+
+async def test_a_long_chat_mounts_only_the_messages_near_the_view() -> None:
+    """300 answers (600 messages), all mounted, then followed to the end: the messages far above
+    the view are unmounted (a few screens' worth stay), those near it keep rendered lines only
+    near the view; scrolled back to the top, the first answer draws the same lines, every answer
+    has its text and its height as before, and back at the end the top is let go again."""
+    answers = 300
     conv = _long_conversation(answers)
     app, _ = build_app({})
     app.services.store.sync(conv)
@@ -186,63 +210,76 @@ async def test_a_long_chat_keeps_rendered_only_the_answers_near_the_view() -> No
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await app.open_conversation(conv.id)
         chat = app.chat
-        while chat.query("#earlier"):
-            await chat.show_earlier()
-        await pilot.pause()
+        await _mount_all_pages(pilot, chat)
+        await _settled(pilot, app)
         messages = list(app.query(AssistantMessage))
-        assert len(messages) == answers
-        chat.scroll_end(animate=False)
-        await _settled(pilot, app)
-        holding = _holding(app)
-        assert holding and all(_near(chat, m) for m in holding)
-        assert len(holding) < answers // 10
-        heights = [m.markdown.lines for m in messages]
-        # the first answer was rendered once (settled) and let go: what it draws when scrolled
-        # back to must be what it drew before
+        assert len(messages) == answers and len(_mounted_messages(chat)) == 2 * answers
         first = messages[0].markdown
-        assert first.far and first.rendered_lines == 0
-        # nor does Textual keep their painted lines, or a set of every line to paint again
-        far = [m for m in messages if m.markdown.far]
-        assert far and not any(w._styles_cache._cache or w._styles_cache._dirty_lines
-                               for m in far for w in (m, m.markdown))
-        drawn_before = None
-
-        chat.scroll_home(animate=False)
-        await pilot.pause()
-        await _settled(pilot, app)
-        holding = _holding(app)
-        assert first in [m.markdown for m in holding]
-        assert all(_near(chat, m) for m in holding) and not messages[-1].markdown.rendered_lines
         drawn_before = [first.render_line(y).text for y in range(first.lines)]
-        assert [m.markdown.lines for m in messages] == heights
+        heights = [m.markdown.lines for m in messages]
         # the chat shows the text made printable (an answer holds an escape sequence)
         shown = [printable(e.message.content) for e in conv.entries if e.message.role == "assistant"]
         assert [m.text for m in messages] == shown
+        # away from the end nothing is unmounted (the view would move under the reader)
+        assert not chat.query("#earlier")
 
-        chat.scroll_end(animate=False)
-        await pilot.pause()
-        await _settled(pilot, app)
-        assert first.rendered_lines == 0
-        assert [first.render_line(y).text for y in range(first.lines)] == drawn_before
+        for _ in range(2):  # there and back twice: the remade messages go as the first ones did
+            chat.scroll_end(animate=False)
+            await pilot.pause()
+            await _settled(pilot, app)
+            await pilot.pause()
+            mounted = _mounted_messages(chat)
+            assert len(mounted) < 2 * answers // 10, len(mounted)
+            assert all(_near(chat, w) or w.virtual_region.y >= chat.scroll_y for w in mounted)
+            assert chat.is_vertical_scroll_end  # still following the end
+            assert chat.query("#earlier") and first not in app.query(StreamingMarkdown)
+            holding = _holding(app)
+            assert holding and all(_near(chat, m) for m in holding)
+
+            await _mount_all_pages(pilot, chat)
+            await _settled(pilot, app)
+            messages = list(app.query(AssistantMessage))
+            assert len(_mounted_messages(chat)) == 2 * answers
+            assert [m.text for m in messages] == shown
+            assert [m.markdown.lines for m in messages] == heights
+            first = messages[0].markdown
+            assert [first.render_line(y).text for y in range(first.lines)] == drawn_before
+            assert all(_near(chat, m) for m in _holding(app))
 
 
-async def test_a_live_chat_lets_go_of_answers_scrolled_far_away() -> None:
-    """Answers streamed into a small window: once the view has moved on, the older answers hold
-    no rendered lines; the one just streamed does."""
-    n = 12
+async def test_a_live_chat_unmounts_answers_scrolled_far_away_and_follows_the_stream() -> None:
+    """Answers streamed into a small window: once the view has moved on, the older ones are
+    unmounted (kept behind "earlier messages"), the mounted ones far from the view hold no
+    rendered lines; the chat still follows each new answer to its end."""
+    n = 30
     app, _ = build_app({"vllm": [text_reply(ANSWERS[i % 3]) for i in range(n)]})
     async with app.run_test(size=(80, 16)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
+        chat = app.chat
         for i in range(n):
             await send(pilot, f"question {i}")
-            await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) > i, timeout=30)
+            await wait_for(pilot, lambda: idle(app) and _answered(app) > i, timeout=30)
+            await pilot.pause()
+            assert chat.is_vertical_scroll_end  # followed to the end
+            last = list(app.query(AssistantMessage))[-1]
+            assert last.text == printable(ANSWERS[i % 3])
         await _settled(pilot, app)
+        await pilot.pause()
         messages = list(app.query(AssistantMessage))
         assert messages[-1].markdown.rendered_lines
+        assert len(messages) < n // 2
+        assert chat.query("#earlier") and len(chat._pending_entries) >= n
+        # an unmounted answer's text is the conversation's string, not a copy of it
+        contents = [e.message.content for e in app.conversation.entries if e.message.role == "assistant"]
+        kept = [p.keywords["text"] for p in chat._pending_entries if "text" in p.keywords]
+        assert kept and all(any(t is c for c in contents) for t in kept)
         # an answer's text is kept once by its widgets (the conversation has its own)
         assert all(m.text is m.markdown.text and m.text for m in messages)
-        assert not messages[0].markdown.rendered_lines and not messages[1].markdown.rendered_lines
-        assert all(_near(app.chat, m) for m in _holding(app))
+        assert all(_near(chat, m) for m in _holding(app))
+        # scrolled to the top, the first question and its answer are mounted again, as they were
+        await _mount_all_pages(pilot, chat)
+        assert [m.text for m in app.query(UserMessage)] == [f"question {i}" for i in range(n)]
+        assert [m.text for m in app.query(AssistantMessage)] == [printable(ANSWERS[i % 3]) for i in range(n)]
 
 
 async def test_a_resize_does_not_render_far_answers_back_for_good() -> None:
@@ -254,13 +291,15 @@ async def test_a_resize_does_not_render_far_answers_back_for_good() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await app.open_conversation(conv.id)
+        # at the top (at the end, the far ones above are unmounted): the far ones are below
+        await _mount_all_pages(pilot, app.chat)
         await _settled(pilot, app)
-        assert not app.query(AssistantMessage).first().markdown.rendered_lines
+        assert not app.query(AssistantMessage).last().markdown.rendered_lines
         await pilot.resize_terminal(70, 30)
         await pilot.pause()
         await _settled(pilot, app)
         assert all(_near(app.chat, m) for m in _holding(app))
-        assert not app.query(AssistantMessage).first().markdown.rendered_lines
+        assert not app.query(AssistantMessage).last().markdown.rendered_lines
 
 
 async def test_an_answer_laid_out_before_it_is_mounted_still_settles() -> None:

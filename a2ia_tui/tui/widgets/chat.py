@@ -16,13 +16,16 @@ once they scroll back to the bottom.
 
 Lazy mounting: :meth:`ChatView.show_conversation` mounts only the last :data:`PAGE` messages;
 an "earlier messages" button above them mounts the previous page when pressed (or when the user
-scrolls to the top), so a 1,000-message conversation opens as fast as a 50-message one.
+scrolls to the top), so a 1,000-message conversation opens as fast as a 50-message one. A long
+live chat goes the same way (:meth:`ChatView.release_far`): while the view follows the end, the
+messages far above it are unmounted, kept only as what makes them again, behind that button.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -57,6 +60,10 @@ PAGE = 40
 #: (see ChatView.release_far)...
 KEEP_SCREENS = 1
 RELEASE_S = 0.5  # ...looked at this long after a scroll or an answer's end
+#: While the view follows the end, messages farther above it than KEEP_SCREENS screens are
+#: unmounted (a mounted answer keeps ~460 KB of widgets and Textual's layout records; unmounted,
+#: its text), once at least this many are: a few at a time, not one per answer
+UNMOUNT_MIN = 8
 
 
 class UserMessage(OneLayout, Static):
@@ -85,6 +92,7 @@ class NoteMessage(OneLayout, Static):
         text = printable(text)
         super().__init__(text, markup=False, classes=f"-{level}")
         self.text = text
+        self.level = level
 
 
 class AssistantMessage(OneLayout, Vertical):
@@ -104,6 +112,7 @@ class AssistantMessage(OneLayout, Vertical):
         super().__init__()
         text, thinking = printable(text), printable(thinking)
         self._restored = (status, error and printable(error))
+        self.error = self._restored[1]
         self.backend = backend and printable(backend)
         self.model = model and printable(model)
         self._initial = text
@@ -231,6 +240,7 @@ class AssistantMessage(OneLayout, Vertical):
 
     def mark(self, status: str, error: str | None = None) -> None:
         self.status = status
+        self.error = error and printable(error)
         if status == "interrupted":
             self.mount(Static("⏹ interrupted", classes="mark"))
         elif status == "failed":
@@ -253,6 +263,10 @@ class ToolNote(OneLayout, Static):
 
     DEFAULT_CSS = "ToolNote { padding: 0 1; color: $text-muted; }"
 
+    def __init__(self, text: str) -> None:
+        super().__init__(text, markup=False)
+        self.text = text
+
 
 class _ScrollBar(OneLayout, ScrollBar):
     """The chat's scrollbar. Textual's, placed by the first layout after it is shown, then set
@@ -272,9 +286,12 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._pending_entries: list[Entry] = []
+        #: what makes the messages not mounted above the chat's first page, oldest first: an
+        #: entry of a restored conversation, or a message unmounted by release_far
+        self._pending_entries: list = []
         self._quiet_mount = False
         self._release_timer = None
+        self._earlier_lock = asyncio.Lock()
 
     def call_next(self, callback, *args, **kwargs) -> None:
         """Textual's ``mount`` schedules its ``AwaitMount`` here; once the new widgets are
@@ -366,7 +383,38 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
                 forget_painted(child)  # (the answer's own lines: its background)
             else:
                 markdown.far = False
+        if self.is_vertical_scroll_end:
+            self._unmount_far(top)
         return released
+
+    def _unmount_far(self, top: float) -> None:
+        """Unmount the messages that end above ``top`` (the first ones: the view is at the end),
+        keeping what makes each again (its text, not its widgets) behind the "earlier messages"
+        button, whose pages mount them again as they were."""
+        if self._earlier_lock.locked():  # a page is being mounted (or its button removed)
+            return
+        far: list[Widget] = []
+        for child in self.children:
+            if isinstance(child, Button) and child.id == "earlier":
+                continue
+            if child.virtual_region.bottom >= top or _remake(child, {}) is None:
+                break
+            far.append(child)
+        if len(far) < UNMOUNT_MIN:
+            return
+        # the conversation's own strings where they are the same text: then kept once, not twice
+        conversation = getattr(self.app, "conversation", None)
+        texts = {e.message.content: e.message.content for e in getattr(conversation, "entries", ())
+                 if e.message.role == "assistant" and e.message.content}
+        self._pending_entries.extend(_remake(w, texts) for w in far)
+        label = f"▲ {len(self._pending_entries)} earlier messages"
+        found = self.query_children("#earlier")
+        if found:
+            found.first(Button).label = label
+        else:
+            self.mount(Button(label, id="earlier"), before=0)
+        self.remove_children(far)
+        forget_removed(self)
 
     def on_resize(self) -> None:
         self.schedule_release()
@@ -451,12 +499,17 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         self.schedule_release()
 
     async def show_earlier(self) -> None:
-        if not self._pending_entries:
+        # one page at a time: a scroll to the top asks too, and two at once took the same button
+        async with self._earlier_lock:
+            await self._show_earlier()
+
+    async def _show_earlier(self) -> None:
+        if not self._pending_entries or not self.query_children("#earlier"):
             return
         page = self._pending_entries[-PAGE:]
         self._pending_entries = self._pending_entries[:-PAGE]
         button = self.query_one("#earlier", Button)
-        widgets = [w for e in page for w in _widgets_for(e)]
+        widgets = [w for e in page for w in (e() if callable(e) else _widgets_for(e))]
         await self.mount_all(widgets, after=button)
         if self._pending_entries:
             button.label = f"▲ {len(self._pending_entries)} earlier messages"
@@ -475,6 +528,30 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
             self.schedule_release()
         if new == 0 and old > 0 and self._pending_entries:
             self.call_later(self.show_earlier)
+
+
+def _remake(widget: Widget, texts: dict[str, str]):
+    """What makes ``widget`` again (a list of one widget), or None for a widget that cannot be
+    unmounted: one being streamed, or not a message. Holds its text (the string in ``texts``
+    equal to it, if any), not the widget."""
+    if isinstance(widget, AssistantMessage):
+        if widget.streaming or widget.status == "streaming" or widget._markdown is None:
+            return None
+        thinking = "".join(widget._thinking_parts)
+        text = texts.get(widget.text, widget.text)
+        return partial(_one, AssistantMessage, widget.backend, widget.model, text=text, thinking=thinking,
+                       status=widget.status, error=widget.error)
+    if isinstance(widget, UserMessage):
+        return partial(_one, UserMessage, widget.text)
+    if isinstance(widget, NoteMessage):
+        return partial(_one, NoteMessage, widget.text, widget.level)
+    if isinstance(widget, ToolNote):
+        return partial(_one, ToolNote, widget.text)
+    return None
+
+
+def _one(cls: type, *args, **kwargs) -> list:
+    return [cls(*args, **kwargs)]
 
 
 def _widgets_for(entry: Entry) -> list:
@@ -516,4 +593,4 @@ def register_styles(stylesheet) -> None:
 
 
 def _tool_note(name: str) -> ToolNote:
-    return ToolNote(printable(f"→ called {name} (see the trace)"), markup=False)
+    return ToolNote(printable(f"→ called {name} (see the trace)"))
