@@ -480,14 +480,16 @@ async def _turn(orch, calls, answer):
     orch.client = ScriptedClient([tool_reply(*calls), text_reply("done")])
     conv = Conversation()
     conv.add_user("go")
-    asked, finished = [], []
+    asked, done = [], {}
     async for ev in orch.run_turn(conv):
         if isinstance(ev, ApprovalNeeded):
             asked.append((ev.call.name, dict(ev.call.arguments), ev.reason))
             ev.future.set_result(answer)
         elif isinstance(ev, ToolCallFinished):
-            finished.append((ev.result, ev.is_error))
-    return asked, finished
+            done[ev.id] = (ev.result, ev.is_error)
+    # in the order of the calls: calls of one reply run at once and may finish in any order
+    ids = [c.id for e in conv.entries for c in e.message.tool_calls]
+    return asked, [done[i] for i in ids if i in done]
 
 
 async def test_secret_reads_ask_and_others_do_not(agent_home):
