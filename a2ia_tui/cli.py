@@ -165,7 +165,9 @@ class Session:
 
 async def _ask_noninteractive(session: Session, ev: ApprovalNeeded) -> Approval:
     verdict = Approval.ALLOW if session.args.yes else Approval.DENY
-    session.note(f"[approval] {ev.call.name}: {'approved (--yes)' if session.args.yes else 'declined (no terminal; use --yes)'}")
+    session.note(
+        f"[approval] {ev.call.name}: {'approved (--yes)' if session.args.yes else 'declined (no terminal; use --yes)'}"
+    )
     return verdict
 
 
@@ -478,4 +480,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

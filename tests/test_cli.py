@@ -14,7 +14,9 @@ CLI = [sys.executable, "-m", "a2ia_tui.cli"]
 
 
 def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env={**os.environ, **env}, input=stdin, timeout=120)
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env={**os.environ, **env}, input=stdin, timeout=120
+    )
 
 
 @pytest.fixture
@@ -28,8 +30,17 @@ def workspace(tmp_path):
 def test_prompt_mode_runs_a_tool_call_and_prints_the_answer(workspace):
     replies = [Reply(tool_calls=[("read_file", {"path": "facts.txt"})]), Reply(text="The code is 7-7-Ünïcode.")]
     with FakeLLMServer("vllm", replies).threaded() as srv:
-        proc = run_cli("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "-p", "What is the code?",
-                       env={"A2IA_TOOLS__WORKSPACE": str(workspace)})
+        proc = run_cli(
+            "--backend",
+            "vllm",
+            "--vllm-url",
+            srv.url,
+            "--model",
+            "fake-model",
+            "-p",
+            "What is the code?",
+            env={"A2IA_TOOLS__WORKSPACE": str(workspace)},
+        )
         bodies = [r.body for r in srv.requests if r.path == "/v1/chat/completions"]
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "The code is 7-7-Ünïcode."
@@ -41,9 +52,16 @@ def test_prompt_mode_runs_a_tool_call_and_prints_the_answer(workspace):
 
 
 def test_prompt_from_stdin_and_destructive_call_declined_without_yes(workspace):
-    replies = [Reply(tool_calls=[("write_file", {"path": "x.txt", "content": "pwned"})]), Reply(text="Could not write.")]
+    replies = [
+        Reply(tool_calls=[("write_file", {"path": "x.txt", "content": "pwned"})]),
+        Reply(text="Could not write."),
+    ]
     with FakeLLMServer("openai", replies).threaded() as srv:
-        env = {"A2IA_TOOLS__WORKSPACE": str(workspace), "A2IA_BACKENDS__LM__KIND": "openai", "A2IA_BACKENDS__LM__BASE_URL": srv.url}
+        env = {
+            "A2IA_TOOLS__WORKSPACE": str(workspace),
+            "A2IA_BACKENDS__LM__KIND": "openai",
+            "A2IA_BACKENDS__LM__BASE_URL": srv.url,
+        }
         proc = run_cli("--backend", "lm", "--model", "fake-model", "-p", "-", env=env, stdin="write it")
     assert proc.returncode == 0, proc.stderr
     assert not (workspace / "x.txt").exists()
@@ -53,15 +71,37 @@ def test_prompt_from_stdin_and_destructive_call_declined_without_yes(workspace):
 def test_yes_approves(workspace):
     replies = [Reply(tool_calls=[("write_file", {"path": "x.txt", "content": "ok"})]), Reply(text="Written.")]
     with FakeLLMServer("vllm", replies).threaded() as srv:
-        proc = run_cli("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "--yes", "-p", "write",
-                       env={"A2IA_TOOLS__WORKSPACE": str(workspace)})
+        proc = run_cli(
+            "--backend",
+            "vllm",
+            "--vllm-url",
+            srv.url,
+            "--model",
+            "fake-model",
+            "--yes",
+            "-p",
+            "write",
+            env={"A2IA_TOOLS__WORKSPACE": str(workspace)},
+        )
     assert proc.returncode == 0, proc.stderr
     assert (workspace / "x.txt").read_text() == "ok"
 
 
 def test_backend_failure_is_one_line_and_nonzero(workspace):
-    with FakeLLMServer("vllm", [Reply(status=500, error_body={"error": {"message": "CUDA error: device-side assert", "type": "InternalServerError", "code": 500}})]).threaded() as srv:
-        proc = run_cli("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "--no-tools", "-p", "hi", env={})
+    with FakeLLMServer(
+        "vllm",
+        [
+            Reply(
+                status=500,
+                error_body={
+                    "error": {"message": "CUDA error: device-side assert", "type": "InternalServerError", "code": 500}
+                },
+            )
+        ],
+    ).threaded() as srv:
+        proc = run_cli(
+            "--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "--no-tools", "-p", "hi", env={}
+        )
     assert proc.returncode == 1
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert lines == ["a2ia-cli: HTTP 500: CUDA error: device-side assert"], proc.stderr
@@ -69,15 +109,28 @@ def test_backend_failure_is_one_line_and_nonzero(workspace):
 
 
 def test_unreachable_backend(tmp_path):
-    proc = run_cli("--backend", "vllm", "--vllm-url", "http://127.0.0.1:9/v1", "--model", "m", "--no-tools", "-p", "hi", env={})
+    proc = run_cli(
+        "--backend", "vllm", "--vllm-url", "http://127.0.0.1:9/v1", "--model", "m", "--no-tools", "-p", "hi", env={}
+    )
     assert proc.returncode == 1 and "cannot reach http://127.0.0.1:9/v1" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_a_missing_mcp_servers_file_is_a_configuration_error(tmp_path):
     absent = tmp_path / "absent.json"
-    proc = run_cli("--backend", "vllm", "--vllm-url", "http://127.0.0.1:9/v1", "--model", "m", "--mcp-config", str(absent),
-                   "-p", "hi", env={"A2IA_HOME": str(tmp_path / "home")})
+    proc = run_cli(
+        "--backend",
+        "vllm",
+        "--vllm-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--mcp-config",
+        str(absent),
+        "-p",
+        "hi",
+        env={"A2IA_HOME": str(tmp_path / "home")},
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"a2ia: configuration error: {absent}: file not found"]
 
@@ -92,7 +145,14 @@ class Term:
         import pty
 
         self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen([*CLI, *args], stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env, "TERM": "dumb"}, close_fds=True)
+        self.proc = subprocess.Popen(
+            [*CLI, *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env={**os.environ, **env, "TERM": "dumb"},
+            close_fds=True,
+        )
         os.close(slave)
         self.seen = ""
 
@@ -111,7 +171,9 @@ class Term:
                     self.seen += os.read(self.master, 65536).decode("utf-8", "replace").replace("\r\n", "\n")
                 except OSError:  # the child closed the pty
                     if self.proc.poll() is not None and text not in self.seen:
-                        raise AssertionError(f"exited {self.proc.returncode} before {text!r}:\n{self.seen[-3000:]}") from None
+                        raise AssertionError(
+                            f"exited {self.proc.returncode} before {text!r}:\n{self.seen[-3000:]}"
+                        ) from None
         at = self.seen.index(text) + len(text)
         before, self.seen = self.seen[:at], self.seen[at:]
         return before
@@ -159,7 +221,10 @@ def test_interactive_tools_approvals_always_and_commands(workspace, term_factory
         Reply(text="Left it."),
     ]
     with FakeLLMServer("vllm", replies).threaded() as srv:
-        t = term_factory(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(workspace)})
+        t = term_factory(
+            ["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"],
+            {"A2IA_TOOLS__WORKSPACE": str(workspace)},
+        )
         t.expect("vllm> ")
         t.send("/tools")
         listing = t.expect("vllm> ")
@@ -216,7 +281,10 @@ def test_interactive_ctrl_c_cancels_the_answer_then_the_next_turn_works(workspac
 def test_interactive_ctrl_c_at_the_approval_question_declines_and_cancels(workspace, term_factory):
     replies = [Reply(tool_calls=[("write_file", {"path": "x.txt", "content": "no"})]), Reply(text="after")]
     with FakeLLMServer("vllm", replies).threaded() as srv:
-        t = term_factory(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(workspace)})
+        t = term_factory(
+            ["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"],
+            {"A2IA_TOOLS__WORKSPACE": str(workspace)},
+        )
         t.expect("vllm> ")
         t.send("write x")
         t.expect("Allow? [y]es / [n]o / [a]lways for this tool: ")

@@ -11,7 +11,9 @@ from ..core.textsafe import printable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["show", "path"], help="show: effective settings (secrets masked); path: files read")
+    p.add_argument(
+        "action", choices=["show", "path"], help="show: effective settings (secrets masked); path: files read"
+    )
     p.add_argument("--json", action="store_true", help="JSON instead of TOML (show)")
 
 

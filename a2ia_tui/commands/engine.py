@@ -17,9 +17,7 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "action", choices=["start", "stop", "status", "logs", "command", "autotune"]
-    )
+    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune"])
     p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
     p.add_argument("--port", type=int, help="port to serve on")
     p.add_argument(
@@ -29,14 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="M",
         help="model to serve (vllm: HF id or path; local: GGUF path)",
     )
-    p.add_argument(
-        "--print0", action="store_true", help="command: NUL-separated argv for scripts"
-    )
+    p.add_argument("--print0", action="store_true", help="command: NUL-separated argv for scripts")
     p.add_argument("--json", action="store_true", help="status/command: JSON")
     p.add_argument("--lines", "-n", type=int, default=50, help="logs: how many lines")
-    p.add_argument(
-        "--follow", "-f", action="store_true", help="logs: keep printing new lines"
-    )
+    p.add_argument("--follow", "-f", action="store_true", help="logs: keep printing new lines")
 
 
 def _overrides(args: argparse.Namespace) -> dict:
@@ -79,11 +73,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         proposal = mgr.proposal("vllm", model=_overrides(args).get("model"))
         if args.json:
-            print(
-                json.dumps(
-                    {**proposal.to_dict(), "overrides": proposal.overrides()}, indent=2
-                )
-            )
+            print(json.dumps({**proposal.to_dict(), "overrides": proposal.overrides()}, indent=2))
         else:
             print(proposal.summary())
         return 0 if proposal.fits else 1
@@ -96,9 +86,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             for n, s in status.items():
                 extra = f" pid {s['pid']}" if s.get("pid") else ""
-                print(
-                    f"{n:<6} {s.get('status', '?'):<10} {s.get('url', '')}  {s.get('model', '')}{extra}"
-                )
+                print(f"{n:<6} {s.get('status', '?'):<10} {s.get('url', '')}  {s.get('model', '')}{extra}")
         return 0
     if args.action == "logs":
         path = mgr[name].log_path
@@ -140,8 +128,7 @@ def run(args: argparse.Namespace) -> int:
                 if n == name and s.phase and s.phase != last[0]:
                     last[0] = s.phase
                     print(
-                        f"  {int(s.progress * 100):3d}%  {s.phase}"
-                        + (f" — {s.detail}" if s.detail else ""),
+                        f"  {int(s.progress * 100):3d}%  {s.phase}" + (f" — {s.detail}" if s.detail else ""),
                         file=sys.stderr,
                     )
 

@@ -30,7 +30,13 @@ def _positive(text: str) -> float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="print one snapshot and exit")
     p.add_argument("--json", action="store_true", help="JSON (one object per line without --once)")
-    p.add_argument("--interval", type=_positive, default=None, metavar="S", help="seconds between lines (default: monitor.gpu_interval_s)")
+    p.add_argument(
+        "--interval",
+        type=_positive,
+        default=None,
+        metavar="S",
+        help="seconds between lines (default: monitor.gpu_interval_s)",
+    )
     p.add_argument("--count", type=int, default=0, metavar="N", help="stop after N lines (0 = until Ctrl-C)")
 
 

@@ -41,10 +41,25 @@ from typing import Any
 
 #: Words of a variable or header name (split at ``_ - .``) that mark its value as a secret. Whole
 #: words, so ``A2IA_AGENT__MAX_TOKENS`` (a number) stays while ``A2IA_..._API_KEY`` goes.
-SECRET_WORDS = frozenset({
-    "KEY", "APIKEY", "TOKEN", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PASS", "AUTH",
-    "AUTHORIZATION", "CREDENTIAL", "CREDENTIALS", "HEADERS", "COOKIE", "BEARER",
-})
+SECRET_WORDS = frozenset(
+    {
+        "KEY",
+        "APIKEY",
+        "TOKEN",
+        "SECRET",
+        "SECRETS",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "AUTH",
+        "AUTHORIZATION",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "HEADERS",
+        "COOKIE",
+        "BEARER",
+    }
+)
 _WORD_SPLIT = re.compile(r"[_\-.\s]+")
 #: A secret at least this long is also removed where it is part of a longer value
 #: ("Bearer sk-…"); shorter ones ("EMPTY", a dummy key) only where they are the whole value.
@@ -110,7 +125,9 @@ def without_secrets(environ: Mapping[str, str], secrets: Iterable[str] = ()) -> 
     return out
 
 
-def user_env(settings: Any = None, environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> dict[str, str]:
+def user_env(
+    settings: Any = None, environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()
+) -> dict[str, str]:
     """The user's environment (``os.environ`` by default) without the secrets a2ia holds."""
     env = os.environ if environ is None else environ
     secrets = secret_values(settings, extra) if settings is not None else {v for v in extra if v}

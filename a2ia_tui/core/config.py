@@ -408,16 +408,27 @@ def _explain(exc: msgspec.ValidationError, data: Any, type_: Any) -> tuple[str, 
         return ".".join([*keys, unknown.group(1)]), "unknown key"
     choices = get_args(_bare(typ)) if get_origin(_bare(typ)) is Literal else ()
     if text.startswith("Invalid enum value") and choices:
-        return ".".join(keys), f"{text.removeprefix('Invalid enum value ')} is not one of " + ", ".join(map(repr, choices))
+        return ".".join(keys), f"{text.removeprefix('Invalid enum value ')} is not one of " + ", ".join(
+            map(repr, choices)
+        )
     missing = re.fullmatch(r"Object missing required field `(.+)`", text)
     if missing:
         return ".".join([*keys, missing.group(1)]), "missing"
-    return ".".join(keys), _TYPE_WORD.sub(lambda m: _TYPE_WORDS.get(m.group(1), m.group(1)), text).replace("Expected", "expected", 1)
+    return ".".join(keys), _TYPE_WORD.sub(lambda m: _TYPE_WORDS.get(m.group(1), m.group(1)), text).replace(
+        "Expected", "expected", 1
+    )
 
 
 #: msgspec's type names in its messages ("Expected `int`, got `str`"), in words.
-_TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-               "object": "a table", "array": "a list", "null": "nothing"}
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "object": "a table",
+    "array": "a list",
+    "null": "nothing",
+}
 _TYPE_WORD = re.compile(r"`([^`]*)`")
 
 
@@ -488,8 +499,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         # TOML is UTF-8 by definition; a latin-1, UTF-16 or binary file lands here.
-        raise ConfigError(str(path), "", f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                          "save the file as UTF-8") from None
+        raise ConfigError(
+            str(path),
+            "",
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); save the file as UTF-8",
+        ) from None
     except RecursionError:
         raise ConfigError(str(path), "", "invalid TOML: nested too deeply") from None
     except OSError as exc:

@@ -31,8 +31,18 @@ _SECRET_NAME = re.compile(
 )
 
 #: Headers whose values are never secret (shown as they are).
-_PLAIN_HEADERS = {"accept", "accept-encoding", "accept-language", "content-type", "user-agent", "cache-control",
-                  "connection", "host", "origin", "referer"}
+_PLAIN_HEADERS = {
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "content-type",
+    "user-agent",
+    "cache-control",
+    "connection",
+    "host",
+    "origin",
+    "referer",
+}
 
 
 def is_secret_name(name: str) -> bool:
@@ -57,8 +67,9 @@ def mask_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(is_secret_name(k) for k, _ in pairs):
-            query = "&".join(f"{k}={MASK}" if is_secret_name(k) else (f"{k}={v}" if v or "=" in query else k)
-                             for k, v in pairs)
+            query = "&".join(
+                f"{k}={MASK}" if is_secret_name(k) else (f"{k}={v}" if v or "=" in query else k) for k, v in pairs
+            )
     if netloc == parts.netloc and query == parts.query:
         return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
@@ -131,8 +142,11 @@ def redact_text(text: str, *, secrets: Iterable[str] = (), _urls: bool = True) -
 
 
 def _mask_named(m: re.Match[str]) -> str:
-    name, sep, value = (m.group("name"), m.group("sep"), m.group("value")) if m.group("name") else (
-        m.group("fname"), m.group("fsep"), m.group("fvalue"))
+    name, sep, value = (
+        (m.group("name"), m.group("sep"), m.group("value"))
+        if m.group("name")
+        else (m.group("fname"), m.group("fsep"), m.group("fvalue"))
+    )
     if value.endswith(MASK) or value.lower() in ("bearer", "basic", "token") or _NOT_SECRET.search(name):
         return m.group(0)
     return f"{name}{sep}{MASK}"

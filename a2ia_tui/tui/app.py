@@ -162,7 +162,9 @@ class A2IAApp(App[int]):
         #: The time of the last key or paste (see _offer_approval); its clock is injectable.
         self.key_quiet = KeyQuiet()
         self._approval_timer: Any = None
-        self.theme = services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
+        self.theme = (
+            services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
+        )
         self._css_cache_dir = services.loaded.paths.state_dir if services.extras.get("css_cache", True) else None
         #: Textual's parsed CSS from the last run (see css_cache): loaded before Textual parses
         #: the app's own CSS; with a theme other than the default, its variables are applied
@@ -375,8 +377,10 @@ class A2IAApp(App[int]):
 
         for name, record in left.items():
             label = {"vllm": "vLLM", "local": "The local engine"}.get(name, name)
-            question = (f"{label} (pid {record.get('pid')}) was left running by an earlier session at "
-                        f"{record.get('url', '?')}. Adopt it, or stop it?")
+            question = (
+                f"{label} (pid {record.get('pid')}) was left running by an earlier session at "
+                f"{record.get('url', '?')}. Adopt it, or stop it?"
+            )
             adopt = await self.push_screen_wait(ConfirmScreen(question, yes="Adopt", no="Stop it"))
             try:
                 if adopt:
@@ -446,9 +450,11 @@ class A2IAApp(App[int]):
                 except Exception:  # noqa: BLE001 - a missing /metrics just leaves the fields empty
                     metrics = None
                 if metrics is not None:
-                    self.status.set(kv=metrics.kv_cache_usage,
-                                    running=None if metrics.running is None else int(metrics.running),
-                                    waiting=None if metrics.waiting is None else int(metrics.waiting))
+                    self.status.set(
+                        kv=metrics.kv_cache_usage,
+                        running=None if metrics.running is None else int(metrics.running),
+                        waiting=None if metrics.waiting is None else int(metrics.waiting),
+                    )
                 await asyncio.sleep(self.services.settings.monitor.metrics_interval_s)
         finally:
             await poller.aclose()
@@ -463,8 +469,16 @@ class A2IAApp(App[int]):
 
     def _set_backend(self, name: str, client: Any) -> None:
         self.backend = name
-        self.status.set(backend=name, model=getattr(client, "model", None), mode=self._mode_label(),
-                        tps=None, ttft=None, tokens_in=None, tokens_out=None, context_max=None)
+        self.status.set(
+            backend=name,
+            model=getattr(client, "model", None),
+            mode=self._mode_label(),
+            tps=None,
+            ttft=None,
+            tokens_in=None,
+            tokens_out=None,
+            context_max=None,
+        )
         self._sidebar_set(current_backend=name, current_model=getattr(client, "model", None))
         self.run_worker(self._context_length(client), group="ctx", exclusive=True)
 
@@ -516,8 +530,11 @@ class A2IAApp(App[int]):
             if key not in self._missing_models_noted:
                 self._missing_models_noted.add(key)
                 names = ", ".join(message.models[:5]) + (", …" if len(message.models) > 5 else "")
-                self.chat.add_note(f"{message.backend} does not list the model {client.model!r} (it has: {names}); "
-                                   "choose one in the sidebar's model picker.", "warning")
+                self.chat.add_note(
+                    f"{message.backend} does not list the model {client.model!r} (it has: {names}); "
+                    "choose one in the sidebar's model picker.",
+                    "warning",
+                )
 
     @work(group="swap", exclusive=True)
     async def switch_backend(self, name: str, model: str | None = None, checked: bool = False) -> None:
@@ -531,8 +548,9 @@ class A2IAApp(App[int]):
         if name == self.backend and (model is None or model == cur.model):
             return
         if self.turn_running:
-            ok = await self.push_screen_wait(self._confirm(
-                f"An answer is streaming from {self.backend}. Stop it and switch to {name}?"))
+            ok = await self.push_screen_wait(
+                self._confirm(f"An answer is streaming from {self.backend}. Stop it and switch to {name}?")
+            )
             if not ok:
                 return
             await self.cancel_turn()
@@ -554,7 +572,9 @@ class A2IAApp(App[int]):
         old = cur
         self.orchestrator.set_client(client)
         self._set_backend(name, client)
-        self.chat.add_note(f"Switched to {name}:{client.model or 'default model'}" + ("" if ok else f" (offline: {why})"))
+        self.chat.add_note(
+            f"Switched to {name}:{client.model or 'default model'}" + ("" if ok else f" (offline: {why})")
+        )
         self._start_metrics()
         if old is not client:
             try:
@@ -692,8 +712,9 @@ class A2IAApp(App[int]):
                     self._focus_prompt_if_idle()
                 elif isinstance(ev, Usage):
                     counted = pieces
-                    self.status.set(tps=ev.tokens_per_s, ttft=ev.ttft_s, tokens_in=ev.prompt_tokens,
-                                    tokens_out=ev.completion_tokens)
+                    self.status.set(
+                        tps=ev.tokens_per_s, ttft=ev.ttft_s, tokens_in=ev.prompt_tokens, tokens_out=ev.completion_tokens
+                    )
                     self._save()
                 elif isinstance(ev, Notice):
                     if msg is not None and msg.empty:  # the note goes before the answer
@@ -824,8 +845,11 @@ class A2IAApp(App[int]):
         say so once and retry on a timer until they are written."""
         waiting = getattr(store, "waiting", 0)
         if waiting and self._history_retry is None:
-            self.chat.add_note(f"History: the database is locked by another program; {waiting} message(s) wait "
-                               "in memory and will be written when it is free.", "warning")
+            self.chat.add_note(
+                f"History: the database is locked by another program; {waiting} message(s) wait "
+                "in memory and will be written when it is free.",
+                "warning",
+            )
             self._history_retry = self.set_interval(HISTORY_RETRY_S, self._retry_history)
 
     def _retry_history(self) -> None:
@@ -929,8 +953,12 @@ class A2IAApp(App[int]):
         await self._restore_trace(conv)
         # the last answer's figures, as saved with it (the chat shown before had its own)
         last = next((e.meta for e in reversed(conv.entries) if e.message.role == "assistant"), None)
-        self.status.set(tps=last and last.tokens_per_s, ttft=last and last.ttft_s,
-                        tokens_in=last and last.prompt_tokens, tokens_out=last and last.completion_tokens)
+        self.status.set(
+            tps=last and last.tokens_per_s,
+            ttft=last and last.ttft_s,
+            tokens_in=last and last.prompt_tokens,
+            tokens_out=last and last.completion_tokens,
+        )
 
     async def _restore_trace(self, conv: Any) -> None:
         from ..core.agent.conversation import pair_tool_results
@@ -950,11 +978,21 @@ class A2IAApp(App[int]):
                 if not server and hub is not None:
                     tool = hub.tool(call.name)
                     server = tool.server if tool is not None else ""
-                await self.trace.add_call(Req(key, call.name, call.function.arguments, server or "",
-                                              raw_arguments=call.function.raw_arguments))
+                await self.trace.add_call(
+                    Req(
+                        key, call.name, call.function.arguments, server or "", raw_arguments=call.function.raw_arguments
+                    )
+                )
                 if res is not None:
-                    self.trace.finish(Fin(key, res.meta.full_result or res.message.content, res.meta.is_error,
-                                          res.meta.duration_s or 0.0, name=call.name))
+                    self.trace.finish(
+                        Fin(
+                            key,
+                            res.meta.full_result or res.message.content,
+                            res.meta.is_error,
+                            res.meta.duration_s or 0.0,
+                            name=call.name,
+                        )
+                    )
 
     def export_path(self) -> Path:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.conversation.title).strip("-")[:40] or "chat"
@@ -974,7 +1012,7 @@ class A2IAApp(App[int]):
         # the toast and lost the file's name); the chat keeps the full path, to copy.
         home, where = str(Path.home()), str(path.parent)
         if where == home or where.startswith(home + "/"):
-            where = "~" + where[len(home):]
+            where = "~" + where[len(home) :]
         self.notify(f"{path.name}\nin {where}", title="Exported")
         self.chat.add_note(f"Exported to {path}")
 
@@ -1007,7 +1045,9 @@ class A2IAApp(App[int]):
             self.notify("Tools are off (--no-tools, or tools.enabled = false): no tool protocol to switch.")
             return
         default = self.services.settings.agent.mode
-        self.orchestrator.mode = ("native" if default == "react" else default) if self.orchestrator.mode == "react" else "react"
+        self.orchestrator.mode = (
+            ("native" if default == "react" else default) if self.orchestrator.mode == "react" else "react"
+        )
         self.status.set(mode=self._mode_label())
         self.notify(f"Tool protocol: {self._mode_label()}")
 
@@ -1056,7 +1096,9 @@ class A2IAApp(App[int]):
         if eng is None:
             return
         if self.turn_running and self.busy_backend == name:
-            if not await self.push_screen_wait(self._confirm(f"An answer is streaming from {name}. Stop it and the engine?")):
+            if not await self.push_screen_wait(
+                self._confirm(f"An answer is streaming from {name}. Stop it and the engine?")
+            ):
                 return
             await self.cancel_turn()
         try:
@@ -1113,5 +1155,8 @@ class A2IAApp(App[int]):
         for binding in self.BINDINGS:
             if binding.action in ("quit",):
                 continue
-            yield SystemCommand(f"{binding.description} ({binding.key})", f"Same as {binding.key}",
-                                lambda a=binding.action: self.run_action(a))
+            yield SystemCommand(
+                f"{binding.description} ({binding.key})",
+                f"Same as {binding.key}",
+                lambda a=binding.action: self.run_action(a),
+            )

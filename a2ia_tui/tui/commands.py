@@ -31,8 +31,9 @@ class A2IACommands(Provider):
         self._items: list[tuple[str, str, object]] = []
         settings = app.services.settings
         for name in settings.backends:
-            self._items.append((f"Backend: {name}", f"Switch to the {name} backend",
-                                partial(app.post_message, SwitchBackend(name))))
+            self._items.append(
+                (f"Backend: {name}", f"Switch to the {name} backend", partial(app.post_message, SwitchBackend(name)))
+            )
         orch = getattr(app, "orchestrator", None)
         if orch is not None:
             try:
@@ -40,20 +41,36 @@ class A2IACommands(Provider):
             except Exception:  # noqa: BLE001 - an offline backend lists no models
                 models = []
             for m in models:
-                self._items.append((_plain(f"Model: {orch.client.name}/{m.name}"),
-                                    _plain(f"Use {m.name} on {orch.client.name}"),
-                                    partial(app.post_message, SwitchBackend(orch.client.name, m.name))))
+                self._items.append(
+                    (
+                        _plain(f"Model: {orch.client.name}/{m.name}"),
+                        _plain(f"Use {m.name} on {orch.client.name}"),
+                        partial(app.post_message, SwitchBackend(orch.client.name, m.name)),
+                    )
+                )
         if app.services.engines is not None:
             for name in ("vllm", "local"):
-                self._items.append((f"Engine: start {name}", f"The {name} engine's estimate and settings, then start it",
-                                    partial(app.open_engine_start, name)))
-                self._items.append((f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name)))
+                self._items.append(
+                    (
+                        f"Engine: start {name}",
+                        f"The {name} engine's estimate and settings, then start it",
+                        partial(app.open_engine_start, name),
+                    )
+                )
+                self._items.append(
+                    (f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name))
+                )
         store = app.services.store
         if store is not None:
             try:
                 for info in store.list(limit=50):
-                    self._items.append((_plain(f"Chat: {info.title}"), f"Open the saved chat ({info.messages} messages)",
-                                        partial(app.post_message, OpenConversation(info.id))))
+                    self._items.append(
+                        (
+                            _plain(f"Chat: {info.title}"),
+                            f"Open the saved chat ({info.messages} messages)",
+                            partial(app.post_message, OpenConversation(info.id)),
+                        )
+                    )
             except Exception:  # noqa: BLE001
                 pass
 

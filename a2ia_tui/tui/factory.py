@@ -39,6 +39,7 @@ def default_services(loaded: LoadedSettings) -> AppServices:
         engines = EngineManager(settings, loaded.paths)
     except Exception:  # noqa: BLE001 - engines are optional; the sidebar says why they are absent
         engines = None
+
     def store_opener():
         from ..core.store import open_store
 

@@ -90,9 +90,7 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
         ready_file.unlink(missing_ok=True)
         state = await mgr.start("vllm")
         ready_lat.append(t_ready[0] - float(ready_file.read_text()))
-        async with httpx.AsyncClient(
-            trust_env=False
-        ) as http:  # baseline: one probe round trip
+        async with httpx.AsyncClient(trust_env=False) as http:  # baseline: one probe round trip
             t0 = time.monotonic()
             await http.get(state.url[:-3] + "/health")
             rtt.append(time.monotonic() - t0)
@@ -117,13 +115,20 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
     # crash while ready: the fake's os._exit -> manager state 'failed' (goal < 1 s)
     crash_lat = []
     for _ in range(rounds):
-        loaded = load_settings(env={"A2IA_HOME": str(tmp / "home"), "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
-                                    "A2IA_ENGINES__VLLM__PORT": str(free_port()),
-                                    "A2IA_ENGINES__VLLM__EXTRA_ARGS": '["--fake-delay","0.02","--fake-mode","crash-after-ready","--fake-crash-after","0.2"]'})
+        loaded = load_settings(
+            env={
+                "A2IA_HOME": str(tmp / "home"),
+                "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
+                "A2IA_ENGINES__VLLM__PORT": str(free_port()),
+                "A2IA_ENGINES__VLLM__EXTRA_ARGS": '["--fake-delay","0.02","--fake-mode","crash-after-ready","--fake-crash-after","0.2"]',
+            }
+        )
         mgr = EngineManager(loaded.settings, loaded.paths)
         failed = asyncio.Event()
         t_failed: list[float] = []
-        mgr.add_listener(lambda n, s, t=t_failed, f=failed: (t.append(time.monotonic()), f.set()) if s.status == "failed" else None)
+        mgr.add_listener(
+            lambda n, s, t=t_failed, f=failed: (t.append(time.monotonic()), f.set()) if s.status == "failed" else None
+        )
         crash_file = Path(str(ready_file) + ".crash")
         crash_file.unlink(missing_ok=True)
         await mgr.start("vllm")
@@ -131,14 +136,10 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
         crash_lat.append(t_failed[0] - float(crash_file.read_text()))
         await mgr.stop("vllm")
     r, b = statistics.median(ready_lat), statistics.median(rtt)
-    print(
-        "== readiness: fake /health answers 200 -> manager state 'ready'  (goal < 250 ms)"
-    )
+    print("== readiness: fake /health answers 200 -> manager state 'ready'  (goal < 250 ms)")
     print(f"  manager          {ms(ready_lat)}")
     print(f"  baseline probe   {ms(rtt)}   (one /health round trip)")
-    print(
-        f"  ratio            {r / b:.1f}x the bare round trip; goal {'MET' if r < 0.25 else 'MISSED'}"
-    )
+    print(f"  ratio            {r / b:.1f}x the bare round trip; goal {'MET' if r < 0.25 else 'MISSED'}")
     s, rb = statistics.median(stop_lat), statistics.median(raw_stop)
     print("== stop of a cooperative server: stop() -> 'stopped'  (goal < 1 s)")
     print(f"  manager          {ms(stop_lat)}")
@@ -147,7 +148,9 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
     c = statistics.median(crash_lat)
     print("== crash while ready: the server's exit -> manager state 'failed' with its cause  (goal < 1 s)")
     print(f"  manager          {ms(crash_lat)}")
-    print(f"  ratio            {c / b:.1f}x the bare /health round trip; goal {'MET' if max(crash_lat) < 1.0 else 'MISSED'}")
+    print(
+        f"  ratio            {c / b:.1f}x the bare /health round trip; goal {'MET' if max(crash_lat) < 1.0 else 'MISSED'}"
+    )
 
 
 async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> None:
@@ -183,9 +186,7 @@ async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> Non
         for _ in range(3):
             first = None
             n = 0
-            async for chunk in client.stream_chat(
-                prompt, options={"max_tokens": tokens, "temperature": 0.7}
-            ):
+            async for chunk in client.stream_chat(prompt, options={"max_tokens": tokens, "temperature": 0.7}):
                 if chunk.message.content:
                     n += 1
                     if first is None:
@@ -221,9 +222,7 @@ async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> Non
     # baseline: the same model in-process, no HTTP, no server
     from llama_cpp import Llama
 
-    llm = Llama(
-        model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count() or 2, verbose=False
-    )
+    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=os.cpu_count() or 2, verbose=False)
     base = []
     for _ in range(3):
         first = None
@@ -240,17 +239,11 @@ async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> Non
         if first and n > 1:
             base.append((n - 1) / (time.monotonic() - first))
     med = statistics.median
-    print(
-        f"== bundled engine: SmolLM2-135M-Instruct Q4_1 on {os.cpu_count()} CPU cores, {tokens} tokens max"
-    )
+    print(f"== bundled engine: SmolLM2-135M-Instruct Q4_1 on {os.cpu_count()} CPU cores, {tokens} tokens max")
     print(f"  start to ready              {start_s:6.2f} s")
-    print(
-        f"  client-side (streamed)      {med(client_rates):6.1f} tokens/s  (n={len(client_rates)})"
-    )
+    print(f"  client-side (streamed)      {med(client_rates):6.1f} tokens/s  (n={len(client_rates)})")
     if server_rates:
-        print(
-            f"  server-reported (log)       {med(server_rates):6.1f} tokens/s  (llama.cpp eval time)"
-        )
+        print(f"  server-reported (log)       {med(server_rates):6.1f} tokens/s  (llama.cpp eval time)")
     else:
         print("  server-reported (log)       none: the server printed no eval timings")
     if usage_rates:

@@ -61,9 +61,15 @@ def metrics_text(engines: int = 2) -> tuple[str, int]:
                 out.append("# TYPE vllm:request_success_total counter")
             out.append(f'vllm:request_success_total{{{lab},finished_reason="{reason}"}} 42.0')
             series += 1
-        for hist in ("time_to_first_token_seconds", "inter_token_latency_seconds", "e2e_request_latency_seconds",
-                     "request_queue_time_seconds", "request_prefill_time_seconds", "request_decode_time_seconds",
-                     "request_inference_time_seconds"):
+        for hist in (
+            "time_to_first_token_seconds",
+            "inter_token_latency_seconds",
+            "e2e_request_latency_seconds",
+            "request_queue_time_seconds",
+            "request_prefill_time_seconds",
+            "request_decode_time_seconds",
+            "request_inference_time_seconds",
+        ):
             name = f"vllm:{hist}"
             if e == 0:
                 out.append(f"# HELP {name} {hist}.\n# TYPE {name} histogram")
@@ -97,6 +103,7 @@ def _sampler_cost(make_nvml, process_interval_s: float, n: int, *, forget_unsupp
     sampler.sample()  # init and static facts happen once, outside the timing
     try:
         if forget_unsupported:
+
             def sample() -> None:
                 sampler._unsupported.clear()
                 sampler.sample()
@@ -120,8 +127,12 @@ def bench_sample(n: int) -> None:
     with_procs = _sampler_cost(lambda: FakeNVML(load_scenario("two_gpus")), 1e-9, n)  # processes on every call
     devices_only = _sampler_cost(lambda: FakeNVML(load_scenario("two_gpus")), 1e9, n)  # the 1 s path
     base = _per_call(raw, n)
-    print(f"sample (fake, 2 GPUs)   devices+processes {with_procs * 1e6:8.1f} us   devices only {devices_only * 1e6:8.1f} us")
-    print(f"  baseline raw fake memory+util calls    {base * 1e6:8.1f} us   ratios {with_procs / base:.1f}x / {devices_only / base:.1f}x")
+    print(
+        f"sample (fake, 2 GPUs)   devices+processes {with_procs * 1e6:8.1f} us   devices only {devices_only * 1e6:8.1f} us"
+    )
+    print(
+        f"  baseline raw fake memory+util calls    {base * 1e6:8.1f} us   ratios {with_procs / base:.1f}x / {devices_only / base:.1f}x"
+    )
     bench_real_sample(n)
 
 
@@ -145,20 +156,30 @@ def bench_real_sample(n: int) -> None:
         sampler = GPUSampler(settings, nvml=pynvml)
         t0 = time.perf_counter()
         first = sampler.sample()
-        print(f"real NVML: {len(first.devices)} device(s), first sample (static facts) {(time.perf_counter() - t0) * 1e3:.1f} ms")
+        print(
+            f"real NVML: {len(first.devices)} device(s), first sample (static facts) {(time.perf_counter() - t0) * 1e3:.1f} ms"
+        )
         for d in first.devices:
-            print(f"  GPU{d.index} {d.name} {d.memory_used}/{d.memory_total} B util {d.util_gpu}% {d.temperature_c}C "
-                  f"{d.power_w}/{d.power_limit_w} W procs {[(p.pid, p.display_name, p.used_bytes) for p in d.processes]}")
+            print(
+                f"  GPU{d.index} {d.name} {d.memory_used}/{d.memory_total} B util {d.util_gpu}% {d.temperature_c}C "
+                f"{d.power_w}/{d.power_limit_w} W procs {[(p.pid, p.display_name, p.used_bytes) for p in d.processes]}"
+            )
         sampler.close()
         m = max(50, n // 10)
         with_procs = _sampler_cost(lambda: pynvml, 1e-9, m)
         devices_only = _sampler_cost(lambda: pynvml, 1e9, m)
         base = _per_call(raw, m)
-        print(f"sample (real NVML)      devices+processes {with_procs * 1e6:8.1f} us   devices only {devices_only * 1e6:8.1f} us")
-        print(f"  baseline raw NVML memory+util calls    {base * 1e6:8.1f} us   ratios {with_procs / base:.1f}x / {devices_only / base:.1f}x")
+        print(
+            f"sample (real NVML)      devices+processes {with_procs * 1e6:8.1f} us   devices only {devices_only * 1e6:8.1f} us"
+        )
+        print(
+            f"  baseline raw NVML memory+util calls    {base * 1e6:8.1f} us   ratios {with_procs / base:.1f}x / {devices_only / base:.1f}x"
+        )
         asking = _sampler_cost(lambda: pynvml, 1e9, m, forget_unsupported=True)
-        print(f"  devices only, asking unsupported fields every time {asking * 1e6:8.1f} us   "
-              f"(remembering them: {devices_only / asking:.2f}x of that)")
+        print(
+            f"  devices only, asking unsupported fields every time {asking * 1e6:8.1f} us   "
+            f"(remembering them: {devices_only / asking:.2f}x of that)"
+        )
         # where a sample's time goes: each NVML call the sampler makes, on the first device
         h = handles[0]
         nv = pynvml
@@ -170,15 +191,20 @@ def bench_real_sample(n: int) -> None:
             "fan": lambda: nv.nvmlDeviceGetFanSpeed(h),
             "clock sm": lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM),
             "clock mem": lambda: nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_MEM),
-            "processes": lambda: (nv.nvmlDeviceGetComputeRunningProcesses(h), nv.nvmlDeviceGetGraphicsRunningProcesses(h)),
+            "processes": lambda: (
+                nv.nvmlDeviceGetComputeRunningProcesses(h),
+                nv.nvmlDeviceGetGraphicsRunningProcesses(h),
+            ),
         }
         parts = []
         for label, fn in calls.items():
+
             def safe(fn=fn) -> None:
                 try:
                     fn()
                 except nv.NVMLError:
                     pass
+
             try:
                 fn()
                 note = ""
@@ -222,8 +248,10 @@ def bench_cpu(duration: float, real: bool) -> None:
     sampler.close()
     goal = "OK" if share < 0.005 else "over the 0.5 % goal"
     print(f"cpu@1Hz ({label})          {share * 100:.3f} % of one core over {n} samples ({goal})")
-    print(f"  baseline sleeping loop               {base * 100:.3f} %   difference {(share - base) * 100:+.3f} points"
-          f"   ratio {share / base if base else float('inf'):.1f}x")
+    print(
+        f"  baseline sleeping loop               {base * 100:.3f} %   difference {(share - base) * 100:+.3f} points"
+        f"   ratio {share / base if base else float('inf'):.1f}x"
+    )
 
 
 def bench_parse(n: int) -> None:

@@ -53,8 +53,10 @@ def bench_card(n: int) -> None:
     card = GPUCard(dev, sampler.vram_history(0), sampler.util_history(0))
     sample_s = per_call(sampler.sample, n)
     draw_s = per_call(lambda: card.render_text(60), n)
-    print(f"card    sample() {sample_s * 1e6:8.1f} µs   render_text(60) {draw_s * 1e6:8.1f} µs   "
-          f"ratio draw/sample {draw_s / sample_s:5.2f}")
+    print(
+        f"card    sample() {sample_s * 1e6:8.1f} µs   render_text(60) {draw_s * 1e6:8.1f} µs   "
+        f"ratio draw/sample {draw_s / sample_s:5.2f}"
+    )
 
 
 class PaneApp(App):
@@ -92,10 +94,18 @@ def main() -> None:
     bench_card(args.calls)
 
     interval = 1.0 / args.hz
-    gpu_loaded = load_settings(env={"A2IA_FAKE_GPU": "two_gpus", "A2IA_MONITOR__GPU_INTERVAL_S": str(interval),
-                                    "A2IA_MONITOR__PROCESS_INTERVAL_S": str(max(interval, 2.0))})
-    gpu_services = AppServices(loaded=gpu_loaded, make_client=lambda n, m: None,
-                               gpu_sampler_factory=lambda: GPUSampler(gpu_loaded.settings.monitor))
+    gpu_loaded = load_settings(
+        env={
+            "A2IA_FAKE_GPU": "two_gpus",
+            "A2IA_MONITOR__GPU_INTERVAL_S": str(interval),
+            "A2IA_MONITOR__PROCESS_INTERVAL_S": str(max(interval, 2.0)),
+        }
+    )
+    gpu_services = AppServices(
+        loaded=gpu_loaded,
+        make_client=lambda n, m: None,
+        gpu_sampler_factory=lambda: GPUSampler(gpu_loaded.settings.monitor),
+    )
     loaded = load_settings(env={})
 
     def make_client(name, model):
@@ -108,10 +118,14 @@ def main() -> None:
     pane = asyncio.run(cpu_share(lambda: GPUPane(gpu_services), args.duration))
     side = asyncio.run(cpu_share(lambda: Sidebar(side_services), args.duration))
     print(f"baseline (empty app)          {base * 100:6.2f} % of a core")
-    print(f"GPU pane @ {args.hz:g} Hz (2 GPUs)     {pane * 100:6.2f} % of a core   "
-          f"(+{(pane - base) * 100:.2f} points, {ratio(pane, base)})")
-    print(f"sidebar, health every {args.health_interval:g} s  {side * 100:6.2f} % of a core   "
-          f"(+{(side - base) * 100:.2f} points, {ratio(side, base)})")
+    print(
+        f"GPU pane @ {args.hz:g} Hz (2 GPUs)     {pane * 100:6.2f} % of a core   "
+        f"(+{(pane - base) * 100:.2f} points, {ratio(pane, base)})"
+    )
+    print(
+        f"sidebar, health every {args.health_interval:g} s  {side * 100:6.2f} % of a core   "
+        f"(+{(side - base) * 100:.2f} points, {ratio(side, base)})"
+    )
 
 
 if __name__ == "__main__":

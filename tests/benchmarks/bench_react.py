@@ -19,7 +19,7 @@ from a2ia_tui.core.agent.react import ReactStreamParser
 
 WORDS = "the model thinks about which file to read next and why it matters here " * 115
 REPLIES = {
-    "thought+action": f"Thought: {WORDS}\nAction: read_file\nAction Input: {{\"path\": \"README.md\"}}",
+    "thought+action": f'Thought: {WORDS}\nAction: read_file\nAction Input: {{"path": "README.md"}}',
     "final answer": f"Thought: I know it.\nFinal Answer: {WORDS}",
     "plain": WORDS,
 }

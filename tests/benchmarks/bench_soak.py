@@ -42,10 +42,17 @@ def answer_text(n_tokens: int, seed: int) -> str:
     block = 0
     while words < n_tokens:
         b = f"{seed}-{block}"
-        part = (f"## Section {b}\n\n" + " ".join(f"word{j}_{b}" for j in range(40)) + "\n\n"
-                + "".join(f"- item {j} of {b} with *some* text\n" for j in range(10))
-                + "\n```python\n" + "".join(f"x{j} = compute({j}, '{b}')\n" for j in range(10)) + "```\n\n"
-                + " ".join(f"more{j}" for j in range(30)) + "\n\n")
+        part = (
+            f"## Section {b}\n\n"
+            + " ".join(f"word{j}_{b}" for j in range(40))
+            + "\n\n"
+            + "".join(f"- item {j} of {b} with *some* text\n" for j in range(10))
+            + "\n```python\n"
+            + "".join(f"x{j} = compute({j}, '{b}')\n" for j in range(10))
+            + "```\n\n"
+            + " ".join(f"more{j}" for j in range(30))
+            + "\n\n"
+        )
         out.append(part)
         words += len(part.split())
         block += 1
@@ -77,14 +84,24 @@ def make_app(tokens: int, rate: float | None, home: Path):
                     if ahead > 0:
                         await asyncio.sleep(ahead)
                 yield ChatChunk(model="soak", message=Message(role="assistant", content=piece))
-            yield ChatChunk(model="soak", message=Message(role="assistant"), done=True, done_reason="stop",
-                            prompt_eval_count=10, eval_count=len(pieces))
+            yield ChatChunk(
+                model="soak",
+                message=Message(role="assistant"),
+                done=True,
+                done_reason="stop",
+                prompt_eval_count=10,
+                eval_count=len(pieces),
+            )
 
     loaded = load_settings(None, flags={"tools.enabled": False})
     store = HistoryStore(home / "h.sqlite3")
-    services = AppServices(loaded=loaded, make_client=lambda n, m: Endless(name=n, model=m or "soak-model"),
-                           store=store, initial_backend="vllm",
-                           extras={"no_metrics": True, "animate": False, "cursor_blink": False})
+    services = AppServices(
+        loaded=loaded,
+        make_client=lambda n, m: Endless(name=n, model=m or "soak-model"),
+        store=store,
+        initial_backend="vllm",
+        extras={"no_metrics": True, "animate": False, "cursor_blink": False},
+    )
     tune_gc()  # as the real start path (a2ia_tui.tui.factory.make_app) does
     return A2IAApp(services)
 
@@ -103,9 +120,11 @@ async def soak(args) -> None:
     app = make_app(args.tokens, args.rate, home)
     rss: list[tuple[int, float]] = []
     base_types = None
-    print(f"# a2ia-tui soak: {args.answers} answers of ~{args.tokens} tokens"
-          f" ({'as fast as possible' if not args.rate else f'{args.rate:.0f} tok/s'}), a new chat every"
-          f" {args.new_chat_every}; python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    print(
+        f"# a2ia-tui soak: {args.answers} answers of ~{args.tokens} tokens"
+        f" ({'as fast as possible' if not args.rate else f'{args.rate:.0f} tok/s'}), a new chat every"
+        f" {args.new_chat_every}; python {sys.version.split()[0]}, {os.cpu_count()} cpus"
+    )
     print(f"{'answers':>8} {'RSS MB':>8} {'s':>7}")
     t0 = time.perf_counter()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -144,10 +163,14 @@ async def soak(args) -> None:
     mid = min(rss, key=lambda r: abs(r[0] - half))
     growth = rss[-1][1] - mid[1]
     budget = BUDGET_MB * (args.answers - mid[0]) / 500
-    print(f"\nRSS: start {rss[0][1]:.1f} MB, peak {max(m for _, m in rss):.1f} MB, end {rss[-1][1]:.1f} MB;"
-          f" growth over the last {args.answers - mid[0]} answers: {growth:+.1f} MB")
-    print(f"{'PASS' if growth < budget else 'FAIL'}: {growth:+.1f} MB against a budget of {budget:.1f} MB"
-          f" ({BUDGET_MB:.0f} MB per 500 answers)")
+    print(
+        f"\nRSS: start {rss[0][1]:.1f} MB, peak {max(m for _, m in rss):.1f} MB, end {rss[-1][1]:.1f} MB;"
+        f" growth over the last {args.answers - mid[0]} answers: {growth:+.1f} MB"
+    )
+    print(
+        f"{'PASS' if growth < budget else 'FAIL'}: {growth:+.1f} MB against a budget of {budget:.1f} MB"
+        f" ({BUDGET_MB:.0f} MB per 500 answers)"
+    )
 
 
 def main() -> None:

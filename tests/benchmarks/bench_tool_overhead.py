@@ -53,7 +53,11 @@ async def main() -> None:
     a = ap.parse_args()
 
     settings = load_settings(env={"A2IA_TOOLS__CALL_TIMEOUT_S": "30"}).settings
-    hub = MCPHub({"toy": MCPServerConfig(name="toy", command=sys.executable, args=[str(TOY), "--name", "toy"])}, settings, builtin=False)
+    hub = MCPHub(
+        {"toy": MCPServerConfig(name="toy", command=sys.executable, args=[str(TOY), "--name", "toy"])},
+        settings,
+        builtin=False,
+    )
     await hub.start()
     assert hub.states()["toy"].status == "ready", hub.states()
     orch = Orchestrator(ScriptedClient([]), hub, settings)
@@ -87,7 +91,13 @@ async def main() -> None:
             r = await hub.call("add", {"a": 2, "b": 3})
             assert r.text == "5", r.text
 
-        paths = {"bare": bare, "hub": via_hub, "hub+check": via_orchestrator_path, "add bare": add_bare, "add hub+check": add_checked}
+        paths = {
+            "bare": bare,
+            "hub": via_hub,
+            "hub+check": via_orchestrator_path,
+            "add bare": add_bare,
+            "add hub+check": add_checked,
+        }
         for fn in paths.values():
             for _ in range(a.warmup):
                 await fn()
@@ -103,7 +113,9 @@ async def main() -> None:
 
     n = len(times["bare"])
     print(f"no-op MCP tool over stdio, {n} calls per path ({a.blocks} interleaved blocks, {a.warmup} warm-up)")
-    print(f"{'path':<15}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 over bare':>15}{'p99 over bare':>15}{'p50 ratio':>11}")
+    print(
+        f"{'path':<15}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 over bare':>15}{'p99 over bare':>15}{'p50 ratio':>11}"
+    )
     for name, xs in times.items():
         base = times["add bare"] if name.startswith("add") else times["bare"]
         p50, p99, mean = pct(xs, 50) * 1e3, pct(xs, 99) * 1e3, statistics.fmean(xs) * 1e3

@@ -66,22 +66,32 @@ def _one_kind(n: int, head: str, line, tail: str) -> str:
 def code_words(n: int) -> str:
     """One long code block (~340 lines for 3,000 tokens), indented as a function body is: what a
     model answers when asked for a script."""
-    return _one_kind(n, "Here is the module:\n\n```python\n",
-                     lambda i: f"    result_{i} = compute_value(items[{i}], factor={i % 7}) + offset  # step {i}\n",
-                     "```\n\nDone.")
+    return _one_kind(
+        n,
+        "Here is the module:\n\n```python\n",
+        lambda i: f"    result_{i} = compute_value(items[{i}], factor={i % 7}) + offset  # step {i}\n",
+        "```\n\nDone.",
+    )
 
 
 def list_words(n: int) -> str:
     """One long list (~230 items for 3,000 tokens), no blank line between items."""
-    return _one_kind(n, "Steps:\n\n",
-                     lambda i: f"- Step {i}: configure the *service* number {i} and check `port {8000 + i}` works\n",
-                     "\nDone.")
+    return _one_kind(
+        n,
+        "Steps:\n\n",
+        lambda i: f"- Step {i}: configure the *service* number {i} and check `port {8000 + i}` works\n",
+        "\nDone.",
+    )
 
 
 def table_words(n: int) -> str:
     """One long table (~230 rows for 3,000 tokens)."""
-    return _one_kind(n, "| id | name | value | note |\n|---|---|---|---|\n",
-                     lambda i: f"| {i} | item {i} | {i * 3.5} | some note about {i} |\n", "\nDone.")
+    return _one_kind(
+        n,
+        "| id | name | value | note |\n|---|---|---|---|\n",
+        lambda i: f"| {i} | item {i} | {i * 3.5} | some note about {i} |\n",
+        "\nDone.",
+    )
 
 
 class Server:
@@ -90,8 +100,19 @@ class Server:
         json.dump([{"text": text, "tokens_per_s": tokens_per_s}], self.tmp)
         self.tmp.close()
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests/fakes/llm_server.py"), "--flavor", "openai", "--port", "0",
-             "--replies", self.tmp.name], stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                str(ROOT / "tests/fakes/llm_server.py"),
+                "--flavor",
+                "openai",
+                "--port",
+                "0",
+                "--replies",
+                self.tmp.name,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline().split()
         self.url = line[1]
 
@@ -121,11 +142,17 @@ def make_app(url: str):
     from a2ia_tui.tui.factory import tune_gc
     from a2ia_tui.tui.services import AppServices
 
-    loaded = load_settings(None, flags={"tools.enabled": False, "backends.vllm.base_url": url,
-                                        "backends.vllm.kind": "openai"})
+    loaded = load_settings(
+        None, flags={"tools.enabled": False, "backends.vllm.base_url": url, "backends.vllm.kind": "openai"}
+    )
     store = HistoryStore(Path(tempfile.mkdtemp()) / "h.sqlite3")
-    services = AppServices(loaded=loaded, make_client=lambda n, m: OpenAIClient(url, name=n, model="fake-model"),
-                           store=store, initial_backend="vllm", extras={"no_metrics": True})
+    services = AppServices(
+        loaded=loaded,
+        make_client=lambda n, m: OpenAIClient(url, name=n, model="fake-model"),
+        store=store,
+        initial_backend="vllm",
+        extras={"no_metrics": True},
+    )
     tune_gc()  # as a2ia_tui.tui.factory.make_app, the real start path, does
     return A2IAApp(services)
 
@@ -154,13 +181,16 @@ async def _app_turn(app, real_append, key_probe: bool, cpu_stamps: bool, size) -
         # the CPU per third of the answer is wanted.
         stamps: list = []
         if cpu_stamps:
+
             def append(self, text, _real=real_append, _now=time.perf_counter, _cpu=time.process_time):
                 stamps.append((_now(), _cpu()))
                 _real(self, text)
         else:
+
             def append(self, text, _real=real_append, _now=time.perf_counter):
                 stamps.append((_now(), 0.0))
                 _real(self, text)
+
         AssistantMessage.append = append
         prompt = app.query_one("#prompt")
         prompt.value = "go"
@@ -196,9 +226,14 @@ async def _app_turn(app, real_append, key_probe: bool, cpu_stamps: bool, size) -
             prober.cancel()
         msg = app.query("AssistantMessage").last()
         drawn = getattr(msg, "finished_at", None)
-        result.update(wall=w, cpu=c, tokens=len(stamps), text_len=len(msg.text),
-                      before_first=stamps[0][0] - w0 if stamps else None,
-                      after_last=(w0 + w - stamps[-1][0]) if stamps else None)
+        result.update(
+            wall=w,
+            cpu=c,
+            tokens=len(stamps),
+            text_len=len(msg.text),
+            before_first=stamps[0][0] - w0 if stamps else None,
+            after_last=(w0 + w - stamps[-1][0]) if stamps else None,
+        )
         if stamps:
             result["draw_lag"] = (drawn - stamps[-1][0]) if drawn else None
         if stamps and cpu_stamps:
@@ -295,7 +330,9 @@ def startup(mode: str, home: str, stay_s: float = 0.2) -> float:
     # PYTHONDONTWRITEBYTECODE, which would recompile a2ia_tui's ~200 KB of source every time).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     code = STARTUP.replace("app.set_timer(0.2, done)", f"app.set_timer({stay_s}, done)")
-    out = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, mode], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
     return float(out.stdout.strip().splitlines()[0])
 
 
@@ -329,9 +366,13 @@ async def main(quick: bool) -> None:
         srv.close()
     print(f"\n## Streaming {n_rate} tokens at 150 tok/s")
     print(f"bare client CPU: {bc / bw:.3f} core over {bw:.1f} s")
-    print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client)")
+    print(
+        f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client)"
+    )
     print("app CPU by thirds of the answer: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
-    print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
+    print(
+        f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}"
+    )
 
     for kind, words in (("code block", code_words), ("list", list_words), ("table", table_words)):
         text = words(n_rate)
@@ -341,9 +382,13 @@ async def main(quick: bool) -> None:
         finally:
             srv.close()
         print(f"\n## Streaming one {kind} of {n_rate} tokens ({text.count(chr(10))} lines) at 150 tok/s")
-        print(f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client above);"
-              " by thirds: " + ", ".join(f"{x:.3f}" for x in r["thirds"]))
-        print(f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}")
+        print(
+            f"app CPU while streaming: {r['stream_cpu']:.3f} core  (x{r['stream_cpu'] / max(1e-9, bc / bw):.1f} the bare client above);"
+            " by thirds: " + ", ".join(f"{x:.3f}" for x in r["thirds"])
+        )
+        print(
+            f"drawing finished {r['draw_lag'] * 1000:.0f} ms after the last token; view followed to the end: {r['followed']}"
+        )
 
     async def flood(n: int, key_probe: bool = False, runs: int = 7):
         """Best of ``runs`` alternating bare/app runs (this machine is noisy: a run can be 2x
@@ -370,17 +415,23 @@ async def main(quick: bool) -> None:
     _, _, probed = await flood(n_flood, key_probe=True, runs=3)
     print(f"\n## Flood ({n_flood} and {2 * n_flood} tokens as fast as possible; best of 7 alternating runs)")
     for n, bw, bares, r in ((n_flood, bw20, bares20, r20), (2 * n_flood, bw40, bares40, r40)):
-        print(f"bare stream {n}: best {bw:.2f} s; app turn: best {r['wall']:.2f} s  (x{r['wall'] / bw:.2f} the bare stream);"
-              f" median of the pairs' ratios x{r['pair_ratio']:.2f}"
-              f"   [pairs, bare/app: {', '.join(f'{b:.2f}/{a:.2f}' for b, a in zip(bares, r['all_walls'], strict=False))}]")
+        print(
+            f"bare stream {n}: best {bw:.2f} s; app turn: best {r['wall']:.2f} s  (x{r['wall'] / bw:.2f} the bare stream);"
+            f" median of the pairs' ratios x{r['pair_ratio']:.2f}"
+            f"   [pairs, bare/app: {', '.join(f'{b:.2f}/{a:.2f}' for b, a in zip(bares, r['all_walls'], strict=False))}]"
+        )
     # best against best, and (steadier on a noisy machine, where one lucky run moves a best)
     # median against median
     med20, med40 = statistics.median(r20["all_walls"]), statistics.median(r40["all_walls"])
-    print(f"app {2 * n_flood} / app {n_flood}: x{r40['wall'] / r20['wall']:.2f} (best against best);"
-          f" x{med40 / med20:.2f} (median {med40:.2f} s against {med20:.2f} s)")
+    print(
+        f"app {2 * n_flood} / app {n_flood}: x{r40['wall'] / r20['wall']:.2f} (best against best);"
+        f" x{med40 / med20:.2f} (median {med40:.2f} s against {med20:.2f} s)"
+    )
     lat = probed["key_latency"]
     if lat:
-        print(f"key press during a {n_flood}-token flood handled in: max {max(lat) * 1000:.0f} ms, mean {sum(lat) / len(lat) * 1000:.0f} ms ({len(lat)} presses)")
+        print(
+            f"key press during a {n_flood}-token flood handled in: max {max(lat) * 1000:.0f} ms, mean {sum(lat) / len(lat) * 1000:.0f} ms ({len(lat)} presses)"
+        )
     print(f"drawing finished {r20['draw_lag'] * 1000:.0f} ms after the last token of the flood")
 
     print("\n## Start-up to the first full screen (fresh process, imports included; 7 alternating pairs)")
@@ -391,9 +442,11 @@ async def main(quick: bool) -> None:
     first_ever = startup("app", home, stay_s=2.5)
     pairs = [(startup("bare", home), startup("app", home)) for _ in range(7)]
     bare, app_t = min(b for b, _ in pairs), min(a for _, a in pairs)
-    print(f"bare Textual app: best {bare:.3f} s; a2ia-tui: best {app_t:.3f} s, median {statistics.median(a for _, a in pairs):.3f} s"
-          f"  (x{app_t / bare:.2f} the best bare; median of the pairs' ratios x{statistics.median(a / b for b, a in pairs):.2f})"
-          f"   [pairs, bare/app: {', '.join(f'{b:.3f}/{a:.3f}' for b, a in pairs)}]")
+    print(
+        f"bare Textual app: best {bare:.3f} s; a2ia-tui: best {app_t:.3f} s, median {statistics.median(a for _, a in pairs):.3f} s"
+        f"  (x{app_t / bare:.2f} the best bare; median of the pairs' ratios x{statistics.median(a / b for b, a in pairs):.2f})"
+        f"   [pairs, bare/app: {', '.join(f'{b:.3f}/{a:.3f}' for b, a in pairs)}]"
+    )
     firsts = [first_ever] + [startup("app", tempfile.mkdtemp()) for _ in range(2)]
     print(f"a first launch ever (a new A2IA_HOME: no saved CSS yet): {', '.join(f'{t:.3f}' for t in firsts)} s")
 

@@ -166,7 +166,11 @@ def test_mcp_servers_standard_format(tmp_path):
         ("{not json", "", "invalid JSON"),
         ('{"mcpServers": {"a": {"args": []}}}', "mcpServers.a", "exactly one"),
         ('{"mcpServers": {"a": {"command": "x", "bogus": 1}}}', "mcpServers.a.bogus", "unknown key"),
-        ('{"mcpServers": {"a": {"command": "x", "env": {"K": 1}}}}', "mcpServers.a.env.K", "expected a string, got an integer"),
+        (
+            '{"mcpServers": {"a": {"command": "x", "env": {"K": 1}}}}',
+            "mcpServers.a.env.K",
+            "expected a string, got an integer",
+        ),
         ('{"mcpServers": {"a": {"command": "x", "timeout": 0}}}', "mcpServers.a.timeout", "expected a number > 0"),
         ('{"other": {}}', "mcpServers", "missing"),
     ],
@@ -182,7 +186,9 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
     import os
 
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "a2ia_tui", *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "a2ia_tui", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_cli_bad_config_exits_2_with_one_line(tmp_path):
@@ -233,4 +239,6 @@ def test_an_mcp_servers_file_named_on_purpose_must_exist(tmp_path):
         named.mcp_servers()
     proc = run_cli("--mcp-config", str(tmp_path / "absent.json"), env_extra=home)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [f"a2ia: configuration error: {tmp_path / 'absent.json'}: file not found"]
+    assert proc.stderr.strip().splitlines() == [
+        f"a2ia: configuration error: {tmp_path / 'absent.json'}: file not found"
+    ]

@@ -51,7 +51,10 @@ def _smi(*fields: str) -> list[list[str]]:
         pytest.skip("nvidia-smi is not on PATH")
     out = subprocess.run(
         [exe, f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     return [[c.strip() for c in line.split(",")] for line in out.strip().splitlines()]
 
@@ -152,8 +155,9 @@ async def test_the_gpu_pane_draws_the_real_card(real_gpu):
     from a2ia_tui.tui.widgets.gpu_card import GPUCard
 
     loaded = load_settings(env={"A2IA_MONITOR__GPU_INTERVAL_S": "0.1"})
-    services = AppServices(loaded=loaded, make_client=lambda n, m: None,
-                           gpu_sampler_factory=lambda: GPUSampler(loaded.settings.monitor))
+    services = AppServices(
+        loaded=loaded, make_client=lambda n, m: None, gpu_sampler_factory=lambda: GPUSampler(loaded.settings.monitor)
+    )
 
     class PaneApp(App):
         def compose(self):

@@ -56,9 +56,7 @@ def main() -> int:
     if args.fake_mode == "ignore-sigterm":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if args.fake_mode == "spawn-child":
-        child = subprocess.Popen(
-            [sys.executable, "-c", "import time; time.sleep(3600)"]
-        )
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
         if args.fake_child_pidfile:
             Path(args.fake_child_pidfile).write_text(str(child.pid))
 
@@ -72,12 +70,23 @@ def main() -> int:
     time.sleep(d)
     if args.fake_gpu_gib > 0:
         load = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("gpu_load.py")), "--gib", str(args.fake_gpu_gib), "--seconds", "3600"],
-            stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                str(Path(__file__).with_name("gpu_load.py")),
+                "--gib",
+                str(args.fake_gpu_gib),
+                "--seconds",
+                "3600",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = load.stdout.readline() if load.stdout else ""
         if not line.startswith("ready"):
-            print(f"(EngineCore pid=1) ERROR RuntimeError: the GPU load did not start ({line.strip() or 'exit ' + str(load.wait())})", flush=True)
+            print(
+                f"(EngineCore pid=1) ERROR RuntimeError: the GPU load did not start ({line.strip() or 'exit ' + str(load.wait())})",
+                flush=True,
+            )
             return 1
     if args.fake_mode == "oom":
         print(
@@ -132,13 +141,9 @@ def main() -> int:
             port=args.port,
         )
         log("APIServer", f"Started server process [{os.getpid()}]")
-        log(
-            "APIServer", "Application startup complete."
-        )  # uvicorn logs it before it accepts connections
+        log("APIServer", "Application startup complete.")  # uvicorn logs it before it accepts connections
         await srv.start()
-        if os.environ.get(
-            "FAKE_VLLM_READY_FILE"
-        ):  # for the benchmark: when /health starts answering 200
+        if os.environ.get("FAKE_VLLM_READY_FILE"):  # for the benchmark: when /health starts answering 200
             Path(os.environ["FAKE_VLLM_READY_FILE"]).write_text(repr(time.monotonic()))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -770,7 +770,9 @@ class FakeLLMServer:
                 events.insert(
                     reply.error_line_after,
                     (
-                        json.dumps({"error": "an error was encountered while running the model: unexpected EOF"}).encode()
+                        json.dumps(
+                            {"error": "an error was encountered while running the model: unexpected EOF"}
+                        ).encode()
                         + b"\n",
                         False,
                     ),

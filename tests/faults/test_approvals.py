@@ -297,9 +297,14 @@ async def test_always_needs_a_deliberate_confirmation() -> None:
     Cancel) and Escape all keep asking; only Tab + Enter or a click on "Always allow" say yes,
     and then the next call of the tool runs without a question."""
     hub = MiniHub()
-    script = [tool_reply(("notes__delete", {"path": "one"})), text_reply("ok"),
-              tool_reply(("notes__delete", {"path": "two"})), text_reply("ok"),
-              tool_reply(("notes__delete", {"path": "three"})), text_reply("ok")]
+    script = [
+        tool_reply(("notes__delete", {"path": "one"})),
+        text_reply("ok"),
+        tool_reply(("notes__delete", {"path": "two"})),
+        text_reply("ok"),
+        tool_reply(("notes__delete", {"path": "three"})),
+        text_reply("ok"),
+    ]
     app, _ = build_app({"vllm": script}, hub=hub)
     clock = Clock()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -316,11 +321,23 @@ async def test_always_needs_a_deliberate_confirmation() -> None:
 
         await send(pilot, "delete one")
         item = await approval()
-        for stray in (["y"], ["y", "e", "s"], ["a"], ["space"], ["enter"], ["a", "n", "y", "enter"], ["escape"],
-                      ["Y"], ["ctrl+y"], ["n", "o", "space", "y", "enter"]):
+        for stray in (
+            ["y"],
+            ["y", "e", "s"],
+            ["a"],
+            ["space"],
+            ["enter"],
+            ["a", "n", "y", "enter"],
+            ["escape"],
+            ["Y"],
+            ["ctrl+y"],
+            ["n", "o", "space", "y", "enter"],
+        ):
             await pilot.press("a")
             await wait_for(pilot, dialog_up)
-            assert "Always allow notes__delete for the rest of this session" in str(app.screen.query_one("Label").render())
+            assert "Always allow notes__delete for the rest of this session" in str(
+                app.screen.query_one("Label").render()
+            )
             await pilot.press(*stray)
             await ticks(pilot)
             assert item.pending and hub.called == [], stray
@@ -394,8 +411,12 @@ async def test_the_real_builtin_server_writes_nothing_on_stray_keys(tmp_path) ->
     ws.mkdir()
     flags = {"tools.workspace": str(ws), "tools.approval": "destructive"}
     hub = MCPHub({}, load_settings(None, flags=flags).settings)
-    script = [tool_reply(("write_file", {"path": "x.txt", "content": "pwned"})), text_reply("no"),
-              tool_reply(("write_file", {"path": "y.txt", "content": "ok"})), text_reply("yes")]
+    script = [
+        tool_reply(("write_file", {"path": "x.txt", "content": "pwned"})),
+        text_reply("no"),
+        tool_reply(("write_file", {"path": "y.txt", "content": "ok"})),
+        text_reply("yes"),
+    ]
     app, _ = build_app({"vllm": script}, hub=hub, flags=flags)
     clock = Clock()
     try:
@@ -456,10 +477,16 @@ def test_cli_discards_keys_typed_before_the_question(tmp_path, keys) -> None:
     ws.mkdir()
     from tests.fakes.llm_server import Reply
 
-    srv = _held_server([Reply(text="Writing it.", tool_calls=[("write_file", {"path": "x.txt", "content": "pwned"})]),
-                        Reply(text="Not written.")])
+    srv = _held_server(
+        [
+            Reply(text="Writing it.", tool_calls=[("write_file", {"path": "x.txt", "content": "pwned"})]),
+            Reply(text="Not written."),
+        ]
+    )
     with srv.threaded():
-        t = Term(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(ws)})
+        t = Term(
+            ["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(ws)}
+        )
         try:
             t.expect("vllm> ")
             t.send("write x")
@@ -486,17 +513,23 @@ def test_cli_discards_keys_typed_before_the_question(tmp_path, keys) -> None:
 
 
 def test_cli_always_is_confirmed_and_the_confirmation_discards_type_ahead(tmp_path) -> None:
-    """"a" asks again; keys typed before that second question are discarded too; anything
+    """ "a" asks again; keys typed before that second question are discarded too; anything
     but y / yes goes back to the first question; y confirms."""
     from tests.fakes.llm_server import FakeLLMServer, Reply
     from tests.test_cli import Term
 
     ws = tmp_path / "ws"
     ws.mkdir()
-    replies = [Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "one"})]), Reply(text="Wrote a."),
-               Reply(tool_calls=[("write_file", {"path": "b.txt", "content": "two"})]), Reply(text="Wrote b.")]
+    replies = [
+        Reply(tool_calls=[("write_file", {"path": "a.txt", "content": "one"})]),
+        Reply(text="Wrote a."),
+        Reply(tool_calls=[("write_file", {"path": "b.txt", "content": "two"})]),
+        Reply(text="Wrote b."),
+    ]
     with FakeLLMServer("vllm", replies).threaded() as srv:
-        t = Term(["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(ws)})
+        t = Term(
+            ["--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"], {"A2IA_TOOLS__WORKSPACE": str(ws)}
+        )
         try:
             t.expect("vllm> ")
             t.send("write a")

@@ -142,8 +142,14 @@ async def test_a_link_flipped_during_hundreds_of_calls_never_reaches_outside(rac
     before = outside_snapshot(outside)
     server = make_server(root)
     # Links retargeted: inside (relative, absolute) and outside (relative, absolute, not existing).
-    file_targets = ["inside.txt", str(root / "inside.txt"), "../outside/secret.txt", str(outside / "secret.txt"),
-                    "../outside/created.txt", "indir/../../outside/secret.txt"]
+    file_targets = [
+        "inside.txt",
+        str(root / "inside.txt"),
+        "../outside/secret.txt",
+        str(outside / "secret.txt"),
+        "../outside/created.txt",
+        "indir/../../outside/secret.txt",
+    ]
     dir_targets = ["indir", str(root / "indir"), "../outside/odir", str(outside / "odir"), "indir/../.."]
     os.symlink("inside.txt", root / "flip")
     os.symlink("indir", root / "dirlink")
@@ -231,8 +237,19 @@ async def test_escapes_are_refused_with_one_line(race_tree, tmp_path):
     os.symlink("../outside/new-file", root / "out-dangling")
     os.mkfifo(root / "fifo")
     server = make_server(root)
-    bad = ["../outside/secret.txt", str(outside / "secret.txt"), "out-rel", "out-abs", "out-dir/file.txt",
-           "out-chain/file.txt", "indir/../../outside/secret.txt", "loop-a", "fifo", "a\x00b", "~/../../etc/passwd"]
+    bad = [
+        "../outside/secret.txt",
+        str(outside / "secret.txt"),
+        "out-rel",
+        "out-abs",
+        "out-dir/file.txt",
+        "out-chain/file.txt",
+        "indir/../../outside/secret.txt",
+        "loop-a",
+        "fifo",
+        "a\x00b",
+        "~/../../etc/passwd",
+    ]
     for path in bad:
         text, err = await call(server, "read_file", path=path)
         assert err and "\n" not in text and "OUTSIDE" not in text, (path, text)
@@ -268,13 +285,25 @@ async def _edit(tmp_path, data: bytes, old: str, new: str) -> tuple[bytes, str, 
         # old-Mac CR-only lines are text like any other
         (b"x\ry\rz", "y", "Y", b"x\rY\rz"),
         # UTF-8 with BOM, CRLF
-        (codecs.BOM_UTF8 + "é = 1\r\nü = 2\r\n".encode(), "ü = 2", "ü = 3\nß = 4",
-         codecs.BOM_UTF8 + "é = 1\r\nü = 3\r\nß = 4\r\n".encode()),
+        (
+            codecs.BOM_UTF8 + "é = 1\r\nü = 2\r\n".encode(),
+            "ü = 2",
+            "ü = 3\nß = 4",
+            codecs.BOM_UTF8 + "é = 1\r\nü = 3\r\nß = 4\r\n".encode(),
+        ),
         # UTF-16 LE and BE with BOM, CRLF
-        (codecs.BOM_UTF16_LE + "é\r\nzwei\r\n".encode("utf-16-le"), "zwei", "drei\nvier",
-         codecs.BOM_UTF16_LE + "é\r\ndrei\r\nvier\r\n".encode("utf-16-le")),
-        (codecs.BOM_UTF16_BE + "é\r\nzwei\r\n🙂\r\n".encode("utf-16-be"), "é\nzwei", "E\nZ",
-         codecs.BOM_UTF16_BE + "E\r\nZ\r\n🙂\r\n".encode("utf-16-be")),
+        (
+            codecs.BOM_UTF16_LE + "é\r\nzwei\r\n".encode("utf-16-le"),
+            "zwei",
+            "drei\nvier",
+            codecs.BOM_UTF16_LE + "é\r\ndrei\r\nvier\r\n".encode("utf-16-le"),
+        ),
+        (
+            codecs.BOM_UTF16_BE + "é\r\nzwei\r\n🙂\r\n".encode("utf-16-be"),
+            "é\nzwei",
+            "E\nZ",
+            codecs.BOM_UTF16_BE + "E\r\nZ\r\n🙂\r\n".encode("utf-16-be"),
+        ),
         # no final newline, text without line breaks in a CRLF file
         (b"k: v\r\nlast", "last", "end", b"k: v\r\nend"),
     ],
@@ -325,8 +354,10 @@ _line = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters
 def test_bytes_outside_the_edited_span_are_the_files_own(before, after, new, codec):
     """Whatever surrounds the edit (any endings, any text), those bytes come back unchanged."""
     enc, bom = {
-        "utf-8": ("utf-8", b""), "utf-8-bom": ("utf-8", codecs.BOM_UTF8),
-        "utf-16-le": ("utf-16-le", codecs.BOM_UTF16_LE), "utf-16-be": ("utf-16-be", codecs.BOM_UTF16_BE),
+        "utf-8": ("utf-8", b""),
+        "utf-8-bom": ("utf-8", codecs.BOM_UTF8),
+        "utf-16-le": ("utf-16-le", codecs.BOM_UTF16_LE),
+        "utf-16-be": ("utf-16-be", codecs.BOM_UTF16_BE),
     }[codec]
     head = "".join(a + b for a, b in before).encode(enc)
     tail = "".join(a + b for a, b in after).encode(enc)
@@ -334,7 +365,7 @@ def test_bytes_outside_the_edited_span_are_the_files_own(before, after, new, cod
     raw = bom + head + marker.encode(enc) + tail
     out = edit_bytes(raw, marker, new)
     assert out.startswith(bom + head) and out.endswith(tail)
-    middle = out[len(bom + head): len(out) - len(tail)]
+    middle = out[len(bom + head) : len(out) - len(tail)]
     assert middle.decode(enc).replace("\r\n", "\n") == new.replace("\r\n", "\n")
 
 
@@ -350,8 +381,16 @@ async def test_read_file_decodes_bom_files_and_keeps_crlf(tmp_path):
 # -- regular expressions -----------------------------------------------------------------------
 
 CATASTROPHIC = [
-    r"(a+)+$", r"(a|aa)+$", r"(a*)*b", r"(a|a?)+$", r"^(a+)+!x", r"(x+x+)+y", r"(.*a){25}$",
-    r"^(([a-z])+.)+[A-Z]([a-z])+$", r"(\w+\s?)*$", r"((a+)*)+c",
+    r"(a+)+$",
+    r"(a|aa)+$",
+    r"(a*)*b",
+    r"(a|a?)+$",
+    r"^(a+)+!x",
+    r"(x+x+)+y",
+    r"(.*a){25}$",
+    r"^(([a-z])+.)+[A-Z]([a-z])+$",
+    r"(\w+\s?)*$",
+    r"((a+)*)+c",
 ]
 
 
@@ -368,10 +407,16 @@ async def test_catastrophic_patterns_answer(tmp_path):
 @pytest.mark.parametrize(
     "pattern, says",
     [
-        (r"(a)\1", "no backreferences"), (r"(?=a)b", "no backreferences or lookaround"),
-        (r"(?<!a)b", "lookaround"), (r"(?P<n>a)(?P=n)", "RE2"), (r"end\Z", "\\z"), ("[", "missing ]"),
-        ("a{1001}", "invalid or unsupported"), ("((a{100}){100}){100}", "invalid or unsupported"),
-        ("\ud800", "lone surrogate"), ("(?#comment)", "invalid or unsupported"),
+        (r"(a)\1", "no backreferences"),
+        (r"(?=a)b", "no backreferences or lookaround"),
+        (r"(?<!a)b", "lookaround"),
+        (r"(?P<n>a)(?P=n)", "RE2"),
+        (r"end\Z", "\\z"),
+        ("[", "missing ]"),
+        ("a{1001}", "invalid or unsupported"),
+        ("((a{100}){100}){100}", "invalid or unsupported"),
+        ("\ud800", "lone surrogate"),
+        ("(?#comment)", "invalid or unsupported"),
     ],
 )
 async def test_patterns_re2_refuses_get_a_clear_error(tmp_path, pattern, says):
@@ -383,10 +428,24 @@ async def test_patterns_re2_refuses_get_a_clear_error(tmp_path, pattern, says):
 # -- secret files --------------------------------------------------------------------------------
 
 SECRETS = [
-    ".ssh/id_rsa", ".ssh/config", ".gnupg/private-keys-v1.d/A1.key", "project/id_ed25519", "project/.env",
-    "project/.env.production", "project/certs/server.pem", "project/tls/site.KEY", ".netrc", ".pgpass",
-    ".git-credentials", ".aws/credentials", ".config/gh/hosts.yml", ".npmrc", ".pypirc", ".kube/config",
-    ".docker/config.json", "project/store.p12",
+    ".ssh/id_rsa",
+    ".ssh/config",
+    ".gnupg/private-keys-v1.d/A1.key",
+    "project/id_ed25519",
+    "project/.env",
+    "project/.env.production",
+    "project/certs/server.pem",
+    "project/tls/site.KEY",
+    ".netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".aws/credentials",
+    ".config/gh/hosts.yml",
+    ".npmrc",
+    ".pypirc",
+    ".kube/config",
+    ".docker/config.json",
+    "project/store.p12",
 ]
 NOT_SECRETS = ["project/.env.example", ".ssh.txt", "project/id_rsa.pub", "project/README.md", "project/keys.py"]
 
@@ -427,7 +486,16 @@ async def test_search_skips_secret_contents_and_counts_them(home_ws):
     text, err = await call(server, "search_files", pattern="TOKEN", path="project")
     assert not err
     assert "project/README.md:1:" in text and "project/.env.example:1:" in text
-    for leaked in (".env:", ".env.production:", "server.pem", "site.KEY", "id_ed25519:", "notes.txt", "settings.toml", "store.p12"):
+    for leaked in (
+        ".env:",
+        ".env.production:",
+        "server.pem",
+        "site.KEY",
+        "id_ed25519:",
+        "notes.txt",
+        "settings.toml",
+        "store.p12",
+    ):
         assert leaked not in text, (leaked, text)
     assert "skipped the contents of 8 secret file(s)" in text
     text, _ = await call(server, "search_files", pattern="TOKEN", path=".ssh")
@@ -500,8 +568,10 @@ async def test_secret_reads_ask_and_others_do_not(agent_home):
     home, settings, hub = agent_home
     orch = Orchestrator(ScriptedClient([]), hub, settings)
     asking = [
-        ("read_file", {"path": ".env"}), ("read_file", {"path": str(home / ".env")}),
-        ("read_file", {"path": "~/.ssh/id_rsa"}), ("read_file", {"path": ".ssh/../.ssh/id_rsa"}),
+        ("read_file", {"path": ".env"}),
+        ("read_file", {"path": str(home / ".env")}),
+        ("read_file", {"path": "~/.ssh/id_rsa"}),
+        ("read_file", {"path": ".ssh/../.ssh/id_rsa"}),
         ("read_file", {"path": "notes.txt"}),  # a link inside the workspace to a key
         ("read_file", {"path": "README.md", "include_secrets": True}),
         ("search_files", {"pattern": "TOKEN", "include_secrets": True}),
@@ -513,8 +583,9 @@ async def test_secret_reads_ask_and_others_do_not(agent_home):
         asked, finished = await _turn(orch, [call], Approval.ALLOW)
         assert len(asked) == 1 and not finished[0][1] and "TOKEN" in finished[0][0], (call, finished)
     # Not secrets: no question; search leaves the secrets' contents out and says so.
-    asked, finished = await _turn(orch, [("read_file", {"path": "README.md"}), ("search_files", {"pattern": "TOKEN"})],
-                                  Approval.DENY)
+    asked, finished = await _turn(
+        orch, [("read_file", {"path": "README.md"}), ("search_files", {"pattern": "TOKEN"})], Approval.DENY
+    )
     assert asked == []
     assert finished[0] == ("TOKEN-readme\n", False)
     assert "TOKEN-env" not in finished[1][0] and "skipped the contents of 2 secret file(s)" in finished[1][0]
@@ -539,24 +610,39 @@ async def test_secret_always_never_override_and_no_one_to_ask(agent_home):
     asked, finished = await _turn(orch2, [("read_file", {"path": ".env"})], Approval.ALLOW)
     assert asked == [] and finished[0][1] and "TOKEN" not in finished[0][0]
     settings.tools.approval = "never"
-    asked, finished = await _turn(Orchestrator(ScriptedClient([]), hub, settings), [("read_file", {"path": ".env"})], Approval.DENY)
+    asked, finished = await _turn(
+        Orchestrator(ScriptedClient([]), hub, settings), [("read_file", {"path": ".env"})], Approval.DENY
+    )
     assert asked == [] and finished[0] == ("TOKEN-env\n", False)
     settings.tools.overrides["read_file"] = "deny"
-    asked, finished = await _turn(Orchestrator(ScriptedClient([]), hub, settings), [("read_file", {"path": ".env"})], Approval.ALLOW)
+    asked, finished = await _turn(
+        Orchestrator(ScriptedClient([]), hub, settings), [("read_file", {"path": ".env"})], Approval.ALLOW
+    )
     assert asked == [] and finished[0][1] and "TOKEN" not in finished[0][0]
 
 
 @pytest.mark.parametrize(
     "arguments",
-    [{"path": "\ud800"}, {"path": "\udcff/x"}, {"path": "x" * 5000}, {"path": ["a"]}, {"path": None}, {}, {"path": 7},
-     {"path": ".env", "include_secrets": "yes"}, {"path": "a\x00b"}, {"path": "~nobody-here/.env"}],
+    [
+        {"path": "\ud800"},
+        {"path": "\udcff/x"},
+        {"path": "x" * 5000},
+        {"path": ["a"]},
+        {"path": None},
+        {},
+        {"path": 7},
+        {"path": ".env", "include_secrets": "yes"},
+        {"path": "a\x00b"},
+        {"path": "~nobody-here/.env"},
+    ],
 )
 def test_policy_judges_hostile_arguments_without_raising(tmp_path, arguments):
     from a2ia_tui.core.config import load_settings
     from a2ia_tui.core.tools.approval import ApprovalPolicy
 
-    policy = ApprovalPolicy(load_settings(env={"A2IA_TOOLS__WORKSPACE": str(tmp_path)}).settings.tools,
-                            secrets=SecretRules(tmp_path))
+    policy = ApprovalPolicy(
+        load_settings(env={"A2IA_TOOLS__WORKSPACE": str(tmp_path)}).settings.tools, secrets=SecretRules(tmp_path)
+    )
     decision, _ = policy.decide("read_file", original="read_file", arguments=arguments, builtin=True)
     assert decision in ("allow", "ask")
     # Another server's tool of the same name is not judged by the built-in server's rules.
@@ -595,8 +681,23 @@ def test_cli_warns_on_stderr_when_the_workspace_is_home(tmp_path):
         ws.mkdir(exist_ok=True)
         with FakeLLMServer("vllm", [Reply(text="hi")]).threaded() as srv:
             proc = subprocess.run(
-                [sys.executable, "-m", "a2ia_tui.cli", "--backend", "vllm", "--vllm-url", srv.url, "--model", "m", "-p", "hi"],
-                capture_output=True, text=True, timeout=120, cwd=ws,
+                [
+                    sys.executable,
+                    "-m",
+                    "a2ia_tui.cli",
+                    "--backend",
+                    "vllm",
+                    "--vllm-url",
+                    srv.url,
+                    "--model",
+                    "m",
+                    "-p",
+                    "hi",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=ws,
                 env={**os.environ, "HOME": str(home), "A2IA_HOME": str(tmp_path / "a2ia")},
             )
         assert proc.returncode == 0, proc.stderr
@@ -622,8 +723,25 @@ async def test_tui_trace_pane_shows_the_warning(tmp_path, monkeypatch):
 # -- the descriptor walk against the kernel's own resolution ------------------------------------
 
 _COMPONENTS = ["a", "b", "l1", "l2", "l3", "..", ".", "f.txt", "outside", "secret.txt", ""]
-_TARGETS = ["..", "../..", "../../outside", "a", "b", "../a/b", "l1", "a/l2", "x/../..", "f.txt", "../f.txt",
-            "b/../../outside/secret.txt", "{root}/a", "{root}/../outside", "{root}/a/b/f.txt", "/", "{root}/l1"]
+_TARGETS = [
+    "..",
+    "../..",
+    "../../outside",
+    "a",
+    "b",
+    "../a/b",
+    "l1",
+    "a/l2",
+    "x/../..",
+    "f.txt",
+    "../f.txt",
+    "b/../../outside/secret.txt",
+    "{root}/a",
+    "{root}/../outside",
+    "{root}/a/b/f.txt",
+    "/",
+    "{root}/l1",
+]
 
 
 @settings(derandomize=True, max_examples=300, deadline=None)

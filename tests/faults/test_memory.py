@@ -118,8 +118,9 @@ async def test_a_chat_that_is_left_is_let_go_entirely(leave) -> None:
         assert len(app.query(TraceItem)) == n and app.query(StreamingMarkdown) and _answered(app) == n
         refs += [weakref.ref(p) for p in app.chat._pending_entries]
         await leave(pilot, app)
-        await wait_for(pilot, lambda: not app.query(TraceItem) and "question 0" not in
-                       [u.text for u in app.query(UserMessage)])
+        await wait_for(
+            pilot, lambda: not app.query(TraceItem) and "question 0" not in [u.text for u in app.query(UserMessage)]
+        )
         assert await _all_dead(pilot, refs) == []
 
 
@@ -168,8 +169,9 @@ def _long_conversation(answers: int) -> Conversation:
 def _near(chat: ChatView, widget) -> bool:
     height = chat.container_size.height
     region = widget.virtual_region
-    return not (region.bottom < chat.scroll_y - KEEP_SCREENS * height
-                or region.y > chat.scroll_y + (1 + KEEP_SCREENS) * height)
+    return not (
+        region.bottom < chat.scroll_y - KEEP_SCREENS * height or region.y > chat.scroll_y + (1 + KEEP_SCREENS) * height
+    )
 
 
 def _holding(app) -> list[AssistantMessage]:

@@ -37,9 +37,24 @@ FAKES = Path(__file__).resolve().parents[1] / "fakes" / "mcp_servers"
 #: Modules and packages planted in the workspace (the cwd) and on PYTHONPATH: standard library,
 #: start-up hooks, a2ia's dependencies and a2ia itself.
 PLANTED = [
-    "argparse", "json", "site", "sitecustomize", "usercustomize", "typing_extensions", "selectors",
-    "subprocess", "shlex", "psutil", "encodings", "mcp", "anyio", "pydantic", "a2ia_tui",
-    "llama_cpp", "vllm", "uvicorn",
+    "argparse",
+    "json",
+    "site",
+    "sitecustomize",
+    "usercustomize",
+    "typing_extensions",
+    "selectors",
+    "subprocess",
+    "shlex",
+    "psutil",
+    "encodings",
+    "mcp",
+    "anyio",
+    "pydantic",
+    "a2ia_tui",
+    "llama_cpp",
+    "vllm",
+    "uvicorn",
 ]
 PACKAGES = {"encodings", "mcp", "anyio", "pydantic", "a2ia_tui", "llama_cpp", "vllm"}
 
@@ -91,8 +106,10 @@ def hostile(request, tmp_path, monkeypatch):
 
 def settings_for(tmp_path: Path, **env: str):
     base = {
-        "A2IA_TOOLS__WORKSPACE": str(tmp_path / "ws"), "A2IA_TOOLS__STARTUP_TIMEOUT_S": "30",
-        "A2IA_TOOLS__RESTART_ATTEMPTS": "3", "A2IA_TOOLS__CALL_TIMEOUT_S": "120",
+        "A2IA_TOOLS__WORKSPACE": str(tmp_path / "ws"),
+        "A2IA_TOOLS__STARTUP_TIMEOUT_S": "30",
+        "A2IA_TOOLS__RESTART_ATTEMPTS": "3",
+        "A2IA_TOOLS__CALL_TIMEOUT_S": "120",
     }
     (tmp_path / "ws").mkdir(exist_ok=True)
     return load_settings(env={**base, **env}).settings
@@ -168,8 +185,9 @@ def test_engine_argvs_import_nothing_planted(hostile, tmp_path):
 
     gguf = tmp_path / "not-a-model.gguf"
     gguf.write_bytes(b"GGUF but not really")
-    settings = load_settings(env={"A2IA_ENGINES__LOCAL__MODEL_PATH": str(gguf),
-                                  "A2IA_ENGINES__LOCAL__PORT": "9"}).settings
+    settings = load_settings(
+        env={"A2IA_ENGINES__LOCAL__MODEL_PATH": str(gguf), "A2IA_ENGINES__LOCAL__PORT": "9"}
+    ).settings
     llama = LlamaCppSpec(settings).argv()
     vllm, _ = build_argv(msgspec_replace(settings.engines.vllm, executable=sys.executable, port=9))
     for argv in (llama, vllm):
@@ -192,8 +210,9 @@ def test_llamacpp_preflight_probe_imports_nothing_planted(hostile, tmp_path):
     other = tmp_path / "bin" / "python3"
     other.parent.mkdir()
     other.symlink_to(sys.executable)
-    settings = load_settings(env={"A2IA_ENGINES__LOCAL__MODEL_PATH": str(gguf),
-                                  "A2IA_ENGINES__LOCAL__PYTHON": str(other)}).settings
+    settings = load_settings(
+        env={"A2IA_ENGINES__LOCAL__MODEL_PATH": str(gguf), "A2IA_ENGINES__LOCAL__PYTHON": str(other)}
+    ).settings
     with contextlib.suppress(EngineStartError):
         LlamaCppSpec(settings).preflight()
     assert sorted(p.name for p in hostile.iterdir()) == []
@@ -231,8 +250,16 @@ def secret_env(monkeypatch) -> dict[str, str]:
     return env
 
 
-DROPPED = ["A2IA_BACKENDS__VLLM__API_KEY", "A2IA_BACKENDS__OLLAMA__HEADERS", "A2IA_ENGINES__VLLM__API_KEY",
-           "A2IA_SOMETHING_TOKEN", "A2IA_MY_PASSWORD", "OPENAI_API_KEY", "GH_AUTH", "ONLY_TOKEN"]
+DROPPED = [
+    "A2IA_BACKENDS__VLLM__API_KEY",
+    "A2IA_BACKENDS__OLLAMA__HEADERS",
+    "A2IA_ENGINES__VLLM__API_KEY",
+    "A2IA_SOMETHING_TOKEN",
+    "A2IA_MY_PASSWORD",
+    "OPENAI_API_KEY",
+    "GH_AUTH",
+    "ONLY_TOKEN",
+]
 KEPT = ["USER_VAR_KEPT", "HF_TOKEN", "A2IA_AGENT__MAX_STEPS", "A2IA_HOME", "PATH"]
 #: Not settings keys: a2ia's own loader would refuse them (they stay in os.environ only).
 NOT_SETTINGS = ("A2IA_SOMETHING_TOKEN", "A2IA_MY_PASSWORD")
@@ -254,8 +281,12 @@ async def test_configured_server_gets_the_safe_default_plus_its_env_only(tmp_pat
     secret_env(monkeypatch)
     settings = settings_for(tmp_path)
     servers = {
-        "withenv": MCPServerConfig(name="withenv", command=sys.executable, args=[str(FAKES / "env_server.py")],
-                                   env={"ONLY_THIS": "1", "PATH": os.environ["PATH"]}),
+        "withenv": MCPServerConfig(
+            name="withenv",
+            command=sys.executable,
+            args=[str(FAKES / "env_server.py")],
+            env={"ONLY_THIS": "1", "PATH": os.environ["PATH"]},
+        ),
         "noenv": MCPServerConfig(name="noenv", command=sys.executable, args=[str(FAKES / "env_server.py")]),
     }
     async with MCPHub(servers, settings, builtin=False) as hub:
@@ -281,7 +312,9 @@ async def test_builtin_server_and_run_command_get_the_users_env_without_a2ias_se
     assert settings.backends["vllm"].api_key is not None
     async with MCPHub({}, settings) as hub:
         server_env = psutil.Process(server_pid()).environ()
-        r = await hub.call("run_command", {"command": [sys.executable, "-c", "import os, json; print(json.dumps(dict(os.environ)))"]})
+        r = await hub.call(
+            "run_command", {"command": [sys.executable, "-c", "import os, json; print(json.dumps(dict(os.environ)))"]}
+        )
     assert not r.is_error, r.text
     child_env = json.loads(r.text.split("--- stdout ---\n", 1)[1].split("\n--- stderr", 1)[0])
     for env in (server_env, child_env):
@@ -295,11 +328,16 @@ async def test_engine_gets_the_users_env_without_a2ias_secrets_plus_its_key(tmp_
     from tests.core.engines.conftest import free_port, write_wrapper
 
     env = secret_env(monkeypatch)
-    loaded = load_settings(env=settings_env(
-        env, A2IA_ENGINES__VLLM__EXECUTABLE=str(write_wrapper(tmp_path)), A2IA_ENGINES__VLLM__PORT=str(free_port()),
-        A2IA_ENGINES__VLLM__MODEL="Qwen/Qwen2.5-0.5B-Instruct", A2IA_ENGINES__STOP_GRACE_S="2",
-        A2IA_HOME=os.environ["A2IA_HOME"],
-    ))
+    loaded = load_settings(
+        env=settings_env(
+            env,
+            A2IA_ENGINES__VLLM__EXECUTABLE=str(write_wrapper(tmp_path)),
+            A2IA_ENGINES__VLLM__PORT=str(free_port()),
+            A2IA_ENGINES__VLLM__MODEL="Qwen/Qwen2.5-0.5B-Instruct",
+            A2IA_ENGINES__STOP_GRACE_S="2",
+            A2IA_HOME=os.environ["A2IA_HOME"],
+        )
+    )
     mgr = EngineManager(loaded.settings, loaded.paths)
     try:
         state = await mgr.start("vllm")
@@ -315,26 +353,47 @@ async def test_engine_gets_the_users_env_without_a2ias_secrets_plus_its_key(tmp_
 def test_secret_values_and_filtering_variants():
     from a2ia_tui.core.childenv import is_secret_name, secret_values, without_secrets
 
-    settings = load_settings(env={
-        "A2IA_BACKENDS__VLLM__API_KEY": "EMPTY",  # a short dummy key: only an exact value is dropped
-        "A2IA_BACKENDS__X__KIND": "openai", "A2IA_BACKENDS__X__BASE_URL": "http://127.0.0.1:1/v1",
-        "A2IA_BACKENDS__X__HEADERS": json.dumps({"X-Api-Key": "xkey-123456789", "Proxy-Authorization": "Basic cHJveHk6cHc=",
-                                                 "Cookie": "session=abcdefgh12345", "Accept": "application/json"}),
-    }).settings
+    settings = load_settings(
+        env={
+            "A2IA_BACKENDS__VLLM__API_KEY": "EMPTY",  # a short dummy key: only an exact value is dropped
+            "A2IA_BACKENDS__X__KIND": "openai",
+            "A2IA_BACKENDS__X__BASE_URL": "http://127.0.0.1:1/v1",
+            "A2IA_BACKENDS__X__HEADERS": json.dumps(
+                {
+                    "X-Api-Key": "xkey-123456789",
+                    "Proxy-Authorization": "Basic cHJveHk6cHc=",
+                    "Cookie": "session=abcdefgh12345",
+                    "Accept": "application/json",
+                }
+            ),
+        }
+    ).settings
     secrets = secret_values(settings)
     assert {"EMPTY", "xkey-123456789", "Basic cHJveHk6cHc=", "cHJveHk6cHc=", "session=abcdefgh12345"} <= secrets
     assert "application/json" not in secrets
     env = {
-        "EXACT": "EMPTY", "CONTAINS_SHORT": "NOT-EMPTY-AT-ALL", "HDR": "xkey-123456789", "BASIC": "cHJveHk6cHc=",
-        "COOKIE_JAR": "a=1; session=abcdefgh12345", "ACCEPT": "application/json",
-        "a2ia_lower__api_key": "x", "A2IA_X__AUTHORIZATION": "x", "A2IA_CREDENTIALS": "x", "A2IA_X__COOKIE": "x",
+        "EXACT": "EMPTY",
+        "CONTAINS_SHORT": "NOT-EMPTY-AT-ALL",
+        "HDR": "xkey-123456789",
+        "BASIC": "cHJveHk6cHc=",
+        "COOKIE_JAR": "a=1; session=abcdefgh12345",
+        "ACCEPT": "application/json",
+        "a2ia_lower__api_key": "x",
+        "A2IA_X__AUTHORIZATION": "x",
+        "A2IA_CREDENTIALS": "x",
+        "A2IA_X__COOKIE": "x",
         "A2IA_KEYMAP_FILE": "x",  # the word KEYMAP is not KEY
         "A2IA_AGENT__MAX_TOKENS": "512",  # nor TOKENS TOKEN
         "A2IA_TOOLS__RUN_COMMAND_TIMEOUT_S": "5",
     }
     kept = without_secrets(env, secrets)
-    assert set(kept) == {"CONTAINS_SHORT", "ACCEPT", "A2IA_KEYMAP_FILE", "A2IA_AGENT__MAX_TOKENS",
-                         "A2IA_TOOLS__RUN_COMMAND_TIMEOUT_S"}
+    assert set(kept) == {
+        "CONTAINS_SHORT",
+        "ACCEPT",
+        "A2IA_KEYMAP_FILE",
+        "A2IA_AGENT__MAX_TOKENS",
+        "A2IA_TOOLS__RUN_COMMAND_TIMEOUT_S",
+    }
     assert not is_secret_name("OPENAI_API_KEY")  # the user's own variable: not a2ia's to drop by name
 
 
@@ -432,7 +491,9 @@ async def test_server_kills_what_run_command_started_when_it_quits(tmp_path, how
     base = tmp_path / "daemon"
     hub = MCPHub({}, settings)
     await hub.start()
-    call = asyncio.create_task(hub.call("run_command", {"command": [sys.executable, str(script), str(base), "2", "stay"]}))
+    call = asyncio.create_task(
+        hub.call("run_command", {"command": [sys.executable, str(script), str(base), "2", "stay"]})
+    )
     pids: list[tuple[int, float]] = []
     try:
         pids = await asyncio.to_thread(daemon_pids, base, 2)
@@ -462,7 +523,9 @@ async def test_stragglers_of_a_killed_server_are_killed_at_the_next_start(tmp_pa
     base = tmp_path / "daemon"
     hub = MCPHub({}, settings)
     await hub.start()
-    call = asyncio.create_task(hub.call("run_command", {"command": [sys.executable, str(script), str(base), "3", "stay"]}))
+    call = asyncio.create_task(
+        hub.call("run_command", {"command": [sys.executable, str(script), str(base), "3", "stay"]})
+    )
     pids: list[tuple[int, float]] = []
     try:
         pids = await asyncio.to_thread(daemon_pids, base, 3)
@@ -481,8 +544,9 @@ async def test_stragglers_of_a_killed_server_are_killed_at_the_next_start(tmp_pa
         os.kill(old, signal.SIGKILL)  # no chance to clean up: the daemons survive it...
         await asyncio.sleep(0.3)
         # ...until the hub restarts the server, which reads the dead server's state file.
-        assert await asyncio.to_thread(lambda: all(wait_until(lambda p=p: gone(*p), 30) for p in pids)), \
-            [p for p in pids if not gone(*p)]
+        assert await asyncio.to_thread(lambda: all(wait_until(lambda p=p: gone(*p), 30) for p in pids)), [
+            p for p in pids if not gone(*p)
+        ]
         assert hub.states()["a2ia"].status in ("ready", "restarting", "starting")
     finally:
         call.cancel()
@@ -503,11 +567,22 @@ async def test_state_files_kill_only_exact_matches(tmp_path):
         d = state_dir()
         d.mkdir(parents=True, exist_ok=True)
         me = psutil.Process()
-        (d / "1.json").write_text(json.dumps({"server": [dead.pid, 1.0], "procs": [[wrong_ct.pid, wrong_ct.create_time() - 1.5]]}))
-        (d / "2.json").write_text(json.dumps({"server": [me.pid, me.create_time()], "procs": [[live_server.pid, live_server.create_time()]]}))
+        (d / "1.json").write_text(
+            json.dumps({"server": [dead.pid, 1.0], "procs": [[wrong_ct.pid, wrong_ct.create_time() - 1.5]]})
+        )
+        (d / "2.json").write_text(
+            json.dumps({"server": [me.pid, me.create_time()], "procs": [[live_server.pid, live_server.create_time()]]})
+        )
         (d / "3.json").write_text(json.dumps({"server": [dead.pid, 1.0], "procs": [[exact.pid, exact.create_time()]]}))
-        malformed = ["not json", "{}", "[]", '{"server": 5, "procs": []}', '{"server": [1, 2], "procs": [["a", "b"]]}',
-                     '{"server": [1, 2], "procs": 7}', "\xff\xfe"]
+        malformed = [
+            "not json",
+            "{}",
+            "[]",
+            '{"server": 5, "procs": []}',
+            '{"server": [1, 2], "procs": [["a", "b"]]}',
+            '{"server": [1, 2], "procs": 7}',
+            "\xff\xfe",
+        ]
         for i, text in enumerate(malformed):
             (d / f"bad{i}.json").write_text(text, encoding="latin-1")
         async with MCPHub({}, load_settings(env={"A2IA_TOOLS__WORKSPACE": str(tmp_path)}).settings) as hub:
@@ -580,9 +655,18 @@ async def test_run_command_output_is_capped_while_read(tmp_path):
 
 
 def record_for(proc: psutil.Process, **changes) -> dict:
-    rec = {"engine": "vllm", "pid": proc.pid, "pgid": proc.pid, "argv": ["sleep", "300"],
-           "cmdlines": [cmdline_digest(proc.cmdline())], "url": "http://127.0.0.1:9/v1", "model": "m",
-           "log": "/nonexistent.log", "started_at": time.time(), "create_time": proc.create_time()}
+    rec = {
+        "engine": "vllm",
+        "pid": proc.pid,
+        "pgid": proc.pid,
+        "argv": ["sleep", "300"],
+        "cmdlines": [cmdline_digest(proc.cmdline())],
+        "url": "http://127.0.0.1:9/v1",
+        "model": "m",
+        "log": "/nonexistent.log",
+        "started_at": time.time(),
+        "create_time": proc.create_time(),
+    }
     rec.update(changes)
     return {k: v for k, v in rec.items() if v is not ...}
 
@@ -597,7 +681,10 @@ def pidfile_variants(proc: psutil.Process) -> list[tuple[str, str | bytes]]:
         ("start time off by 1 day", j(record_for(proc, create_time=proc.create_time() - 86400))),
         ("start time as text", j(record_for(proc, create_time=str(proc.create_time())))),
         ("other command line", j(record_for(proc, argv=["vllm", "serve", "m"], cmdlines=[]))),
-        ("other recorded cmdline", j(record_for(proc, argv=["vllm", "serve", "m"], cmdlines=[cmdline_digest(["python", "x"])]))),
+        (
+            "other recorded cmdline",
+            j(record_for(proc, argv=["vllm", "serve", "m"], cmdlines=[cmdline_digest(["python", "x"])])),
+        ),
         ("no argv", j(record_for(proc, argv=...))),
         ("pid as text", j(record_for(proc, pid=str(proc.pid)))),
         ("pid true", j(record_for(proc, pid=True))),
@@ -651,8 +738,14 @@ def test_engine_stop_command_notes_a_pidfile_without_start_time(tmp_path):
         (run / "vllm.json").write_text(json.dumps({"pid": sleeper.pid, "pgid": sleeper.pid, "argv": ["sleep", "300"]}))
         env = {k: v for k, v in os.environ.items() if not k.startswith("A2IA_")}
         env.update(A2IA_HOME=str(home), A2IA_ENGINES__STOP_GRACE_S="1")
-        proc = subprocess.run([sys.executable, "-m", "a2ia_tui", "engine", "stop", "vllm"], capture_output=True,
-                              text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, "-m", "a2ia_tui", "engine", "stop", "vllm"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         assert proc.returncode == 0, proc.stderr
         notes = [ln for ln in proc.stderr.splitlines() if ln.strip()]
         assert len(notes) == 1 and "malformed" in notes[0] and "no start time" in notes[0], proc.stderr

@@ -98,7 +98,30 @@ def test_prompt_survives_hostile_schemas(schema):
 @settings(derandomize=True, max_examples=400, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(["Thought:", "Action:", "Action Input:", "Final Answer:", "ACTION :", "```json\n", "```", "{", "}", '"', "[", "\n", " ", "final_answer", '"action": ', '"name": ', '"arguments": ', "Observation:", "é", "\ud800"])
+        st.sampled_from(
+            [
+                "Thought:",
+                "Action:",
+                "Action Input:",
+                "Final Answer:",
+                "ACTION :",
+                "```json\n",
+                "```",
+                "{",
+                "}",
+                '"',
+                "[",
+                "\n",
+                " ",
+                "final_answer",
+                '"action": ',
+                '"name": ',
+                '"arguments": ',
+                "Observation:",
+                "é",
+                "\ud800",
+            ]
+        )
         | st.text(max_size=8),
         max_size=30,
     ).map("".join),

@@ -65,8 +65,13 @@ def test_mask_argv_keeps_ordinary_flags():
 
 
 def test_mask_headers_masks_every_header_but_harmless_ones():
-    h = {"Authorization": f"Bearer {SECRET}", "X-Api-Key": SECRET, "Cookie": f"s={SECRET}", "X-Custom": SECRET,
-         "Content-Type": "application/json"}
+    h = {
+        "Authorization": f"Bearer {SECRET}",
+        "X-Api-Key": SECRET,
+        "Cookie": f"s={SECRET}",
+        "X-Custom": SECRET,
+        "Content-Type": "application/json",
+    }
     out = mask_headers(h)
     assert SECRET not in json.dumps(out)
     assert out["Content-Type"] == "application/json" and set(out) == set(h)
@@ -104,8 +109,13 @@ def test_redact_text_masks_known_secret_values_anywhere():
 
 
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "a2ia_tui.entry", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "a2ia_tui.entry", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_config_show_masks_headers_urls_extra_args_and_keys(tmp_path):
@@ -135,17 +145,21 @@ extra_args = ["--api_key", "{SECRET}"]
 
 
 def test_config_show_masks_secrets_from_environment_variables():
-    env = {"A2IA_BACKENDS__VLLM__BASE_URL": f"http://u:{SECRET}@127.0.0.1:8000/v1",
-           "A2IA_BACKENDS__VLLM__HEADERS": json.dumps({"X-Api-Key": SECRET}),
-           "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--hf-token", SECRET])}
+    env = {
+        "A2IA_BACKENDS__VLLM__BASE_URL": f"http://u:{SECRET}@127.0.0.1:8000/v1",
+        "A2IA_BACKENDS__VLLM__HEADERS": json.dumps({"X-Api-Key": SECRET}),
+        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--hf-token", SECRET]),
+    }
     proc = _run("config", "show", env=env)
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout
 
 
 def test_engine_command_masks_secret_flags_but_print0_stays_exact():
-    env = {"A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--hf-token", SECRET, f"--api-key={SECRET}"]),
-           "A2IA_ENGINES__VLLM__EXECUTABLE": sys.executable}
+    env = {
+        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--hf-token", SECRET, f"--api-key={SECRET}"]),
+        "A2IA_ENGINES__VLLM__EXECUTABLE": sys.executable,
+    }
     for fmt in ([], ["--json"]):
         proc = _run("engine", "command", "vllm", *fmt, env=env)
         assert proc.returncode == 0, proc.stderr
@@ -157,9 +171,26 @@ def test_engine_command_masks_secret_flags_but_print0_stays_exact():
 def test_error_line_masks_url_credentials():
     """An unreachable backend's error names the URL: without its password."""
     proc = subprocess.run(
-        [sys.executable, "-m", "a2ia_tui.cli", "--backend", "vllm", "--vllm-url", f"http://bob:{SECRET}@127.0.0.1:9/v1?api_key={SECRET}",
-         "--model", "m", "--no-tools", "--debug", "-p", "hi"],
-        capture_output=True, text=True, timeout=120, env=os.environ)
+        [
+            sys.executable,
+            "-m",
+            "a2ia_tui.cli",
+            "--backend",
+            "vllm",
+            "--vllm-url",
+            f"http://bob:{SECRET}@127.0.0.1:9/v1?api_key={SECRET}",
+            "--model",
+            "m",
+            "--no-tools",
+            "--debug",
+            "-p",
+            "hi",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ,
+    )
     assert proc.returncode != 0
     assert "127.0.0.1" in proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
@@ -172,9 +203,26 @@ def test_debug_line_masks_the_backend_url():
     with FakeLLMServer("vllm", [Reply(text="ok")]).threaded() as srv:
         url = srv.url.replace("http://", f"http://bob:{SECRET}@") + f"?token={SECRET}"
         proc = subprocess.run(
-            [sys.executable, "-m", "a2ia_tui.cli", "--backend", "vllm", "--vllm-url", url, "--model", "m",
-             "--no-tools", "--debug", "-p", "hi"],
-            capture_output=True, text=True, timeout=120, env=os.environ)
+            [
+                sys.executable,
+                "-m",
+                "a2ia_tui.cli",
+                "--backend",
+                "vllm",
+                "--vllm-url",
+                url,
+                "--model",
+                "m",
+                "--no-tools",
+                "--debug",
+                "-p",
+                "hi",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ,
+        )
     assert "[debug] backend vllm at" in proc.stderr, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
 
@@ -200,4 +248,3 @@ def test_backend_errors_never_show_url_credentials():
     for url in URLS:
         text = str(BackendUnreachable(url, f"refused; token={SECRET}"))
         assert SECRET not in text and "cannot reach" in text
-

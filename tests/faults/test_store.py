@@ -28,9 +28,15 @@ def test_lone_surrogates_in_every_field_are_saved_and_later_saves_still_work(tmp
     conv = Conversation(title=f"t{bad}")
     conv.add(Message(role="user", content=f"u{bad}"))
     call = ToolCall(id=f"c{bad}", function=FunctionCall(name=f"n{bad}", arguments={f"k{bad}": [f"v{bad}"]}))
-    conv.add(Message(role="assistant", content=f"a{bad}", thinking=f"th{bad}", tool_calls=[call]),
-             backend=f"b{bad}", error=f"e{bad}", extra={f"x{bad}": bad})
-    conv.add(Message(role="tool", content=f"r{bad}", tool_call_id=f"c{bad}", tool_name=f"n{bad}"), full_result=f"f{bad}")
+    conv.add(
+        Message(role="assistant", content=f"a{bad}", thinking=f"th{bad}", tool_calls=[call]),
+        backend=f"b{bad}",
+        error=f"e{bad}",
+        extra={f"x{bad}": bad},
+    )
+    conv.add(
+        Message(role="tool", content=f"r{bad}", tool_call_id=f"c{bad}", tool_name=f"n{bad}"), full_result=f"f{bad}"
+    )
     assert store.sync(conv) == 3
     conv.add(Message(role="user", content="next, clean message"))
     assert store.sync(conv) == 1  # the chat is not stuck on the bad message
@@ -49,11 +55,15 @@ def test_lone_surrogates_in_every_field_are_saved_and_later_saves_still_work(tmp
 
 def _insert(db: str, cid: str, seq: int, role="user", content="x", calls=None, meta="{}", **cols):
     con = sqlite3.connect(db)
-    con.execute("INSERT OR IGNORE INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?)",
-                (cid, "corrupt", 1.0, 2.0))
-    con.execute("INSERT INTO messages(conversation_id, seq, role, content, thinking, tool_calls, tool_call_id, tool_name,"
-                " meta, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (cid, seq, role, content, cols.get("thinking"), calls, cols.get("call_id"), cols.get("tool_name"), meta, 1.0))
+    con.execute(
+        "INSERT OR IGNORE INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?)",
+        (cid, "corrupt", 1.0, 2.0),
+    )
+    con.execute(
+        "INSERT INTO messages(conversation_id, seq, role, content, thinking, tool_calls, tool_call_id, tool_name,"
+        " meta, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (cid, seq, role, content, cols.get("thinking"), calls, cols.get("call_id"), cols.get("tool_name"), meta, 1.0),
+    )
     con.commit()
     con.close()
 
@@ -63,14 +73,18 @@ CORRUPT = {
     "meta a list": dict(meta="[1, 2]"),
     "meta a string": dict(meta='"hello"'),
     "meta empty": dict(meta=""),
-    "meta wrong types": dict(meta='{"prompt_tokens": "many", "tokens_per_s": "fast", "is_error": "yes", "extra": [1], "status": 5}'),
+    "meta wrong types": dict(
+        meta='{"prompt_tokens": "many", "tokens_per_s": "fast", "is_error": "yes", "extra": [1], "status": 5}'
+    ),
     "unknown role": dict(role="wizard"),
     "role empty": dict(role=""),
     "role with escape": dict(role="\x1b[2J"),
     "tool calls not JSON": dict(role="assistant", calls="[{broken"),
     "tool calls an object": dict(role="assistant", calls='{"id": "x"}'),
     "tool call missing fields": dict(role="assistant", calls='[{"id": "c1"}]'),
-    "tool call args not an object": dict(role="assistant", calls='[{"id": "c1", "function": {"name": "t", "arguments": "str"}}]'),
+    "tool call args not an object": dict(
+        role="assistant", calls='[{"id": "c1", "function": {"name": "t", "arguments": "str"}}]'
+    ),
     "tool calls list of numbers": dict(role="assistant", calls="[1, 2, 3]"),
     "content is an integer": dict(content=42),
     "content is a blob": dict(content=b"\xff\xfe binary"),
@@ -93,8 +107,10 @@ def _corrupt_db(tmp_path, name):
     if cols.get("content") == "PLACEHOLDER-SURROGATE":
         _raw_text(db, b"\xed\xa0\x80 surrogate")
     con = sqlite3.connect(str(db))
-    con.execute("INSERT INTO messages(conversation_id, seq, role, content, meta, created_at) VALUES (?,?,?,?,?,?)",
-                (good.id, 9, "assistant", "after", "{}", 1.0))
+    con.execute(
+        "INSERT INTO messages(conversation_id, seq, role, content, meta, created_at) VALUES (?,?,?,?,?,?)",
+        (good.id, 9, "assistant", "after", "{}", 1.0),
+    )
     con.commit()
     con.close()
     return db, good.id
@@ -119,8 +135,9 @@ def test_corrupt_rows_load_and_export_with_a_note(tmp_path, name):
     to_markdown(conv)
     assert [i.title for i in store.list()] == ["corrupt"] or store.list()
     store.close()
-    proc = subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "export", cid[:8]], capture_output=True, timeout=120,
-                          env=os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "a2ia_tui.entry", "export", cid[:8]], capture_output=True, timeout=120, env=os.environ
+    )
     err = proc.stderr.decode()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and b"before" in proc.stdout and b"after" in proc.stdout
@@ -133,8 +150,10 @@ def test_corrupt_conversation_row_lists_and_loads(tmp_path):
     db = tmp_path / "h.sqlite3"
     HistoryStore(db).close()
     con = sqlite3.connect(str(db))
-    con.execute("INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?)",
-                ("c1", b"\xff\xfe", "yesterday", ""))
+    con.execute(
+        "INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?)",
+        ("c1", b"\xff\xfe", "yesterday", ""),
+    )
     con.commit()
     con.close()
     store = HistoryStore(db)
@@ -164,8 +183,9 @@ def test_messages_wait_while_another_process_holds_the_lock_and_are_written_in_o
     first = Conversation(title="first")
     first.add(Message(role="user", content="m0"))
     assert store.sync(first) == 1
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         for i in range(1, 6):
@@ -197,8 +217,9 @@ def test_close_reports_messages_it_could_not_write(tmp_path):
 
     db = tmp_path / "h.sqlite3"
     store = HistoryStore(db, busy_timeout_s=0.1)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         conv = Conversation()
@@ -308,8 +329,9 @@ def test_opening_while_another_process_holds_the_lock_keeps_history_on(tmp_path)
     old.add(Message(role="user", content="kept"))
     seed.sync(old)
     seed.close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         store = HistoryStore(db, busy_timeout_s=0.2)  # no StoreError: history stays on

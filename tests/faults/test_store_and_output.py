@@ -54,8 +54,24 @@ def test_cli_prints_model_text_without_control_sequences(name, tmp_path):
     seq = HOSTILE[name]
     with FakeLLMServer("vllm", [Reply(text=f"before {seq} after")]).threaded() as srv:
         proc = subprocess.run(
-            [sys.executable, "-m", "a2ia_tui.cli", "--backend", "vllm", "--vllm-url", srv.url, "--model", "m",
-             "--no-tools", "-p", "hi"], capture_output=True, timeout=120, env=os.environ)
+            [
+                sys.executable,
+                "-m",
+                "a2ia_tui.cli",
+                "--backend",
+                "vllm",
+                "--vllm-url",
+                srv.url,
+                "--model",
+                "m",
+                "--no-tools",
+                "-p",
+                "hi",
+            ],
+            capture_output=True,
+            timeout=120,
+            env=os.environ,
+        )
     assert proc.returncode == 0, proc.stderr
     assert b"before" in proc.stdout and b"after" in proc.stdout
     assert no_controls(proc.stdout) and no_controls(proc.stderr)
@@ -68,9 +84,24 @@ def test_cli_tool_call_and_output_with_control_sequences(tmp_path):
     replies = [Reply(tool_calls=[("read_file", {"path": "evil.txt", "note": ALL})]), Reply(text=f"done {ALL}")]
     with FakeLLMServer("vllm", replies).threaded() as srv:
         proc = subprocess.run(
-            [sys.executable, "-m", "a2ia_tui.cli", "--backend", "vllm", "--vllm-url", srv.url, "--model", "m",
-             "--debug", "-p", "read it"], capture_output=True, timeout=120,
-            env={**os.environ, "A2IA_TOOLS__WORKSPACE": str(ws)})
+            [
+                sys.executable,
+                "-m",
+                "a2ia_tui.cli",
+                "--backend",
+                "vllm",
+                "--vllm-url",
+                srv.url,
+                "--model",
+                "m",
+                "--debug",
+                "-p",
+                "read it",
+            ],
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "A2IA_TOOLS__WORKSPACE": str(ws)},
+        )
     assert proc.returncode == 0, proc.stderr
     assert b"read_file" in proc.stderr and b"done" in proc.stdout
     assert no_controls(proc.stdout), proc.stdout
@@ -85,8 +116,12 @@ def test_engine_logs_shows_control_sequences_as_pictures():
     paths.log_dir.mkdir(parents=True)
     lines = [f"(APIServer pid=1) line {n}: {seq}" for n, seq in enumerate(HOSTILE.values())]
     (paths.log_dir / "vllm.log").write_bytes(("\n".join(lines) + "\n").encode() + b"raw \x1b[31m bytes \xff\xfe\n")
-    proc = subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "engine", "logs", "vllm", "-n", "100"],
-                          capture_output=True, timeout=120, env=os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "a2ia_tui.entry", "engine", "logs", "vllm", "-n", "100"],
+        capture_output=True,
+        timeout=120,
+        env=os.environ,
+    )
     assert proc.returncode == 0, proc.stderr
     assert all(f"line {n}:".encode() in proc.stdout for n in range(len(lines)))
     assert no_controls(proc.stdout)
@@ -101,10 +136,17 @@ def _hostile_conversation() -> Conversation:
     conv = Conversation(title=f"title {HOSTILE['title change']}")
     conv.add(Message(role="user", content=f"question {ALL}"))
     call = make_call("read_file", {"path": ALL})
-    conv.add(Message(role="assistant", content=f"answer {ALL}", thinking=f"thought {ALL}", tool_calls=[call]),
-             status="failed", error=f"boom {ALL}", backend="vllm", model=f"m{HOSTILE['screen clear']}")
-    conv.add(Message(role="tool", content=f"result {ALL}", tool_call_id=call.id, tool_name="read_file"),
-             full_result=f"full {ALL}")
+    conv.add(
+        Message(role="assistant", content=f"answer {ALL}", thinking=f"thought {ALL}", tool_calls=[call]),
+        status="failed",
+        error=f"boom {ALL}",
+        backend="vllm",
+        model=f"m{HOSTILE['screen clear']}",
+    )
+    conv.add(
+        Message(role="tool", content=f"result {ALL}", tool_call_id=call.id, tool_name="read_file"),
+        full_result=f"full {ALL}",
+    )
     return conv
 
 
@@ -122,13 +164,18 @@ def test_export_command_output_and_list_have_no_control_sequences(tmp_path):
     store.sync(conv)
     store.close()
     for args in ([conv.id[:8]], ["--list"]):
-        proc = subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "export", *args], capture_output=True,
-                              timeout=120, env=os.environ)
+        proc = subprocess.run(
+            [sys.executable, "-m", "a2ia_tui.entry", "export", *args], capture_output=True, timeout=120, env=os.environ
+        )
         assert proc.returncode == 0, proc.stderr
         assert no_controls(proc.stdout) and no_controls(proc.stderr)
     out = tmp_path / "c.md"
-    proc = subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "export", conv.id, "-o", str(out)],
-                          capture_output=True, timeout=120, env=os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "a2ia_tui.entry", "export", conv.id, "-o", str(out)],
+        capture_output=True,
+        timeout=120,
+        env=os.environ,
+    )
     assert proc.returncode == 0 and no_controls(out.read_text(encoding="utf-8"))
 
 
@@ -156,8 +203,10 @@ async def test_tui_streamed_text_thinking_tool_call_and_result_render_without_co
             self.called.append((name, arguments))
             return ToolResult(f"tool output {ALL}\n" * 3, False, 0.01)
 
-    replies = [tool_reply(("notes__read", {"path": ALL}), text=f"calling {ALL}"),
-               text_reply(f"# Head {ALL}\n\nbody {ALL}\n\n```\ncode {ALL}\n```\n", thinking=f"hmm {ALL}")]
+    replies = [
+        tool_reply(("notes__read", {"path": ALL}), text=f"calling {ALL}"),
+        text_reply(f"# Head {ALL}\n\nbody {ALL}\n\n```\ncode {ALL}\n```\n", thinking=f"hmm {ALL}"),
+    ]
     app, _ = build_app({"vllm": replies}, hub=EvilHub())
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
@@ -182,10 +231,15 @@ async def test_tui_reopened_chat_with_controls_and_corrupt_rows_renders_with_a_n
     conv = _hostile_conversation()
     store.sync(conv)
     db = sqlite3.connect(str(store.path))
-    db.execute("INSERT INTO messages(conversation_id, seq, role, content, meta, created_at) VALUES (?,?,?,?,?,?)",
-               (conv.id, 50, "wizard", "x", "{}", 1.0))
-    db.execute("INSERT INTO messages(conversation_id, seq, role, content, tool_calls, meta, created_at) "
-               "VALUES (?,?,?,?,?,?,?)", (conv.id, 51, "assistant", f"late {ALL}", "[{oops", "not json", 1.0))
+    db.execute(
+        "INSERT INTO messages(conversation_id, seq, role, content, meta, created_at) VALUES (?,?,?,?,?,?)",
+        (conv.id, 50, "wizard", "x", "{}", 1.0),
+    )
+    db.execute(
+        "INSERT INTO messages(conversation_id, seq, role, content, tool_calls, meta, created_at) "
+        "VALUES (?,?,?,?,?,?,?)",
+        (conv.id, 51, "assistant", f"late {ALL}", "[{oops", "not json", 1.0),
+    )
     db.commit()
     db.close()
     async with app.run_test(size=(160, 50)) as pilot:
@@ -219,8 +273,9 @@ async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_a
     db = tmp_path / "h.sqlite3"
     store = HistoryStore(db, busy_timeout_s=0.2)
     app, _ = build_app({"vllm": [text_reply("one"), text_reply("two")]}, store=store)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         async with app.run_test(size=(120, 40)) as pilot:
@@ -254,7 +309,9 @@ async def test_tui_engine_log_pane_shows_control_sequences_as_pictures(tmp_path)
     services = engine_services(tmp_path)
     log_path = services.engines["vllm"].log_path
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_path.write_bytes("".join(f"line {n} {seq}\n" for n, seq in enumerate(HOSTILE.values())).encode() + b"\xff\x1b[5m\n")
+    log_path.write_bytes(
+        "".join(f"line {n} {seq}\n" for n, seq in enumerate(HOSTILE.values())).encode() + b"\xff\x1b[5m\n"
+    )
     app = EngineApp(services)
     async with app.run_test(size=(160, 40)) as pilot:
         app.push_screen(EngineLogScreen(services, "vllm"))
@@ -302,8 +359,9 @@ async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_s
     db = tmp_path / "h.sqlite3"
     store = HistoryStore(db, busy_timeout_s=0.1)
     app, _ = build_app({"vllm": [text_reply("one")]}, store=store)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         async with app.run_test(size=(120, 40)) as pilot:
@@ -323,8 +381,11 @@ async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials(
 
     class FailedHub(MiniHub):
         def states(self):
-            return {f"se{HOSTILE['title change']}arch": ServerState(
-                "search", "failed", reason=f"cannot reach http://bob:hunter2-secret@127.0.0.1:9/mcp: refused {ALL}")}
+            return {
+                f"se{HOSTILE['title change']}arch": ServerState(
+                    "search", "failed", reason=f"cannot reach http://bob:hunter2-secret@127.0.0.1:9/mcp: refused {ALL}"
+                )
+            }
 
     app, _ = build_app({}, hub=FailedHub())
     async with app.run_test(size=(160, 50)) as pilot:

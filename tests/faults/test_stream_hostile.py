@@ -35,6 +35,8 @@ from a2ia_tui.core.tools.hub import HubTool, ToolResult
 
 USER = [Message(role="user", content="x")]
 SURROGATES = ["\ud800", "\udfff", "\udbff", "\udc00", "\ud83d"]
+
+
 def property_settings(examples: int) -> settings:
     return settings(
         max_examples=examples,
@@ -43,9 +45,12 @@ def property_settings(examples: int) -> settings:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     )
 
+
 # -- strategies ------------------------------------------------------------------------------------
 
-SURROGATE_TEXT = st.builds(lambda a, s, b: a + s + b, st.text(max_size=3), st.sampled_from(SURROGATES), st.text(max_size=3))
+SURROGATE_TEXT = st.builds(
+    lambda a, s, b: a + s + b, st.text(max_size=3), st.sampled_from(SURROGATES), st.text(max_size=3)
+)
 #: Any JSON value of the wrong kind for a field (and some right ones: a field may be fine).
 HOSTILE = st.one_of(
     st.none(),
@@ -302,7 +307,9 @@ def test_ollama_call_with_a_name_or_id_not_text_is_refused(calls):
         {"id": cid, "function": {"name": name, "arguments": {"text": "a"}}} if fn_ok else {"id": cid, "function": name}
         for cid, name, fn_ok in calls
     ]
-    body = ndjson([{"message": {"role": "assistant", "content": "", "tool_calls": items}, "done": False}], {"done": True})
+    body = ndjson(
+        [{"message": {"role": "assistant", "content": "", "tool_calls": items}, "done": False}], {"done": True}
+    )
     chunks, error = asyncio.run(consume(OllamaClient, "http://o", body))
     assert error is None
     got = [tc for c in chunks for tc in c.message.tool_calls]
@@ -333,8 +340,14 @@ def delta(d: dict, finish: str | None = None) -> dict:
         {**delta({"content": "ok"}), "model": 42},
         delta({"tool_calls": {"not": "a list"}}),
         delta({"tool_calls": 3}),
-        delta({"tool_calls": [{"index": "0", "id": "a", "function": {"name": "f", "arguments": "{}"}},
-                              {"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}}]}),
+        delta(
+            {
+                "tool_calls": [
+                    {"index": "0", "id": "a", "function": {"name": "f", "arguments": "{}"}},
+                    {"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}},
+                ]
+            }
+        ),
         delta({"tool_calls": [{"index": [0], "id": "a", "function": {"name": "f", "arguments": "{}"}}]}),
         delta({"tool_calls": [{"index": 1.5, "id": "a", "function": {"name": "f", "arguments": "{}"}}]}),
         delta({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": {"x": [1]}}}]}),
@@ -388,7 +401,13 @@ async def test_lone_surrogates_in_content_reasoning_and_arguments_are_replaced()
     events = [
         delta({"reasoning": "think\ud800"}),
         delta({"content": "a\udfffb"}),
-        delta({"tool_calls": [{"index": 0, "id": "c\ud800", "function": {"name": "echo", "arguments": '{"text": "\\ud800'}}]}),
+        delta(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "c\ud800", "function": {"name": "echo", "arguments": '{"text": "\\ud800'}}
+                ]
+            }
+        ),
         delta({"tool_calls": [{"index": 0, "function": {"arguments": '\\ud800x"}'}}]}, "tool_calls"),
     ]
     chunks, error = await consume(OpenAIClient, "http://s/v1", sse(events))
@@ -397,8 +416,15 @@ async def test_lone_surrogates_in_content_reasoning_and_arguments_are_replaced()
     assert "".join(c.message.content for c in chunks) == "a\ufffdb"
     (call,) = [tc for c in chunks for tc in c.message.tool_calls]
     assert call.function.arguments == {"text": "\ufffd\ufffdx"} and call.id == "c\ufffd"
-    line = {"message": {"role": "assistant", "content": "x\ud83d", "thinking": "\udbff",
-                        "tool_calls": [{"function": {"name": "echo", "arguments": {"t\ud800": ["\udfff"]}}}]}, "done": False}
+    line = {
+        "message": {
+            "role": "assistant",
+            "content": "x\ud83d",
+            "thinking": "\udbff",
+            "tool_calls": [{"function": {"name": "echo", "arguments": {"t\ud800": ["\udfff"]}}}],
+        },
+        "done": False,
+    }
     chunks, error = await consume(OllamaClient, "http://o", ndjson([line], {"done": True}))
     assert error is None
     assert_well_formed(chunks, error)
@@ -409,7 +435,13 @@ async def test_lone_surrogates_in_content_reasoning_and_arguments_are_replaced()
 @pytest.mark.parametrize("depth", [65, 500, 5000])
 async def test_arguments_nested_too_deeply_are_refused_not_a_crash(depth):
     args = '{"a":' * depth + "1" + "}" * depth
-    body = sse([delta({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "echo", "arguments": args}}]}, "tool_calls")])
+    body = sse(
+        [
+            delta(
+                {"tool_calls": [{"index": 0, "id": "c", "function": {"name": "echo", "arguments": args}}]}, "tool_calls"
+            )
+        ]
+    )
     chunks, error = await consume(OpenAIClient, "http://s/v1", body)
     assert error is None
     (call,) = [tc for c in chunks for tc in c.message.tool_calls]
@@ -417,7 +449,13 @@ async def test_arguments_nested_too_deeply_are_refused_not_a_crash(depth):
     nested: Any = 1
     for _ in range(min(depth, 900)):
         nested = {"a": nested}
-    line = {"message": {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "echo", "arguments": nested}}]}}
+    line = {
+        "message": {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"function": {"name": "echo", "arguments": nested}}],
+        }
+    }
     chunks, error = await consume(OllamaClient, "http://o", ndjson([line], {"done": True}))
     assert_well_formed(chunks, error)
 
@@ -428,7 +466,9 @@ async def test_an_event_nested_past_the_recursion_limit_is_skipped(nesting):
     body = sse([delta({"content": "a"})], "none") + junk + sse([delta({"content": "b"}, "stop")])
     chunks, error = await consume(OpenAIClient, "http://s/v1", body)
     assert error is None and "".join(c.message.content for c in chunks) == "ab"
-    chunks, error = await consume(OllamaClient, "http://o", b"[" * nesting + b"]" * nesting + b"\n" + ndjson([], {"done": True}))
+    chunks, error = await consume(
+        OllamaClient, "http://o", b"[" * nesting + b"]" * nesting + b"\n" + ndjson([], {"done": True})
+    )
     assert error is None
 
 
@@ -478,7 +518,17 @@ class RecordingHub:
     """Just enough of MCPHub: one tool, ``echo(text)``, and a record of every call run."""
 
     def __init__(self, result: str | None = None) -> None:
-        self._tools = [HubTool("echo", "toy", "echo", "Echo", {"type": "object", "properties": {"text": {"type": "string"}}}, True, False)]
+        self._tools = [
+            HubTool(
+                "echo",
+                "toy",
+                "echo",
+                "Echo",
+                {"type": "object", "properties": {"text": {"type": "string"}}},
+                True,
+                False,
+            )
+        ]
         self.calls: list[tuple[str, dict]] = []
         self.result = result
 
@@ -516,7 +566,12 @@ FINAL_ND = ndjson([{"message": {"role": "assistant", "content": "done"}, "done":
 
 
 def call_delta(i: int, cid: Any = None, name: Any = "echo", args: str = '{"text": "hi"}') -> dict:
-    return {"index": i, "id": f"c{i}" if cid is None else cid, "type": "function", "function": {"name": name, "arguments": args}}
+    return {
+        "index": i,
+        "id": f"c{i}" if cid is None else cid,
+        "type": "function",
+        "function": {"name": name, "arguments": args},
+    }
 
 
 # -- orchestrator: cut-off stream, thousands of calls, giant lines, refused calls ------------------
@@ -533,8 +588,17 @@ def call_delta(i: int, cid: Any = None, name: Any = "echo", args: str = '{"text"
     ],
 )
 async def test_a_cut_off_openai_stream_is_interrupted_and_its_tool_call_never_runs(tail):
-    body = sse([delta({"content": "removing it"}), delta({"tool_calls": [call_delta(0, args='{"text": "/tmp/x')]}),
-                delta({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]})], "cut") + tail
+    body = (
+        sse(
+            [
+                delta({"content": "removing it"}),
+                delta({"tool_calls": [call_delta(0, args='{"text": "/tmp/x')]}),
+                delta({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}),
+            ],
+            "cut",
+        )
+        + tail
+    )
     hub = RecordingHub()
     async with RawServer(body, FINAL_SSE) as srv:
         client = OpenAIClient(f"http://127.0.0.1:{srv.port}/v1", model="m")
@@ -558,7 +622,9 @@ async def test_thousands_of_tool_calls_in_one_reply_are_capped(flavor, n):
         cls, path, final = OpenAIClient, "/v1", FINAL_SSE
     else:
         calls = [{"function": {"name": "echo", "arguments": {"text": "hi"}}} for _ in range(n)]
-        first = ndjson([{"message": {"role": "assistant", "content": "", "tool_calls": calls}, "done": False}], {"done": True})
+        first = ndjson(
+            [{"message": {"role": "assistant", "content": "", "tool_calls": calls}, "done": False}], {"done": True}
+        )
         cls, path, final = OllamaClient, "", FINAL_ND
     async with RawServer(first, final) as srv:
         client = cls(f"http://127.0.0.1:{srv.port}{path}", model="m")
@@ -581,7 +647,11 @@ async def test_thousands_of_tool_calls_in_one_reply_are_capped(flavor, n):
 async def test_a_40_mb_line_is_a_one_line_error(flavor, newline):
     big = "a" * (40 * 2**20)
     if flavor == "openai":
-        body = sse([delta({"content": "before "})], "cut") + b"data: " + json.dumps(delta({"content": big}, "stop")).encode()
+        body = (
+            sse([delta({"content": "before "})], "cut")
+            + b"data: "
+            + json.dumps(delta({"content": big}, "stop")).encode()
+        )
         body += b"\n\ndata: [DONE]\n\n" if newline else b""
         cls, path = OpenAIClient, "/v1"
     else:
@@ -626,14 +696,23 @@ async def test_an_sse_event_of_endless_data_lines_is_capped(width):
 @pytest.mark.parametrize("flavor", ["openai", "ollama"])
 async def test_a_call_whose_name_or_id_is_not_text_is_refused_and_the_model_told(flavor, cid, name, function):
     hub = RecordingHub()
-    fn = function if function is not None else {"name": name, "arguments": '{"text": "boom"}' if flavor == "openai" else {"text": "boom"}}
+    fn = (
+        function
+        if function is not None
+        else {"name": name, "arguments": '{"text": "boom"}' if flavor == "openai" else {"text": "boom"}}
+    )
     if flavor == "openai":
         good = call_delta(1, "ok", "echo", '{"text": "fine"}')
-        first = sse([delta({"tool_calls": [{"index": 0, "id": cid, "type": "function", "function": fn}, good]}, "tool_calls")])
+        first = sse(
+            [delta({"tool_calls": [{"index": 0, "id": cid, "type": "function", "function": fn}, good]}, "tool_calls")]
+        )
         cls, path, final = OpenAIClient, "/v1", FINAL_SSE
     else:
         good = {"id": "ok", "function": {"name": "echo", "arguments": {"text": "fine"}}}
-        first = ndjson([{"message": {"role": "assistant", "content": "", "tool_calls": [{"id": cid, "function": fn}, good]}}], {"done": True})
+        first = ndjson(
+            [{"message": {"role": "assistant", "content": "", "tool_calls": [{"id": cid, "function": fn}, good]}}],
+            {"done": True},
+        )
         cls, path, final = OllamaClient, "", FINAL_ND
     async with RawServer(first, final) as srv:
         client = cls(f"http://127.0.0.1:{srv.port}{path}", model="m")
@@ -651,7 +730,12 @@ async def test_a_call_whose_name_or_id_is_not_text_is_refused_and_the_model_told
 
 async def test_surrogates_in_a_tool_result_do_not_reach_the_conversation():
     hub = RecordingHub(result="out\ud800put\udfff")
-    first = sse([delta({"content": "x\ud800"}), delta({"tool_calls": [call_delta(0, args='{"text": "\\ud83d"}')]}, "tool_calls")])
+    first = sse(
+        [
+            delta({"content": "x\ud800"}),
+            delta({"tool_calls": [call_delta(0, args='{"text": "\\ud83d"}')]}, "tool_calls"),
+        ]
+    )
     async with RawServer(first, FINAL_SSE) as srv:
         client = OpenAIClient(f"http://127.0.0.1:{srv.port}/v1", model="m")
         events, conv = await turn(orchestrator(client, hub))
@@ -666,7 +750,14 @@ async def test_surrogates_in_a_tool_result_do_not_reach_the_conversation():
 @pytest.mark.parametrize("dup", [2, 5])
 async def test_repeated_call_ids_in_one_reply_are_made_unique(dup):
     hub = RecordingHub()
-    first = sse([delta({"tool_calls": [call_delta(i, cid="same", args=json.dumps({"text": str(i)})) for i in range(dup)]}, "tool_calls")])
+    first = sse(
+        [
+            delta(
+                {"tool_calls": [call_delta(i, cid="same", args=json.dumps({"text": str(i)})) for i in range(dup)]},
+                "tool_calls",
+            )
+        ]
+    )
     async with RawServer(first, FINAL_SSE) as srv:
         client = OpenAIClient(f"http://127.0.0.1:{srv.port}/v1", model="m")
         _events, conv = await turn(orchestrator(client, hub))
@@ -704,7 +795,9 @@ def assert_turn_safe(events: list, conv: Conversation, hub: RecordingHub) -> Non
     # only well-formed calls to a known tool run; a refused call is answered, never run
     assert len(hub.calls) <= len(runnable)
     for tc in refused:
-        answer = next(e.message.content for e in conv.entries if e.message.role == "tool" and e.message.tool_call_id == tc.id)
+        answer = next(
+            e.message.content for e in conv.entries if e.message.role == "tool" and e.message.tool_call_id == tc.id
+        )
         assert "refused" in answer
     for entry in conv.entries:
         assert utf8_safe(json.dumps(entry.message.model_dump(mode="json"), ensure_ascii=False))
@@ -725,11 +818,15 @@ def test_orchestrator_openai_hostile_turn_runs_only_well_formed_calls(stream, to
 def test_orchestrator_ollama_hostile_turn_runs_only_well_formed_calls(stream, calls):
     lines, final = stream
     assert_turn_safe(*asyncio.run(hostile_turn(OllamaClient, "http://o", ndjson(lines, final), FINAL_ND)))
-    body = ndjson([{"message": {"role": "assistant", "content": "", "tool_calls": calls}, "done": False}], {"done": True})
+    body = ndjson(
+        [{"message": {"role": "assistant", "content": "", "tool_calls": calls}, "done": False}], {"done": True}
+    )
     assert_turn_safe(*asyncio.run(hostile_turn(OllamaClient, "http://o", body, FINAL_ND)))
 
 
-@pytest.mark.parametrize("exc", [TypeError("unsupported operand"), KeyError("x"), ValueError("1 validation error\nfor ToolCall")])
+@pytest.mark.parametrize(
+    "exc", [TypeError("unsupported operand"), KeyError("x"), ValueError("1 validation error\nfor ToolCall")]
+)
 async def test_a_client_bug_on_odd_data_ends_the_turn_not_the_app(exc):
     """The safety net: whatever a client lets slip is a one-line TurnFailed, and the next turn works."""
     from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply
@@ -777,15 +874,29 @@ OPENAI_REPLIES = [
     {"choices": [{"message": ["not", "an", "object"]}]},
     {"choices": [{"message": {"content": 5}}]},
     {"choices": [{"message": {"content": "ok\ud800", "reasoning": 3, "tool_calls": {"a": 1}}}], "usage": [1]},
-    {"choices": [{"message": {"content": None, "tool_calls": [{"id": 9, "function": {"name": "echo", "arguments": "{}"}}]}}]},
-    {"choices": [{"message": {"content": "x"}, "finish_reason": ["stop"]}], "usage": {"prompt_tokens": "3"}, "model": 7},
-    {"choices": [{"message": {"content": "x"}}], "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+    {
+        "choices": [
+            {"message": {"content": None, "tool_calls": [{"id": 9, "function": {"name": "echo", "arguments": "{}"}}]}}
+        ]
+    },
+    {
+        "choices": [{"message": {"content": "x"}, "finish_reason": ["stop"]}],
+        "usage": {"prompt_tokens": "3"},
+        "model": 7,
+    },
+    {
+        "choices": [{"message": {"content": "x"}}],
+        "deep": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],
+    },
 ]
 OLLAMA_REPLIES = [
     {"message": "text"},
     {"message": {"role": "assistant", "content": ["x"]}},
     {"message": {"role": "assistant", "content": "ok\udfff", "thinking": 1, "tool_calls": "none"}, "eval_count": "5"},
-    {"message": {"role": "assistant", "content": "", "tool_calls": [{"id": [1], "function": {"name": "echo"}}]}, "done_reason": 4},
+    {
+        "message": {"role": "assistant", "content": "", "tool_calls": [{"id": [1], "function": {"name": "echo"}}]},
+        "done_reason": 4,
+    },
     {"model": ["m"], "message": {"role": "assistant", "content": "x"}, "error": None, "total_duration": -1},
 ]
 

@@ -57,19 +57,24 @@ async def main(out: Path, gib: float) -> int:
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     port = free_port()
     env = dict(os.environ)
-    env.update({
-        "A2IA_HOME": str(tmp / "home"),
-        "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
-        "A2IA_ENGINES__VLLM__PORT": str(port),
-        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--fake-gpu-gib", str(gib), "--fake-delay", "0.2"]),
-        "A2IA_ENGINES__STOP_GRACE_S": "5",
-        "A2IA_MONITOR__PROCESS_INTERVAL_S": "1",
-    })
-    loaded = load_settings(env=env, flags={
-        "default_backend": "vllm",
-        "backends.vllm.base_url": f"http://127.0.0.1:{port}/v1",
-        "tools.enabled": False,
-    })
+    env.update(
+        {
+            "A2IA_HOME": str(tmp / "home"),
+            "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
+            "A2IA_ENGINES__VLLM__PORT": str(port),
+            "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--fake-gpu-gib", str(gib), "--fake-delay", "0.2"]),
+            "A2IA_ENGINES__STOP_GRACE_S": "5",
+            "A2IA_MONITOR__PROCESS_INTERVAL_S": "1",
+        }
+    )
+    loaded = load_settings(
+        env=env,
+        flags={
+            "default_backend": "vllm",
+            "backends.vllm.base_url": f"http://127.0.0.1:{port}/v1",
+            "tools.enabled": False,
+        },
+    )
     app = make_app(loaded)
     log: list[str] = []
     from a2ia_tui.tui.widgets.gpu_card import GPUCard
@@ -85,7 +90,13 @@ async def main(out: Path, gib: float) -> int:
         engines = app.services.engines
         await until(pilot, "the vLLM engine is ready", lambda: engines.states()["vllm"].status == "ready", 180, log)
         app.post_message(SwitchBackend("vllm"))
-        await until(pilot, "the vLLM backend is selected", lambda: getattr(app.orchestrator.client, "name", "") == "vllm", 30, log)
+        await until(
+            pilot,
+            "the vLLM backend is selected",
+            lambda: getattr(app.orchestrator.client, "name", "") == "vllm",
+            30,
+            log,
+        )
         app.query_one("#prompt").value = "Which GPU am I on?"
         await pilot.press("enter")
         from a2ia_tui.tui.widgets.chat import AssistantMessage
@@ -117,6 +128,11 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser()
     ap.add_argument("out", type=Path)
-    ap.add_argument("--gib", type=float, default=8.0, help="GPU memory the fake engine takes (0: none, for a dry run with A2IA_FAKE_GPU)")
+    ap.add_argument(
+        "--gib",
+        type=float,
+        default=8.0,
+        help="GPU memory the fake engine takes (0: none, for a dry run with A2IA_FAKE_GPU)",
+    )
     args = ap.parse_args()
     sys.exit(asyncio.run(main(args.out, args.gib)))

@@ -74,8 +74,13 @@ def build_app(
     clients: dict[str, ScriptedClient] = {}
 
     def make_client(name: str, model: str | None) -> ScriptedClient:
-        c = ScriptedClient(scripts.get(name, []), name=name, model=model or f"{name}-model",
-                           models=(f"{name}-model", f"{name}-big"), healthy=(healthy or {}).get(name, True))
+        c = ScriptedClient(
+            scripts.get(name, []),
+            name=name,
+            model=model or f"{name}-model",
+            models=(f"{name}-model", f"{name}-big"),
+            healthy=(healthy or {}).get(name, True),
+        )
         old = clients.get(name)
         if old is not None:  # one script and one call log per backend, whichever client plays it
             c._replies = old._replies

@@ -35,8 +35,10 @@ async def test_textual_s_own_anchored_container_still_goes_below_zero() -> None:
 async def test_a_short_chat_and_trace_start_at_the_top_and_a_long_answer_is_followed() -> None:
     hub = MiniHub()
     long_answer = "".join(f"line {k}\n\n" for k in range(60))
-    app, _ = build_app({"vllm": [tool_reply(("notes__read", {"path": "a.txt"})), text_reply("Short."),
-                                 text_reply(long_answer)]}, hub=hub)
+    app, _ = build_app(
+        {"vllm": [tool_reply(("notes__read", {"path": "a.txt"})), text_reply("Short."), text_reply(long_answer)]},
+        hub=hub,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "read a.txt")

@@ -60,8 +60,9 @@ async def test_the_status_bar_is_not_streaming_while_a_tool_waits_for_approval()
     and the answer after it streams again."""
     hub = MiniHub()
     answer = text_reply("Deleted it, as asked.", delay_s=0.02)
-    app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "a.txt"}), text="I will delete it."), answer]},
-                       hub=hub)
+    app, _ = build_app(
+        {"vllm": [tool_reply(("notes__delete", {"path": "a.txt"}), text="I will delete it."), answer]}, hub=hub
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "delete a.txt")
@@ -86,7 +87,9 @@ async def test_an_approval_shows_a_hidden_trace() -> None:
     in an 80-column terminal), the turn waited for an answer nobody could see."""
     hub = MiniHub()
     for size, hide in (((120, 40), "ctrl+t"), ((80, 24), "ctrl+b")):
-        app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "a.txt"})), text_reply("Deleted.")]}, hub=hub)
+        app, _ = build_app(
+            {"vllm": [tool_reply(("notes__delete", {"path": "a.txt"})), text_reply("Deleted.")]}, hub=hub
+        )
         async with app.run_test(size=size) as pilot:
             await wait_for(pilot, lambda: app.orchestrator is not None)
             await pilot.press(hide)
@@ -130,14 +133,18 @@ async def test_a_message_sent_while_mcp_servers_start_waits_for_their_tools() ->
         await wait_for(pilot, lambda: app.orchestrator is not None)
         # Escape stops the wait like any answer: the question stays, nothing went out
         await send(pilot, "first")
-        await wait_for(pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render()))
+        await wait_for(
+            pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render())
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: idle(app))
         assert not clients["vllm"].calls
         assert [m.status for m in app.query(AssistantMessage)] == ["interrupted"]
         assert "waiting for MCP" not in str(app.query_one("#status").render())
         await send(pilot, "read a.txt")
-        await wait_for(pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render()))
+        await wait_for(
+            pilot, lambda: "waiting for MCP servers to start: notes" in str(app.query_one("#status").render())
+        )
         assert not clients["vllm"].calls  # nothing went out yet
         hub.up.set()
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage).last().text == "With tools.")
@@ -147,9 +154,14 @@ async def test_a_message_sent_while_mcp_servers_start_waits_for_their_tools() ->
 
 async def test_tool_call_declined_and_always() -> None:
     hub = MiniHub()
-    script = [tool_reply(("notes__delete", {"path": "a"})), text_reply("OK, not deleted."),
-              tool_reply(("notes__delete", {"path": "b"})), text_reply("b deleted."),
-              tool_reply(("notes__delete", {"path": "c"})), text_reply("c deleted.")]
+    script = [
+        tool_reply(("notes__delete", {"path": "a"})),
+        text_reply("OK, not deleted."),
+        tool_reply(("notes__delete", {"path": "b"})),
+        text_reply("b deleted."),
+        tool_reply(("notes__delete", {"path": "c"})),
+        text_reply("c deleted."),
+    ]
     app, _ = build_app({"vllm": script}, hub=hub)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
@@ -309,7 +321,10 @@ async def test_offline_backend_needs_confirmation() -> None:
         label = app.screen.query_one("Label")
         await wait_for(pilot, lambda: label.region.height > 0)
         # the reason once (a health check's reason starts "offline: "), whole: the question wraps
-        assert str(label.render()) == "ollama is offline: connection refused (is the server running?). Switch to it anyway?"
+        assert (
+            str(label.render())
+            == "ollama is offline: connection refused (is the server running?). Switch to it anyway?"
+        )
         assert label.region.height > 1 and label.region.right <= app.screen.query_one("Vertical").content_region.right
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.screen.is_modal)
@@ -343,8 +358,12 @@ def late_server_app(replies: list, models: tuple[str, ...]):
         made.append(LateServer(list(replies), name=name, model=model, models=models))
         return made[-1]
 
-    services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="vllm",
-                           extras={"animate": False, "no_metrics": True, "cursor_blink": False})
+    services = AppServices(
+        loaded=load_settings(),
+        make_client=make_client,
+        initial_backend="vllm",
+        extras={"animate": False, "no_metrics": True, "cursor_blink": False},
+    )
     return A2IAApp(services), server, made
 
 
@@ -399,19 +418,26 @@ async def test_a_model_the_server_does_not_list_is_said_at_once() -> None:
         return [str(n.render()) for n in app.query(NoteMessage)]
 
     for configured, warned in (("a2ia-qwen", True), ("llama3.2", False)):
+
         def make_client(name: str, model: str | None, configured=configured) -> ScriptedClient:
             return ScriptedClient([], name=name, model=model or configured, models=("qwen3:8b", "llama3.2:latest"))
 
-        services = AppServices(loaded=load_settings(), make_client=make_client, initial_backend="ollama",
-                               extras={"animate": False, "no_metrics": True, "cursor_blink": False})
+        services = AppServices(
+            loaded=load_settings(),
+            make_client=make_client,
+            initial_backend="ollama",
+            extras={"animate": False, "no_metrics": True, "cursor_blink": False},
+        )
         app = A2IAApp(services)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.orchestrator is not None)
             sidebar = app.query_one(Sidebar)
             await wait_for(pilot, lambda: sidebar.models == ["qwen3:8b", "llama3.2:latest"])
             await pilot.pause()
-            expected = ["ollama does not list the model 'a2ia-qwen' (it has: qwen3:8b, llama3.2:latest); "
-                        "choose one in the sidebar's model picker."]
+            expected = [
+                "ollama does not list the model 'a2ia-qwen' (it has: qwen3:8b, llama3.2:latest); "
+                "choose one in the sidebar's model picker."
+            ]
             assert [n for n in notes(app) if "does not list" in n] == (expected if warned else [])
             sidebar.load_models("ollama")  # the list read again (a health check, a backend switch)
             await pilot.pause(0.2)
@@ -519,15 +545,22 @@ async def test_a_reopened_chat_shows_what_the_live_one_showed_even_with_repeated
 
     hub = MiniHub()
     steps = [
-        tool_reply(make_call("notes__read", {"path": "a"}, call_id="call_0")), text_reply("Read a."),
-        tool_reply(make_call("notes__delete", {"path": "b"}, call_id="call_0")), text_reply("Deleted b."),
+        tool_reply(make_call("notes__read", {"path": "a"}, call_id="call_0")),
+        text_reply("Read a."),
+        tool_reply(make_call("notes__delete", {"path": "b"}, call_id="call_0")),
+        text_reply("Deleted b."),
     ]
     app, _ = build_app({"vllm": steps}, hub=hub, flags={"tools.approval": "never"})
 
     def shown() -> tuple:
-        chat = [(type(w).__name__, getattr(w, "text", None) or str(w.render())) for w in app.chat.children
-                if isinstance(w, (UserMessage, AssistantMessage, ToolNote))]
-        trace = [(i.state, i.call.server, i.call.name, str(i.query_one(".preview").render())) for i in app.query(TraceItem)]
+        chat = [
+            (type(w).__name__, getattr(w, "text", None) or str(w.render()))
+            for w in app.chat.children
+            if isinstance(w, (UserMessage, AssistantMessage, ToolNote))
+        ]
+        trace = [
+            (i.state, i.call.server, i.call.name, str(i.query_one(".preview").render())) for i in app.query(TraceItem)
+        ]
         return chat, trace
 
     async with app.run_test(size=(120, 40)) as pilot:

@@ -60,8 +60,8 @@ async def test_narrow_terminal_hides_side_panes_until_asked() -> None:
 def chat_text(app) -> str:
     chat = app.query_one("#chat")
     region = chat.region
-    lines = app.screen._compositor.render_strips()[region.y:region.bottom]
-    return " ".join(" ".join(line.text[region.x:region.right] for line in lines).split())
+    lines = app.screen._compositor.render_strips()[region.y : region.bottom]
+    return " ".join(" ".join(line.text[region.x : region.right] for line in lines).split())
 
 
 async def test_the_chat_keeps_most_of_a_120_column_terminal() -> None:
@@ -184,6 +184,7 @@ class FakeEngines:
     def states(self):
         class S:
             managed = True
+
         return {"vllm": S()}
 
     def detach(self):
@@ -217,7 +218,13 @@ async def test_palette_lists_keys_backends_and_switches() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for needed in ("New chat (ctrl+n)", "Export (ctrl+e)", "ReAct (ctrl+r)", "Sidebar (ctrl+b)", "Stop answer (escape)"):
+        for needed in (
+            "New chat (ctrl+n)",
+            "Export (ctrl+e)",
+            "ReAct (ctrl+r)",
+            "Sidebar (ctrl+b)",
+            "Stop answer (escape)",
+        ):
             assert needed in titles
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: app.screen.is_modal)
@@ -259,7 +266,9 @@ async def test_saved_chats_open_rename_delete() -> None:
         item = app.query_one(TraceItem)
         assert item.state == "ok" and "the note" in str(item.query_one(".preview").render())
         # the reopened conversation continues exactly
-        assert [e.message.model_dump() for e in app.conversation.entries] == [e.message.model_dump() for e in conv.entries]
+        assert [e.message.model_dump() for e in app.conversation.entries] == [
+            e.message.model_dump() for e in conv.entries
+        ]
 
 
 async def test_large_conversation_mounts_lazily() -> None:
@@ -498,8 +507,15 @@ async def test_a_reopened_chat_shows_its_last_answers_figures_in_the_status_bar(
     app, _ = build_app({"vllm": [text_reply("Fresh.")]})
     conv = Conversation(title="Figures")
     conv.add_user("q")
-    conv.add(Message(role="assistant", content="old answer"), backend="vllm", model="vllm-model",
-             prompt_tokens=1200, completion_tokens=300, ttft_s=0.5, tokens_per_s=42.0)
+    conv.add(
+        Message(role="assistant", content="old answer"),
+        backend="vllm",
+        model="vllm-model",
+        prompt_tokens=1200,
+        completion_tokens=300,
+        ttft_s=0.5,
+        tokens_per_s=42.0,
+    )
     app.services.store.sync(conv)
     empty = Conversation(title="No answer")
     empty.add_user("nothing came")

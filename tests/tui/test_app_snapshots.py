@@ -69,8 +69,11 @@ def test_tool_call_with_result(snap_compare) -> None:
     """You should see "→ called notes__read" in the chat and, in the trace pane, a ✓ item
     "notes · notes__read" with its arguments, a three-line result preview and a collapsed "full
     result (5 lines)"; then the final answer."""
-    app, _ = build_app({"vllm": [tool_reply(("notes__read", {"path": "todo.md"})), text_reply("The note has five lines.")]},
-                       hub=MiniHub(), flags=FLAGS)
+    app, _ = build_app(
+        {"vllm": [tool_reply(("notes__read", {"path": "todo.md"})), text_reply("The note has five lines.")]},
+        hub=MiniHub(),
+        flags=FLAGS,
+    )
 
     async def run_before(pilot):
         await wait_for(pilot, lambda: ready(app))
@@ -89,8 +92,9 @@ def test_approval_request(snap_compare) -> None:
     """You should see a trace item with a yellow border: "? notes · notes__delete", its
     arguments ({"path": "old.txt"}) and "Run this tool (destructive)?  [y] yes  [n] no  [a] always…"
     (the item has the keyboard: the prompt is empty and no key was pressed for a second)."""
-    app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]},
-                       hub=MiniHub(), flags=FLAGS)
+    app, _ = build_app(
+        {"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]}, hub=MiniHub(), flags=FLAGS
+    )
 
     async def run_before(pilot):
         await wait_for(pilot, lambda: ready(app))
@@ -105,8 +109,9 @@ def test_approval_waiting_for_the_keyboard(snap_compare) -> None:
     """You should see the same yellow item, but saying "Waiting for your answer: press ctrl+y or
     click here (or leave the prompt empty for a second)", the prompt still holding "and then tell me wh" with the cursor in it, and
     "^y Tool approval" first in the key bar."""
-    app, _ = build_app({"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]},
-                       hub=MiniHub(), flags=FLAGS)
+    app, _ = build_app(
+        {"vllm": [tool_reply(("notes__delete", {"path": "old.txt"})), text_reply("ok")]}, hub=MiniHub(), flags=FLAGS
+    )
     app.key_quiet.clock = lambda: 0.0  # time stands still: the last key stays "in the last second"
 
     async def run_before(pilot):

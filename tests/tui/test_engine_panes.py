@@ -49,8 +49,11 @@ def engine_services(tmp_path: Path, *fake_args: str) -> AppServices:
         "A2IA_HOME": str(tmp_path / "home"),
     }
     loaded = load_settings(env=env)
-    return AppServices(loaded=loaded, make_client=lambda n, m: ScriptedClient(name=n, model=m),
-                       engines=EngineManager(loaded.settings, loaded.paths))
+    return AppServices(
+        loaded=loaded,
+        make_client=lambda n, m: ScriptedClient(name=n, model=m),
+        engines=EngineManager(loaded.settings, loaded.paths),
+    )
 
 
 class EngineApp(App):
@@ -281,9 +284,14 @@ async def test_log_screen_of_an_engine_never_started_says_so_in_80_columns(tmp_p
 
 def test_parse_overrides_names_the_bad_field():
     assert parse_overrides({"max_model_len": " 4096 ", "tensor_parallel_size": "2"}) == {
-        "max_model_len": 4096, "tensor_parallel_size": 2}
-    for bad, msg in (({"max_model_len": "32x"}, "max model length"), ({"tensor_parallel_size": "0"}, "tensor parallel"),
-                     ({"gpu_memory_utilization": "abc"}, "GPU memory")):
+        "max_model_len": 4096,
+        "tensor_parallel_size": 2,
+    }
+    for bad, msg in (
+        ({"max_model_len": "32x"}, "max model length"),
+        ({"tensor_parallel_size": "0"}, "tensor parallel"),
+        ({"gpu_memory_utilization": "abc"}, "GPU memory"),
+    ):
         try:
             parse_overrides(bad)
         except ValueError as exc:
@@ -312,7 +320,9 @@ async def test_local_engine_start_screen_has_no_tuning_and_shows_the_command(tmp
     app = EngineApp(services)
     async with app.run_test(size=(100, 60)) as pilot:
         await click_button(pilot, app, "local", "start")
-        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen) and bool(app.screen.query("#es-command")))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, EngineStartScreen) and bool(app.screen.query("#es-command"))
+        )
         screen = app.screen
         await wait_for(pilot, lambda: text(screen.query_one("#es-command")).startswith("$ "))
         argv, _notes = services.engines.command("local", {})
@@ -366,9 +376,15 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
         await pilot.click(row, offset=row.button_offset("stop"))
         assert app.pressed[-1] == "vllm:stop"
         # a failure's cause and hint wrap in the narrow row: the buttons stay on its last line
-        row.show(SimpleNamespace(status="failed", phase="loading weights", managed=True,
-                                 cause="CUDA out of memory while allocating the KV cache",
-                                 hint="use a quantized model or lower gpu_memory_utilization"))
+        row.show(
+            SimpleNamespace(
+                status="failed",
+                phase="loading weights",
+                managed=True,
+                cause="CUDA out of memory while allocating the KV cache",
+                hint="use a quantized model or lower gpu_memory_utilization",
+            )
+        )
         await pilot.pause()
         lines = [strip.text for strip in row.render_lines(row.region.reset_offset)]
         assert len(lines) > len(row.info.splitlines()) + 1  # wrapped

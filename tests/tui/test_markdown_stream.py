@@ -114,7 +114,7 @@ def test_any_chunking_gives_the_same_blocks(sizes) -> None:
             for size in sizes * 20:
                 if pos >= len(DOC):
                     break
-                md.write(DOC[pos:pos + size])
+                md.write(DOC[pos : pos + size])
                 pos += size
                 await pilot.pause()
             md.write(DOC[pos:])
@@ -146,8 +146,9 @@ class Scroller(App):
 
 
 def _doc(n: int) -> str:
-    return "".join(f"## Part {i}\n\nword{i} " + "lorem ipsum " * 12 + f"\n\n```python\nx{i} = {i}\n```\n\n"
-                   for i in range(n))
+    return "".join(
+        f"## Part {i}\n\nword{i} " + "lorem ipsum " * 12 + f"\n\n```python\nx{i} = {i}\n```\n\n" for i in range(n)
+    )
 
 
 async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
@@ -323,8 +324,9 @@ def test_the_cheap_markdown_draws_exactly_what_rich_draws() -> None:
                     if child.type == "softbreak":
                         child.type = "hardbreak"
             assert set(vars(ours)) == set(vars(rich))
-            assert {k: v for k, v in vars(ours).items() if k != "parsed"} == \
-                {k: v for k, v in vars(rich).items() if k != "parsed"}
+            assert {k: v for k, v in vars(ours).items() if k != "parsed"} == {
+                k: v for k, v in vars(rich).items() if k != "parsed"
+            }
             assert ours.parsed == rich.parsed
             assert list(console.render(ours, options)) == list(console.render(rich, options)), source
 
@@ -340,7 +342,12 @@ def test_a_single_newline_is_a_line_break() -> None:
     with console.capture() as cap:
         console.print(render("Autumn moonlight—\na worm digs silently\ninto the chestnut.\n\nBashō"))
     assert [line.rstrip() for line in cap.get().splitlines()] == [
-        "Autumn moonlight—", "a worm digs silently", "into the chestnut.", "", "Bashō"]
+        "Autumn moonlight—",
+        "a worm digs silently",
+        "into the chestnut.",
+        "",
+        "Bashō",
+    ]
 
 
 def test_warm_up_loads_what_the_first_code_block_needs():
@@ -391,7 +398,7 @@ def _cells(strips) -> list[list[tuple[str, object]]]:
 
 async def _stream_code(pilot, md, text: str, step: int, check=None) -> None:
     for pos in range(0, len(text), step):
-        md.write(text[pos:pos + step])
+        md.write(text[pos : pos + step])
         if check is not None:
             check()
         await pilot.pause()
@@ -473,7 +480,7 @@ async def test_a_code_block_the_answer_ends_in_keeps_its_pieces() -> None:
 WHOLE_DOCS = [
     "Here it is:\n```python\nx = 1\n```\nAnd after it.",
     "# Title\n\nSome *text*.\n\n- one\n- two\n```bash\nls -l\n```\n\n1. first\n2. second\n\n~~~\nplain\n~~~\n\nEnd.",
-    "Code:\n```\nno language\n\n\n```\n```json\n{\"a\": 1}\n```\n\n> quoted",
+    'Code:\n```\nno language\n\n\n```\n```json\n{"a": 1}\n```\n\n> quoted',
     "- item\n  ```python\n  nested = True\n  ```\n- next",
 ]
 
@@ -509,10 +516,38 @@ async def settle(pilot, md) -> None:
 
 def _random_doc(rng) -> str:
     """Markdown as models write it, made of lines that often trip a block splitter."""
-    vocab = ["Some text.", "More *words* and `code`.", "", "", "", "- item", "- another item", "* star item",
-             "+ plus item", "1. one", "2. two", "3) paren", "  indented continuation", "    indented code",
-             "```python", "x = 1", "```", "~~~", "# Heading", "> a quote", "---", "- - -", "| a | b |",
-             "|---|---|", "Title", "===", "<div>", "2024. a year", "  - nested item", "   3. nested number"]
+    vocab = [
+        "Some text.",
+        "More *words* and `code`.",
+        "",
+        "",
+        "",
+        "- item",
+        "- another item",
+        "* star item",
+        "+ plus item",
+        "1. one",
+        "2. two",
+        "3) paren",
+        "  indented continuation",
+        "    indented code",
+        "```python",
+        "x = 1",
+        "```",
+        "~~~",
+        "# Heading",
+        "> a quote",
+        "---",
+        "- - -",
+        "| a | b |",
+        "|---|---|",
+        "Title",
+        "===",
+        "<div>",
+        "2024. a year",
+        "  - nested item",
+        "   3. nested number",
+    ]
     lines: list[str] = []
     for _ in range(rng.randint(1, 14)):
         if rng.random() < 0.12:  # a numbered list long enough to need wider numbers
@@ -544,7 +579,7 @@ async def test_blocks_drawn_one_by_one_make_what_rich_draws_of_the_whole_text() 
                 pos = 0
                 while pos < len(doc):
                     step = rng.randint(1, 25)
-                    md.write(doc[pos:pos + step])
+                    md.write(doc[pos : pos + step])
                     pos += step
             else:
                 md.write(doc)
@@ -604,7 +639,7 @@ async def test_a_streamed_table_of_wide_characters_keeps_its_widths() -> None:
         text = "| n | name |\n|---|---|\n" + "\n".join(rows) + "\n"
         frames = 0
         for pos in range(0, len(text), 19):
-            md.write(text[pos:pos + 19])
+            md.write(text[pos : pos + 19])
             tail = md._tail
             if md._table is not None and md._table.pieces and tail.strips is not None:
                 assert _cells(tail.strips) == _cells(render_strips(md, tail.source, md._width))
@@ -654,13 +689,20 @@ async def test_code_blocks_are_drawn_from_pygments_tokens_as_rich_draws_them() -
             rich = _strips(md, code_syntax(code, lang, padding), width)
             assert [list(s) for s in fast] == [list(s) for s in rich], (code, lang, width, padding)
         assert drawn > 300
-        for code, lang in (("a\tb", "python"), ("x = '中'", "python"), ("x" * 60, "python"), ("x = 1", "no-such-language")):
+        for code, lang in (
+            ("a\tb", "python"),
+            ("x = '中'", "python"),
+            ("x" * 60, "python"),
+            ("x = 1", "no-such-language"),
+        ):
             assert fast_code_strips(md, code, lang, (1, 1, 1, 1), 40) is None, (code, lang)
 
 
 def _random_fence(rng) -> str:
     fence = rng.choice(["```", "```", "````", "~~~"])
-    info = rng.choice(["python", "py", "bash", "json", "", "text", "no-such", "python title=x", "c++", "py\\thon", "&amp;"])
+    info = rng.choice(
+        ["python", "py", "bash", "json", "", "text", "no-such", "python title=x", "c++", "py\\thon", "&amp;"]
+    )
     lines = [line + (" " + fence if rng.random() < 0.05 else "") for line in _random_code(rng).split("\n")]
     closer = rng.choice([fence, fence, fence + fence[0], "  " + fence, "    " + fence, fence + "  "])
     source = fence + rng.choice(["", " "]) + info + "\n" + "".join(line + "\n" for line in lines) + closer
@@ -694,7 +736,7 @@ async def test_a_settled_code_block_is_drawn_from_pygments_tokens_as_rich_draws_
 
 
 async def test_a_code_block_keeps_its_colours_when_its_fence_has_a_blank_before_the_language() -> None:
-    """"``` python" names the language as "```python" does (CommonMark strips the info string).
+    """ "``` python" names the language as "```python" does (CommonMark strips the info string).
     Rich took the first word of markdown-it's unstripped info, "": the block was highlighted
     while it streamed (in pieces), then drawn without colours once settled."""
     app = Scroller()
@@ -706,11 +748,44 @@ async def test_a_code_block_keeps_its_colours_when_its_fence_has_a_blank_before_
         assert _cells(spaced) != _cells(render_strips(md, "```\nx = compute(1)\n```", 40))
 
 
-_CUT_VOCAB = ["Some text.", "More *words* and `code`.", "", "", "", "- item", "- another item", "* star item",
-              "+ plus item", "1. one", "2. two", "3) paren", "  indented continuation", "    indented code",
-              "```python", "x = 1", "```", "~~~", "````", "  ```", "# Heading", "> a quote", "---", "- - -", "***",
-              "| a | b |", "|---|---|", "Title", "===", "<div>", "2024. a year", "  - nested item",
-              "   3. nested number", "\t- tab item", "  ", "text"]
+_CUT_VOCAB = [
+    "Some text.",
+    "More *words* and `code`.",
+    "",
+    "",
+    "",
+    "- item",
+    "- another item",
+    "* star item",
+    "+ plus item",
+    "1. one",
+    "2. two",
+    "3) paren",
+    "  indented continuation",
+    "    indented code",
+    "```python",
+    "x = 1",
+    "```",
+    "~~~",
+    "````",
+    "  ```",
+    "# Heading",
+    "> a quote",
+    "---",
+    "- - -",
+    "***",
+    "| a | b |",
+    "|---|---|",
+    "Title",
+    "===",
+    "<div>",
+    "2024. a year",
+    "  - nested item",
+    "   3. nested number",
+    "\t- tab item",
+    "  ",
+    "text",
+]
 
 
 def _long_doc(rng, html: bool) -> str:
@@ -741,7 +816,10 @@ def test_a_clean_cut_is_where_cutting_starts_afresh() -> None:
         cuts, joins = block_cuts(text)
         assert at <= end and at in cuts and at not in joins, (text, at)
         assert block_cuts(text[:at])[0] == [c for c in cuts if c < at], (text, at)
-        assert block_cuts(text[at:]) == ([c - at for c in cuts if c > at], {c - at for c in joins if c > at}), (text, at)
+        assert block_cuts(text[at:]) == ([c - at for c in cuts if c > at], {c - at for c in joins if c > at}), (
+            text,
+            at,
+        )
     assert found > 200
     assert clean_cut("Some text.\n\n<div>\n\nMore text.\n\nThe end.\n", 40) == 0  # HTML: none
     assert clean_cut("```\ncode\n\nstill code\n```\n", 30) == 0  # inside a fence: none
@@ -759,7 +837,9 @@ def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_a
     from a2ia_tui.tui.widgets import markdown_stream as ms
 
     def blocks(md) -> list[tuple]:
-        return [(b.source, b.gap, b.number, b.run and (b.run.first, b.run.count)) for b in md._blocks] + [md._tail.source]
+        return [(b.source, b.gap, b.number, b.run and (b.run.first, b.run.count)) for b in md._blocks] + [
+            md._tail.source
+        ]
 
     rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
     uncut = 0

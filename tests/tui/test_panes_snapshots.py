@@ -42,27 +42,33 @@ OOM_LINES = [
 
 class StaticHub:
     def states(self):
-        return {"a2ia": ServerState("a2ia", "ready", tool_count=9),
-                "time": ServerState("time", "failed", reason="uvx: command not found")}
+        return {
+            "a2ia": ServerState("a2ia", "ready", tool_count=9),
+            "time": ServerState("time", "failed", reason="uvx: command not found"),
+        }
 
     def add_listener(self, cb):
         return lambda: None
 
 
 def sidebar_services(tmp_path) -> AppServices:
-    loaded = load_settings(env={
-        "A2IA_HOME": str(tmp_path / "home"),
-        "A2IA_ENGINES__VLLM__PORT": "8000",
-        "A2IA_ENGINES__VLLM__MODEL": "Qwen/Qwen2.5-7B-Instruct-AWQ",
-    })
+    loaded = load_settings(
+        env={
+            "A2IA_HOME": str(tmp_path / "home"),
+            "A2IA_ENGINES__VLLM__PORT": "8000",
+            "A2IA_ENGINES__VLLM__MODEL": "Qwen/Qwen2.5-7B-Instruct-AWQ",
+        }
+    )
     healthy = {"ollama": True}
 
     def make_client(name, model):
-        return ScriptedClient(name=name, model=model, healthy=healthy.get(name, False),
-                              models=("qwen2.5:7b", "llama3.2:3b"))
+        return ScriptedClient(
+            name=name, model=model, healthy=healthy.get(name, False), models=("qwen2.5:7b", "llama3.2:3b")
+        )
 
-    return AppServices(loaded=loaded, make_client=make_client, hub=StaticHub(),
-                       engines=EngineManager(loaded.settings, loaded.paths))
+    return AppServices(
+        loaded=loaded, make_client=make_client, hub=StaticHub(), engines=EngineManager(loaded.settings, loaded.paths)
+    )
 
 
 class SidebarApp(App):

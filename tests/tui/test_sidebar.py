@@ -42,8 +42,12 @@ def make_services(healthy: dict[str, bool], hub=None, models=None) -> AppService
         made.append(name)
         if name == "broken":
             raise RuntimeError("backend 'broken' is misconfigured")
-        return ScriptedClient(name=name, model=model, healthy=healthy.get(name, True),
-                              models=(models or {}).get(name, (f"{name}-small", f"{name}-big")))
+        return ScriptedClient(
+            name=name,
+            model=model,
+            healthy=healthy.get(name, True),
+            models=(models or {}).get(name, (f"{name}-small", f"{name}-big")),
+        )
 
     s = AppServices(loaded=loaded, make_client=make_client, hub=hub)
     s.extras["made"] = made
@@ -91,7 +95,9 @@ async def test_backend_dots_follow_health_checks():
         assert sb.health["vllm"] == (True, "scripted")
         assert sb.health["ollama"] == (False, OFFLINE)
         assert "● ▶ vllm  ready" in prompt_of(app, "vllm")
-        assert "✗ ollama  offline" in prompt_of(app, "ollama") and "connection refused (is the server running?)" in prompt_of(app, "ollama")
+        assert "✗ ollama  offline" in prompt_of(
+            app, "ollama"
+        ) and "connection refused (is the server running?)" in prompt_of(app, "ollama")
         # a real client's reason starts with "offline: ", which the line above already says
         sb.health["ollama"] = (False, "offline: connection refused (is the server running?)")
         sb.refresh_backends()
@@ -171,8 +177,9 @@ async def test_models_are_read_again_when_the_backend_comes_up():
             return await super().list_models()
 
     services = make_services({})
-    services.make_client = lambda name, model: LateServer(name=name, model=model, healthy=up.get(name, True),
-                                                          models=("served-model",))
+    services.make_client = lambda name, model: LateServer(
+        name=name, model=model, healthy=up.get(name, True), models=("served-model",)
+    )
     app = SidebarApp(services, backend="vllm")
     async with app.run_test(size=(40, 50)) as pilot:
         sb = app.query_one(Sidebar)

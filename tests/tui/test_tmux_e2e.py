@@ -31,8 +31,22 @@ pytestmark = [
 def start_server(flavor: str, text: str, tmp: Path, model: str = "fake-model") -> tuple[subprocess.Popen, str]:
     replies = tmp / f"{flavor}.json"
     replies.write_text(json.dumps([{"text": text}]))
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests/fakes/llm_server.py"), "--flavor", flavor, "--port", "0",
-                             "--replies", str(replies), "--model", model], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tests/fakes/llm_server.py"),
+            "--flavor",
+            flavor,
+            "--port",
+            "0",
+            "--replies",
+            str(replies),
+            "--model",
+            model,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline().split()
     assert line and line[0] == "READY", line
     return proc, line[1]
@@ -66,13 +80,19 @@ class Tmux:
 
 def test_type_answer_switch_quit(tmp_path: Path) -> None:
     vllm, vllm_url = start_server("vllm", "Hello from the fake vLLM server.", tmp_path)
-    ollama, ollama_url = start_server("ollama", "Greetings from fake Ollama.", tmp_path,
-                                      model=load_settings(None).settings.backends["ollama"].model or "fake-model")
+    ollama, ollama_url = start_server(
+        "ollama",
+        "Greetings from fake Ollama.",
+        tmp_path,
+        model=load_settings(None).settings.backends["ollama"].model or "fake-model",
+    )
     tmux = Tmux(tmp_path)
     home = tmp_path / "home"
     try:
-        cmd = (f"env A2IA_HOME={home} TERM=xterm-256color {APP} --backend vllm --vllm-url {vllm_url} "
-               f"--ollama-url {ollama_url} --no-tools")
+        cmd = (
+            f"env A2IA_HOME={home} TERM=xterm-256color {APP} --backend vllm --vllm-url {vllm_url} "
+            f"--ollama-url {ollama_url} --no-tools"
+        )
         tmux.run("new-session", "-d", "-s", "app", "-x", "120", "-y", "40", cmd)
         pane_pid = int(tmux.run("display-message", "-p", "-t", "app", "#{pane_pid}").strip())
         screen = tmux.wait_for("tools: off", timeout=40)
@@ -100,7 +120,9 @@ def test_type_answer_switch_quit(tmp_path: Path) -> None:
         # the chat was saved
         from a2ia_tui.core.store import HistoryStore
 
-        store = HistoryStore(home / "data" / "history.sqlite3") if (home / "data" / "history.sqlite3").exists() else None
+        store = (
+            HistoryStore(home / "data" / "history.sqlite3") if (home / "data" / "history.sqlite3").exists() else None
+        )
         if store is not None:
             assert store.list()[0].messages == 4
     finally:

@@ -79,11 +79,15 @@ def pair_tool_results(entries: list[Entry]) -> dict[tuple[int, int], Entry]:
         if msg.tool_calls:
             unanswered = [(n, i) for i in range(len(msg.tool_calls))]
         elif msg.role == "tool" and unanswered:
+
             def call(key: tuple[int, int]) -> ToolCall:
                 return entries[key[0]].message.tool_calls[key[1]]
 
-            key = (next((k for k in unanswered if call(k).id == msg.tool_call_id), None)
-                   or next((k for k in unanswered if call(k).name == msg.tool_name), None) or unanswered[0])
+            key = (
+                next((k for k in unanswered if call(k).id == msg.tool_call_id), None)
+                or next((k for k in unanswered if call(k).name == msg.tool_name), None)
+                or unanswered[0]
+            )
             unanswered.remove(key)
             pairs[key] = entry
     return pairs

@@ -199,7 +199,8 @@ class Orchestrator:
         # UI, but an empty assistant message means nothing to the model (and some chat templates
         # reject it): it is not sent.
         history = [
-            m for m in conversation.messages
+            m
+            for m in conversation.messages
             if not (m.role == "assistant" and not m.content.strip() and not m.tool_calls)
         ]
         if react_mode:
@@ -207,7 +208,12 @@ class Orchestrator:
             for m in history:
                 if m.role == "assistant" and m.tool_calls:
                     tc = m.tool_calls[0]
-                    msgs.append(Message(role="assistant", content=react.render_action(m.content.strip(), tc.name, tc.function.arguments)))
+                    msgs.append(
+                        Message(
+                            role="assistant",
+                            content=react.render_action(m.content.strip(), tc.name, tc.function.arguments),
+                        )
+                    )
                 elif m.role == "tool":
                     msgs.append(Message(role="user", content=f"Observation: {m.content}"))
                 elif m.role != "system":
@@ -285,8 +291,12 @@ class Orchestrator:
                 step.react_retry = True
                 conversation.add(Message(role="assistant", content=parser.text), **meta)
                 if self._retries_left(conversation):
-                    yield Notice(f"The model's reply did not follow the ReAct format ({result.error}); reminding it.", "warning")
-                    conversation.add(Message(role="user", content=react.FORMAT_REMINDER), extra={"react_reminder": True})
+                    yield Notice(
+                        f"The model's reply did not follow the ReAct format ({result.error}); reminding it.", "warning"
+                    )
+                    conversation.add(
+                        Message(role="user", content=react.FORMAT_REMINDER), extra={"react_reminder": True}
+                    )
                 else:
                     step.react_retry = False
             return
@@ -347,7 +357,9 @@ class Orchestrator:
         if call.refused:
             return f"Error: this tool call was refused and not run: {call.refused}. Send the tool's name and the call's id as strings."
         if not call.valid:
-            return f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
+            return (
+                f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
+            )
         tool = self.hub.tool(call.name) if self.hub is not None else None
         if tool is None:
             names = ", ".join(t.name for t in self.hub.tools()) if self.hub is not None else ""
@@ -357,7 +369,9 @@ class Orchestrator:
 
             try:
                 validator = jsonschema.validators.validator_for(tool.input_schema)(tool.input_schema)
-                error = next(iter(sorted(validator.iter_errors(call.function.arguments), key=lambda e: list(e.path))), None)
+                error = next(
+                    iter(sorted(validator.iter_errors(call.function.arguments), key=lambda e: list(e.path))), None
+                )
             except Exception:  # noqa: BLE001 - SchemaError, or a bad pattern/type/$ref met while validating
                 error = None  # a server with a broken schema: let the server judge
             if error is not None:
@@ -397,7 +411,11 @@ class Orchestrator:
             for call in calls:
                 tool = self.hub.tool(call.name) if self.hub is not None else None
                 request = ToolCallRequested(
-                    call.id, call.name, dict(call.function.arguments), tool.server if tool else "", call.function.raw_arguments if not call.valid else None
+                    call.id,
+                    call.name,
+                    dict(call.function.arguments),
+                    tool.server if tool else "",
+                    call.function.raw_arguments if not call.valid else None,
                 )
                 yield request
                 problem = self._validate(call)
@@ -434,7 +452,9 @@ class Orchestrator:
                     text, is_error, duration = task.result()
                     results[call.id] = (text, is_error, duration)
                     cap = self.settings.agent.max_tool_result_chars
-                    yield ToolCallFinished(call.id, text, is_error, duration, truncated_for_model=len(text) > cap, name=call.name)
+                    yield ToolCallFinished(
+                        call.id, text, is_error, duration, truncated_for_model=len(text) > cap, name=call.name
+                    )
         except (asyncio.CancelledError, GeneratorExit):
             for task in tasks:
                 task.cancel()
@@ -445,7 +465,9 @@ class Orchestrator:
     async def _call(self, call: ToolCall, arguments: dict[str, Any] | None = None) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
         try:
-            result = await self.hub.call(call.name, arguments if arguments is not None else dict(call.function.arguments))
+            result = await self.hub.call(
+                call.name, arguments if arguments is not None else dict(call.function.arguments)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a tool failure goes back to the model
@@ -467,7 +489,10 @@ class Orchestrator:
             text, is_error, duration = results.get(call.id, (CANCELLED, True, 0.0))
             for_model = text
             if len(text) > cap:
-                for_model = text[:cap] + f"\n[... truncated: the result had {len(text)} characters; {len(text) - cap} were cut for the model]"
+                for_model = (
+                    text[:cap]
+                    + f"\n[... truncated: the result had {len(text)} characters; {len(text) - cap} were cut for the model]"
+                )
             if is_error and not for_model.lower().startswith("error"):
                 for_model = f"Error: {for_model}"
             if dropped and i == len(calls) - 1:

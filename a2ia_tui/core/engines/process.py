@@ -171,9 +171,7 @@ class EngineSpec:
 def port_holder(host: str, port: int) -> str | None:
     """Who listens on host:port ("pid 123 (python)"), or None when the port is free."""
     bind_host = "127.0.0.1" if host in ("localhost",) else host
-    with socket.socket(
-        socket.AF_INET6 if ":" in bind_host else socket.AF_INET, socket.SOCK_STREAM
-    ) as s:
+    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind((bind_host, port))
             return None
@@ -183,11 +181,7 @@ def port_holder(host: str, port: int) -> str | None:
         import psutil
 
         for conn in psutil.net_connections(kind="inet"):
-            if (
-                conn.laddr
-                and conn.laddr.port == port
-                and conn.status == psutil.CONN_LISTEN
-            ):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
                 if conn.pid:
                     with contextlib.suppress(Exception):
                         return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
@@ -248,8 +242,10 @@ def check_pidfile(path: Path) -> tuple[dict[str, Any] | None, str]:
         return None, ""
     if abs(started - create_time) >= CREATE_TIME_TOLERANCE_S or not _cmdline_matches(cmdline, data):
         _remove_quietly(path)
-        return None, (f"pid file {path} names pid {pid}, which is now another process "
-                      "(its start time or command line differ): removed, that process left alone")
+        return None, (
+            f"pid file {path} names pid {pid}, which is now another process "
+            "(its start time or command line differ): removed, that process left alone"
+        )
     return data, ""
 
 
@@ -284,7 +280,7 @@ def _cmdline_matches(live: list[str], record: dict[str, Any]) -> bool:
     if live == argv:
         return True
     rest = argv[1:]
-    return bool(rest) and len(live) >= len(argv) and live[-len(rest):] == rest
+    return bool(rest) and len(live) >= len(argv) and live[-len(rest) :] == rest
 
 
 def cmdline_digest(cmdline: list[str]) -> str:
@@ -382,13 +378,9 @@ class Engine:
     def pidfile(self) -> Path:
         return self.run_dir / f"{self.spec.name}.json"
 
-    def add_listener(
-        self, callback: Callable[[EngineState], None]
-    ) -> Callable[[], None]:
+    def add_listener(self, callback: Callable[[EngineState], None]) -> Callable[[], None]:
         self._listeners.append(callback)
-        return lambda: (
-            self._listeners.remove(callback) if callback in self._listeners else None
-        )
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def log_tail(self, n: int = 100) -> list[str]:
         return list(self._tail)[-n:]
@@ -404,9 +396,7 @@ class Engine:
     async def start(self, overrides: dict[str, Any] | None = None) -> EngineState:
         """Start and wait until ready. Raises EngineStartError (refused) or EngineFailed.
         A second call while starting waits for the same process."""
-        async with (
-            self._launch_lock
-        ):  # one launch at a time; the state is 'starting' when it is released
+        async with self._launch_lock:  # one launch at a time; the state is 'starting' when it is released
             if self.state.status == "ready":
                 return self.state
             if self.state.status != "starting":
@@ -432,9 +422,7 @@ class Engine:
         self._ended.clear()
         self._stopping = False
         log = private_file(self.log_path).open("ab")
-        log.write(
-            f"\n=== a2ia: starting {spec.label} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode()
-        )
+        log.write(f"\n=== a2ia: starting {spec.label} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
         log.flush()
         offset = log.tell()
         try:
@@ -613,9 +601,7 @@ class Engine:
         # Make sure the whole group is gone (children of a dead server).
         if self._pid:
             kill_group(self._pid, signal.SIGKILL)
-        while (
-            self._drain_log()
-        ):  # the last lines (the cause of a crash) before anything else
+        while self._drain_log():  # the last lines (the cause of a crash) before anything else
             pass
         self._ended.set()
         with contextlib.suppress(OSError):
@@ -625,14 +611,8 @@ class Engine:
         if self.state.status in ("starting", "ready"):
             lines = list(self._tail)
             cause, hint = self.spec.explain(lines, code)
-            was = (
-                "while starting"
-                if self.state.status == "starting"
-                else "after it was ready"
-            )
-            await self._fail(
-                f"{cause} ({was})" if "while" not in cause else cause, hint, code
-            )
+            was = "while starting" if self.state.status == "starting" else "after it was ready"
+            await self._fail(f"{cause} ({was})" if "while" not in cause else cause, hint, code)
 
     async def _fail(self, cause: str, hint: str, code: int | None) -> None:
         self._set(
@@ -653,9 +633,7 @@ class Engine:
                 except Exception:  # noqa: BLE001 - refused while starting: keep probing
                     ok = False
                 if ok and self.state.status == "starting":
-                    while (
-                        self._drain_log()
-                    ):  # the phases logged before the probe passed come first
+                    while self._drain_log():  # the phases logged before the probe passed come first
                         pass
                     self._refresh_pidfile()
                     self._set(status="ready", phase="ready", progress=1.0)
@@ -687,9 +665,7 @@ class Engine:
             cause="",
             hint="",
         )
-        self._tasks = [
-            asyncio.create_task(self._watch_exit(), name=f"{self.spec.name}-exit")
-        ]
+        self._tasks = [asyncio.create_task(self._watch_exit(), name=f"{self.spec.name}-exit")]
         return self.state
 
     # -- stop ----------------------------------------------------------------------------------

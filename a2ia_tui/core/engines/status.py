@@ -22,11 +22,7 @@ def read_engine_status(settings: Settings, paths: Paths) -> dict[str, Any]:
         specs = {"vllm": VLLMSpec(settings), "local": LlamaCppSpec(settings)}
         for name, spec in specs.items():
             record = read_pidfile(paths.run_dir / f"{name}.json")
-            url = (
-                settings.engines.vllm.attach_url
-                if name == "vllm" and settings.engines.vllm.attach_url
-                else spec.url
-            )
+            url = settings.engines.vllm.attach_url if name == "vllm" and settings.engines.vllm.attach_url else spec.url
             entry: dict[str, Any] = {
                 "url": url,
                 "model": spec.model,
@@ -42,20 +38,12 @@ def read_engine_status(settings: Settings, paths: Paths) -> dict[str, Any]:
             try:
                 with httpx.Client(timeout=1.5, trust_env=False) as http:
                     resp = http.get(url.rstrip("/") + "/models")
-                entry["status"] = (
-                    "ready"
-                    if resp.status_code == 200
-                    else f"answering HTTP {resp.status_code}"
-                )
+                entry["status"] = "ready" if resp.status_code == 200 else f"answering HTTP {resp.status_code}"
                 if resp.status_code == 200:
                     entry["models"] = [m.get("id") for m in resp.json().get("data", [])]
             except Exception:  # noqa: BLE001
                 entry["status"] = "starting" if record else "stopped"
-                if (
-                    (not record
-                    and name != "vllm")
-                    or (name == "vllm" and not settings.engines.vllm.attach_url)
-                ):
+                if (not record and name != "vllm") or (name == "vllm" and not settings.engines.vllm.attach_url):
                     holder = port_holder(spec.host, spec.port)
                     if holder:
                         entry["port_in_use_by"] = holder

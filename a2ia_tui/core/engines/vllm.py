@@ -54,9 +54,7 @@ def base_command(executable: str) -> list[str]:
     return [executable, "serve"]
 
 
-def build_argv(
-    v: VLLMEngineSettings, overrides: dict[str, Any] | None = None
-) -> tuple[list[str], list[str]]:
+def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
     """(argv, notes). ``overrides`` are field values (e.g. from autotune) applied on top."""
     if overrides:
         v = msgspec.structs.replace(v, **{k: val for k, val in overrides.items() if val is not None})
@@ -75,11 +73,7 @@ def build_argv(
     if v.quantization:
         argv += ["--quantization", v.quantization]
     if v.enable_chunked_prefill is not None:
-        argv.append(
-            "--enable-chunked-prefill"
-            if v.enable_chunked_prefill
-            else "--no-enable-chunked-prefill"
-        )
+        argv.append("--enable-chunked-prefill" if v.enable_chunked_prefill else "--no-enable-chunked-prefill")
     if v.dtype:
         argv += ["--dtype", v.dtype]
     if v.kv_cache_dtype:
@@ -103,9 +97,7 @@ def build_argv(
     if v.cpu_offload_gb:
         argv += ["--cpu-offload-gb", f"{v.cpu_offload_gb:g}"]
     parser = (
-        tool_call_parser_for(v.served_model_name or v.model)
-        if v.tool_call_parser == "auto"
-        else v.tool_call_parser
+        tool_call_parser_for(v.served_model_name or v.model) if v.tool_call_parser == "auto" else v.tool_call_parser
     )
     if parser and parser != "none":
         argv += ["--enable-auto-tool-choice", "--tool-call-parser", parser]
@@ -274,9 +266,7 @@ _ERRORS: list[tuple[LazyPattern, str, str]] = [
 ]
 
 
-def explain_failure(
-    lines: list[str], exit_code: int | None, label: str = "vLLM"
-) -> tuple[str, str]:
+def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM") -> tuple[str, str]:
     """(cause, hint) from the log. The real cause sits above vLLM's closing
     ``RuntimeError: Engine core initialization failed``, so every known pattern is searched
     in the whole tail, most specific first."""
@@ -289,14 +279,9 @@ def explain_failure(
     errors = [
         ln.strip()
         for ln in lines
-        if re.search(r"(Error|Exception)\b|error:", ln)
-        and "Engine core initialization failed" not in ln
+        if re.search(r"(Error|Exception)\b|error:", ln) and "Engine core initialization failed" not in ln
     ]
-    last = (
-        errors[-1]
-        if errors
-        else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
-    )
+    last = errors[-1] if errors else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
     code = f" with exit code {exit_code}" if exit_code is not None else ""
     return f"{label} exited{code}" + (
         f": {last[:200]}" if last else ""
@@ -331,17 +316,11 @@ class VLLMSpec(EngineSpec):
         exe = self.v.executable
         if os.sep in exe:
             if not Path(exe).exists():
-                raise EngineStartError(
-                    f"vLLM executable not found: {exe}", hint=INSTALL_HINT
-                )
+                raise EngineStartError(f"vLLM executable not found: {exe}", hint=INSTALL_HINT)
             if not os.access(exe, os.X_OK):
-                raise EngineStartError(
-                    f"vLLM executable is not executable: {exe}", hint=f"chmod +x {exe}"
-                )
+                raise EngineStartError(f"vLLM executable is not executable: {exe}", hint=f"chmod +x {exe}")
         elif shutil.which(exe) is None:
-            raise EngineStartError(
-                f"vLLM is not installed ({exe!r} is not on PATH)", hint=INSTALL_HINT
-            )
+            raise EngineStartError(f"vLLM is not installed ({exe!r} is not on PATH)", hint=INSTALL_HINT)
 
     def parse_line(self, line: str) -> Phase | None:
         return parse_phase(line)
@@ -354,11 +333,7 @@ class VLLMSpec(EngineSpec):
         health = await http.get(root + "/health")
         if health.status_code != 200:
             return False
-        headers = (
-            {"Authorization": f"Bearer {self.v.api_key.get_secret_value()}"}
-            if self.v.api_key
-            else {}
-        )
+        headers = {"Authorization": f"Bearer {self.v.api_key.get_secret_value()}"} if self.v.api_key else {}
         models = await http.get(self.url + "/models", headers=headers)
         if models.status_code != 200:
             return False

@@ -255,7 +255,9 @@ class OpenAIClient(HTTPClient):
                         if obj.get("error") or obj.get("object") == "error":
                             if run:
                                 yield take_run(model_name, run)
-                            raise StreamInterrupted(f"server error mid-stream: {one_line(error_message(json.dumps(obj)))}")
+                            raise StreamInterrupted(
+                                f"server error mid-stream: {one_line(error_message(json.dumps(obj)))}"
+                            )
                         continue
                     for choice in choices:
                         delta = choice.get("delta")

@@ -292,7 +292,10 @@ class GPUSampler:
         newer entry point (``FunctionNotFound``) or the library is older (``NVMLLibraryMismatchError``)."""
         nv = self._nvml
         out: list[tuple[Any, str]] = []
-        for kind, base in (("compute", "nvmlDeviceGetComputeRunningProcesses"), ("graphics", "nvmlDeviceGetGraphicsRunningProcesses")):
+        for kind, base in (
+            ("compute", "nvmlDeviceGetComputeRunningProcesses"),
+            ("graphics", "nvmlDeviceGetGraphicsRunningProcesses"),
+        ):
             procs: list[Any] = []
             for name in (base + "_v3", base + "_v2", base):
                 fn = getattr(nv, name, None)
@@ -362,7 +365,9 @@ class GPUSampler:
         except Exception as exc:  # noqa: BLE001 - one bad device never hides the others
             lost = "GpuIsLost" in type(exc).__name__
             name = self._static.get(index, {}).get("name", f"GPU {index}")
-            return DeviceSample(index=index, name=name, failed=True, reason="GPU is lost (fell off the bus)" if lost else str(exc))
+            return DeviceSample(
+                index=index, name=name, failed=True, reason="GPU is lost (fell off the bus)" if lost else str(exc)
+            )
 
     def sample(self) -> GPUSnapshot:
         """One snapshot (blocking: call from a thread, or use :meth:`sample_async`). Thread-safe."""

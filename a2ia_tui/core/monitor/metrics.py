@@ -80,7 +80,9 @@ class VLLMMetrics:
                     values[name] = values.get(name, 0.0) + float(sample.value)
                     model = model or sample.labels.get("model_name")
         except ValueError as exc:
-            raise BackendProtocolError(f"/metrics is not Prometheus text: {str(exc).splitlines()[0] if str(exc) else exc!r}") from exc
+            raise BackendProtocolError(
+                f"/metrics is not Prometheus text: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+            ) from exc
 
         def first(*names: str) -> float | None:
             for n in names:
@@ -199,7 +201,9 @@ class MetricsPoller:
     list[LoadedModel] | None)`` depending on ``kind`` ("vllm" or "ollama"). Never raises: an
     unreachable server yields Nones and ``poller.error`` says why."""
 
-    def __init__(self, kind: str, base_url: str, *, timeout_s: float = 2.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, kind: str, base_url: str, *, timeout_s: float = 2.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.kind = kind
         self.root = server_root(base_url)
         self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport, trust_env=False)

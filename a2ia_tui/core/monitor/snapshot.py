@@ -126,7 +126,9 @@ def one_line(snap: dict[str, Any]) -> str:
         extra = ""
         m = b.get("metrics")
         if m and m.get("kv_cache_usage") is not None:
-            extra = f" kv {m['kv_cache_usage'] * 100:.0f}% run {m.get('running') or 0:.0f} wait {m.get('waiting') or 0:.0f}"
+            extra = (
+                f" kv {m['kv_cache_usage'] * 100:.0f}% run {m.get('running') or 0:.0f} wait {m.get('waiting') or 0:.0f}"
+            )
         r = b.get("rates")
         if r and r.get("generation_tokens_per_s") is not None:
             extra += f" gen {r['generation_tokens_per_s']:.1f} tok/s"

@@ -139,8 +139,12 @@ class TokenMeter:
         tps: float | None = None
         if self._exact_completion is not None and self._eval_duration_ns:
             tps = self._exact_completion / (self._eval_duration_ns / 1e9)
-        elif (self._t_first is not None and self._t_last is not None
-              and self._t_last - self._t_first >= MIN_RATE_SPAN_S and tokens > 1):
+        elif (
+            self._t_first is not None
+            and self._t_last is not None
+            and self._t_last - self._t_first >= MIN_RATE_SPAN_S
+            and tokens > 1
+        ):
             # n tokens arrive over n-1 gaps after the first one.
             tps = max(tokens - 1, 1) / (self._t_last - self._t_first)
         stats = TurnStats(

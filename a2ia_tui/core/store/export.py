@@ -35,7 +35,12 @@ def _answer_heading(entry: Entry) -> str:
 
 def to_markdown(conversation: Conversation) -> str:
     created = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created_at))
-    out: list[str] = [f"# {conversation.title}", "", f"_a2ia-tui conversation `{conversation.id}`, started {created}_", ""]
+    out: list[str] = [
+        f"# {conversation.title}",
+        "",
+        f"_a2ia-tui conversation `{conversation.id}`, started {created}_",
+        "",
+    ]
     results = pair_tool_results(conversation.entries)  # by position: call ids repeat across replies
     shown = {id(e) for e in results.values()}
     for n, entry in enumerate(conversation.entries):
@@ -51,9 +56,17 @@ def to_markdown(conversation: Conversation) -> str:
             if msg.content:
                 out += [msg.content.rstrip(), ""]
             for i, call in enumerate(msg.tool_calls):
-                out += [f"### Tool call: `{call.name}`", "", _fence(
-                    call.function.raw_arguments or "" if call.function.error else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
-                    "json"), ""]
+                out += [
+                    f"### Tool call: `{call.name}`",
+                    "",
+                    _fence(
+                        call.function.raw_arguments or ""
+                        if call.function.error
+                        else json.dumps(call.function.arguments, ensure_ascii=False, indent=2),
+                        "json",
+                    ),
+                    "",
+                ]
                 res = results.get((n, i))
                 if res is not None:
                     out += _result_block(res)

@@ -74,8 +74,19 @@ CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id,
 
 #: MessageMeta fields kept in the ``meta`` JSON column (row_id is the row's own id).
 _META_FIELDS = (
-    "backend", "model", "created_at", "status", "error", "prompt_tokens", "completion_tokens",
-    "ttft_s", "tokens_per_s", "duration_s", "full_result", "is_error", "extra",
+    "backend",
+    "model",
+    "created_at",
+    "status",
+    "error",
+    "prompt_tokens",
+    "completion_tokens",
+    "ttft_s",
+    "tokens_per_s",
+    "duration_s",
+    "full_result",
+    "is_error",
+    "extra",
 )
 
 
@@ -109,8 +120,10 @@ class HistoryStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             # A database already set up is only read here: opening must not need the write lock
             # another process may hold (that would turn history off for the whole session).
-            ready = (self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-                     and self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal")
+            ready = (
+                self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+                and self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            )
             if not ready:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.executescript(_SCHEMA)
@@ -220,8 +233,10 @@ class HistoryStore:
         if limit:
             sql += f" LIMIT {int(limit)}"
         try:
-            return [ConversationInfo(_text(i), _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
-                    for i, t, c, u, n in self._db.execute(sql)]
+            return [
+                ConversationInfo(_text(i), _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
+                for i, t, c, u, n in self._db.execute(sql)
+            ]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
 
@@ -318,12 +333,25 @@ def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:
     # every string scrubbed: one lone surrogate (from a model's "\\ud800" escape) would make
     # this and every later save of the chat fail to encode
     msg, meta = entry.message, entry.meta
-    calls = (json.dumps(scrub_obj([c.model_dump(mode="json") for c in msg.tool_calls]), ensure_ascii=False)
-             if msg.tool_calls else None)
+    calls = (
+        json.dumps(scrub_obj([c.model_dump(mode="json") for c in msg.tool_calls]), ensure_ascii=False)
+        if msg.tool_calls
+        else None
+    )
     meta_json = json.dumps(scrub_obj({k: getattr(meta, k) for k in _META_FIELDS}), ensure_ascii=False, default=str)
     opt = lambda v: None if v is None else scrub(v)  # noqa: E731
-    return (conversation_id, seq, msg.role, scrub(msg.content), opt(msg.thinking), calls, opt(msg.tool_call_id),
-            opt(msg.tool_name), scrub(meta_json), meta.created_at)
+    return (
+        conversation_id,
+        seq,
+        msg.role,
+        scrub(msg.content),
+        opt(msg.thinking),
+        calls,
+        opt(msg.tool_call_id),
+        opt(msg.tool_name),
+        scrub(meta_json),
+        meta.created_at,
+    )
 
 
 class _Locked(Exception):
@@ -354,9 +382,19 @@ def _number(value: Any) -> float:
 
 #: MessageMeta field → the types a stored value may have (anything else is dropped with a note).
 _META_TYPES: dict[str, tuple[type, ...]] = {
-    "backend": (str,), "model": (str,), "created_at": (int, float), "status": (str,), "error": (str,),
-    "prompt_tokens": (int,), "completion_tokens": (int,), "ttft_s": (int, float), "tokens_per_s": (int, float),
-    "duration_s": (int, float), "full_result": (str,), "is_error": (bool,), "extra": (dict,),
+    "backend": (str,),
+    "model": (str,),
+    "created_at": (int, float),
+    "status": (str,),
+    "error": (str,),
+    "prompt_tokens": (int,),
+    "completion_tokens": (int,),
+    "ttft_s": (int, float),
+    "tokens_per_s": (int, float),
+    "duration_s": (int, float),
+    "full_result": (str,),
+    "is_error": (bool,),
+    "extra": (dict,),
 }
 
 

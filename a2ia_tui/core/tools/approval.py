@@ -86,7 +86,7 @@ class ApprovalPolicy:
         return "allow", "policy"
 
     def allow_for_session(self, name: str, reason: str = "") -> None:
-        """"Always" for ``name``; asked for a secret read, it covers that tool's secret reads."""
+        """ "Always" for ``name``; asked for a secret read, it covers that tool's secret reads."""
         self.session_allowed.add(name)
         if reason == SECRET:
             self.session_allowed.add(name + SECRET_SUFFIX)

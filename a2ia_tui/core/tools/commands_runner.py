@@ -105,8 +105,13 @@ def run_command(
     t0 = time.monotonic()
     try:
         proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env,
+            argv,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
         )
     except FileNotFoundError:
         raise ValueError(f"command not found: {argv[0]}") from None
@@ -128,11 +133,19 @@ def run_command(
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-    return CommandResult(argv, None if timed_out else proc.returncode, out.text(max_chars), err.text(max_chars),
-                         timed_out, time.monotonic() - t0)
+    return CommandResult(
+        argv,
+        None if timed_out else proc.returncode,
+        out.text(max_chars),
+        err.text(max_chars),
+        timed_out,
+        time.monotonic() - t0,
+    )
 
 
-def _pump(proc: subprocess.Popen[bytes], run: children.Run, captures: dict[IO[bytes], _Capture], deadline: float) -> bool:
+def _pump(
+    proc: subprocess.Popen[bytes], run: children.Run, captures: dict[IO[bytes], _Capture], deadline: float
+) -> bool:
     """Read both pipes until they close. When the command exits, what it left running is killed
     (its pipes then close); at the deadline: SIGTERM, a grace, SIGKILL. True when it timed out."""
     sel = selectors.DefaultSelector()
@@ -172,4 +185,3 @@ def _pump(proc: subprocess.Popen[bytes], run: children.Run, captures: dict[IO[by
     finally:
         sel.close()
     return timed_out
-

@@ -104,9 +104,16 @@ def builtin_server_config(settings: Settings, config_file: str | os.PathLike[str
         args=[
             # -I: a module planted in the workspace (the cwd) or on PYTHONPATH is never imported.
             *isolated_python(sys.executable)[1:],
-            "-m", "a2ia_tui.core.tools.server", "--workspace", str(ws),
-            "--max-read-bytes", str(t.max_read_bytes), "--max-output-chars", str(t.max_output_chars),
-            "--command-timeout", str(t.run_command_timeout_s),
+            "-m",
+            "a2ia_tui.core.tools.server",
+            "--workspace",
+            str(ws),
+            "--max-read-bytes",
+            str(t.max_read_bytes),
+            "--max-output-chars",
+            str(t.max_output_chars),
+            "--command-timeout",
+            str(t.run_command_timeout_s),
         ],
         env=env,
     )
@@ -199,7 +206,11 @@ class MCPHub:
         server_name, original = self._index[name]
         srv = self._servers[server_name]
         if srv.state.status != "ready" or srv.session is None:
-            return ToolResult(f"MCP server {server_name!r} is {srv.state.status}" + (f": {srv.state.reason}" if srv.state.reason else ""), True)
+            return ToolResult(
+                f"MCP server {server_name!r} is {srv.state.status}"
+                + (f": {srv.state.reason}" if srv.state.reason else ""),
+                True,
+            )
         try:
             result = await asyncio.wait_for(srv.session.call_tool(original, arguments), srv.timeout_s)
         except TimeoutError:
@@ -281,8 +292,14 @@ class MCPHub:
                 ann = t.annotations
                 read_only = bool(ann and ann.read_only_hint)
                 # MCP's default for destructiveHint is true when readOnlyHint is false.
-                destructive = bool(ann and ann.destructive_hint) if ann and ann.destructive_hint is not None else not read_only
-                tools.append(HubTool(offered, name, t.name, t.description or "", dict(t.input_schema or {}), read_only, destructive))
+                destructive = (
+                    bool(ann and ann.destructive_hint) if ann and ann.destructive_hint is not None else not read_only
+                )
+                tools.append(
+                    HubTool(
+                        offered, name, t.name, t.description or "", dict(t.input_schema or {}), read_only, destructive
+                    )
+                )
                 index[offered] = (name, t.name)
         self._tools, self._index = tools, index
 
@@ -306,7 +323,9 @@ class MCPHub:
             params = StdioServerParameters(
                 # The SDK starts from its safe default environment (HOME, LOGNAME, PATH, SHELL, TERM,
                 # USER) and adds exactly the entry's env: never the user's whole environment.
-                command=cfg.command or "", args=list(cfg.args), env=dict(cfg.env) or None,
+                command=cfg.command or "",
+                args=list(cfg.args),
+                env=dict(cfg.env) or None,
                 cwd=str(cfg.cwd) if cfg.cwd else None,
             )
             return stdio_client(params, errlog=srv.errlog)
@@ -361,7 +380,14 @@ class MCPHub:
             if attempts > self.settings.tools.restart_attempts:
                 self._set(srv, "failed", reason=reason or "exited", stderr_tail=tail, tool_count=0)
                 return
-            self._set(srv, "restarting", reason=reason or "exited", stderr_tail=tail, tool_count=0, restarts=srv.state.restarts + 1)
+            self._set(
+                srv,
+                "restarting",
+                reason=reason or "exited",
+                stderr_tail=tail,
+                tool_count=0,
+                restarts=srv.state.restarts + 1,
+            )
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(srv.stop.wait(), backoff)
             backoff = min(backoff * 2, RESTART_BACKOFF_MAX_S)
@@ -372,7 +398,9 @@ class MCPHub:
         while not srv.stop.is_set():
             stop = asyncio.ensure_future(srv.stop.wait())
             broken = asyncio.ensure_future(srv.broken.wait())
-            done, pending = await asyncio.wait({stop, broken}, timeout=PING_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED)
+            done, pending = await asyncio.wait(
+                {stop, broken}, timeout=PING_INTERVAL_S, return_when=asyncio.FIRST_COMPLETED
+            )
             for p in pending:
                 p.cancel()
             if srv.stop.is_set():

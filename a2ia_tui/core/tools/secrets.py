@@ -46,13 +46,22 @@ INCLUDE_SECRETS = "include_secrets"
 
 _KEY_NAMES = ("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk")
 _KEY_SUFFIXES = ("*.pem", "*.key", "*.p12", "*.pfx")
-_CRED_NAMES = {".netrc": "a .netrc credential store", ".pgpass": "a PostgreSQL password file",
-               ".git-credentials": "a git credential store", ".npmrc": "an npm token file",
-               ".pypirc": "a PyPI token file", "_netrc": "a .netrc credential store"}
+_CRED_NAMES = {
+    ".netrc": "a .netrc credential store",
+    ".pgpass": "a PostgreSQL password file",
+    ".git-credentials": "a git credential store",
+    ".npmrc": "an npm token file",
+    ".pypirc": "a PyPI token file",
+    "_netrc": "a .netrc credential store",
+}
 _NOT_SECRET_ENV = (".example", ".sample", ".template", ".dist")
-_IN_DIR = {(".aws", "credentials"): "AWS credentials", (".aws", "config"): "AWS configuration",
-           (".kube", "config"): "a Kubernetes config", (".docker", "config.json"): "a Docker registry config",
-           ("gh", "hosts.yml"): "the GitHub CLI token"}
+_IN_DIR = {
+    (".aws", "credentials"): "AWS credentials",
+    (".aws", "config"): "AWS configuration",
+    (".kube", "config"): "a Kubernetes config",
+    (".docker", "config.json"): "a Docker registry config",
+    ("gh", "hosts.yml"): "the GitHub CLI token",
+}
 
 
 class SecretRules:
@@ -116,7 +125,9 @@ class SecretRules:
         return None
 
 
-def secret_reason(tool: str, arguments: Mapping[str, Any], root: str | os.PathLike[str], rules: SecretRules) -> str | None:
+def secret_reason(
+    tool: str, arguments: Mapping[str, Any], root: str | os.PathLike[str], rules: SecretRules
+) -> str | None:
     """Why a built-in tool call reads a secret (so needs approval), or None.
 
     ``include_secrets`` set by the model makes any read tool ask; ``read_file`` of a path that is a

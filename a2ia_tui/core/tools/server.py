@@ -319,8 +319,9 @@ def build_server(
         or variables). Output is capped; on timeout the
         whole process group is killed."""
         where = workspace.resolve(cwd)
-        result = _run_command(command, where, min(timeout_s or command_timeout_s, command_timeout_s), max_output_chars,
-                              env=_command_env())
+        result = _run_command(
+            command, where, min(timeout_s or command_timeout_s, command_timeout_s), max_output_chars, env=_command_env()
+        )
         return result.render()
 
     @tool(READ_ONLY)

@@ -43,7 +43,7 @@ def edit_bytes(raw: bytes, old_text: str, new_text: str, name: str = "the file")
     if codec == "utf-32":
         raise ValueError(f"{name} is UTF-32; edit_file edits UTF-8 (with or without BOM) and UTF-16 with a BOM only")
     try:
-        text = raw[len(bom):].decode(codec)
+        text = raw[len(bom) :].decode(codec)
     except UnicodeDecodeError as exc:
         what = "UTF-16" if codec.startswith("utf-16") else "UTF-8"
         raise ValueError(
@@ -55,7 +55,9 @@ def edit_bytes(raw: bytes, old_text: str, new_text: str, name: str = "the file")
     try:
         middle = replacement.encode(codec)
     except UnicodeEncodeError:
-        raise ValueError("new_text is not valid Unicode (it holds a lone surrogate); the file was not changed") from None
+        raise ValueError(
+            "new_text is not valid Unicode (it holds a lone surrogate); the file was not changed"
+        ) from None
     head = len(bom) + len(text[:start].encode(codec))
     tail = len(bom) + len(text[:end].encode(codec))
     return raw[:head] + middle + raw[tail:]

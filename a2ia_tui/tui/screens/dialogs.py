@@ -24,8 +24,11 @@ class ConfirmScreen(ModalScreen[bool]):
     """A question; dismisses True (yes) or False (no / escape)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
-    BINDINGS = [Binding("escape", "dismiss(False)", "No"), Binding("y", "dismiss(True)", "Yes", show=False),
-                Binding("n", "dismiss(False)", "No", show=False)]
+    BINDINGS = [
+        Binding("escape", "dismiss(False)", "No"),
+        Binding("y", "dismiss(True)", "Yes", show=False),
+        Binding("n", "dismiss(False)", "No", show=False),
+    ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()
@@ -43,7 +46,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class AlwaysAllowScreen(ModalScreen[bool]):
-    """"Always allow TOOL for this session?": dismisses True only for a deliberate yes.
+    """ "Always allow TOOL for this session?": dismisses True only for a deliberate yes.
 
     Why no letter keys: the ``a`` that opens it may be part of a sentence typed at the wrong
     place, and the sentence goes on ("a yes..."). The focus starts on "Cancel", so Enter and
@@ -59,8 +62,12 @@ class AlwaysAllowScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Always allow {printable(self.tool)} for the rest of this session, without asking again?", markup=False)
-            yield Label("Tab to \"Always allow\" and press Enter, or click it. Esc cancels.", classes="hint", markup=False)
+            yield Label(
+                f"Always allow {printable(self.tool)} for the rest of this session, without asking again?", markup=False
+            )
+            yield Label(
+                'Tab to "Always allow" and press Enter, or click it. Esc cancels.', classes="hint", markup=False
+            )
             with Horizontal():
                 yield Button("Cancel", id="no", variant="primary")
                 yield Button("Always allow", id="yes", variant="warning")

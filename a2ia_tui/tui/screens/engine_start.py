@@ -96,10 +96,12 @@ class EngineStartScreen(ModalScreen[bool]):
     def compose(self):
         label = {"vllm": "vLLM", "local": "the local engine (llama.cpp)"}.get(self.engine_name, self.engine_name)
         with Vertical():
-            yield Static(Content.assemble(f"Start {label}", ("   Enter starts, Escape closes", "$text-muted")),
-                         id="es-title")
-            yield Static("estimating what fits on the GPUs…" if self.engine_name == "vllm" else "", id="es-summary",
-                         markup=False)
+            yield Static(
+                Content.assemble(f"Start {label}", ("   Enter starts, Escape closes", "$text-muted")), id="es-title"
+            )
+            yield Static(
+                "estimating what fits on the GPUs…" if self.engine_name == "vllm" else "", id="es-summary", markup=False
+            )
             if self.engine_name == "vllm":
                 for key, (text, *_rest) in FIELDS.items():
                     with Horizontal(classes="es-field"):
@@ -154,7 +156,8 @@ class EngineStartScreen(ModalScreen[bool]):
             "gpu_memory_utilization": getattr(proposal, "gpu_memory_utilization", None) or v.gpu_memory_utilization,
             "max_model_len": getattr(proposal, "max_model_len", None) or getattr(v, "max_model_len", None) or 4096,
             "tensor_parallel_size": getattr(proposal, "tensor_parallel_size", None)
-            or getattr(v, "tensor_parallel_size", None) or 1,
+            or getattr(v, "tensor_parallel_size", None)
+            or 1,
         }
         if proposal is not None:
             summary.update(proposal.summary())
@@ -227,8 +230,12 @@ class EngineStartScreen(ModalScreen[bool]):
         self.started = True
         self._lock_form()
         select = self.query_one("#es-select", Switch).value
-        self.app.run_worker(self._run_start(overrides, select), group=f"engine-start-{self.engine_name}",
-                            exclusive=True, exit_on_error=False)
+        self.app.run_worker(
+            self._run_start(overrides, select),
+            group=f"engine-start-{self.engine_name}",
+            exclusive=True,
+            exit_on_error=False,
+        )
 
     async def _run_start(self, overrides: dict[str, Any], select: bool) -> None:
         engines, name, app = self.engines, self.engine_name, self.app

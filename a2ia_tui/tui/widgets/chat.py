@@ -107,8 +107,16 @@ class AssistantMessage(OneLayout, Vertical):
     AssistantMessage > .mark.-failed { color: $error; }
     """
 
-    def __init__(self, backend: str | None, model: str | None, *, text: str = "", thinking: str = "",
-                 status: str = "streaming", error: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: str | None,
+        model: str | None,
+        *,
+        text: str = "",
+        thinking: str = "",
+        status: str = "streaming",
+        error: str | None = None,
+    ) -> None:
         super().__init__()
         text, thinking = printable(text), printable(thinking)
         self._restored = (status, error and printable(error))
@@ -404,8 +412,11 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
             return
         # the conversation's own strings where they are the same text: then kept once, not twice
         conversation = getattr(self.app, "conversation", None)
-        texts = {e.message.content: e.message.content for e in getattr(conversation, "entries", ())
-                 if e.message.role == "assistant" and e.message.content}
+        texts = {
+            e.message.content: e.message.content
+            for e in getattr(conversation, "entries", ())
+            if e.message.role == "assistant" and e.message.content
+        }
         self._pending_entries.extend(_remake(w, texts) for w in far)
         label = f"▲ {len(self._pending_entries)} earlier messages"
         found = self.query_children("#earlier")
@@ -539,8 +550,16 @@ def _remake(widget: Widget, texts: dict[str, str]):
             return None
         thinking = "".join(widget._thinking_parts)
         text = texts.get(widget.text, widget.text)
-        return partial(_one, AssistantMessage, widget.backend, widget.model, text=text, thinking=thinking,
-                       status=widget.status, error=widget.error)
+        return partial(
+            _one,
+            AssistantMessage,
+            widget.backend,
+            widget.model,
+            text=text,
+            thinking=thinking,
+            status=widget.status,
+            error=widget.error,
+        )
     if isinstance(widget, UserMessage):
         return partial(_one, UserMessage, widget.text)
     if isinstance(widget, NoteMessage):
@@ -564,8 +583,16 @@ def _widgets_for(entry: Entry) -> list:
     # As the live chat shows it: a reply that was only tool calls has no answer of its own, just
     # the notes (a failed or stopped one keeps its mark)
     if msg.content or msg.thinking or not msg.tool_calls or meta.status in ("interrupted", "failed"):
-        out.append(AssistantMessage(meta.backend, meta.model, text=msg.content, thinking=msg.thinking or "",
-                                    status=meta.status, error=meta.error))
+        out.append(
+            AssistantMessage(
+                meta.backend,
+                meta.model,
+                text=msg.content,
+                thinking=msg.thinking or "",
+                status=meta.status,
+                error=meta.error,
+            )
+        )
     out.extend(_tool_note(call.name) for call in msg.tool_calls)
     return out
 

@@ -17,8 +17,13 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 LABELS = {"vllm": "vLLM", "local": "local llama.cpp"}
-DOTS = {"ready": ("●", "ansi_green"), "starting": ("◐", "ansi_yellow"), "stopping": ("◑", "ansi_yellow"),
-        "failed": ("✗", "ansi_red"), "stopped": ("○", "#808080")}
+DOTS = {
+    "ready": ("●", "ansi_green"),
+    "starting": ("◐", "ansi_yellow"),
+    "stopping": ("◑", "ansi_yellow"),
+    "failed": ("✗", "ansi_red"),
+    "stopped": ("○", "#808080"),
+}
 #: The buttons on the row's last line, left to right: (action, label).
 BUTTONS = (("start", "Start"), ("stop", "Stop"), ("log", "Log"))
 #: A button's width (its label centred) and the gap after it.

@@ -94,6 +94,7 @@ class GPUPane(VerticalScroll):
             return
         self.query_one("#gpu-reason", Static).display = False
         hist = self.sampler
+
         def histories(i: int) -> tuple[list[float], list[float]]:
             if hist is None:
                 return [], []

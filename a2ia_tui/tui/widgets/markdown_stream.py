@@ -152,8 +152,13 @@ def markdown_class() -> type[RichMarkdown]:
                 yield from item.render_number(console, options, number + index, last)
 
     class _Markdown(Markdown):
-        elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock,
-                    "bullet_list_open": _List, "ordered_list_open": _List}
+        elements = {
+            **Markdown.elements,
+            "fence": _CodeBlock,
+            "code_block": _CodeBlock,
+            "bullet_list_open": _List,
+            "ordered_list_open": _List,
+        }
 
         def __init__(self, markup: str, code_theme: str = CODE_THEME, hyperlinks: bool = True) -> None:
             # the attributes Rich's __init__ sets, with its defaults
@@ -203,8 +208,9 @@ def _code_styles(theme_name: str):
     return code_syntax("", "text", 0, theme_name)._get_base_style(), _theme(theme_name).get_style_for_token
 
 
-def fast_code_strips(widget: Widget, code: str, lang: str, padding: tuple[int, int, int, int],
-                     width: int) -> list[Strip] | None:
+def fast_code_strips(
+    widget: Widget, code: str, lang: str, padding: tuple[int, int, int, int], width: int
+) -> list[Strip] | None:
     """A code block's strips as :func:`code_syntax` renders them in ``widget`` at ``width``
     (Rich's ``Syntax``), drawn straight from Pygments' tokens: the same segments and styles in
     about half the time (Pygments' own lexing is most of what is left). Rich builds a ``Text``
@@ -297,6 +303,8 @@ def closes_fence(line: str, fence: tuple[str, int]) -> bool:
     nothing after them (a ``~~~`` line inside a backtick fence is code)."""
     stripped = line.strip()
     return stripped.startswith(fence[0] * fence[1]) and not stripped.strip(fence[0])
+
+
 #: A list item's first line (at column 0): a bullet, or a number with "." or ")", then a blank.
 _ITEM = re.compile(r"([-*+]|(\d{1,9})[.)])([ \t]+)")
 #: ...and one that is indented.
@@ -378,8 +386,14 @@ def block_cuts(tail: str) -> tuple[list[int], set[int]]:
             rule = after_html = False
             continue
         first = line[0]
-        if (first == kind and line[1:2] in (" ", "\t") and open_list and pending < 0
-                and not (fresh or html or murky or rule or after_html) and stripped.count(first) < 3):
+        if (
+            first == kind
+            and line[1:2] in (" ", "\t")
+            and open_list
+            and pending < 0
+            and not (fresh or html or murky or rule or after_html)
+            and stripped.count(first) < 3
+        ):
             # the next item of a bullet list, right after the last one (most lines of a long
             # list): what the general case below does with it, without its regular expressions
             cuts.append(start)
@@ -486,7 +500,7 @@ def clean_cut(text: str, end: int) -> int:
     line of text (its first character not one that may open anything) after a blank line,
     outside a code fence, not after a thematic break. Text with a line that opens with ``<`` (an
     HTML block may hide a fence) has none."""
-    head = text[:text.rfind("\n", 0, max(0, end)) + 1]  # complete lines only
+    head = text[: text.rfind("\n", 0, max(0, end)) + 1]  # complete lines only
     if head.startswith("<") or "\n<" in head:  # a line that may open an HTML block
         return 0
     inside: list[tuple[int, int]] = []  # the code fences, (opening line's start, closing line's end)
@@ -505,12 +519,12 @@ def clean_cut(text: str, end: int) -> int:
     p = head.rfind("\n\n")
     while p > 0:
         at = p + 2  # the start of the line after a blank line...
-        first = text[at:at + 1]
+        first = text[at : at + 1]
         if first and not first.isspace() and first not in _SPECIAL:  # ...a line of text
             e = p  # the end of the last line before the blank ones
             while e > 0 and head[e - 1].isspace():
                 e -= 1
-            line = head[head.rfind("\n", 0, e) + 1:e]
+            line = head[head.rfind("\n", 0, e) + 1 : e]
             rule = line.lstrip()[:1] in ("-", "*", "_") and _BREAK.match(line) is not None
             k = bisect_right(inside, (at, len(text) + 1)) - 1
             if not rule and (k < 0 or inside[k][1] <= at):
@@ -568,8 +582,12 @@ def _strips(widget: Widget, renderable, width: int) -> list[Strip]:
     """``renderable`` rendered at ``width`` in ``widget``'s style, as strips."""
     app = widget.app
     options = app.console_options.update(highlight=False, width=width, height=None)
-    lines = Segment.split_and_crop_lines(app.console.render(widget.post_render(renderable, widget.rich_style), options),
-                                         width, include_new_lines=False, pad=False)
+    lines = Segment.split_and_crop_lines(
+        app.console.render(widget.post_render(renderable, widget.rich_style), options),
+        width,
+        include_new_lines=False,
+        pad=False,
+    )
     return [Strip(line) for line in lines]
 
 
@@ -600,7 +618,7 @@ def fence_parts(source: str) -> tuple[int, str, list[str], str, bool] | None:
     if opener is None:
         return None  # not a fence (CommonMark): inline code
     info = source[lead:opener_end].lstrip(source[lead]).strip()
-    lines = source[opener_end + 1:].split("\n")
+    lines = source[opener_end + 1 :].split("\n")
     last = lines.pop()
     closed = closes_fence(last, opener)
     for i, line in enumerate(lines):
@@ -654,7 +672,9 @@ def table_parts(source: str) -> tuple[int, str, list[str], str] | None:
     unfinished last line)``; None for any other block."""
     lead = len(source) - len(source.lstrip("\n"))
     text = source[lead:]
-    lines = (text.rstrip("\n") + "\n" if text.endswith("\n") else text).split("\n")  # (a settled table ends with blank lines)
+    lines = (text.rstrip("\n") + "\n" if text.endswith("\n") else text).split(
+        "\n"
+    )  # (a settled table ends with blank lines)
     last = lines.pop()
     if len(lines) < 2 or not lines[0].startswith("|") or not _DELIMITER_ROW.match(lines[1]):
         return None
@@ -817,9 +837,9 @@ class StreamingMarkdown(OneLayout, Widget):
             new[-1].gap = block.gap
         if at:
             block.source, block.estimated = source[:at], 0
-            self._blocks[i + 1:i + 1] = new
+            self._blocks[i + 1 : i + 1] = new
         else:
-            self._blocks[i:i + 1] = new
+            self._blocks[i : i + 1] = new
 
     def _cut(self, tail: str, final: bool = False) -> None:
         """Cut ``tail`` (the end of the text) into settled blocks and a new tail. ``final``: the
@@ -1011,7 +1031,7 @@ class StreamingMarkdown(OneLayout, Widget):
         if parts is None or not parts[4]:
             return None
         lead, lang, lines, _, _ = parts
-        opener = source[lead:source.find("\n", lead)]
+        opener = source[lead : source.find("\n", lead)]
         closer = source.rstrip("\n").rpartition("\n")[2]
         if closer[:1] not in ("`", "~") or "\\" in opener or "&" in opener:
             return None
@@ -1040,11 +1060,11 @@ class StreamingMarkdown(OneLayout, Widget):
             n = _safe_piece(lang, lines, fence.done, FENCE_PIECE, FENCE_PIECE_MAX)
             if not n:
                 break
-            piece = "\n".join(lines[fence.done:fence.done + n])
+            piece = "\n".join(lines[fence.done : fence.done + n])
             fence.pieces.append(self._code_strips(piece, lang, not fence.pieces, False))
             fence.done += n
         block.strips = [strip for piece in fence.pieces for strip in piece]
-        block.strips += self._fence_rest(fence, [*lines[fence.done:], last])
+        block.strips += self._fence_rest(fence, [*lines[fence.done :], last])
         block.provisional = bool(fence.pieces)
         return True
 
@@ -1064,12 +1084,12 @@ class StreamingMarkdown(OneLayout, Widget):
         if table.widths is None:
             carriers = render_strips(self, head, self._width)  # top edge, header, rule, carriers, bottom edge
             bare = render_strips(self, table.head, self._width)  # top edge, header, rule, bottom edge
-            table.widths = (carriers[:len(bare) - 1], len(carriers) - 1)
+            table.widths = (carriers[: len(bare) - 1], len(carriers) - 1)
             table.foot = carriers[-1]
         if not rows:
             return []
         strips = render_strips(self, head + "\n".join(rows), self._width)
-        return strips[table.widths[1]:-1]
+        return strips[table.widths[1] : -1]
 
     def _render_table(self, block: _Block) -> bool:
         """Draw the tail if it is a table still growing: its complete rows in pieces of
@@ -1097,9 +1117,9 @@ class StreamingMarkdown(OneLayout, Widget):
             table.carriers, table.widths = carriers, None  # new widths: every piece is drawn again
             table.pieces, table.done = [], 0
         while len(rows) - table.done >= TABLE_PIECE:
-            table.pieces.append(self._table_rows(table, rows[table.done:table.done + TABLE_PIECE]))
+            table.pieces.append(self._table_rows(table, rows[table.done : table.done + TABLE_PIECE]))
             table.done += TABLE_PIECE
-        body = self._table_rows(table, rows[table.done:] + ([last] if last.strip() else []))
+        body = self._table_rows(table, rows[table.done :] + ([last] if last.strip() else []))
         assert table.widths is not None and table.foot is not None
         return [*table.widths[0], *(strip for piece in table.pieces for strip in piece), *body, table.foot]
 
@@ -1127,7 +1147,9 @@ class StreamingMarkdown(OneLayout, Widget):
         lead, lang, lines, _last, _ = parts
         if (at + lead, lang) != (fence.at, fence.lang) or len(lines) < fence.done:
             return
-        block.strips = [strip for piece in fence.pieces for strip in piece] + self._fence_rest(fence, lines[fence.done:])
+        block.strips = [strip for piece in fence.pieces for strip in piece] + self._fence_rest(
+            fence, lines[fence.done :]
+        )
         block.height = len(block.strips)
         block.provisional = True
 

@@ -73,7 +73,7 @@ class Prompt(Input):
         clearing the prompt is painted in the same refresh."""
         self._sent.append(text)
         if len(self._sent) > self.HISTORY:
-            del self._sent[:-self.HISTORY]
+            del self._sent[: -self.HISTORY]
         self._pos = len(self._sent)
         if self.value == text:
             self.value = ""

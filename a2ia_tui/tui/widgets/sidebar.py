@@ -443,7 +443,8 @@ class Sidebar(VerticalScroll):
         text = Text()
         for i, (name, st) in enumerate(states.items()):
             dot, color = {"ready": ("●", "green"), "failed": ("✗", "red"), "stopped": ("○", "grey50")}.get(
-                st.status, ("◐", "yellow"))
+                st.status, ("◐", "yellow")
+            )
             if i:
                 text.append("\n")
             text.append(f"{dot} ", style=color)

@@ -24,9 +24,19 @@ class StatusBar(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", markup=False, **kwargs)
         self.fields: dict[str, Any] = {
-            "backend": None, "model": None, "mode": None, "streaming": False, "tps": None, "ttft": None,
-            "tokens_in": None, "tokens_out": None, "context_max": None, "kv": None, "running": None,
-            "waiting": None, "note": None,
+            "backend": None,
+            "model": None,
+            "mode": None,
+            "streaming": False,
+            "tps": None,
+            "ttft": None,
+            "tokens_in": None,
+            "tokens_out": None,
+            "context_max": None,
+            "kv": None,
+            "running": None,
+            "waiting": None,
+            "note": None,
         }
         self._last = 0.0
         self._shown = ""

@@ -241,8 +241,14 @@ class TraceItem(Vertical, can_focus=True):
         preview = "\n".join(lines[:PREVIEW_LINES])
         self.mount(Static(preview, classes="preview", markup=False))
         if len(lines) > PREVIEW_LINES:
-            self.mount(Collapsible(Static(result, markup=False), title=f"full result ({len(lines)} lines)",
-                                   collapsed=True, classes="full"))
+            self.mount(
+                Collapsible(
+                    Static(result, markup=False),
+                    title=f"full result ({len(lines)} lines)",
+                    collapsed=True,
+                    classes="full",
+                )
+            )
 
 
 class TracePane(ClampedAnchor, VerticalScroll):

@@ -64,12 +64,14 @@ async def test_tool_call_split_over_many_chunks_runs_once(settings, hub):
     # The client layer already assembles fragments; here the call arrives on one chunk as the
     # contract says, and must run exactly once even though the stream goes on afterwards.
     call = make_call("add", {"a": 2, "b": 40}, "c1")
-    step = ScriptStep(chunks=[
-        ChatChunk(message=Message(role="assistant", content="Let me add. ")),
-        ChatChunk(message=Message(role="assistant", tool_calls=[call])),
-        ChatChunk(message=Message(role="assistant", content="")),
-        ChatChunk(done=True, done_reason="tool_calls", eval_count=9, prompt_eval_count=5),
-    ])
+    step = ScriptStep(
+        chunks=[
+            ChatChunk(message=Message(role="assistant", content="Let me add. ")),
+            ChatChunk(message=Message(role="assistant", tool_calls=[call])),
+            ChatChunk(message=Message(role="assistant", content="")),
+            ChatChunk(done=True, done_reason="tool_calls", eval_count=9, prompt_eval_count=5),
+        ]
+    )
     client = ScriptedClient([step, text_reply("It is 42.")])
     conv = Conversation()
     events = await run(Orchestrator(client, hub, settings), conv)
@@ -89,10 +91,12 @@ async def test_tool_call_split_over_many_chunks_runs_once(settings, hub):
 
 
 async def test_two_parallel_calls_results_in_call_order(settings, hub):
-    client = ScriptedClient([
-        tool_reply(("slow", {"seconds": 0.4}), ("add", {"a": 1, "b": 1})),
-        text_reply("done"),
-    ])
+    client = ScriptedClient(
+        [
+            tool_reply(("slow", {"seconds": 0.4}), ("add", {"a": 1, "b": 1})),
+            text_reply("done"),
+        ]
+    )
     conv = Conversation()
     events = await run(Orchestrator(client, hub, settings), conv)
     finished = kinds(events, ToolCallFinished)
@@ -102,11 +106,15 @@ async def test_two_parallel_calls_results_in_call_order(settings, hub):
 
 
 async def test_bad_json_unknown_tool_and_schema_violation_go_back_as_errors(settings, hub):
-    bad_json = ToolCall(id="b1", function=FunctionCall(name="add", raw_arguments='{"a": 1,', error="invalid JSON in arguments: x"))
-    client = ScriptedClient([
-        tool_reply(bad_json, ("no_such_tool", {}), ("add", {"a": "one", "b": 2})),
-        text_reply("sorry"),
-    ])
+    bad_json = ToolCall(
+        id="b1", function=FunctionCall(name="add", raw_arguments='{"a": 1,', error="invalid JSON in arguments: x")
+    )
+    client = ScriptedClient(
+        [
+            tool_reply(bad_json, ("no_such_tool", {}), ("add", {"a": "one", "b": 2})),
+            text_reply("sorry"),
+        ]
+    )
     conv = Conversation()
     events = await run(Orchestrator(client, hub, settings), conv)
     results = [f.result for f in kinds(events, ToolCallFinished)]
@@ -149,10 +157,18 @@ async def test_approval_for_destructive_tools(settings, hub, tmp_path, answer, e
 
 async def test_always_allow_for_the_session_and_overrides(settings, hub, tmp_path):
     settings.tools.overrides["run_command"] = "deny"
-    orch = Orchestrator(ScriptedClient([
-        tool_reply(("write_file", {"path": "a.txt", "content": "1"})), text_reply("ok"),
-        tool_reply(("write_file", {"path": "b.txt", "content": "2"}), ("run_command", {"command": "ls"})), text_reply("ok"),
-    ]), hub, settings)
+    orch = Orchestrator(
+        ScriptedClient(
+            [
+                tool_reply(("write_file", {"path": "a.txt", "content": "1"})),
+                text_reply("ok"),
+                tool_reply(("write_file", {"path": "b.txt", "content": "2"}), ("run_command", {"command": "ls"})),
+                text_reply("ok"),
+            ]
+        ),
+        hub,
+        settings,
+    )
     conv = Conversation()
     first = await run(orch, conv, approve=Approval.ALWAYS)
     assert len(kinds(first, ApprovalNeeded)) == 1
@@ -164,7 +180,11 @@ async def test_always_allow_for_the_session_and_overrides(settings, hub, tmp_pat
 
 async def test_no_one_to_ask_declines_unless_yes(settings, hub, tmp_path):
     for auto, exists in ((False, False), (True, True)):
-        orch = Orchestrator(ScriptedClient([tool_reply(("write_file", {"path": f"x{auto}.txt", "content": "1"})), text_reply("ok")]), hub, settings)
+        orch = Orchestrator(
+            ScriptedClient([tool_reply(("write_file", {"path": f"x{auto}.txt", "content": "1"})), text_reply("ok")]),
+            hub,
+            settings,
+        )
         orch.interactive, orch.auto_approve = False, auto
         events = await run(orch, Conversation())
         assert kinds(events, ApprovalNeeded) == []
@@ -256,12 +276,17 @@ async def test_huge_result_truncated_for_the_model_full_for_the_ui(settings, hub
 
 
 async def test_auto_mode_falls_back_to_react_when_tools_are_rejected(settings, hub):
-    rejected = ScriptStep(error=ToolsUnsupported(400, '"auto" tool choice requires --enable-auto-tool-choice', hint="x"))
-    client = ScriptedClient([
-        rejected,
-        text_reply('Thought: I should add.\nAction: add\nAction Input: {"a": 20, "b": 22}'),
-        text_reply("Thought: I know.\nFinal Answer: 42"),
-    ], name="vllm")
+    rejected = ScriptStep(
+        error=ToolsUnsupported(400, '"auto" tool choice requires --enable-auto-tool-choice', hint="x")
+    )
+    client = ScriptedClient(
+        [
+            rejected,
+            text_reply('Thought: I should add.\nAction: add\nAction Input: {"a": 20, "b": 22}'),
+            text_reply("Thought: I know.\nFinal Answer: 42"),
+        ],
+        name="vllm",
+    )
     conv = Conversation()
     events = await run(Orchestrator(client, hub, settings), conv)
     assert "ReAct" in kinds(events, Notice)[0].text

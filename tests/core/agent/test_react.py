@@ -46,7 +46,11 @@ def test_nested_json_in_action_input():
     text = 'Thought: write it\nAction: write_file\nAction Input: {"path": "a.json", "content": "{\\"k\\": [1, {\\"n\\": {}}]}", "opts": {"a": [1, 2, {"b": null}]}}\nObservation:'
     _, _, result = stream(text, 3)
     assert result.kind == "action" and result.action == "write_file"
-    assert result.action_input == {"path": "a.json", "content": '{"k": [1, {"n": {}}]}', "opts": {"a": [1, 2, {"b": None}]}}
+    assert result.action_input == {
+        "path": "a.json",
+        "content": '{"k": [1, {"n": {}}]}',
+        "opts": {"a": [1, 2, {"b": None}]},
+    }
 
 
 def test_code_fenced_json_and_trailing_chatter():
@@ -71,7 +75,13 @@ def test_malformed_action_input():
 
 
 def test_system_prompt_lists_tools_with_signatures():
-    prompt = react.system_prompt([ToolSpec("add", "Add numbers", {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]})])
+    prompt = react.system_prompt(
+        [
+            ToolSpec(
+                "add", "Add numbers", {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+            )
+        ]
+    )
     assert "- add(a: int): Add numbers" in prompt and "Final Answer:" in prompt
 
 
@@ -81,7 +91,21 @@ class FakeHub:
     def __init__(self):
         from a2ia_tui.core.tools.hub import HubTool
 
-        self._tools = [HubTool("add", "toy", "add", "Add", {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}, "required": ["a", "b"]}, True, False)]
+        self._tools = [
+            HubTool(
+                "add",
+                "toy",
+                "add",
+                "Add",
+                {
+                    "type": "object",
+                    "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                    "required": ["a", "b"],
+                },
+                True,
+                False,
+            )
+        ]
 
     def tools(self):
         return self._tools
@@ -102,12 +126,14 @@ async def test_react_turn_with_malformed_output_gets_bounded_reminders():
     settings = load_settings(env={}).settings
     settings.agent.mode = "react"
     settings.agent.react_format_retries = 2
-    client = ScriptedClient([
-        text_reply("Thought: let me think more"),
-        text_reply('Thought: add\nAction: add\nAction Input: {"a": 2,'),
-        text_reply('Thought: ok\nAction: add\nAction Input: {"a": 2, "b": 3}'),
-        text_reply("Thought: done\nFinal Answer: 5"),
-    ])
+    client = ScriptedClient(
+        [
+            text_reply("Thought: let me think more"),
+            text_reply('Thought: add\nAction: add\nAction Input: {"a": 2,'),
+            text_reply('Thought: ok\nAction: add\nAction Input: {"a": 2, "b": 3}'),
+            text_reply("Thought: done\nFinal Answer: 5"),
+        ]
+    )
     conv = Conversation()
     conv.add_user("2+3?")
     events = [e async for e in Orchestrator(client, FakeHub(), settings).run_turn(conv)]

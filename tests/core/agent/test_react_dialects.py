@@ -22,46 +22,215 @@ from a2ia_tui.core.config import MCPServerConfig, load_settings
 from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply
 from a2ia_tui.core.llm.types import ToolSpec
 
-NESTED = {"path": "a.json", "content": '{"k": [1, {"n": {}}]}', "opts": {"a": [1, 2, {"b": None}], "t": "naïve 日本語 🌍"}}
+NESTED = {
+    "path": "a.json",
+    "content": '{"k": [1, {"n": {}}]}',
+    "opts": {"a": [1, 2, {"b": None}], "t": "naïve 日本語 🌍"},
+}
 NESTED_JSON = '{"path": "a.json", "content": "{\\"k\\": [1, {\\"n\\": {}}]}", "opts": {"a": [1, 2, {"b": null}], "t": "naïve 日本語 🌍"}}'
 READ = {"path": "docs/café.md"}
 
 # (id, reply, expected result fields, does the answer stream token by token before the end?)
 DIALECTS = [
-    ("classic", 'Thought: I should read it.\nAction: read_file\nAction Input: {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("no-thought", 'Action: read_file\nAction Input: {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("odd-case-spacing", 'thought :  look\nACTION :  read_file\naction   input :{"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("input-same-line", 'Thought: go\nAction: read_file Action Input: {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("input-same-line-comma", 'Action: `read_file`, Action Input: {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("final-words-inside-input", 'Action: write_file Action Input: {"path": "n.md", "content": "Final Answer: draft"}', dict(kind="action", action="write_file", action_input={"path": "n.md", "content": "Final Answer: draft"}), False),
-    ("markdown-bold", '**Thought:** look\n**Action:** read_file\n**Action Input:** {"path": "docs/café.md"}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("hallucinated-observation", 'Thought: go\nAction: read_file\nAction Input: {"path": "docs/café.md"}\nObservation: it says hi\nFinal Answer: made up', dict(kind="action", action="read_file", action_input=READ), False),
-    ("fenced-input", 'Thought: go\nAction: read_file\nAction Input:\n```json\n{"path": "docs/café.md"}\n```', dict(kind="action", action="read_file", action_input=READ), False),
-    ("trailing-text", 'Action: read_file\nAction Input: {"path": "docs/café.md"} and then I will summarise it.\nObservation: (made up)', dict(kind="action", action="read_file", action_input=READ), False),
-    ("nested-json", f"Thought: write\nAction: write_file\nAction Input: {NESTED_JSON}", dict(kind="action", action="write_file", action_input=NESTED), False),
-    ("langchain-bare", '{"action": "read_file", "action_input": {"path": "docs/café.md"}}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("langchain-fenced", '```json\n{"action": "read_file", "action_input": {"path": "docs/café.md"}}\n```', dict(kind="action", action="read_file", action_input=READ), False),
-    ("langchain-after-action", 'Thought: read it\nAction:\n```\n{"action": "read_file", "action_input": {"path": "docs/café.md"}}\n```\nObservation:', dict(kind="action", action="read_file", action_input=READ), False),
-    ("json-after-thought", 'Thought: read it\n{"action": "read_file", "action_input": {"path": "docs/café.md"}}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("name-arguments", '{"name": "write_file", "arguments": ' + NESTED_JSON + "}", dict(kind="action", action="write_file", action_input=NESTED), False),
-    ("name-parameters-fenced", '```json\n{"name": "read_file", "parameters": {"path": "docs/café.md"}}\n```\n', dict(kind="action", action="read_file", action_input=READ), False),
-    ("openai-function-string-args", '{"function": {"name": "read_file", "arguments": "{\\"path\\": \\"docs/café.md\\"}"}}', dict(kind="action", action="read_file", action_input=READ), False),
-    ("final-line", "Thought: I know it.\nFinal Answer: Paris — la capitale, 日本語 ok.", dict(kind="final", answer="Paris — la capitale, 日本語 ok."), True),
-    ("final-line-no-thought", "Final Answer: Paris — la capitale.", dict(kind="final", answer="Paris — la capitale."), True),
-    ("final-line-odd-case", "Thought: ok\nFINAL ANSWER :  Paris — la capitale.", dict(kind="final", answer="Paris — la capitale."), True),
-    ("final-line-markdown-bold", "**Thought**: ok\n**Final Answer**: Paris — la capitale.", dict(kind="final", answer="Paris — la capitale."), True),
-    ("final-line-multiline", "Thought: ok\nFinal Answer: Two steps:\n1. read\n2. write", dict(kind="final", answer="Two steps:\n1. read\n2. write"), True),
-    ("final-as-action-bare", "Thought: done\nAction: Final Answer\nAction Input: Paris — la capitale.", dict(kind="final", answer="Paris — la capitale."), True),
-    ("final-as-action-colon", "Thought: done\nAction: Final Answer: Paris — la capitale.", dict(kind="final", answer="Paris — la capitale."), True),
-    ("final-as-action-string", 'Thought: done\nAction: Final Answer\nAction Input: "Paris — la capitale."', dict(kind="final", answer="Paris — la capitale."), False),
-    ("final-as-action-object", 'Action: final_answer\nAction Input: {"answer": "Paris — la capitale."}', dict(kind="final", answer="Paris — la capitale."), False),
-    ("final-langchain", '```json\n{"action": "Final Answer", "action_input": "Paris — la capitale."}\n```', dict(kind="final", answer="Paris — la capitale."), False),
-    ("final-snake-case", '{"action": "final_answer", "action_input": "Paris — la capitale."}', dict(kind="final", answer="Paris — la capitale."), False),
-    ("final-after-action-marker", 'Thought: done\nAction:\n```json\n{"action": "Final Answer", "action_input": "Paris — la capitale."}\n```', dict(kind="final", answer="Paris — la capitale."), False),
+    (
+        "classic",
+        'Thought: I should read it.\nAction: read_file\nAction Input: {"path": "docs/café.md"}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "no-thought",
+        'Action: read_file\nAction Input: {"path": "docs/café.md"}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "odd-case-spacing",
+        'thought :  look\nACTION :  read_file\naction   input :{"path": "docs/café.md"}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "input-same-line",
+        'Thought: go\nAction: read_file Action Input: {"path": "docs/café.md"}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "input-same-line-comma",
+        'Action: `read_file`, Action Input: {"path": "docs/café.md"}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "final-words-inside-input",
+        'Action: write_file Action Input: {"path": "n.md", "content": "Final Answer: draft"}',
+        dict(kind="action", action="write_file", action_input={"path": "n.md", "content": "Final Answer: draft"}),
+        False,
+    ),
+    (
+        "markdown-bold",
+        '**Thought:** look\n**Action:** read_file\n**Action Input:** {"path": "docs/café.md"}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "hallucinated-observation",
+        'Thought: go\nAction: read_file\nAction Input: {"path": "docs/café.md"}\nObservation: it says hi\nFinal Answer: made up',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "fenced-input",
+        'Thought: go\nAction: read_file\nAction Input:\n```json\n{"path": "docs/café.md"}\n```',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "trailing-text",
+        'Action: read_file\nAction Input: {"path": "docs/café.md"} and then I will summarise it.\nObservation: (made up)',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "nested-json",
+        f"Thought: write\nAction: write_file\nAction Input: {NESTED_JSON}",
+        dict(kind="action", action="write_file", action_input=NESTED),
+        False,
+    ),
+    (
+        "langchain-bare",
+        '{"action": "read_file", "action_input": {"path": "docs/café.md"}}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "langchain-fenced",
+        '```json\n{"action": "read_file", "action_input": {"path": "docs/café.md"}}\n```',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "langchain-after-action",
+        'Thought: read it\nAction:\n```\n{"action": "read_file", "action_input": {"path": "docs/café.md"}}\n```\nObservation:',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "json-after-thought",
+        'Thought: read it\n{"action": "read_file", "action_input": {"path": "docs/café.md"}}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "name-arguments",
+        '{"name": "write_file", "arguments": ' + NESTED_JSON + "}",
+        dict(kind="action", action="write_file", action_input=NESTED),
+        False,
+    ),
+    (
+        "name-parameters-fenced",
+        '```json\n{"name": "read_file", "parameters": {"path": "docs/café.md"}}\n```\n',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "openai-function-string-args",
+        '{"function": {"name": "read_file", "arguments": "{\\"path\\": \\"docs/café.md\\"}"}}',
+        dict(kind="action", action="read_file", action_input=READ),
+        False,
+    ),
+    (
+        "final-line",
+        "Thought: I know it.\nFinal Answer: Paris — la capitale, 日本語 ok.",
+        dict(kind="final", answer="Paris — la capitale, 日本語 ok."),
+        True,
+    ),
+    (
+        "final-line-no-thought",
+        "Final Answer: Paris — la capitale.",
+        dict(kind="final", answer="Paris — la capitale."),
+        True,
+    ),
+    (
+        "final-line-odd-case",
+        "Thought: ok\nFINAL ANSWER :  Paris — la capitale.",
+        dict(kind="final", answer="Paris — la capitale."),
+        True,
+    ),
+    (
+        "final-line-markdown-bold",
+        "**Thought**: ok\n**Final Answer**: Paris — la capitale.",
+        dict(kind="final", answer="Paris — la capitale."),
+        True,
+    ),
+    (
+        "final-line-multiline",
+        "Thought: ok\nFinal Answer: Two steps:\n1. read\n2. write",
+        dict(kind="final", answer="Two steps:\n1. read\n2. write"),
+        True,
+    ),
+    (
+        "final-as-action-bare",
+        "Thought: done\nAction: Final Answer\nAction Input: Paris — la capitale.",
+        dict(kind="final", answer="Paris — la capitale."),
+        True,
+    ),
+    (
+        "final-as-action-colon",
+        "Thought: done\nAction: Final Answer: Paris — la capitale.",
+        dict(kind="final", answer="Paris — la capitale."),
+        True,
+    ),
+    (
+        "final-as-action-string",
+        'Thought: done\nAction: Final Answer\nAction Input: "Paris — la capitale."',
+        dict(kind="final", answer="Paris — la capitale."),
+        False,
+    ),
+    (
+        "final-as-action-object",
+        'Action: final_answer\nAction Input: {"answer": "Paris — la capitale."}',
+        dict(kind="final", answer="Paris — la capitale."),
+        False,
+    ),
+    (
+        "final-langchain",
+        '```json\n{"action": "Final Answer", "action_input": "Paris — la capitale."}\n```',
+        dict(kind="final", answer="Paris — la capitale."),
+        False,
+    ),
+    (
+        "final-snake-case",
+        '{"action": "final_answer", "action_input": "Paris — la capitale."}',
+        dict(kind="final", answer="Paris — la capitale."),
+        False,
+    ),
+    (
+        "final-after-action-marker",
+        'Thought: done\nAction:\n```json\n{"action": "Final Answer", "action_input": "Paris — la capitale."}\n```',
+        dict(kind="final", answer="Paris — la capitale."),
+        False,
+    ),
     ("plain", "Paris is the capital of France.", dict(kind="plain", answer="Paris is the capital of France."), True),
-    ("plain-starting-like-a-marker", "Actually, Paris is the capital.", dict(kind="plain", answer="Actually, Paris is the capital."), True),
-    ("plain-code-block", "```python\nprint('Paris')\n```", dict(kind="plain", answer="```python\nprint('Paris')\n```"), True),
-    ("plain-json-not-a-call", '{"name": "Ann", "age": 3}', dict(kind="plain", answer='{"name": "Ann", "age": 3}'), False),
+    (
+        "plain-starting-like-a-marker",
+        "Actually, Paris is the capital.",
+        dict(kind="plain", answer="Actually, Paris is the capital."),
+        True,
+    ),
+    (
+        "plain-code-block",
+        "```python\nprint('Paris')\n```",
+        dict(kind="plain", answer="```python\nprint('Paris')\n```"),
+        True,
+    ),
+    (
+        "plain-json-not-a-call",
+        '{"name": "Ann", "age": 3}',
+        dict(kind="plain", answer='{"name": "Ann", "age": 3}'),
+        False,
+    ),
 ]
 IDS = [d[0] for d in DIALECTS]
 
@@ -98,7 +267,9 @@ def test_dialect_token_by_token_and_whole(name, text, expected, streams):
         check(text, expected, cuts)
 
 
-@pytest.mark.parametrize(("name", "text", "expected", "streams"), [d for d in DIALECTS if d[3]], ids=[d[0] for d in DIALECTS if d[3]])
+@pytest.mark.parametrize(
+    ("name", "text", "expected", "streams"), [d for d in DIALECTS if d[3]], ids=[d[0] for d in DIALECTS if d[3]]
+)
 def test_answer_streams_before_the_reply_ends(name, text, expected, streams):
     """The user sees the answer arrive token by token, not in one piece at the end."""
     _thinking, streamed, rest = check(text, expected, range(1, len(text)))
@@ -126,6 +297,7 @@ def test_no_unicode_escape_anywhere():
 
 
 # --- the prompt ---------------------------------------------------------------------------
+
 
 async def _builtin_specs() -> list[ToolSpec]:
     from a2ia_tui.core.tools.server import build_server
@@ -157,26 +329,35 @@ def test_builtin_tools_prompt_is_under_400_tokens_of_the_bundled_tokenizer():
 
 
 def test_signatures_from_schemas():
-    prompt = react.system_prompt([
-        ToolSpec("get_current_time", "Get the time.\n\nMore text that is cut.", {
-            "type": "object",
-            "properties": {
-                "timezone": {"type": "string", "description": "IANA timezone name, e.g. 'Europe/Paris'"},
-                "unit": {"enum": ["c", "f"]},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "n": {"type": ["integer", "null"]},
-                "verbose": {"type": "boolean", "default": False},
-            },
-            "required": ["timezone"],
-        }),
-        ToolSpec("noop", "", {}),
-    ])
-    assert ('- get_current_time(timezone: str, unit?: "c"|"f", tags?: list[str], n?: int, verbose = false): '
-            "Get the time. Args: timezone: IANA timezone name, e.g. 'Europe/Paris'") in prompt
+    prompt = react.system_prompt(
+        [
+            ToolSpec(
+                "get_current_time",
+                "Get the time.\n\nMore text that is cut.",
+                {
+                    "type": "object",
+                    "properties": {
+                        "timezone": {"type": "string", "description": "IANA timezone name, e.g. 'Europe/Paris'"},
+                        "unit": {"enum": ["c", "f"]},
+                        "tags": {"type": "array", "items": {"type": "string"}},
+                        "n": {"type": ["integer", "null"]},
+                        "verbose": {"type": "boolean", "default": False},
+                    },
+                    "required": ["timezone"],
+                },
+            ),
+            ToolSpec("noop", "", {}),
+        ]
+    )
+    assert (
+        '- get_current_time(timezone: str, unit?: "c"|"f", tags?: list[str], n?: int, verbose = false): '
+        "Get the time. Args: timezone: IANA timezone name, e.g. 'Europe/Paris'"
+    ) in prompt
     assert "- noop(): (no description)" in prompt and "cut" not in prompt
 
 
 # --- through the orchestrator --------------------------------------------------------------
+
 
 class EchoHub:
     def __init__(self):
@@ -205,9 +386,21 @@ class EchoHub:
 @pytest.mark.parametrize(
     ("action", "final", "answer"),
     [
-        ('{"action": "read_file", "action_input": {"path": "docs/café.md"}}', "Action: Final Answer\nAction Input: It says café.", "It says café."),
-        ('ACTION: read_file Action Input: {"path": "docs/café.md"}', 'Action:\n```json\n{"action": "final_answer", "action_input": "It says café."}\n```', "It says café."),
-        ('```json\n{"name": "read_file", "arguments": {"path": "docs/café.md"}}\n```', "final answer: It says café.", "It says café."),
+        (
+            '{"action": "read_file", "action_input": {"path": "docs/café.md"}}',
+            "Action: Final Answer\nAction Input: It says café.",
+            "It says café.",
+        ),
+        (
+            'ACTION: read_file Action Input: {"path": "docs/café.md"}',
+            'Action:\n```json\n{"action": "final_answer", "action_input": "It says café."}\n```',
+            "It says café.",
+        ),
+        (
+            '```json\n{"name": "read_file", "arguments": {"path": "docs/café.md"}}\n```',
+            "final answer: It says café.",
+            "It says café.",
+        ),
     ],
 )
 async def test_dialects_through_the_orchestrator_char_by_char(action, final, answer):

@@ -34,15 +34,8 @@ async def test_engines_map_and_engine_level_api(fake_vllm_loaded):
     vllm.add_listener(lambda s: seen.append(s.status))
     port = free_port()
     state = await vllm.start({"port": port})  # overrides: e.g. an autotune proposal
-    assert (
-        state.status == "ready"
-        and state.url == f"http://127.0.0.1:{port}/v1"
-        and state.managed
-    )
-    assert (
-        vllm.root_pids() == {state.pid: "vLLM (managed)"}
-        and mgr.root_pids() == vllm.root_pids()
-    )
+    assert state.status == "ready" and state.url == f"http://127.0.0.1:{port}/v1" and state.managed
+    assert vllm.root_pids() == {state.pid: "vLLM (managed)"} and mgr.root_pids() == vllm.root_pids()
     assert any("Application startup complete." in ln for ln in vllm.log_tail(20))
     assert vllm.log_path.is_file()
     await vllm.aclose()
@@ -57,19 +50,12 @@ async def test_read_engine_status_reports_running_and_stopped(fake_vllm_loaded):
     try:
         status = read_engine_status(loaded.settings, loaded.paths)
         json.dumps(status)  # JSON-able
-        assert (
-            status["vllm"]["status"] == "ready" and status["vllm"]["pid"] == state.pid
-        )
-        assert (
-            status["vllm"]["models"] == ["Qwen/Qwen2.5-7B-Instruct-AWQ"]
-            and status["vllm"]["managed"] is True
-        )
+        assert status["vllm"]["status"] == "ready" and status["vllm"]["pid"] == state.pid
+        assert status["vllm"]["models"] == ["Qwen/Qwen2.5-7B-Instruct-AWQ"] and status["vllm"]["managed"] is True
         assert status["local"]["status"] in ("stopped", "ready")
     finally:
         await mgr.stop("vllm")
-    assert (
-        read_engine_status(loaded.settings, loaded.paths)["vllm"]["status"] == "stopped"
-    )
+    assert read_engine_status(loaded.settings, loaded.paths)["vllm"]["status"] == "stopped"
 
 
 def test_read_engine_status_never_raises(fake_vllm_loaded):
@@ -113,9 +99,7 @@ asyncio.run(main())
 def test_no_orphan_when_the_app_dies(fake_vllm_loaded, tmp_path, how):
     loaded = fake_vllm_loaded()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.update(
-        _settings_env(loaded), A2IA_HOME=str(tmp_path / "home")
-    )  # the fixture's home
+    env.update(_settings_env(loaded), A2IA_HOME=str(tmp_path / "home"))  # the fixture's home
     app = subprocess.Popen(
         [sys.executable, "-c", _APP, how],
         stdin=subprocess.PIPE,

@@ -44,20 +44,13 @@ def test_start_status_stop_across_processes(tmp_path):
     assert "KV cache allocated" in start.stderr
     pid = int(start.stdout.split("pid ")[1].split(",")[0])
     assert psutil.pid_exists(pid)
-    status = json.loads(
-        cli(
-            "status", "--json", env={**env, "A2IA_ENGINES__VLLM__PORT": str(port)}
-        ).stdout
-    )
+    status = json.loads(cli("status", "--json", env={**env, "A2IA_ENGINES__VLLM__PORT": str(port)}).stdout)
     assert status["vllm"]["status"] == "ready" and status["vllm"]["pid"] == pid
     logs = cli("logs", "vllm", "-n", "5", env=env)
     assert "Application startup complete." in logs.stdout
     stop = cli("stop", "vllm", env=env)
     assert stop.returncode == 0 and "stopped" in stop.stdout
-    assert (
-        not psutil.pid_exists(pid)
-        or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    )
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 def test_failed_start_exits_nonzero_with_cause_and_hint(tmp_path):
@@ -80,10 +73,7 @@ def test_command_prints_the_exact_argv(tmp_path):
     }
     proc = cli("command", "vllm", "--print0", env=env)
     argv = proc.stdout.split("\0")[:-1]
-    assert (
-        argv[:3] == ["vllm", "serve", "mistralai/Mistral-7B-Instruct-v0.3"]
-        and "--tool-call-parser" in argv
-    )
+    assert argv[:3] == ["vllm", "serve", "mistralai/Mistral-7B-Instruct-v0.3"] and "--tool-call-parser" in argv
     assert "sk-hidden" not in proc.stdout
     local = cli("command", "local", "--json", env=env)
     assert json.loads(local.stdout)["argv"][1:4] == ["-I", "-m", "llama_cpp.server"]
@@ -105,13 +95,9 @@ def test_vllm_start_sh_runs_exactly_the_apps_argv(tmp_path):
         "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
         "A2IA_ENGINES__VLLM__API_KEY": "sk-secret",
         "VLLM_START_CLI": str(Path(sys.executable).parent / "a2ia-tui"),
-        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(
-            ["--swap-space", "4", "--seed", "a b"]
-        ),
+        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--swap-space", "4", "--seed", "a b"]),
     }
-    expected = json.loads(
-        cli("command", "vllm", "--port", "8123", "--json", env=env).stdout
-    )["argv"]
+    expected = json.loads(cli("command", "vllm", "--port", "8123", "--json", env=env).stdout)["argv"]
     out = subprocess.run(
         [str(root / "launchers" / "vllm_start.sh"), "--port", "8123"],
         capture_output=True,
@@ -121,12 +107,7 @@ def test_vllm_start_sh_runs_exactly_the_apps_argv(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     argv, key = json.loads(out.stdout)
-    assert (
-        [str(exe), *argv] == expected
-        and "8123" in argv
-        and "a b" in argv
-        and "--swap-space" not in argv
-    )
+    assert [str(exe), *argv] == expected and "8123" in argv and "a b" in argv and "--swap-space" not in argv
     # the key never goes into argv; the launcher passes the caller's VLLM_API_KEY through unchanged
     assert key is None and "sk-secret" not in " ".join(argv)
 
@@ -147,7 +128,5 @@ def test_autotune_uses_the_gpu_monitor(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["fits"] and data["overrides"]["tensor_parallel_size"] == 2
-    too_big = cli(
-        "autotune", "vllm", "--model", "meta-llama/Meta-Llama-3-405B", env=env
-    )
+    too_big = cli("autotune", "vllm", "--model", "meta-llama/Meta-Llama-3-405B", env=env)
     assert too_big.returncode == 1 and "does NOT fit" in too_big.stdout

@@ -17,11 +17,7 @@ from a2ia_tui.core.llm.types import Message
 
 
 def descendants() -> set[int]:
-    return {
-        p.pid
-        for p in psutil.Process().children(recursive=True)
-        if p.status() != psutil.STATUS_ZOMBIE
-    }
+    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
 
 
 async def test_start_ready_chat_stop(fake_vllm_loaded):
@@ -48,12 +44,7 @@ async def test_start_ready_chat_stop(fake_vllm_loaded):
     assert loaded.paths.run_dir.joinpath("vllm.json").exists()
     # the backend works through the ordinary client
     client = OpenAIClient(state.url, model=state.model)
-    text = "".join(
-        [
-            c.message.content
-            async for c in client.stream_chat([Message(role="user", content="hi")])
-        ]
-    )
+    text = "".join([c.message.content async for c in client.stream_chat([Message(role="user", content="hi")])])
     await client.aclose()
     assert text == "Hello from fake vLLM."
     assert "Application startup complete." in "\n".join(mgr["vllm"].log_tail(50))
@@ -71,9 +62,7 @@ async def test_oom_at_start_fails_with_cause_and_hint(fake_vllm_loaded):
         await mgr.start("vllm")
     err = info.value
     assert err.cause.startswith("CUDA out of memory") and "AWQ" in err.hint
-    assert err.exit_code == 1 and any(
-        "Engine core initialization failed" in ln for ln in err.last_lines
-    )
+    assert err.exit_code == 1 and any("Engine core initialization failed" in ln for ln in err.last_lines)
     assert mgr["vllm"].state.status == "failed"
 
 
@@ -86,9 +75,7 @@ async def test_kv_cache_too_small_names_the_length_that_fits(fake_vllm_loaded):
 
 
 async def test_crash_after_ready_is_noticed_with_its_cause(fake_vllm_loaded):
-    loaded = fake_vllm_loaded(
-        "--fake-mode", "crash-after-ready", "--fake-crash-after", "0.3"
-    )
+    loaded = fake_vllm_loaded("--fake-mode", "crash-after-ready", "--fake-crash-after", "0.3")
     mgr = EngineManager(loaded.settings, loaded.paths)
     failed = asyncio.Event()
     mgr.add_listener(lambda n, s: failed.set() if s.status == "failed" else None)
@@ -96,9 +83,7 @@ async def test_crash_after_ready_is_noticed_with_its_cause(fake_vllm_loaded):
     t_ready = time.monotonic()
     await asyncio.wait_for(failed.wait(), 10)
     state = mgr["vllm"].state
-    assert (
-        "illegal memory access" in state.cause and "after it was ready" in state.cause
-    )
+    assert "illegal memory access" in state.cause and "after it was ready" in state.cause
     assert state.exit_code == 1
     assert time.monotonic() - t_ready < 10
 
@@ -109,33 +94,22 @@ async def test_sigterm_ignoring_server_is_killed_after_the_grace(fake_vllm_loade
     state = await mgr.start("vllm")
     pid = state.pid
     await mgr.stop("vllm")
-    assert (
-        not psutil.pid_exists(pid)
-        or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    )
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
 async def test_child_process_goes_too(fake_vllm_loaded, tmp_path):
     pidfile = tmp_path / "child.pid"
-    loaded = fake_vllm_loaded(
-        "--fake-mode", "spawn-child", "--fake-child-pidfile", str(pidfile)
-    )
+    loaded = fake_vllm_loaded("--fake-mode", "spawn-child", "--fake-child-pidfile", str(pidfile))
     mgr = EngineManager(loaded.settings, loaded.paths)
     await mgr.start("vllm")
     child = int(pidfile.read_text())
     assert psutil.pid_exists(child)
     await mgr.stop("vllm")
     for _ in range(100):
-        if (
-            not psutil.pid_exists(child)
-            or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
-        ):
+        if not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE:
             break
         await asyncio.sleep(0.05)
-    assert (
-        not psutil.pid_exists(child)
-        or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
-    )
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
 
 
 async def test_port_in_use_is_refused_naming_the_holder(fake_vllm_loaded):
@@ -184,9 +158,6 @@ async def test_leftover_from_a_crashed_session_can_be_adopted_and_stopped(
     async with httpx.AsyncClient() as http:
         assert (await http.get(state.url.replace("/v1", "/health"))).status_code == 200
     await second.stop("vllm")
-    assert (
-        not psutil.pid_exists(state.pid)
-        or psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE
-    )
+    assert not psutil.pid_exists(state.pid) or psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE
     for task in first["vllm"]._tasks:
         task.cancel()

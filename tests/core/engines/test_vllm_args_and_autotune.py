@@ -17,9 +17,7 @@ from a2ia_tui.core.engines.vllm import (
 
 
 def vsettings(**env):
-    return load_settings(
-        env={f"A2IA_ENGINES__VLLM__{k.upper()}": v for k, v in env.items()}
-    ).settings.engines.vllm
+    return load_settings(env={f"A2IA_ENGINES__VLLM__{k.upper()}": v for k, v in env.items()}).settings.engines.vllm
 
 
 def test_argv_states_own_defaults_and_loopback():
@@ -73,9 +71,7 @@ def test_every_setting_reaches_argv_and_removed_flags_are_dropped():
         "--seed 1",
     ):
         assert part in joined, part
-    assert (
-        "--swap-space" not in argv and "4" not in argv[argv.index("--seed") - 1 :][:1]
-    )
+    assert "--swap-space" not in argv and "4" not in argv[argv.index("--seed") - 1 :][:1]
     assert any("swap-space" in n for n in notes)
     assert "sk-secret" not in joined  # the key goes through VLLM_API_KEY
 
@@ -109,30 +105,19 @@ def test_tool_call_parser_by_family(model, parser):
 def test_unknown_family_means_no_tool_flags_and_a_note():
     argv, notes = build_argv(vsettings(model="some/unknown-model"))
     assert "--enable-auto-tool-choice" not in argv and "ReAct" in notes[0]
-    argv, _ = build_argv(
-        vsettings(model="some/unknown-model", tool_call_parser="pythonic")
-    )
+    argv, _ = build_argv(vsettings(model="some/unknown-model", tool_call_parser="pythonic"))
     assert argv[-1] == "pythonic"
 
 
 def test_phases_tolerate_unknown_lines():
     assert parse_phase("random noise 123") is None
-    assert (
-        parse_phase(
-            "(EngineCore pid=7) INFO Model loading took 4.15 GiB and 3 s"
-        ).detail
-        == "weights take 4.15 GiB"
-    )
-    p = parse_phase(
-        "(EngineCore pid=7) INFO Maximum concurrency for 4096 tokens per request: 11.65x"
-    )
+    assert parse_phase("(EngineCore pid=7) INFO Model loading took 4.15 GiB and 3 s").detail == "weights take 4.15 GiB"
+    p = parse_phase("(EngineCore pid=7) INFO Maximum concurrency for 4096 tokens per request: 11.65x")
     assert p.name == "KV cache allocated" and "11.65x" in p.detail
     shard = parse_phase("Loading safetensors checkpoint shards:  50% Completed | 1/2")
     assert 0.15 < shard.progress < 0.45
     assert (
-        parse_phase(
-            "(APIServer pid=1) INFO Starting vLLM server on http://127.0.0.1:8000"
-        ).detail
+        parse_phase("(APIServer pid=1) INFO Starting vLLM server on http://127.0.0.1:8000").detail
         == "http://127.0.0.1:8000"
     )
 
@@ -159,9 +144,7 @@ def test_phases_tolerate_unknown_lines():
         ),
     ],
 )
-def test_known_fatal_errors_are_explained_from_above_the_closing_runtime_error(
-    line, cause
-):
+def test_known_fatal_errors_are_explained_from_above_the_closing_runtime_error(line, cause):
     lines = [
         "INFO loading",
         line,
@@ -208,12 +191,7 @@ def test_12gb_mistral_7b_awq_fits_with_long_context():
 
 def test_24gb_mistral_7b_fp16_fits():
     p = autotune("mistralai/Mistral-7B-Instruct-v0.2", G24)
-    assert (
-        p.fits
-        and p.quantization == "fp16"
-        and 12 < p.weights_gib < 15
-        and p.max_model_len >= 8192
-    )
+    assert p.fits and p.quantization == "fp16" and 12 < p.weights_gib < 15 and p.max_model_len >= 8192
 
 
 def test_2x24gb_llama3_70b_awq_needs_tensor_parallel_2():
@@ -223,12 +201,7 @@ def test_2x24gb_llama3_70b_awq_needs_tensor_parallel_2():
 
 
 def test_80gb_llama3_8b_long_context_from_the_hf_cache_config(tmp_path):
-    snap = (
-        tmp_path
-        / "models--meta-llama--Meta-Llama-3-8B-Instruct"
-        / "snapshots"
-        / "abc123"
-    )
+    snap = tmp_path / "models--meta-llama--Meta-Llama-3-8B-Instruct" / "snapshots" / "abc123"
     snap.mkdir(parents=True)
     (snap / "config.json").write_text(
         json.dumps(

@@ -60,9 +60,16 @@ async def test_one_read_is_one_chunk_and_one_by_one_stays_one_by_one(flavor) -> 
 async def test_thinking_between_texts_keeps_its_place() -> None:
     from .test_rechunking import _choice, sse
 
-    data = b"".join([sse(_choice({"content": "a"})), sse(_choice({"content": "b"})),
-                     sse(_choice({"reasoning": "hmm"})), sse(_choice({"content": "c"})),
-                     sse(_choice({}, "stop")), b"data: [DONE]\n\n"])
+    data = b"".join(
+        [
+            sse(_choice({"content": "a"})),
+            sse(_choice({"content": "b"})),
+            sse(_choice({"reasoning": "hmm"})),
+            sse(_choice({"content": "c"})),
+            sse(_choice({}, "stop")),
+            b"data: [DONE]\n\n",
+        ]
+    )
     chunks, _ = await _chunks(OpenAIClient, "http://x/v1", [data])
     seq = [(c.message.content, c.message.thinking, c.pieces) for c in chunks if c.message.content or c.message.thinking]
     assert seq == [("ab", None, 2), ("", "hmm", 1), ("c", None, 1)]

@@ -15,8 +15,10 @@ from a2ia_tui.core.llm import _fast
 from a2ia_tui.core.llm._fast import parse_json
 from a2ia_tui.core.textsafe import scrub_obj
 
-EVENT = ('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1764000000,"model":"m",'
-         '"choices":[{"index":0,"delta":{"content":" w\\u00e9\\n"},"logprobs":null,"finish_reason":null}]}')
+EVENT = (
+    '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1764000000,"model":"m",'
+    '"choices":[{"index":0,"delta":{"content":" w\\u00e9\\n"},"logprobs":null,"finish_reason":null}]}'
+)
 
 
 def test_uses_orjson_when_installed() -> None:

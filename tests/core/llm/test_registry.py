@@ -156,8 +156,9 @@ async def test_the_local_backend_reports_its_engines_context_length():
         assert await local.context_length("SmolLM2-135M-Instruct") == 4096  # from the cache too
         other = make_client(settings(**flags), "vllm")
         assert await other.context_length("SmolLM2-135M-Instruct") is None
-        wider = make_client(settings(**flags, **{"engines.local.n_ctx": 2048,
-                                                  "engines.local.extra_args": ["--n_ctx", "8192"]}), "local")
+        wider = make_client(
+            settings(**flags, **{"engines.local.n_ctx": 2048, "engines.local.extra_args": ["--n_ctx", "8192"]}), "local"
+        )
         assert await wider.context_length("SmolLM2-135M-Instruct") == 8192
         for c in (local, other, wider):
             await c.aclose()

@@ -142,11 +142,16 @@ async def test_a_call_whose_choice_never_finishes_is_emitted_once_at_the_end():
 @pytest.mark.parametrize("tail", [b"", b": keep-alive\n\n", b'data: {"choices": []}\n\n', b"data: [DON"])
 async def test_a_cut_off_stream_is_interrupted_and_its_tool_call_never_emitted(tail):
     """Neither a finish_reason nor [DONE]: the answer is not complete, and a call in it may be cut."""
-    body = sse(
-        delta({"content": "let me look"}),
-        delta({"tool_calls": [{"index": 0, "id": "c0", "function": {"name": "rm", "arguments": '{"path": "/tmp/x'}}]}),
-        delta({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}),
-    ) + tail
+    body = (
+        sse(
+            delta({"content": "let me look"}),
+            delta(
+                {"tool_calls": [{"index": 0, "id": "c0", "function": {"name": "rm", "arguments": '{"path": "/tmp/x'}}]}
+            ),
+            delta({"tool_calls": [{"index": 0, "function": {"arguments": '"}'}}]}),
+        )
+        + tail
+    )
     with pytest.raises(StreamInterrupted) as info:
         await run(OpenAIClient, "http://s/v1", body)
     assert info.value.partial_text == "let me look"
@@ -248,6 +253,9 @@ async def test_deltas_without_index_follow_their_id_or_the_latest_call():
 
 
 async def test_a_last_sse_event_without_its_blank_line_still_counts():
-    body = sse(delta({"content": "a"})) + b'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"length"}]}'
+    body = (
+        sse(delta({"content": "a"}))
+        + b'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"length"}]}'
+    )
     chunks = await run(OpenAIClient, "http://s/v1", body)
     assert "".join(c.message.content for c in chunks) == "ab" and chunks[-1].done_reason == "length"

@@ -93,10 +93,12 @@ def test_dropping_buckets_and_other_families_changes_nothing():
     import tests.benchmarks.bench_monitor as bench
 
     text, series = bench.metrics_text(engines=3)
-    text = ("# HELP python_gc_objects_collected_total Objects collected during gc\n"
-            "# TYPE python_gc_objects_collected_total counter\n"
-            'python_gc_objects_collected_total{generation="0"} 1234.0\n'
-            "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 4.2e+09\n") + text
+    text = (
+        "# HELP python_gc_objects_collected_total Objects collected during gc\n"
+        "# TYPE python_gc_objects_collected_total counter\n"
+        'python_gc_objects_collected_total{generation="0"} 1234.0\n'
+        "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 4.2e+09\n"
+    ) + text
     m = VLLMMetrics.parse(text, timestamp=0)
     full = {s.name: 0.0 for f in text_string_to_metric_families(text) for s in f.samples}
     for f in text_string_to_metric_families(text):
@@ -105,7 +107,9 @@ def test_dropping_buckets_and_other_families_changes_nothing():
     assert series >= 300
     assert m.running == full["vllm:num_requests_running"] == 9.0
     assert m.generation_tokens == full["vllm:generation_tokens_total"]
-    assert m.ttft_count == full["vllm:time_to_first_token_seconds_count"] and m.ttft_sum == pytest.approx(full["vllm:time_to_first_token_seconds_sum"])
+    assert m.ttft_count == full["vllm:time_to_first_token_seconds_count"] and m.ttft_sum == pytest.approx(
+        full["vllm:time_to_first_token_seconds_sum"]
+    )
     assert m.itl_count == full["vllm:inter_token_latency_seconds_count"]
     assert m.prefix_hits == full["vllm:prefix_cache_hits_total"] and m.model_name == "Qwen/Qwen2.5-7B-Instruct"
 
@@ -119,16 +123,34 @@ def test_empty_or_foreign_text_is_all_absent():
 def test_ollama_ps_cpu_only_older_and_empty_bodies():
     cpu, old = parse_ollama_ps(json.loads((FIX / "ollama_ps_cpu_old.json").read_text()))
     assert cpu.on_gpu_fraction == 0.0 and cpu.size == 3355443200  # all on the CPU
-    assert old.size_vram == 0 and old.context_length is None and old.expires_at.startswith("0001")  # older Ollama: no size_vram
+    assert (
+        old.size_vram == 0 and old.context_length is None and old.expires_at.startswith("0001")
+    )  # older Ollama: no size_vram
     assert parse_ollama_ps(json.loads((FIX / "ollama_ps_empty.json").read_text())) == []
 
 
-@pytest.mark.parametrize("body", [None, [], "x", {"models": None}, {"models": "x"},
-                                  {"models": [1, None, {"size": "big", "size_vram": -5, "context_length": True, "expires_at": 3}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        "x",
+        {"models": None},
+        {"models": "x"},
+        {"models": [1, None, {"size": "big", "size_vram": -5, "context_length": True, "expires_at": 3}]},
+    ],
+)
 def test_ollama_ps_junk_never_raises(body):
     models = parse_ollama_ps(body)
     for m in models:
-        assert (m.name, m.size, m.size_vram, m.context_length, m.expires_at, m.on_gpu_fraction) == ("?", 0, 0, None, None, 0.0)
+        assert (m.name, m.size, m.size_vram, m.context_length, m.expires_at, m.on_gpu_fraction) == (
+            "?",
+            0,
+            0,
+            None,
+            None,
+            0.0,
+        )
 
 
 async def test_poller_errors_are_one_line_states():
@@ -140,8 +162,13 @@ async def test_poller_errors_are_one_line_states():
     assert "404" in poller.error and "\n" not in poller.error
     await poller.aclose()
 
-    ollama = MetricsPoller("ollama", "http://127.0.0.1:11434", transport=httpx.MockTransport(
-        lambda req: httpx.Response(200, json=json.loads((FIX / "ollama_ps.json").read_text()))))
+    ollama = MetricsPoller(
+        "ollama",
+        "http://127.0.0.1:11434",
+        transport=httpx.MockTransport(
+            lambda req: httpx.Response(200, json=json.loads((FIX / "ollama_ps.json").read_text()))
+        ),
+    )
     m, r, ps = await ollama.poll()
     assert m is None and r is None and [x.name for x in ps] == ["qwen2.5:14b", "nomic-embed-text:latest"]
     await ollama.aclose()
@@ -153,6 +180,9 @@ def test_malformed_text_is_a_protocol_error_and_nan_is_absent():
     with pytest.raises(BackendProtocolError, match="not Prometheus text") as info:
         VLLMMetrics.parse('vllm:num_requests_running{engine="0" 2\n')
     assert "\n" not in str(info.value)
-    m = VLLMMetrics.parse("# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc NaN\n"
-                          "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 1\n", timestamp=0)
+    m = VLLMMetrics.parse(
+        "# TYPE vllm:kv_cache_usage_perc gauge\nvllm:kv_cache_usage_perc NaN\n"
+        "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 1\n",
+        timestamp=0,
+    )
     assert m.kv_cache_usage is None and m.running == 1.0

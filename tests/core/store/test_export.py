@@ -41,7 +41,9 @@ def test_failed_answer_is_marked() -> None:
 
 
 def run_export(*args: str):
-    return subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "export", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "a2ia_tui.entry", "export", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_export_command(tmp_path) -> None:
@@ -72,7 +74,11 @@ def repeated_ids() -> Conversation:
     conv.add(Message(role="tool", content="wrote a", tool_call_id="call_0", tool_name="write_file"))
     conv.add(Message(role="assistant", tool_calls=[make_call("read_file", {"path": "a"}, call_id="call_0")]))
     conv.add(Message(role="tool", content="contents of a", tool_call_id="call_0", tool_name="read_file"))
-    conv.add(Message(role="assistant", tool_calls=[make_call("ls", {}, call_id="call_0"), make_call("pwd", {}, call_id="call_1")]))
+    conv.add(
+        Message(
+            role="assistant", tool_calls=[make_call("ls", {}, call_id="call_0"), make_call("pwd", {}, call_id="call_1")]
+        )
+    )
     conv.add(Message(role="tool", content="/home", tool_call_id="call_1", tool_name="pwd"))
     conv.add(Message(role="tool", content="a b", tool_call_id="call_0", tool_name="ls"))
     conv.add(Message(role="assistant", content="Done."))

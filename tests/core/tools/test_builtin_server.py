@@ -96,7 +96,11 @@ async def test_run_command_timeout_kills_the_whole_process_group(settings, tmp_p
     assert "timed out" in r.text
     child = int((tmp_path / "child.pid").read_text())
     deadline = time.monotonic() + 10
-    while psutil.pid_exists(child) and psutil.Process(child).status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+    while (
+        psutil.pid_exists(child)
+        and psutil.Process(child).status() != psutil.STATUS_ZOMBIE
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
     assert time.monotonic() - t0 < 60
@@ -137,10 +141,13 @@ async def test_engine_status_reports_the_engines(settings, monkeypatch):
     assert data["local"]["status"] == "stopped" and str(local_port) in data["local"]["url"]
 
 
-@pytest.mark.parametrize(("kind", "module", "what"), [
-    ("gpu", "a2ia_tui.core.monitor.gpu", "GPU monitoring"),
-    ("engine", "a2ia_tui.core.engines.status", "engine management"),
-])
+@pytest.mark.parametrize(
+    ("kind", "module", "what"),
+    [
+        ("gpu", "a2ia_tui.core.monitor.gpu", "GPU monitoring"),
+        ("engine", "a2ia_tui.core.engines.status", "engine management"),
+    ],
+)
 async def test_status_tools_name_a_missing_module(monkeypatch, kind, module, what):
     from a2ia_tui.core.tools import server
 
@@ -160,7 +167,9 @@ async def test_annotations(hub):
 async def test_a2ia_tui_mcp_server_command_serves_the_builtin_tools(settings, tmp_path):
     # The way another MCP client (or a second a2ia) would run it from an mcpServers entry.
     (tmp_path / "hello.txt").write_text("hi there\n")
-    entry = MCPServerConfig(name="mine", command=sys.executable, args=["-m", "a2ia_tui", "mcp-server", "--workspace", str(tmp_path)])
+    entry = MCPServerConfig(
+        name="mine", command=sys.executable, args=["-m", "a2ia_tui", "mcp-server", "--workspace", str(tmp_path)]
+    )
     async with MCPHub({"mine": entry}, settings, builtin=False) as h:
         assert h.states()["mine"].status == "ready", h.states()
         assert {t.name for t in h.tools()} >= {"read_file", "run_command", "gpu_status"}
@@ -173,7 +182,10 @@ def test_mcp_server_command_bad_workspace_is_one_line(tmp_path):
 
     proc = subprocess.run(
         [sys.executable, "-m", "a2ia_tui", "mcp-server", "--workspace", str(tmp_path / "nope")],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -60,7 +60,9 @@ async def test_failing_server_is_reported_and_others_work(settings):
         "toy": toy(),
     }
     async with MCPHub(servers, settings, builtin=False) as hub:
-        await wait_for(lambda: hub.states()["broken"].status == "failed" and hub.states()["missing"].status == "failed", 60)
+        await wait_for(
+            lambda: hub.states()["broken"].status == "failed" and hub.states()["missing"].status == "failed", 60
+        )
         st = hub.states()
         assert st["toy"].status == "ready"
         assert "frobnicator" in st["broken"].stderr_tail
@@ -101,7 +103,9 @@ async def test_call_timeout_is_per_server(settings):
 
 
 async def test_real_third_party_server_mcp_server_time(settings):
-    time_server = MCPServerConfig(name="time", command=sys.executable, args=["-m", "mcp_server_time", "--local-timezone", "UTC"])
+    time_server = MCPServerConfig(
+        name="time", command=sys.executable, args=["-m", "mcp_server_time", "--local-timezone", "UTC"]
+    )
     async with MCPHub({"time": time_server}, settings, builtin=False) as hub:
         assert hub.states()["time"].status == "ready", hub.states()["time"]
         res = await hub.call("get_current_time", {"timezone": "Europe/Paris"})
