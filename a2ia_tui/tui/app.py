@@ -45,7 +45,7 @@ from ..core.errors import A2IAError
 from . import css_cache
 from .commands import A2IACommands
 from .gctune import collect_young
-from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SwitchBackend
+from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SelectBackend
 from .services import AppServices
 from .widgets.chat import AssistantMessage, ChatView
 from .widgets.keybar import KeyBar
@@ -501,16 +501,9 @@ class A2IAApp(App[int]):
             except Exception:  # noqa: BLE001 - a placeholder container has no such reactives
                 pass
 
-    @on(SwitchBackend)
-    def _on_switch_backend(self, message: SwitchBackend) -> None:
-        self.switch_backend(message.backend, message.model)
-
-    def on_sidebar_backend_selected(self, message: Any) -> None:
-        # the sidebar has already shown why an offline backend is offline and asked
-        self.switch_backend(message.name, checked=True)
-
-    def on_sidebar_model_selected(self, message: Any) -> None:
-        self.switch_backend(message.backend, message.model, checked=True)
+    @on(SelectBackend)
+    def _on_select_backend(self, message: SelectBackend) -> None:
+        self.switch_backend(message.backend, message.model, checked=message.checked)
 
     def on_sidebar_models_listed(self, message: Any) -> None:
         # A backend chosen while offline has no model yet: as soon as its server lists some (its

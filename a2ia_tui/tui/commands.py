@@ -20,7 +20,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
 from ..core.textsafe import printable
-from .messages import OpenConversation, SwitchBackend
+from .messages import OpenConversation, SelectBackend
 
 MODELS_TIMEOUT_S = 2.0
 
@@ -32,7 +32,7 @@ class A2IACommands(Provider):
         settings = app.services.settings
         for name in settings.backends:
             self._items.append(
-                (f"Backend: {name}", f"Switch to the {name} backend", partial(app.post_message, SwitchBackend(name)))
+                (f"Backend: {name}", f"Switch to the {name} backend", partial(app.post_message, SelectBackend(name)))
             )
         orch = getattr(app, "orchestrator", None)
         if orch is not None:
@@ -45,7 +45,7 @@ class A2IACommands(Provider):
                     (
                         _plain(f"Model: {orch.client.name}/{m.name}"),
                         _plain(f"Use {m.name} on {orch.client.name}"),
-                        partial(app.post_message, SwitchBackend(orch.client.name, m.name)),
+                        partial(app.post_message, SelectBackend(orch.client.name, m.name)),
                     )
                 )
         if app.services.engines is not None:

@@ -278,9 +278,9 @@ async def test_swap_backends_mid_conversation() -> None:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "one")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
-        from a2ia_tui.tui.messages import SwitchBackend
+        from a2ia_tui.tui.messages import SelectBackend
 
-        app.post_message(SwitchBackend("ollama"))
+        app.post_message(SelectBackend("ollama"))
         await wait_for(pilot, lambda: app.backend == "ollama")
         assert any("Switched to ollama" in n.text for n in app.query(NoteMessage))
         await send(pilot, "two")

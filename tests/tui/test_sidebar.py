@@ -9,6 +9,7 @@ from textual.widgets import OptionList, Static
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.llm.scripted import OFFLINE, ScriptedClient
 from a2ia_tui.core.tools.hub import ServerState
+from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.sidebar import Sidebar
@@ -66,11 +67,12 @@ class SidebarApp(App):
         sb.current_backend = self.backend
         yield sb
 
-    def on_sidebar_backend_selected(self, message: Sidebar.BackendSelected) -> None:
-        self.selected.append(("backend", message.name))
-
-    def on_sidebar_model_selected(self, message: Sidebar.ModelSelected) -> None:
-        self.selected.append(("model", message.backend, message.model))
+    def on_select_backend(self, message: SelectBackend) -> None:
+        assert message.checked  # the sidebar asked about an offline backend itself
+        if message.model is None:
+            self.selected.append(("backend", message.backend))
+        else:
+            self.selected.append(("model", message.backend, message.model))
 
 
 async def wait_for(pilot, cond, timeout: float = 10.0) -> None:

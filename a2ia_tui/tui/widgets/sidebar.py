@@ -1,7 +1,8 @@
 """The sidebar: backends with live status dots, the model picker, the engines, the MCP servers.
 
 Attributes down (the app sets them): ``current_backend``, ``current_model``, ``busy_backend``.
-Messages up: :class:`Sidebar.BackendSelected`, :class:`Sidebar.ModelSelected`.
+Messages up: :class:`~..messages.SelectBackend` (a backend, or a model of the current one, with
+``checked=True``), :class:`Sidebar.ModelsListed`.
 
 Policy:
 
@@ -15,9 +16,9 @@ Policy:
   looks for it once a second until it appears.
 - A status dot is ● ready, ✗ offline + the reason the health check gave, ◐ starting with the
   engine's phase and progress, ○ not checked yet.
-- Selecting a backend: a ready one posts ``BackendSelected`` at once. An offline one only after a
+- Selecting a backend: a ready one posts ``SelectBackend`` at once. An offline one only after a
   health check said why (a check runs first when none has), and the user confirms, seeing the
-  reason. Selecting a model posts ``ModelSelected(backend, model)``.
+  reason. Selecting a model posts ``SelectBackend(backend, model)``.
 - Engines: Start opens :class:`~..screens.engine_start.EngineStartScreen` (autotune estimate,
   editable, then the phases); Stop asks nothing unless ``busy_backend`` is that engine's backend
   (a turn is running on it); Log opens the log screen. A failed engine shows its cause and hint.
@@ -41,6 +42,7 @@ from textual.widgets.option_list import Option
 from ...core.errors import BackendUnreachable
 from ...core.redact import redact_text
 from ...core.textsafe import printable
+from ..messages import SelectBackend
 from ..services import AppServices
 from .engine_row import EngineRow, engine_backend, engine_map
 
@@ -76,21 +78,6 @@ class Sidebar(VerticalScroll):
     busy_backend: reactive[str | None] = reactive(None, repaint=False)
     """The backend a turn is running on, or None (Stop of its engine asks first). Nothing shown
     depends on it: setting it at each turn's start and end repaints nothing."""
-
-    class BackendSelected(Message):
-        """The user chose a backend."""
-
-        def __init__(self, name: str) -> None:
-            super().__init__()
-            self.name = name
-
-    class ModelSelected(Message):
-        """The user chose a model of a backend."""
-
-        def __init__(self, backend: str, model: str) -> None:
-            super().__init__()
-            self.backend = backend
-            self.model = model
 
     class ModelsListed(Message):
         """The current backend listed its models (the app adopts the first one when its client
@@ -276,7 +263,7 @@ class Sidebar(VerticalScroll):
 
     @work(group="select", exclusive=True)
     async def select_backend(self, name: str) -> None:
-        """Post BackendSelected; an offline backend only after a check said why and the user agrees."""
+        """Post SelectBackend; an offline backend only after a check said why and the user agrees."""
         health = self.health.get(name)
         eng = self._engine_for_backend(name)
         if eng and eng[1].status == "starting":
@@ -290,7 +277,7 @@ class Sidebar(VerticalScroll):
             question = f"{name} is offline: {health[1].removeprefix('offline: ')}\nSelect it anyway?"
             if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Select anyway", no="Cancel")):
                 return
-        self.post_message(self.BackendSelected(name))
+        self.post_message(SelectBackend(name, checked=True))
 
     def watch_current_backend(self, old: str, new: str) -> None:
         self.refresh_backends()
@@ -364,7 +351,7 @@ class Sidebar(VerticalScroll):
     def _model_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id and self.current_backend:
-            self.post_message(self.ModelSelected(self.current_backend, event.option.id))
+            self.post_message(SelectBackend(self.current_backend, event.option.id, checked=True))
 
     # -- engines ---------------------------------------------------------------------------------
 
