@@ -29,22 +29,27 @@ Policy:
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...core.errors import BackendUnreachable
+from ...core.errors import A2IAError, BackendUnreachable
 from ...core.redact import redact_text
 from ...core.textsafe import printable
 from ..messages import SelectBackend
 from ..services import AppServices
 from .engine_row import EngineRow, engine_backend, engine_map
+
+if TYPE_CHECKING:
+    from ...core.config import Settings
+    from ...core.protocols import EngineControl, ToolHub
 
 #: One backend's health() may take this long before it counts as offline.
 HEALTH_TIMEOUT_S = 5.0
@@ -96,7 +101,7 @@ class Sidebar(VerticalScroll):
         self.models: list[str] = []
         #: the current backend's models could not be read: read them again once it is healthy
         self._models_failed = False
-        self._hub: Any = None
+        self._hub: ToolHub | None = None
         self._mcp_shown: Text | None = None
         self._unsubscribe: list[Any] = []
         self._health_wakeup = asyncio.Event()
@@ -104,7 +109,7 @@ class Sidebar(VerticalScroll):
     # -- structure -------------------------------------------------------------------------------
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings | None:
         return self.services.settings if self.services else None
 
     @property
@@ -112,8 +117,8 @@ class Sidebar(VerticalScroll):
         return list(self.settings.backends) if self.settings else []
 
     @property
-    def engines(self) -> Any:
-        return getattr(self.services, "engines", None)
+    def engines(self) -> EngineControl | None:
+        return self.services.engines if self.services else None
 
     def compose(self):
         yield Static("Backends", classes="sidebar-heading")
@@ -125,18 +130,13 @@ class Sidebar(VerticalScroll):
         if self.engines is None:
             yield Static("engines are not available", id="engines-note")
         else:
-            try:
-                states = dict(self.engines.states())
-            except Exception as exc:  # noqa: BLE001 - one line, never a crash
-                states = {}
-                yield Static(f"engines unavailable: {exc}", id="engines-note", markup=False)
-            for name, state in states.items():
+            for name, state in self.engines.states().items():
                 yield EngineRow(name, state, id=f"engine-{name}")
         yield Static("MCP servers", classes="sidebar-heading")
         yield Static("", id="mcp")
 
     def on_mount(self) -> None:
-        if self.engines is not None and hasattr(self.engines, "add_listener"):
+        if self.engines is not None:
             self._unsubscribe.append(self.engines.add_listener(self._on_engine_state))
         self._refresh_mcp()
         self.set_interval(1.0, self._refresh_mcp)
@@ -151,10 +151,7 @@ class Sidebar(VerticalScroll):
 
     def on_unmount(self) -> None:
         for off in self._unsubscribe:
-            try:
-                off()
-            except Exception:  # noqa: BLE001
-                pass
+            off()
         self._unsubscribe.clear()
 
     # -- backends --------------------------------------------------------------------------------
@@ -202,13 +199,10 @@ class Sidebar(VerticalScroll):
     def refresh_backends(self) -> None:
         try:
             ol = self.query_one("#backends", OptionList)
-        except Exception:  # noqa: BLE001 - not composed yet
+        except NoMatches:  # not composed yet
             return
         for name in self.backend_names:
-            try:
-                ol.replace_option_prompt(name, self._backend_prompt(name))
-            except Exception:  # noqa: BLE001
-                pass
+            ol.replace_option_prompt(name, self._backend_prompt(name))
 
     async def check_backend(self, name: str) -> tuple[bool, str]:
         """One health check; never raises (a failure is a reason). The backend an answer is
@@ -223,14 +217,11 @@ class Sidebar(VerticalScroll):
             result = (bool(h.ok), h.detail or ("ready" if h.ok else "offline"))
         except TimeoutError:
             result = (False, f"no answer within {HEALTH_TIMEOUT_S:.0f} s")
-        except Exception as exc:  # noqa: BLE001 - e.g. a misconfigured backend
+        except A2IAError as exc:  # e.g. a misconfigured backend
             result = (False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         finally:
             if client is not None:
-                try:
-                    await client.aclose()
-                except Exception:  # noqa: BLE001
-                    pass
+                await client.aclose()
         if not result[0] and name == self.busy_backend and name in self.health:
             return self.health[name]  # an answer began meanwhile: a check it held up says nothing
         self.health[name] = result
@@ -302,16 +293,13 @@ class Sidebar(VerticalScroll):
         except BackendUnreachable:
             # why is on the backend's line above (its health check): not the URL and reason again
             models, error = [], f"{backend} is offline"
-        except Exception as exc:  # noqa: BLE001 - one line
+        except A2IAError as exc:
             models, error = [], (str(exc).splitlines() or [type(exc).__name__])[0]
         else:
             error = ""
         finally:
             if client is not None:
-                try:
-                    await client.aclose()
-                except Exception:  # noqa: BLE001
-                    pass
+                await client.aclose()
         if backend != self.current_backend:
             return
         self.models = models
@@ -358,7 +346,7 @@ class Sidebar(VerticalScroll):
     def _on_engine_state(self, name: str, state: Any) -> None:
         try:
             self.query_one(f"#engine-{name}", EngineRow).show(state)
-        except Exception:  # noqa: BLE001 - not mounted (yet / any more)
+        except NoMatches:  # not mounted (yet / any more)
             return
         self.refresh_backends()
         if state.status in ("ready", "stopped", "failed"):
@@ -393,23 +381,23 @@ class Sidebar(VerticalScroll):
                 return
         try:
             await engines.stop(name)
-        except Exception as exc:  # noqa: BLE001 - one line
+        except A2IAError as exc:
             self.notify(f"Could not stop {name}: {exc}", severity="error")
 
     # -- MCP servers -----------------------------------------------------------------------------
 
     def _refresh_mcp(self) -> None:
-        hub = getattr(self.services, "hub", None) if self.services else None
+        hub = self.services.hub if self.services else None
         if hub is not self._hub:
             self._hub = hub
-            if hub is not None and hasattr(hub, "add_listener"):
+            if hub is not None:
                 self._unsubscribe.append(hub.add_listener(lambda _states: self._draw_mcp()))
         self._draw_mcp()
 
     def _draw_mcp(self) -> None:
         try:
             widget = self.query_one("#mcp", Static)
-        except Exception:  # noqa: BLE001
+        except NoMatches:  # not composed yet
             return
         text = self._mcp_text()
         if text != self._mcp_shown:  # redrawn every second: re-lay the screen only on a change
@@ -419,12 +407,9 @@ class Sidebar(VerticalScroll):
     def _mcp_text(self) -> Text:
         hub = self._hub
         if hub is None:
-            tools = getattr(self.settings, "tools", None) if self.settings else None
-            return Text("tools are off" if tools is not None and not tools.enabled else "starting…", style="dim")
-        try:
-            states = hub.states()
-        except Exception as exc:  # noqa: BLE001
-            return Text(f"unavailable: {exc}", style="red")
+            off = self.settings is not None and not self.settings.tools.enabled
+            return Text("tools are off" if off else "starting…", style="dim")
+        states = hub.states()
         if not states:
             return Text("none configured", style="dim")
         text = Text()
