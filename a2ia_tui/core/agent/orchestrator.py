@@ -52,7 +52,7 @@ from ..errors import (
     ToolsUnsupported,
 )
 from ..llm.base import LLMClient
-from ..llm.types import Message, ToolCall, ToolSpec
+from ..llm.types import FunctionCall, Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
 from ..textsafe import scrub
 from ..tools.approval import ApprovalPolicy
@@ -137,7 +137,8 @@ class Orchestrator:
     def tool_specs(self) -> list[ToolSpec]:
         if not self.settings.tools.enabled or self.hub is None:
             return []
-        return self.hub.specs()
+        specs: list[ToolSpec] = self.hub.specs()
+        return specs
 
     # -- the turn ------------------------------------------------------------------------------
 
@@ -283,7 +284,7 @@ class Orchestrator:
                 self._react_seq += 1
                 call = ToolCall(
                     id=f"react_{self._react_seq}",
-                    function={"name": result.action, "arguments": result.action_input or {}},
+                    function=FunctionCall(name=result.action, arguments=result.action_input or {}),
                 )
                 step.calls.append(call)
                 conversation.add(Message(role="assistant", content=result.thought, tool_calls=[call]), **meta)
@@ -330,7 +331,7 @@ class Orchestrator:
                 break
             if e.meta.extra.get("react_reminder"):
                 used += 1
-        return used < self.settings.agent.react_format_retries
+        return bool(used < self.settings.agent.react_format_retries)
 
     def _record_partial(self, conversation: Conversation, step: _Step, status: str, error: str | None = None) -> None:
         if step.recorded:
@@ -406,7 +407,7 @@ class Orchestrator:
     ) -> AsyncIterator[AgentEvent]:
         results: dict[str, tuple[str, bool, float]] = {}
         runnable: list[ToolCall] = []
-        tasks: dict[asyncio.Task, ToolCall] = {}
+        tasks: dict[asyncio.Task[tuple[str, bool, float]], ToolCall] = {}
         try:
             for call in calls:
                 tool = self.hub.tool(call.name) if self.hub is not None else None
@@ -464,6 +465,8 @@ class Orchestrator:
 
     async def _call(self, call: ToolCall, arguments: dict[str, Any] | None = None) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
+        # Calls reach here only for tools the hub listed; with no hub every name is refused earlier.
+        assert self.hub is not None
         try:
             result = await self.hub.call(
                 call.name, arguments if arguments is not None else dict(call.function.arguments)
