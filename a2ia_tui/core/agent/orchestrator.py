@@ -59,6 +59,7 @@ from ..tools.approval import ApprovalPolicy
 from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
+from .chat_settings import ChatSettings
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -117,12 +118,21 @@ class Orchestrator:
         self.auto_approve = False
         self._react_backends: set[str] = set()
         self._react_seq = 0
+        #: Set from the command line (--system, --temperature, ...): wins over the chat's settings.
+        self.overrides = ChatSettings()
+        self._notes_given: set[str] = set()
 
     # -- configuration -------------------------------------------------------------------------
 
     def set_client(self, client: LLMClient) -> None:
         """Swap the backend between turns; the conversation carries over unchanged."""
         self.client = client
+
+    def chat_settings(self, conversation: Conversation) -> ChatSettings:
+        """What the next request uses: the flags, then the chat's own settings, then the config."""
+        agent = self.settings.agent
+        configured = ChatSettings(system_prompt=agent.system_prompt, temperature=agent.temperature)
+        return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
         return self.mode == "react" or (self.mode == "auto" and self._react_key() in self._react_backends)
@@ -194,7 +204,7 @@ class Orchestrator:
     # -- streaming one reply -------------------------------------------------------------------
 
     def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
-        system = self.settings.agent.system_prompt
+        system = self.chat_settings(conversation).system_prompt
         msgs: list[Message] = []
         # An interrupted or failed step that produced nothing stays in the conversation for the
         # UI, but an empty assistant message means nothing to the model (and some chat templates
@@ -229,10 +239,15 @@ class Orchestrator:
         client = self.client
         tools = None if react_mode else (self.tool_specs() or None)
         parser = react.ReactStreamParser() if react_mode else None
+        chat = self.chat_settings(conversation)
+        options, note = client.sampling_options(top_p=chat.top_p, max_tokens=chat.max_tokens, think=chat.think)
+        if note and note not in self._notes_given:  # once per backend and session, not every turn
+            self._notes_given.add(note)
+            yield Notice(note)
         meter = self.meter
         meter.start()
         async for chunk in client.stream_chat(
-            self._messages(conversation, react_mode), tools, temperature=self.settings.agent.temperature
+            self._messages(conversation, react_mode), tools, temperature=chat.temperature, options=options or None
         ):
             meter.observe(chunk)
             msg = chunk.message
