@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from .agent.conversation import Conversation
     from .engines.autotune import Proposal
-    from .engines.process import Engine, EngineState
+    from .engines.process import Engine
+    from .engines.state import EngineState
     from .llm.types import ToolSpec
     from .monitor.gpu import GPUSnapshot
     from .store.history import ConversationInfo

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from a2ia_tui.core.engines.process import EngineState
+from a2ia_tui.core.engines.state import EngineState
 from a2ia_tui.core.errors import EngineStartError
 from a2ia_tui.core.tools.hub import HubTool, ServerState, ToolResult
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from a2ia_tui.core.agent.conversation import Conversation
-from a2ia_tui.core.engines.process import EngineState
+from a2ia_tui.core.engines.state import EngineState
 from a2ia_tui.core.llm.scripted import make_call, text_reply
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.store import to_markdown
