@@ -361,7 +361,7 @@ class A2IAApp(App[int]):
             engines=s.engines,
             hub=s.hub,
             make_hub=s.make_hub,
-            note=lambda text, level: self.chat.add_note(text, level),
+            note=self._note,
         )
         await self.engine_glue.offer_leftovers()
         try:
@@ -380,6 +380,9 @@ class A2IAApp(App[int]):
             self.run_worker(self._start_hub(session), group="hub", exit_on_error=False)
         self.backends.start_metrics()
         self._idle_gc()  # start-up's garbage (~9,500 objects), before the first question
+
+    def _note(self, text: str, level: str) -> None:
+        self.chat.add_note(text, level)
 
     async def _start_hub(self, session: Session) -> None:
         from ..core.tools.workspace import settings_root_warning
@@ -651,7 +654,7 @@ class A2IAApp(App[int]):
     # -- quitting ------------------------------------------------------------------------------
 
     @work(group="quit", exclusive=True)
-    async def action_quit(self) -> None:
+    async def action_quit(self) -> None:  # type: ignore[override]  # a worker: it may ask first
         running = self.engines_running()
         if running:
             from .screens.dialogs import QuitScreen
@@ -692,7 +695,7 @@ class A2IAApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
-            if binding.action in ("quit",):
+            if not isinstance(binding, Binding) or binding.action in ("quit",):
                 continue
             yield SystemCommand(
                 f"{binding.description} ({binding.key})",

@@ -14,6 +14,7 @@ picker is Textual's own "Theme" command. This provider adds:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -33,7 +34,7 @@ MODELS_TIMEOUT_S = 2.0
 class A2IACommands(Provider):
     async def startup(self) -> None:
         app = cast("A2IAApp", self.app)
-        self._items: list[tuple[str, str, object]] = []
+        self._items: list[tuple[str, str, Callable[[], object]]] = []
         settings = app.services.settings
         for name in settings.backends:
             self._items.append(

@@ -210,6 +210,8 @@ class Sidebar(VerticalScroll):
         request at a time (a check would wait for the whole answer and time out)."""
         if name == self.busy_backend and name in self.health:
             return self.health[name]
+        if self.services is None:
+            return (False, "no services")
         client = None
         try:
             client = self.services.make_client(name, None)
@@ -281,6 +283,8 @@ class Sidebar(VerticalScroll):
     async def load_models(self, backend: str) -> None:
         note = self.query_one("#models-note", Static)
         ol = self.query_one("#models", OptionList)
+        if self.services is None:
+            return
         note.update(f"asking {backend} for its models…")
         note.display = True
         client = None
