@@ -127,6 +127,8 @@ class Orchestrator:
         #: Set from the command line (--system, --temperature, ...): wins over the chat's settings.
         self.overrides = ChatSettings()
         self._notes_given: set[str] = set()
+        #: The current chat's switched-off tools ("server" or "server/tool").
+        self._tools_off: frozenset[str] = frozenset()
         #: (backend, model) -> the window the server reported (None: it does not say).
         self._windows: dict[tuple[str, str | None], int | None] = {}
         #: (backend, model) -> characters per token, from the server's usage figures.
@@ -155,14 +157,28 @@ class Orchestrator:
         return self.client.name
 
     def tool_specs(self) -> list[ToolSpec]:
+        """The tools offered to the model: the hub's, less those the current chat turned off."""
         if not self.settings.tools.enabled or self.hub is None:
             return []
-        specs: list[ToolSpec] = self.hub.specs()
-        return specs
+        if not self._tools_off:
+            specs: list[ToolSpec] = self.hub.specs()
+            return specs
+        return [t.spec() for t in self.hub.tools() if not self._is_off(t)]
+
+    def _is_off(self, tool: Any) -> bool:
+        off = self._tools_off
+        return bool(off) and (tool.server in off or f"{tool.server}/{tool.original_name}" in off)
+
+    def _tool(self, name: str) -> Any | None:
+        """The hub's tool of that name, unless the chat turned it off: then, like a name the
+        hub never listed, a call of it is refused and the model is told."""
+        tool = self.hub.tool(name) if self.hub is not None else None
+        return None if tool is None or self._is_off(tool) else tool
 
     # -- the turn ------------------------------------------------------------------------------
 
     async def run_turn(self, conversation: Conversation) -> AsyncIterator[AgentEvent]:
+        self._tools_off = conversation.tools_off
         steps = 0
         format_retries = 0
         while True:
@@ -445,7 +461,7 @@ class Orchestrator:
             return (
                 f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
             )
-        tool = self.hub.tool(call.name) if self.hub is not None else None
+        tool = self._tool(call.name)
         if tool is None:
             names = ", ".join(t.name for t in self.hub.tools()) if self.hub is not None else ""
             return f"Error: unknown tool {call.name!r}. Available tools: {names or 'none'}."
@@ -465,7 +481,7 @@ class Orchestrator:
         return None
 
     async def _approve(self, request: ToolCallRequested) -> AsyncIterator[AgentEvent | Approval]:
-        tool = self.hub.tool(request.name) if self.hub is not None else None
+        tool = self._tool(request.name)
         decision, reason = self.approvals.decide(
             request.name,
             original=tool.original_name if tool else None,
@@ -494,7 +510,7 @@ class Orchestrator:
         tasks: dict[asyncio.Task[tuple[str, bool, float]], ToolCall] = {}
         try:
             for call in calls:
-                tool = self.hub.tool(call.name) if self.hub is not None else None
+                tool = self._tool(call.name)
                 request = ToolCallRequested(
                     call.id,
                     call.name,
@@ -523,7 +539,7 @@ class Orchestrator:
                 runnable.append(call)
             for call in runnable:
                 arguments = dict(call.function.arguments)
-                tool = self.hub.tool(call.name) if self.hub is not None else None
+                tool = self._tool(call.name)
                 builtin = bool(tool and tool.server == BUILTIN_NAME)
                 if self.approvals.secret_reason(tool.original_name if tool else None, arguments, builtin):
                     # Allowed (asked, or by policy): the server reads secrets only with this flag.
@@ -587,7 +603,7 @@ class Orchestrator:
                     f"\n[Note: your reply asked for {len(calls) + dropped} tool calls; only the first "
                     f"{MAX_CALLS_PER_REPLY} were handled, the other {dropped} were not run.]"
                 )
-            tool = self.hub.tool(call.name) if self.hub is not None else None
+            tool = self._tool(call.name)
             conversation.add(
                 Message(role="tool", content=for_model, tool_call_id=call.id, tool_name=call.name),
                 backend=self.client.name,
