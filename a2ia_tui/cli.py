@@ -98,11 +98,7 @@ class LineSession:
             warning = settings_root_warning(self.settings)
             if warning:
                 self.note(f"a2ia-cli: warning: {warning}")
-            await self.core.start_hub()  # a server that is not ready: a note from the session
-            hub = self.core.hub
-            for name, st in hub.states().items() if hub is not None else ():
-                if st.status == "ready" and st.note:
-                    self.note(redact_text(f"[mcp] {name}: {st.note}"))
+            await self.core.start_hub()  # a server that is not ready, or has a note: a note from the session
         if self.args.debug:
             self.note(f"[debug] backend {self.backend} at {mask_url(orch.client.base_url)}, model {orch.client.model}")
 

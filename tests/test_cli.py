@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -311,3 +312,22 @@ def test_without_a_model_the_servers_own_is_used(tmp_path):
     assert proc.stdout.strip() == "Hello."
     models = [r.body.get("model") for r in srv.requests if r.path == "/v1/chat/completions"]
     assert models == ["Qwen/Qwen2.5-7B-Instruct-AWQ"]
+
+
+def test_disabled_tools_are_not_offered_and_an_unknown_name_is_a_note(tmp_path, workspace):
+    import json
+
+    mcp = tmp_path / "mcp.json"
+    toy = Path(__file__).resolve().parent / "fakes" / "mcp_servers" / "toy_server.py"
+    entry = {"command": sys.executable, "args": [str(toy)], "disabledTools": ["echo", "nosuch"]}
+    mcp.write_text(json.dumps({"mcpServers": {"toy": entry}}), encoding="utf-8")
+    with FakeLLMServer("vllm", [Reply(text="fine")]).threaded() as srv:
+        proc = run_cli(
+            *("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"),
+            *("--mcp-config", str(mcp), "-p", "hi"),
+            env={"A2IA_TOOLS__WORKSPACE": str(workspace)},
+        )
+        offered = {t["function"]["name"] for t in srv.requests[-1].body.get("tools", [])}
+    assert proc.returncode == 0, proc.stderr
+    assert "add" in offered and "echo" not in offered
+    assert "MCP server toy: disabledTools names no tool of this server: 'nosuch'" in proc.stderr

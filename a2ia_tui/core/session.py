@@ -197,6 +197,8 @@ class Session:
             if state.status != "ready":
                 # a server URL's user:password@ never reaches the screen
                 self.note(redact_text(f"MCP server {name}: {state.status} {state.reason or ''}".rstrip()), "warning")
+            elif state.note:  # e.g. a disabledTools name the server has no tool of
+                self.note(redact_text(f"MCP server {name}: {state.note}"), "warning")
 
     # -- switching -----------------------------------------------------------------------------
 
