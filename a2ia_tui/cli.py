@@ -24,7 +24,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
-from .cliargs import add_agent_flags, add_connection_flags, config_error_line, load_or_exit
+from .cliargs import add_agent_flags, add_connection_flags, chat_overrides, config_error_line, load_or_exit
 from .core.agent.conversation import Conversation
 from .core.agent.events import (
     Approval,
@@ -71,7 +71,9 @@ class LineSession:
         self.args = args
         self.out, self.err = out, err
         self.conversation = Conversation()
-        self.core = Session.from_loaded(loaded, note=lambda text, _level: self.note(text))
+        self.core = Session.from_loaded(
+            loaded, note=lambda text, _level: self.note(text), overrides=chat_overrides(args)
+        )
 
     @property
     def backend(self) -> str:

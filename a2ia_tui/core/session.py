@@ -30,6 +30,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .agent.chat_settings import ChatSettings
 from .errors import A2IAError
 from .redact import redact_text
 
@@ -64,8 +65,11 @@ class Session:
         hub: ToolHub | None = None,
         make_hub: Callable[[], ToolHub] | None = None,
         note: Note = _silent,
+        overrides: ChatSettings | None = None,
     ) -> None:
         self.settings = settings
+        #: This run's chat settings from the command line: over every chat's own.
+        self.overrides = overrides or ChatSettings()
         self.make_client = make_client
         self.engines = engines
         self._make_engines = make_engines
@@ -79,7 +83,9 @@ class Session:
         self.started_engines: set[str] = set()
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedSettings, *, note: Note = _silent) -> Session:
+    def from_loaded(
+        cls, loaded: LoadedSettings, *, note: Note = _silent, overrides: ChatSettings | None = None
+    ) -> Session:
         """The real services, made on first need: registry clients, the engine manager, the MCP hub."""
         settings = loaded.settings
 
@@ -99,7 +105,14 @@ class Session:
             # the built-in server's status tools read the same settings file as this process
             return MCPHub(loaded.mcp_servers(), settings, config_file=loaded.config_file_used)
 
-        return cls(settings, make_client=make_client, make_engines=make_engines, make_hub=make_hub, note=note)
+        return cls(
+            settings,
+            make_client=make_client,
+            make_engines=make_engines,
+            make_hub=make_hub,
+            note=note,
+            overrides=overrides,
+        )
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -119,6 +132,7 @@ class Session:
         client = self.make_client(name, None)
         await self.adopt_first_model(client)
         self.orchestrator = Orchestrator(client, self.hub, self.settings)
+        self.orchestrator.overrides = self.overrides
         self.backend = name
         return self.orchestrator
 

@@ -362,6 +362,7 @@ class A2IAApp(App[int]):
             hub=s.hub,
             make_hub=s.make_hub,
             note=self._note,
+            overrides=s.chat_overrides,
         )
         await self.engine_glue.offer_leftovers()
         try:

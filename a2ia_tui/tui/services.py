@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.config import LoadedSettings
 
 if TYPE_CHECKING:  # imported lazily at run time to keep start-up fast
+    from ..core.agent.chat_settings import ChatSettings
     from ..core.config import Settings
     from ..core.llm.base import LLMClient
     from ..core.protocols import EngineControl, GPUMonitor, History, ToolHub
@@ -43,6 +44,8 @@ class AppServices:
     open_store: Callable[[], tuple[History | None, str | None]] | None = None
     #: Backend name chosen at start (``default_backend`` resolved), or None = resolve after first frame.
     initial_backend: str | None = None
+    #: This run's chat settings from the command line (--system, --temperature...): over every chat's.
+    chat_overrides: ChatSettings | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
