@@ -662,6 +662,15 @@ class A2IAApp(App[int]):
 
         self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
 
+    def toggle_tools(self, key: str) -> None:
+        """Turn a server ("name") or one tool ("server/tool") off for this chat, or back on."""
+        conversation = self.conversation
+        conversation.tools_off = conversation.tools_off ^ {key}
+        if conversation.entries:
+            self.chats.save()
+        state = "off" if key in conversation.tools_off else "on"
+        self.notify(f"{printable(key)}: {state} for this chat (from the next request)")
+
     # -- engines (engines.py) ------------------------------------------------------------------
 
     def action_engine_log(self) -> None:

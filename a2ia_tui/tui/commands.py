@@ -8,6 +8,8 @@ picker is Textual's own "Theme" command. This provider adds:
   opening, with a short timeout; an offline backend simply lists none);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
+* ``Tools: turn off SERVER`` / ``Tool: turn off SERVER/TOOL`` (or on) — what this chat offers
+  the model;
 * ``Chat: TITLE`` — open a saved conversation.
 """
 
@@ -66,6 +68,35 @@ class A2IACommands(Provider):
                 self._items.append(
                     (f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name))
                 )
+        hub = app.services.hub
+        if hub is not None:
+            off = app.conversation.tools_off
+            servers: dict[str, list[str]] = {}
+            for tool in hub.tools():
+                servers.setdefault(tool.server, []).append(tool.original_name)
+            for server, names in servers.items():
+                verb = "on" if server in off else "off"
+                self._items.append(
+                    (
+                        _plain(f"Tools: turn {verb} {server}"),
+                        _plain(f"Turn all of {server}'s tools {verb} for this chat"),
+                        partial(app.toggle_tools, server),
+                    )
+                )
+                for name in names:
+                    key = f"{server}/{name}"
+                    verb = "on" if key in off else "off"
+                    self._items.append(
+                        (
+                            _plain(f"Tool: turn {verb} {key}"),
+                            _plain(
+                                f"Offer {name} to the model in this chat"
+                                if verb == "on"
+                                else f"Stop offering {name} in this chat"
+                            ),
+                            partial(app.toggle_tools, key),
+                        )
+                    )
         store = app.services.store
         if store is not None:
             try:
