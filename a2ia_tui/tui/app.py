@@ -662,6 +662,12 @@ class A2IAApp(App[int]):
 
         self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
 
+    def copy(self, text: str) -> None:
+        """To the system clipboard through the terminal (OSC 52; Textual's own way)."""
+        self.copy_to_clipboard(text)
+        lines = text.count("\n") + (not text.endswith("\n"))
+        self.notify(f"Copied {lines} line{'s' if lines != 1 else ''} ({len(text):,} characters)")
+
     def toggle_tools(self, key: str) -> None:
         """Turn a server ("name") or one tool ("server/tool") off for this chat, or back on."""
         conversation = self.conversation

@@ -10,6 +10,8 @@ picker is Textual's own "Theme" command. This provider adds:
   editable, then the progress) / ``Engine: stop NAME``;
 * ``Tools: turn off SERVER`` / ``Tool: turn off SERVER/TOOL`` (or on) — what this chat offers
   the model;
+* ``Copy: last answer`` / ``Copy: code block N`` — to the clipboard (OSC 52, through the
+  terminal: works over ssh);
 * ``Chat: TITLE`` — open a saved conversation.
 """
 
@@ -97,6 +99,20 @@ class A2IACommands(Provider):
                             partial(app.toggle_tools, key),
                         )
                     )
+        answer = _last_answer(app)
+        if answer:
+            self._items.append(
+                ("Copy: last answer", "Copy the last answer to the clipboard", partial(app.copy, answer))
+            )
+            for n, block in enumerate(code_blocks(answer), 1):
+                first = block.strip().splitlines()[0] if block.strip() else ""
+                self._items.append(
+                    (
+                        _plain(f"Copy: code block {n}  {first[:40]}"),
+                        f"Copy code block {n} of the last answer",
+                        partial(app.copy, block),
+                    )
+                )
         store = app.services.store
         if store is not None:
             try:
@@ -122,6 +138,21 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def _last_answer(app: A2IAApp) -> str:
+    conversation = app.current_conversation
+    for entry in reversed(conversation.entries if conversation is not None else ()):
+        if entry.message.role == "assistant" and entry.message.content.strip():
+            return entry.message.content
+    return ""
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The fenced and indented code blocks of a Markdown text, as CommonMark reads them."""
+    from markdown_it import MarkdownIt
+
+    return [t.content for t in MarkdownIt("commonmark").parse(markdown) if t.type in ("fence", "code_block")]
 
 
 def _plain(text: str) -> str:
