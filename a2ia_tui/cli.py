@@ -76,13 +76,18 @@ class Session:
 
     async def open(self) -> None:
         from .core.agent.orchestrator import Orchestrator
-        from .core.llm.registry import adopt_first_model, make_client, resolve_default_backend
+        from .core.llm.registry import adopt_first_model, resolve_default_backend, unreachable
 
-        self.backend = await resolve_default_backend(self.settings)
+        self.backend = await resolve_default_backend(self.settings, paths=self.loaded.paths)
         if self.settings.backends[self.backend].kind == "local":
             await self._ensure_local()
-        client = make_client(self.settings, self.backend)
+        client = self.client(self.backend)
         await adopt_first_model(client)  # no --model and none configured: the server's (vLLM serves one)
+        if not client.model:  # nothing answered the model list: say where, not "no model chosen"
+            health = await client.health()
+            if not health.ok:
+                await client.aclose()
+                raise A2IAError(unreachable(self.settings, self.backend, client.base_url, health.detail))
         if self.settings.tools.enabled:
             from .core.tools.hub import MCPHub
             from .core.tools.workspace import settings_root_warning
@@ -101,11 +106,17 @@ class Session:
         if self.args.debug:
             self.note(f"[debug] backend {self.backend} at {mask_url(client.base_url)}, model {client.model}")
 
+    def client(self, name: str, model: str | None = None) -> Any:
+        """A client for backend ``name``; the backend named after a managed engine follows it."""
+        from .core.llm.registry import make_client
+
+        return make_client(self.settings, name, model=model, paths=self.loaded.paths, engines=self.engines)
+
     async def _ensure_local(self) -> None:
         """The bundled engine backs the ``local`` backend: start it unless it already answers."""
         from .core.llm.registry import probe
 
-        ok, _ = await probe(self.settings, self.backend)
+        ok, _ = await probe(self.settings, self.backend, paths=self.loaded.paths)
         if ok:
             return
         try:
@@ -424,7 +435,7 @@ def _restore_tty(state: Any) -> None:
 
 
 async def _command(session: Session, line: str) -> bool:
-    from .core.llm.registry import adopt_first_model, make_client
+    from .core.llm.registry import adopt_first_model
 
     cmd, _, arg = line.partition(" ")
     arg = arg.strip()
@@ -443,7 +454,7 @@ async def _command(session: Session, line: str) -> bool:
         if not tools:
             session.note("no tools")
     elif cmd == "/model" and arg:
-        client = make_client(session.settings, session.backend, model=arg)
+        client = session.client(session.backend, model=arg)
         await orch.client.aclose()
         orch.set_client(client)
         session.note(f"model: {arg}")
@@ -451,7 +462,7 @@ async def _command(session: Session, line: str) -> bool:
         if arg not in session.settings.backends:
             session.note(f"no backend named {arg!r} (have: {', '.join(session.settings.backends)})")
             return True
-        client = make_client(session.settings, arg)
+        client = session.client(arg)
         health = await client.health()
         if not health.ok:
             session.note(f"{arg} is offline: {health.detail}")

@@ -337,7 +337,7 @@ class A2IAApp(App[int]):
             if name is None:
                 from ..core.llm.registry import resolve_default_backend
 
-                name = await resolve_default_backend(s.settings)
+                name = await resolve_default_backend(s.settings, paths=s.loaded.paths, engines=s.engines)
             if s.settings.backends.get(name) and s.settings.backends[name].kind == "local":
                 await self._ensure_local(name)
             if s.hub is None and s.make_hub is not None and s.settings.tools.enabled:
@@ -376,7 +376,9 @@ class A2IAApp(App[int]):
         from .screens.dialogs import ConfirmScreen
 
         for name, record in left.items():
-            label = {"vllm": "vLLM", "local": "The local engine"}.get(name, name)
+            from .widgets.engine_row import engine_label
+
+            label = engine_label(name)
             question = (
                 f"{label} (pid {record.get('pid')}) was left running by an earlier session at "
                 f"{record.get('url', '?')}. Adopt it, or stop it?"
@@ -397,7 +399,7 @@ class A2IAApp(App[int]):
         s = self.services
         from ..core.llm.registry import probe
 
-        ok, _ = await probe(s.settings, name)
+        ok, _ = await probe(s.settings, name, paths=s.loaded.paths, engines=s.engines)
         if ok or s.engines is None or not s.settings.engines.autostart_local:
             return
         self.chat.add_note("Nothing else answers: starting the bundled local engine…")
@@ -1081,21 +1083,26 @@ class A2IAApp(App[int]):
         if eng is None:
             self.notify("Engines are not available.", severity="error")
             return
-        self.chat.add_note(f"Starting the {name} engine…")
+        from .widgets.engine_row import engine_label
+
+        label = engine_label(name)
+        self.chat.add_note(f"Starting {label}…")
         try:
             await eng.start(name)
         except A2IAError as exc:
-            self.chat.add_note(f"The {name} engine failed: {exc}", "error")
+            self.chat.add_note(f"{label} failed: {exc}", "error")
             return
         self._started_engines.add(name)
-        self.chat.add_note(f"The {name} engine is ready.")
+        self.chat.add_note(f"{label} is ready.")
 
     @work(group="engine")
     async def stop_engine(self, name: str) -> None:
         eng = self.services.engines
         if eng is None:
             return
-        if self.turn_running and self.busy_backend == name:
+        from .widgets.engine_row import engine_backend, engine_label
+
+        if self.turn_running and self.busy_backend == engine_backend(name):
             if not await self.push_screen_wait(
                 self._confirm(f"An answer is streaming from {name}. Stop it and the engine?")
             ):
@@ -1107,7 +1114,7 @@ class A2IAApp(App[int]):
             self.chat.add_note(f"Stopping {name}: {exc}", "error")
             return
         self._started_engines.discard(name)
-        self.chat.add_note(f"The {name} engine is stopped.")
+        self.chat.add_note(f"{engine_label(name)} is stopped.")
 
     @work(group="quit", exclusive=True)
     async def action_quit(self) -> None:
