@@ -538,6 +538,17 @@ class A2IAApp(App[int]):
                     "warning",
                 )
 
+    def _engine_moved(self, name: str, client: Any) -> bool:
+        """The engine behind backend ``name`` runs now, and elsewhere than ``client`` talks to
+        (started meanwhile on another port, by this app or another a2ia process)."""
+        from ..core.engines.endpoint import engine_endpoint
+
+        s = self.services
+        where = engine_endpoint(s.settings, name, paths=s.loaded.paths, engines=s.engines)
+        if where is None or not where.running:
+            return False
+        return where.url != getattr(client, "base_url", where.url)
+
     @work(group="swap", exclusive=True)
     async def switch_backend(self, name: str, model: str | None = None, checked: bool = False) -> None:
         await self.ready.wait()
@@ -547,7 +558,7 @@ class A2IAApp(App[int]):
             self.notify(f"No backend named {name!r}", severity="error")
             return
         cur = self.orchestrator.client
-        if name == self.backend and (model is None or model == cur.model):
+        if name == self.backend and (model is None or model == cur.model) and not self._engine_moved(name, cur):
             return
         if self.turn_running:
             ok = await self.push_screen_wait(
