@@ -182,10 +182,9 @@ class FakeEngines:
         return ["vllm"]
 
     def states(self):
-        class S:
-            managed = True
+        from a2ia_tui.core.engines.state import EngineState
 
-        return {"vllm": S()}
+        return {"vllm": EngineState(status="ready", managed=True)}
 
     def detach(self):
         self.detached = True
