@@ -59,16 +59,18 @@ class A2IACommands(Provider):
                     )
                 )
         if app.services.engines is not None:
-            for name in ("vllm", "local"):
+            from ..core.engines.kinds import engine_kinds
+
+            for name, kind in engine_kinds().items():
                 self._items.append(
                     (
                         f"Engine: start {name}",
-                        f"The {name} engine's estimate and settings, then start it",
+                        f"{kind.label}: its settings" + (" and estimate" if kind.autotune else "") + ", then start it",
                         partial(app.open_engine_start, name),
                     )
                 )
                 self._items.append(
-                    (f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name))
+                    (f"Engine: stop {name}", f"Stop the managed {kind.label} engine", partial(app.stop_engine, name))
                 )
         hub = app.services.hub
         if hub is not None:

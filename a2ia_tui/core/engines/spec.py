@@ -78,6 +78,10 @@ class EngineSpec:
     def model(self) -> str:
         return ""
 
+    def notes(self) -> list[str]:
+        """One-line notes about the command (a flag dropped, a feature off), shown before Start."""
+        return []
+
     def preflight(self) -> None:
         """Raise EngineStartError when the engine cannot start (missing executable/package)."""
 

@@ -45,7 +45,7 @@ from ...core.redact import redact_text
 from ...core.textsafe import printable
 from ..messages import SelectBackend
 from ..services import AppServices
-from .engine_row import EngineRow, engine_backend, engine_map
+from .engine_row import EngineRow, engine_backend
 
 if TYPE_CHECKING:
     from ...core.config import Settings
@@ -157,12 +157,13 @@ class Sidebar(VerticalScroll):
     # -- backends --------------------------------------------------------------------------------
 
     def _engine_for_backend(self, backend: str) -> tuple[str, Any] | None:
-        if self.engines is None:
+        from ...core.engines.kinds import kind_for_backend
+
+        kind = kind_for_backend(backend)
+        if self.engines is None or kind is None:
             return None
-        for name, engine in engine_map(self.engines).items():
-            if engine_backend(engine, name) == backend:
-                return name, engine.state
-        return None
+        state = self.engines.states().get(kind.name)
+        return (kind.name, state) if state is not None else None
 
     def _backend_prompt(self, name: str) -> Text:
         text = Text()
@@ -376,7 +377,7 @@ class Sidebar(VerticalScroll):
         engines = self.engines
         if engines is None:
             return
-        backend = engine_backend(engine_map(engines).get(name), name)
+        backend = engine_backend(name)
         if self.busy_backend and self.busy_backend == backend:
             from ..screens.dialogs import ConfirmScreen
 
