@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "engine": ("engine", "start, stop and inspect managed engines (vLLM, local llama.cpp)"),
     "mcp-server": ("mcp_server", "run the built-in MCP tool server on stdio"),
     "export": ("export", "export a saved conversation to Markdown"),
+    "serve": ("serve", "serve the app to a browser (textual-serve), behind a token"),
 }
 
 
