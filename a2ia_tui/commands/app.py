@@ -26,9 +26,12 @@ def run_app(args: argparse.Namespace) -> int:
     from ..core.engines.manager import EngineManager
 
     EngineManager.install_signal_handlers()
-    from ..tui.factory import make_app
+    from ..tui.factory import default_services, make_app
 
-    app = make_app(loaded)
+    services = default_services(loaded)
+    services.start_question = " ".join(getattr(args, "question", None) or []).strip() or None
+    services.continue_last = bool(getattr(args, "continue_last", False))
+    app = make_app(loaded, services)
     app.run()
     if getattr(app, "exit_note", None):  # said after the screen is gone, where it can be read
         print(f"a2ia: {app.exit_note}", file=sys.stderr)

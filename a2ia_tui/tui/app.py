@@ -42,7 +42,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ..core.errors import A2IAError
-from . import css_cache
+from . import css_cache, startwith
 from .commands import A2IACommands
 from .gctune import collect_young
 from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SwitchBackend
@@ -331,6 +331,7 @@ class A2IAApp(App[int]):
             s.open_store = None
             if s.history_error:
                 self.chat.add_note(f"History is off: {s.history_error}", "warning")
+        await startwith.begin(self)  # --continue, a question from the command line
         await self._offer_leftovers()
         try:
             name = s.initial_backend
