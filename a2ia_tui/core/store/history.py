@@ -31,6 +31,7 @@ Policy:
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -298,7 +299,7 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
 
-    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+    def search(self, text: str, limit: int = 50) -> builtins.list[SearchHit]:
         """Conversations whose messages contain every word of ``text`` (the last word may be the
         start of one: ``pyth`` finds "python"), best match first; then those whose title contains
         ``text``. Any text is a literal search: quotes and FTS5 operators mean nothing special."""
