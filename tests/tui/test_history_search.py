@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from textual.widgets import Input, OptionList
 
 from a2ia_tui.core.agent.conversation import Conversation
 from a2ia_tui.core.llm.scripted import text_reply
 from a2ia_tui.core.llm.types import Message
+from a2ia_tui.core.store import HistoryStore
 from a2ia_tui.tui.screens.history import HistoryScreen
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
 
@@ -23,12 +25,17 @@ def save(app, title: str, question: str, answer: str) -> Conversation:
     conv = Conversation(title=title)
     conv.add_user(question)
     conv.add(Message(role="assistant", content=answer), backend="vllm", model="m")
-    app.services.store.sync(conv)
+    store_of(app).sync(conv)
     return conv
 
 
+def store_of(app) -> HistoryStore:
+    assert app.services.store is not None
+    return app.services.store
+
+
 def options(screen: HistoryScreen) -> list[tuple[str | None, str]]:
-    ol = screen.query_one("#chats")
+    ol = screen.query_one("#chats", OptionList)
     return [(ol.get_option_at_index(i).id, str(ol.get_option_at_index(i).prompt)) for i in range(ol.option_count)]
 
 
@@ -60,7 +67,7 @@ async def test_search_finds_a_chat_by_its_text_and_opens_it() -> None:
 
 
 def options_ids(app) -> list[str]:
-    return [info.id for info in app.services.store.list()]
+    return [info.id for info in store_of(app).list()]
 
 
 async def test_typing_in_the_search_box_is_text_not_keys() -> None:
@@ -70,8 +77,8 @@ async def test_typing_in_the_search_box_is_text_not_keys() -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_saved_chats(pilot, app)
         await pilot.press("slash", *"rdD")
-        assert screen.query_one("#history-search").value == "rdD"
-        assert isinstance(app.screen, HistoryScreen) and len(app.services.store.list()) == 1
+        assert screen.query_one("#history-search", Input).value == "rdD"
+        assert isinstance(app.screen, HistoryScreen) and len(store_of(app).list()) == 1
         await wait_for(pilot, lambda: "No saved chat contains “rdD”." in options(screen)[0][1])
         await pilot.press("ctrl+a", "ctrl+k", *"dark")  # a field of the input: cleared, then a word
         await wait_for(pilot, lambda: len(options(screen)) == 1 and options(screen)[0][0] is not None)
@@ -104,11 +111,11 @@ async def test_delete_all_asks_first_and_replaces_the_open_chat() -> None:
         assert "Delete all 2 saved chats? This cannot be undone." in str(app.screen.query_one("Label").render())
         await pilot.press("n")  # no: nothing goes
         await wait_for(pilot, lambda: app.screen is screen)
-        assert len(app.services.store.list()) == 2
+        assert len(store_of(app).list()) == 2
         await pilot.press("D")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
         await pilot.press("y")
-        await wait_for(pilot, lambda: app.screen is screen and not app.services.store.list())
+        await wait_for(pilot, lambda: app.screen is screen and not store_of(app).list())
         await wait_for(pilot, lambda: options(screen) == [(None, "No saved chats yet.")])
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.conversation.id != open_id)
@@ -119,7 +126,7 @@ async def test_delete_all_asks_first_and_replaces_the_open_chat() -> None:
         await pilot.press("D")  # nothing left: no question
         await pilot.pause(0.2)
         assert isinstance(app.screen, HistoryScreen)
-    assert not app.services.store.list()  # the replaced chat did not come back on quit
+    assert not store_of(app).list()  # the replaced chat did not come back on quit
 
 
 @pytest.mark.parametrize(("command", "expect"), [("saved chats search", "search"), ("saved chats delete", "confirm")])
@@ -140,7 +147,7 @@ async def test_the_palette_opens_the_search_and_delete_all(command: str, expect:
             await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
             await pilot.press("escape")  # no
             await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-            assert len(app.services.store.list()) == 1
+            assert len(store_of(app).list()) == 1
 
 
 def test_search_snapshot_80x24(snap_compare) -> None:
@@ -155,7 +162,7 @@ def test_search_snapshot_80x24(snap_compare) -> None:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await app.push_screen(HistoryScreen(app.services.store, clock=lambda _t: time.gmtime(0)))
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        app.screen.query_one("#history-search").value = "yeast"
+        app.screen.query_one("#history-search", Input).value = "yeast"
         await wait_for(pilot, lambda: len(options(app.screen)) == 1)
         await pilot.pause(0.2)
 
