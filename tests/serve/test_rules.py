@@ -11,7 +11,7 @@ import psutil
 import pytest
 from multidict import CIMultiDictProxy
 
-from .serving import LEAKY_ENV, Served, served
+from .serving import LEAKY_ENV, Served, served, stop
 
 pytest.importorskip("textual_serve")
 pytestmark = pytest.mark.timeout(120)
@@ -161,3 +161,13 @@ def test_the_served_app_environment_is_an_allow_list() -> None:
         "A2IA_HOME": "/a",
         "A2IA_BACKENDS__X__API_KEY": "the app's own key",
     }
+
+
+async def test_stopping_the_server_ends_the_open_sessions_apps(tmp_path: Path) -> None:
+    with served(tmp_path) as s:
+        headers = {"Cookie": s.cookie, "Origin": s.base}
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"{s.base}/ws", headers=headers) as ws:
+            await first_screen_bytes(ws)
+            [app] = s.apps()
+            await asyncio.to_thread(stop, s.proc)  # SIGTERM; asserts that nothing is left running
+            assert not app.is_running()
