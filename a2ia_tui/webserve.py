@@ -69,7 +69,8 @@ class Guard:
 
     token: str
     public_url: str
-    allowed_hosts: set[str]
+    #: Host headers answered (``host:port``, lower case); None = any (bound to every interface).
+    allowed_hosts: set[str] | None
     max_sessions: int
     active: int = field(default=0, init=False)
 
@@ -91,7 +92,7 @@ class Guard:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         host = request.headers.get("Host", "").lower()
-        if host not in self.allowed_hosts:
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
             return refuse(403, "this server does not answer to that host name")
         from_query = request.query.get(TOKEN_PARAM)
         if not (self.token_ok(from_query) or self.token_ok(request.cookies.get(self.cookie_name))):
@@ -143,19 +144,16 @@ def refuse(status: int, reason: str) -> web.Response:
     return web.Response(status=status, text=f"a2ia serve: {reason}\n", headers={"Referrer-Policy": "no-referrer"})
 
 
-def allowed_hosts(host: str, port: int, public_url: str) -> set[str]:
+def allowed_hosts(host: str, port: int, public_url: str) -> set[str] | None:
+    """The Host headers answered: the bind address and the public name, and on a loopback bind
+    the loopback names. None (any) on a bind to every interface: the machine's names are many,
+    and the token still applies."""
+    if host in ("", "0.0.0.0", "::"):
+        return None
     names = {_netloc(host, port), urlsplit(public_url).netloc.lower()}
     if is_loopback(host):
         names |= {_netloc(n, port) for n in ("localhost", "127.0.0.1", "::1")}
-    elif host in ("", "0.0.0.0", "::"):
-        # bound to every interface: any name that reaches it is fine (the token still applies)
-        return _AnyHost()
     return names
-
-
-class _AnyHost(set[str]):
-    def __contains__(self, item: object) -> bool:
-        return True
 
 
 def app_command(app_args: Sequence[str]) -> str:

@@ -30,12 +30,24 @@ FLAGS = [
 ]
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
-if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed (apt-get install chromium): CI must run the browser test")
-    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
-pytest.importorskip("textual_serve")
-playwright_api = pytest.importorskip("playwright.sync_api")
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        return "chromium is not installed (apt-get install chromium)"
+    for module, extra in (("textual_serve", "serve"), ("playwright.sync_api", "test")):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{module} is not installed (pip install -e '.[{extra}]')"
+    return None
+
+
+if (why := _missing()) is not None:
+    if os.environ.get("CI") == "true":  # CI must run the browser test, not skip it
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why, allow_module_level=True)
+
+from playwright import sync_api as playwright_api  # noqa: E402 - only once it is known to be there
 
 KEEP_TERMINAL = """
 Object.defineProperty(Object.prototype, "websocket_url", {

@@ -171,3 +171,26 @@ async def test_stopping_the_server_ends_the_open_sessions_apps(tmp_path: Path) -
             [app] = s.apps()
             await asyncio.to_thread(stop, s.proc)  # SIGTERM; asserts that nothing is left running
             assert not app.is_running()
+
+
+def test_host_rules_and_the_app_command() -> None:
+    import shlex
+    import sys
+
+    from a2ia_tui.commands.serve import app_args
+    from a2ia_tui.entry import parse_args
+    from a2ia_tui.webserve import allowed_hosts, app_command
+
+    assert allowed_hosts("127.0.0.1", 8000, "http://127.0.0.1:8000") == {
+        "127.0.0.1:8000",
+        "localhost:8000",
+        "[::1]:8000",
+    }
+    assert allowed_hosts("10.0.0.5", 8000, "https://gpu.example.org") == {"10.0.0.5:8000", "gpu.example.org"}
+    assert allowed_hosts("0.0.0.0", 8000, "http://box:8000") is None  # any name; the token still applies
+    args = parse_args(["--model", "m; rm -rf ~", "--config", "rel.toml", "--no-tools", "serve"])
+    argv = app_args(args)
+    assert argv[:2] == ["--model", "m; rm -rf ~"] and argv[argv.index("--config") + 1].endswith("/rel.toml")
+    assert "--no-tools" in argv
+    # the shell textual-serve runs it through sees each word quoted
+    assert shlex.split(app_command(argv)) == [sys.executable, "-I", "-m", "a2ia_tui", *argv]
