@@ -48,6 +48,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_loopback_netloc(netloc: str) -> bool:
+    host = urlsplit(f"//{netloc}").hostname or ""
+    return is_loopback(host)
+
+
 def _netloc(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
@@ -72,6 +77,8 @@ class Guard:
     #: Host headers answered (``host:port``, lower case); None = any (bound to every interface).
     allowed_hosts: set[str] | None
     max_sessions: int
+    #: the port listened on: it names the cookie
+    port: int = 0
     active: int = field(default=0, init=False)
 
     @property
@@ -83,8 +90,7 @@ class Guard:
     def cookie_name(self) -> str:
         # cookies are shared by every port of a host: one name per server, so two servers on
         # one machine do not overwrite each other's
-        port = urlsplit(self.public_url).port or 0
-        return f"a2ia_serve_{port}"
+        return f"a2ia_serve_{self.port}"
 
     def token_ok(self, value: str | None) -> bool:
         return value is not None and hmac.compare_digest(value.encode(), self.token.encode())
@@ -123,8 +129,11 @@ class Guard:
         """The token came in the query: keep it in a cookie and show the page without it, at the
         public address (the page's websocket goes there, and the cookie must belong to it)."""
         rest = urlencode([(k, v) for k, v in request.query.items() if k != TOKEN_PARAM])
-        if host != urlsplit(self.public_url).netloc.lower():
-            # the cookie would be set for a name the websocket does not use
+        public = urlsplit(self.public_url).netloc.lower()
+        if host != public and _is_loopback_netloc(host) and _is_loopback_netloc(public):
+            # localhost for 127.0.0.1: the cookie would belong to a name the websocket does not
+            # use. (Behind a proxy the Host may be the proxy's upstream: no redirect there, the
+            # browser's cookie belongs to the public name it came through.)
             target = f"{self.public_url}{request.path}?{request.query_string}"
             raise web.HTTPSeeOther(target)
         response = web.HTTPSeeOther(f"{request.path}?{rest}" if rest else request.path)
@@ -192,8 +201,11 @@ async def serve(opts: ServeOptions, *, announce: Callable[[str], None] = print) 
         server.public_url = public
         guard.public_url = public
         guard.allowed_hosts = allowed_hosts(opts.host, port, public)
+        guard.port = port
         announce(f"a2ia serve: open {public}/?{TOKEN_PARAM}={opts.token}")
-        announce(f"a2ia serve: at most {opts.max_sessions} sessions; Ctrl+C to stop")
+        announce(
+            f"a2ia serve: listening on {_netloc(opts.host, port)}, at most {opts.max_sessions} sessions; Ctrl+C to stop"
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

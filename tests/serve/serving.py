@@ -25,19 +25,17 @@ class Served:
     proc: subprocess.Popen[str]
     url: str  # with the token
     llm_url: str
+    port: int  # listened on
 
     @property
     def base(self) -> str:
+        """The public address."""
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def token(self) -> str:
         return self.url.split("token=", 1)[1]
-
-    @property
-    def port(self) -> int:
-        return int(urlsplit(self.url).port or 0)
 
     @property
     def cookie(self) -> str:
@@ -87,8 +85,10 @@ def served(tmp: Path, *extra: str, answer: str = "Hello from the fake vLLM serve
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
-        assert first.startswith("a2ia serve: open http://127.0.0.1:"), (first, proc.stderr and proc.stderr.read())
-        yield Served(proc, first.split("open ", 1)[1].strip(), llm_url)
+        assert first.startswith("a2ia serve: open http"), (first, proc.stderr and proc.stderr.read())
+        second = proc.stdout.readline()  # "a2ia serve: listening on 127.0.0.1:PORT, ..."
+        port = int(second.split("listening on ", 1)[1].split(",", 1)[0].rsplit(":", 1)[1])
+        yield Served(proc, first.split("open ", 1)[1].strip(), llm_url, port)
     finally:
         stop(proc)
         llm.terminate()

@@ -194,3 +194,27 @@ def test_host_rules_and_the_app_command() -> None:
     assert "--no-tools" in argv
     # the shell textual-serve runs it through sees each word quoted
     assert shlex.split(app_command(argv)) == [sys.executable, "-I", "-m", "a2ia_tui", *argv]
+
+
+async def test_behind_a_proxy_the_public_address_rules(tmp_path: Path) -> None:
+    """--public-url: the page's websocket and the Origin it must carry are the public address's;
+    a proxy that sends its upstream Host (127.0.0.1) gets no redirect loop."""
+    with served(tmp_path, "--public-url", "https://gpu.example.org") as s:
+        assert s.url.startswith("https://gpu.example.org/?token=")
+        local = f"http://127.0.0.1:{s.port}"
+        status, _, headers = await get(f"{local}/?token={s.token}")
+        assert status == 303 and headers["Location"] == "/"
+        assert "Secure" in headers["Set-Cookie"]
+        status, page, _ = await get(f"{local}/", Host="gpu.example.org", Cookie=s.cookie)
+        assert status == 200 and 'data-session-websocket-url="wss://gpu.example.org/ws"' in page
+        async with aiohttp.ClientSession() as http:
+            for origin, expect in ((local, 403), ("https://gpu.example.org", 101)):
+                try:
+                    async with http.ws_connect(
+                        f"{local}/ws", headers={"Cookie": s.cookie, "Origin": origin, "Host": "gpu.example.org"}
+                    ) as ws:
+                        await first_screen_bytes(ws)
+                        status = 101
+                except aiohttp.WSServerHandshakeError as exc:
+                    status = exc.status
+                assert status == expect, origin
