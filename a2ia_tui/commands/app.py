@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cliargs import load_or_exit
+from ..cliargs import chat_overrides, load_or_exit
 
 
 def run_app(args: argparse.Namespace) -> int:
     loaded = load_or_exit(args)
+    overrides = chat_overrides(args)
     if loaded.settings.tools.enabled:
         # A bad mcpServers file is a configuration error like any other: one line, exit 2,
         # before the screen opens (not a note in a half-started app).
@@ -29,6 +30,7 @@ def run_app(args: argparse.Namespace) -> int:
     from ..tui.factory import default_services, make_app
 
     services = default_services(loaded)
+    services.chat_overrides = overrides
     services.start_question = " ".join(getattr(args, "question", None) or []).strip() or None
     services.continue_last = bool(getattr(args, "continue_last", False))
     app = make_app(loaded, services)

@@ -23,7 +23,8 @@ from ..messages import ConversationDeleted, ConversationRenamed, OpenConversatio
 from .dialogs import ConfirmScreen, TextInputScreen
 
 if TYPE_CHECKING:
-    from ...core.store import HistoryStore, SearchHit
+    from ...core.protocols import History
+    from ...core.store import SearchHit
 
 _SPACES = re.compile(r"\s+")
 #: How the matched words of a search passage are shown.
@@ -47,7 +48,7 @@ class HistoryScreen(ModalScreen[str | None]):
     HistoryScreen #history-error { color: $error; }
     """
 
-    def __init__(self, store: HistoryStore, clock=time.localtime, start: str | None = None) -> None:
+    def __init__(self, store: History, clock=time.localtime, start: str | None = None) -> None:
         """``start``: ``"search"`` puts the keyboard in the search box, ``"delete_all"`` asks at once."""
         super().__init__()
         self.store = store
