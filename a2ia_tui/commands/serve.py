@@ -23,6 +23,10 @@ _VALUE_FLAGS = {
     "ollama_url": "--ollama-url",
     "config": "--config",
     "mcp_config": "--mcp-config",
+    "system": "--system",
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "max_tokens": "--max-tokens",
 }
 _SWITCHES = {"react": "--react", "no_tools": "--no-tools", "debug": "--debug"}
 
@@ -60,7 +64,7 @@ def app_args(args: argparse.Namespace) -> list[str]:
         value = getattr(args, dest, None)
         if value is not None:
             # a relative path means the same file to the app, which starts in this directory
-            out += [flag, os.path.abspath(value) if dest in ("config", "mcp_config") else value]
+            out += [flag, os.path.abspath(value) if dest in ("config", "mcp_config") else str(value)]
     out += [flag for dest, flag in _SWITCHES.items() if getattr(args, dest, False)]
     return out
 

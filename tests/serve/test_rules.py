@@ -188,10 +188,25 @@ def test_host_rules_and_the_app_command() -> None:
     }
     assert allowed_hosts("10.0.0.5", 8000, "https://gpu.example.org") == {"10.0.0.5:8000", "gpu.example.org"}
     assert allowed_hosts("0.0.0.0", 8000, "http://box:8000") is None  # any name; the token still applies
-    args = parse_args(["--model", "m; rm -rf ~", "--config", "rel.toml", "--no-tools", "serve"])
+    args = parse_args(
+        [
+            "--model",
+            "m; rm -rf ~",
+            "--config",
+            "rel.toml",
+            "--no-tools",
+            "--temperature",
+            "0.2",
+            "--system",
+            "Be $(x)",
+            "serve",
+        ]
+    )
     argv = app_args(args)
     assert argv[:2] == ["--model", "m; rm -rf ~"] and argv[argv.index("--config") + 1].endswith("/rel.toml")
     assert "--no-tools" in argv
+    assert argv[argv.index("--temperature") + 1] == "0.2" and argv[argv.index("--system") + 1] == "Be $(x)"
+    assert parse_args(argv).temperature == 0.2  # the app reads them back as given
     # the shell textual-serve runs it through sees each word quoted
     assert shlex.split(app_command(argv)) == [sys.executable, "-I", "-m", "a2ia_tui", *argv]
 
