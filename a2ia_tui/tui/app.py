@@ -46,7 +46,7 @@ from ..core.errors import A2IAError
 from ..core.redact import redact_text
 from ..core.session import Session
 from ..core.textsafe import printable
-from . import css_cache
+from . import css_cache, startwith
 from .backends import BackendGlue
 from .chats import Chats
 from .commands import A2IACommands
@@ -365,6 +365,7 @@ class A2IAApp(App[int]):
             note=self._note,
             overrides=s.chat_overrides,
         )
+        await startwith.begin(self)  # --continue, a question from the command line
         await self.engine_glue.offer_leftovers()
         try:
             orchestrator = await session.open(s.initial_backend)

@@ -12,7 +12,9 @@ picker is Textual's own "Theme" command. This provider adds:
   the model;
 * ``Copy: last answer`` / ``Copy: code block N`` — to the clipboard (OSC 52, through the
   terminal: works over ssh);
-* ``Chat: TITLE`` — open a saved conversation.
+* ``Chat: TITLE`` — open a saved conversation;
+* ``Saved chats: search`` / ``Saved chats: delete all`` — the saved chats, with the keyboard in
+  the search box, or asking at once whether to delete them all.
 """
 
 from __future__ import annotations
@@ -117,6 +119,18 @@ class A2IACommands(Provider):
                 )
         store = app.services.store
         if store is not None:
+            from .screens import history
+
+            self._items.append(
+                ("Saved chats: search", "Find a saved chat by its text", partial(history.show, app, "search"))
+            )
+            self._items.append(
+                (
+                    "Saved chats: delete all",
+                    "Delete every saved chat (asks first)",
+                    partial(history.show, app, "delete_all"),
+                )
+            )
             try:
                 for info in store.list(limit=50):
                     self._items.append(
@@ -131,7 +145,7 @@ class A2IACommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, cb in self._items:
-            if title.startswith(("Backend:", "Engine:")):
+            if title.startswith(("Backend:", "Engine:", "Saved chats:")):
                 yield DiscoveryHit(title, cb, help=help_text)
 
     async def search(self, query: str) -> Hits:
