@@ -282,7 +282,7 @@ TABLE_HEADER = ("conc", "reqs", "total tok/s", "per-req tok/s", "TTFT p50", "TTF
 
 def table_rows(report: BenchReport) -> list[tuple[str, ...]]:
     """One row of text cells per level (the CLI's table and the app's screen show the same)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for lv in report.levels:
         rows.append(
             (
