@@ -8,6 +8,7 @@ picker is Textual's own "Theme" command. This provider adds:
   opening, with a short timeout; an offline backend simply lists none);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
+* ``Bench: NAME`` — ``a2ia-tui bench`` on a backend, in a panel over the app (screens/bench.py);
 * ``Chat: TITLE`` — open a saved conversation.
 """
 
@@ -48,6 +49,14 @@ class A2IACommands(Provider):
                         partial(app.post_message, SwitchBackend(orch.client.name, m.name)),
                     )
                 )
+        for name in settings.backends:
+            self._items.append(
+                (
+                    f"Bench: {name}",
+                    f"Tokens/s and time to first token of {name} under 1, 2, 4 and 8 concurrent requests",
+                    partial(_open_bench, app, name),
+                )
+            )
         if app.services.engines is not None:
             for name in ("vllm", "local"):
                 self._items.append(
@@ -85,6 +94,12 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def _open_bench(app: object, backend: str) -> None:
+    from .screens.bench import open_bench  # imported when used: most sessions never bench
+
+    open_bench(app, backend)
 
 
 def _plain(text: str) -> str:
