@@ -50,6 +50,15 @@ def test_bundled_model_default_format_gets_the_measured_choice(tmp_path):
     assert f"ReAct: {toolsupport.BUNDLED_MEASURED['react']} of 20" in p.reason
 
 
+def test_the_measured_rule_better_of_the_two_if_at_least_half_else_off():
+    assert toolsupport.measured_choice(react=0, native=8) == "off"  # what SmolLM2-135M did
+    assert toolsupport.measured_choice(react=12, native=8) == "react"
+    assert toolsupport.measured_choice(react=10, native=10) == "react"  # a tie: ReAct needs no server support
+    assert toolsupport.measured_choice(react=3, native=11) == "native"
+    assert toolsupport.measured_choice(react=9, native=9) == "off"
+    assert toolsupport.BUNDLED_MODEL.mode == toolsupport.measured_choice(**toolsupport.BUNDLED_MEASURED)
+
+
 def test_function_calling_format_still_cannot_stream_tool_calls(tmp_path):
     for env in ({"ENGINES__LOCAL__CHAT_FORMAT": "chatml-function-calling"},):
         p = decide(settings_with(tmp_path, **env), client("local"))
