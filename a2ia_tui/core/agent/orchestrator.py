@@ -41,7 +41,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import (
@@ -80,6 +80,9 @@ from .events import (
 from .toolsupport import ToolProtocol
 from .toolsupport import decide as decide_protocol
 
+if TYPE_CHECKING:
+    from ..protocols import ToolHub
+
 DECLINED = "The user declined this tool call."
 DENIED = "This tool is disabled by the user's configuration."
 CANCELLED = "The tool call was cancelled by the user."
@@ -115,7 +118,7 @@ WINDOW_PROBE_S = 5.0
 
 
 class Orchestrator:
-    def __init__(self, client: LLMClient, hub: Any | None, settings: Settings) -> None:
+    def __init__(self, client: LLMClient, hub: ToolHub | None, settings: Settings) -> None:
         self.client = client
         self.hub = hub
         self.settings = settings
