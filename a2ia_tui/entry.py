@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "show the effective settings or where they are read from"),
     "monitor": ("monitor", "print GPU, backend, engine and server metrics (for scripts)"),
     "engine": ("engine", "start, stop and inspect managed engines (vLLM, local llama.cpp)"),
+    "bench": ("bench", "measure a backend's tokens/s and time to first token under concurrent requests"),
     "mcp-server": ("mcp_server", "run the built-in MCP tool server on stdio"),
     "export": ("export", "export a saved conversation to Markdown"),
     "serve": ("serve", "serve the app to a browser (textual-serve), behind a token"),

@@ -605,7 +605,9 @@ class A2IAApp(App[int]):
     def mode_label(self) -> str:
         if not self.services.settings.tools.enabled:
             return "tools: off"
-        mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
+        if self.orchestrator is not None:  # what this backend's model really gets (core.agent.toolsupport)
+            return self.orchestrator.tool_protocol().label
+        mode = self.services.settings.agent.mode
         return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
 
     def action_scroll_chat(self, step: int) -> None:

@@ -8,6 +8,7 @@ picker is Textual's own "Theme" command. This provider adds:
   opening, with a short timeout; an offline backend simply lists none);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
+* ``Bench: NAME`` — ``a2ia-tui bench`` on a backend, in a panel over the app (screens/bench.py);
 * ``Tools: turn off SERVER`` / ``Tool: turn off SERVER/TOOL`` (or on) — what this chat offers
   the model;
 * ``Copy: last answer`` / ``Copy: code block N`` — to the clipboard (OSC 52, through the
@@ -60,6 +61,14 @@ class A2IACommands(Provider):
                         partial(app.post_message, SelectBackend(orch.client.name, m.name)),
                     )
                 )
+        for name in settings.backends:
+            self._items.append(
+                (
+                    f"Bench: {name}",
+                    f"Tokens/s and time to first token of {name} under 1, 2, 4 and 8 concurrent requests",
+                    partial(_open_bench, app, name),
+                )
+            )
         if app.services.engines is not None:
             from ..core.engines.kinds import engine_kinds
 
@@ -169,6 +178,12 @@ def code_blocks(markdown: str) -> list[str]:
     from markdown_it import MarkdownIt
 
     return [t.content for t in MarkdownIt("commonmark").parse(markdown) if t.type in ("fence", "code_block")]
+
+
+def _open_bench(app: object, backend: str) -> None:
+    from .screens.bench import open_bench  # imported when used: most sessions never bench
+
+    open_bench(app, backend)
 
 
 def _plain(text: str) -> str:

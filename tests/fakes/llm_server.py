@@ -50,6 +50,11 @@ ollama: ``POST /api/chat`` (NDJSON with the final statistics line, or one JSON o
 ``GET /api/ps``, ``POST /api/show`` (``model_info["qwen2.context_length"] = max_model_len``),
 ``GET /api/version`` (0.33.0), ``GET /``.
 
+Output length, as the real servers read it: ``max_tokens`` cuts the content (``finish_reason``
+``length``); ``min_tokens`` (openai, vllm: llama-cpp-python and vLLM take it) and, on the vllm
+flavour, ``ignore_eos`` (up to ``max_tokens``) repeat the reply's words until that many are sent;
+Ollama's ``options.num_predict`` cuts (``done_reason`` ``length``). One content event = one token.
+
 Responses use chunked transfer encoding, so ``drop_after`` (closing the socket mid-body) is a real
 protocol-level interruption the client must notice, exactly as when a server process dies.
 """
@@ -121,6 +126,22 @@ def _pieces(text: str, words: int) -> list[str]:
     if words <= 1:
         return toks
     return ["".join(toks[i : i + words]) for i in range(0, len(toks), words)]
+
+
+def _sized(pieces: list[str], low: int | None, high: int | None) -> tuple[list[str], bool]:
+    """The content pieces as a server told a length would send them: repeated up to ``low`` (the
+    end-of-sequence token held back: ``min_tokens``, ``ignore_eos``), cut at ``high``
+    (``max_tokens``, ``num_predict``). Also whether the length limit ended the reply."""
+    out = list(pieces)
+    if low and out and len(out) < low:
+        out = [out[i % len(pieces)] for i in range(low)]
+    if high is not None and len(out) >= high:
+        return out[:high], True
+    return out, False
+
+
+def _int_field(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _norm_calls(calls: list[Any]) -> list[tuple[str, str, dict | None]]:
@@ -578,7 +599,13 @@ class FakeLLMServer:
         # The events are built once per reply and request shape, before the first byte is sent:
         # building 20k of them takes ~0.25 s, which a repeated request (a benchmark's) must not
         # count as the client's time.
-        key = ("openai", model, noise, bool((body.get("stream_options") or {}).get("include_usage")))
+        # Length fields as the real servers read them: max_tokens (both), min_tokens (vLLM and
+        # llama-cpp-python), ignore_eos (vLLM only: generate up to max_tokens).
+        high = _int_field(body.get("max_tokens", body.get("max_completion_tokens")))
+        low = _int_field(body.get("min_tokens"))
+        if self.flavor == "vllm" and body.get("ignore_eos") is True and high is not None:
+            low = high
+        key = ("openai", model, noise, bool((body.get("stream_options") or {}).get("include_usage")), low, high)
         built = self._built.get(key)
         if built is not None and built[0] is reply:
             events, n_tokens = built[1], built[2]
@@ -595,7 +622,8 @@ class FakeLLMServer:
                     )
                 )
                 n_tokens += 1
-            for piece in _pieces(reply.text, reply.chunk_words):
+            text_pieces, cut = _sized(_pieces(reply.text, reply.chunk_words), low, high)
+            for piece in text_pieces:
                 events.append((ev([choice({"content": piece})]), True))
                 n_tokens += 1
             calls = _norm_calls(reply.tool_calls)
@@ -654,7 +682,7 @@ class FakeLLMServer:
                         [
                             choice(
                                 {"content": ""} if noise else {},
-                                "tool_calls" if calls else "stop",
+                                "tool_calls" if calls else ("length" if cut else "stop"),
                             )
                         ]
                     ),
@@ -704,7 +732,8 @@ class FakeLLMServer:
         def line(obj: dict[str, Any]) -> bytes:
             return json.dumps({"model": model, "created_at": stamp, **obj}, ensure_ascii=False).encode() + b"\n"
 
-        key = ("ollama", model)
+        high = _int_field((body.get("options") or {}).get("num_predict"))
+        key = ("ollama", model, high)
         built = self._built.get(key)
         if built is not None and built[0] is reply:  # built once per reply (see _openai_chat)
             events, count, final = built[1], built[2], built[3]
@@ -728,7 +757,8 @@ class FakeLLMServer:
                     )
                 )
                 count += 1
-            for piece in _pieces(reply.text, reply.chunk_words):
+            text_pieces, cut = _sized(_pieces(reply.text, reply.chunk_words), None, high)
+            for piece in text_pieces:
                 events.append(
                     (
                         line(
@@ -780,7 +810,7 @@ class FakeLLMServer:
             final = {
                 "message": {"role": "assistant", "content": ""},
                 "done": True,
-                "done_reason": "stop",
+                "done_reason": "length" if cut else "stop",
                 "total_duration": 2_000_000_000,
                 "load_duration": 1_000_000,
                 "prompt_eval_count": 12,
