@@ -1,4 +1,5 @@
-"""``a2ia-tui engine start|stop|status|logs|command|autotune [vllm|local] [--model M] [--port P]``.
+"""``a2ia-tui engine start|stop|status|logs|command|autotune [vllm|local] [--model M] [--port P]``,
+``a2ia-tui engine pull [MODEL]`` (download a hub model into the cache: commands/pull.py).
 
 ``start`` returns once the engine is ready (exit 0) or failed (exit 1, cause and hint on stderr)
 and leaves it running under its pid file; ``stop`` stops it from any later process; ``command``
@@ -17,8 +18,9 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune"])
-    p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
+    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune", "pull"])
+    # no `choices`: `pull` takes a model id here (commands/pull.py); the others check it in run()
+    p.add_argument("engine", nargs="?", default="vllm", metavar="ENGINE", help="vllm or local; pull: the hub model id")
     p.add_argument("--port", type=int, help="port to serve on")
     p.add_argument(
         "--engine-model",
@@ -51,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from ..core.textsafe import printable
 
     loaded = load_or_exit(args)
+    if args.action == "pull":
+        from .pull import run_pull
+
+        return run_pull(args, loaded)
+    if args.engine not in ("vllm", "local"):
+        print(f"a2ia: unknown engine {args.engine!r} (vllm or local)", file=sys.stderr)
+        return 2
     mgr = EngineManager(loaded.settings, loaded.paths)
     name = args.engine
     if args.action == "command":
