@@ -6,6 +6,7 @@ picker is Textual's own "Theme" command. This provider adds:
 * ``Backend: NAME`` — hot-swap to a configured backend;
 * ``Model: BACKEND/MODEL`` — the models the current backend lists (asked once per palette
   opening, with a short timeout; an offline backend simply lists none);
+* ``Models: manage`` — the models screen (Ollama pull/delete/details, the hub cache);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
 * ``Chat: TITLE`` — open a saved conversation.
@@ -48,6 +49,13 @@ class A2IACommands(Provider):
                         partial(app.post_message, SwitchBackend(orch.client.name, m.name)),
                     )
                 )
+        self._items.append(
+            (
+                "Models: manage",
+                "Ollama's models (pull, delete, details) and the hub cache vLLM reads",
+                partial(open_models, app),
+            )
+        )
         if app.services.engines is not None:
             for name in ("vllm", "local"):
                 self._items.append(
@@ -76,7 +84,7 @@ class A2IACommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, cb in self._items:
-            if title.startswith(("Backend:", "Engine:")):
+            if title.startswith(("Backend:", "Engine:", "Models:")):
                 yield DiscoveryHit(title, cb, help=help_text)
 
     async def search(self, query: str) -> Hits:
@@ -85,6 +93,19 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def open_models(app) -> None:
+    """The models screen, through the sidebar when there is one (it reloads its model list after)."""
+    from .widgets.sidebar import Sidebar
+
+    sidebars = app.query(Sidebar)
+    if sidebars:
+        sidebars.first().open_models()
+        return
+    from .screens.models import ModelsScreen
+
+    app.push_screen(ModelsScreen(app.services))
 
 
 def _plain(text: str) -> str:

@@ -234,3 +234,20 @@ def _kind_text(error: str) -> str:
     if "unauthorized" in e or "401" in e:
         return "gated"
     return "other"
+
+
+def ollama_backend(settings: Any, prefer: str | None = None) -> str | None:
+    """The Ollama backend to manage: ``prefer`` when it is one, else the first configured."""
+    names = [n for n, b in settings.backends.items() if b.kind == "ollama"]
+    if prefer in names:
+        return prefer
+    return names[0] if names else None
+
+
+def for_backend(settings: Any, name: str) -> OllamaModels:
+    """An :class:`OllamaModels` for a configured Ollama backend, with its headers and key."""
+    b = settings.backends[name]
+    headers = dict(b.headers)
+    if b.api_key is not None:
+        headers["Authorization"] = f"Bearer {b.api_key.get_secret_value()}"
+    return OllamaModels(b.base_url or "", headers=headers)
