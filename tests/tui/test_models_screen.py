@@ -167,3 +167,36 @@ async def test_palette_opens_the_models_screen():
         await wait_for(pilot, lambda: isinstance(app.screen, ModelsScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ModelsScreen))
+
+
+async def test_engine_row_shows_the_download_then_ready(fake_hub, tmp_path):
+    """You should see the vLLM row say "downloading 12.3 kB / 205.5 kB (5%)" with its bar while the
+    model's weights arrive from the (fake) hub, then ready."""
+    from a2ia_tui.core.engines.manager import EngineManager
+    from a2ia_tui.tui.widgets.engine_row import EngineRow
+    from tests.core.engines.conftest import free_port, write_wrapper
+
+    _hub, cache, hold = fake_hub
+    env = {
+        "A2IA_ENGINES__VLLM__EXECUTABLE": str(write_wrapper(tmp_path)),
+        "A2IA_ENGINES__VLLM__PORT": str(free_port()),
+        "A2IA_ENGINES__VLLM__MODEL": "org/tiny",
+        "A2IA_ENGINES__STOP_GRACE_S": "3",
+        "A2IA_HOME": str(tmp_path / "home"),
+    }
+    loaded = load_settings(env=env)
+    mgr = EngineManager(loaded.settings, loaded.paths)
+    services = AppServices(loaded=loaded, make_client=lambda n, m: ScriptedClient(name=n, model=m), engines=mgr)
+    app = SidebarApp(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        row = app.query_one("#engine-vllm", EngineRow)
+        start = app.run_worker(mgr.start("vllm"), exit_on_error=False)
+        await wait_for(pilot, lambda: "downloading" in row.info and "%" in row.info, timeout=60)
+        assert row.progress is not None and row.progress < 100
+        hold.set()
+        await wait_for(pilot, lambda: mgr["vllm"].state.status == "ready", timeout=60)
+        await wait_for(pilot, lambda: "downloading" not in row.info)
+        assert hfcache.is_complete("org/tiny", cache_dir=cache)
+        await start.wait()
+        await mgr.stop("vllm")
+    await mgr.aclose()
