@@ -134,8 +134,10 @@ def run(args: argparse.Namespace) -> int:
             last = [""]
 
             def show(n: str, s) -> None:
-                if n == name and s.phase and s.phase != last[0]:
-                    last[0] = s.phase
+                # a download prints a line per 10% (its detail carries the bytes), phases once each
+                key = f"{s.phase}:{int(s.progress * 10)}" if s.phase == "downloading" else s.phase
+                if n == name and s.phase and key != last[0]:
+                    last[0] = key
                     print(
                         f"  {int(s.progress * 100):3d}%  {s.phase}" + (f" — {s.detail}" if s.detail else ""),
                         file=sys.stderr,

@@ -74,9 +74,13 @@ def repo_folder(repo_id: str, cache_dir: Path | None = None) -> Path:
 
 def blob_bytes(repo_id: str, cache_dir: Path | None = None) -> int:
     """Bytes under the model's ``blobs/`` folder, partial downloads included."""
+    return blob_bytes_in(repo_folder(repo_id, cache_dir))
+
+
+def blob_bytes_in(folder: Path) -> int:
     total = 0
     with contextlib.suppress(OSError):
-        with os.scandir(repo_folder(repo_id, cache_dir) / "blobs") as it:
+        with os.scandir(folder / "blobs") as it:
             for entry in it:
                 with contextlib.suppress(OSError):
                     total += entry.stat(follow_symlinks=False).st_size
@@ -126,7 +130,7 @@ def list_cached(cache_dir: Path | None = None) -> list[CachedModel]:
         if repo.repo_type != "model":
             continue
         refs = sorted({ref for rev in repo.revisions for ref in rev.refs})
-        partial = any(p.name.endswith(".incomplete") for p in (repo.repo_path / "blobs").glob("*.incomplete"))
+        partial = any((repo.repo_path / "blobs").glob("*.incomplete"))
         out.append(
             CachedModel(
                 repo_id=repo.repo_id,
@@ -139,6 +143,26 @@ def list_cached(cache_dir: Path | None = None) -> list[CachedModel]:
                 partial=partial,
             )
         )
+    # a download stopped before its first file finished has no snapshot: the library skips the
+    # folder (a warning), but it holds bytes the user may want to delete
+    seen = {m.path for m in out}
+    for folder in cache.glob("models--*--*"):
+        if folder in seen or (folder / "snapshots").is_dir() or not blob_bytes_in(folder):
+            continue
+        if folder.is_dir():
+            org_name = folder.name[len("models--") :].split("--", 1)
+            out.append(
+                CachedModel(
+                    repo_id="/".join(org_name),
+                    size=_tree_bytes(folder),
+                    files=0,
+                    revisions=(),
+                    refs=(),
+                    last_modified=folder.stat().st_mtime,
+                    path=folder,
+                    partial=True,
+                )
+            )
     return sorted(out, key=lambda m: (-m.size, m.repo_id))
 
 

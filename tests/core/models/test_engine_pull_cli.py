@@ -47,3 +47,29 @@ def test_pull_failures_are_one_line(hub_env):
         [sys.executable, "-m", "a2ia_tui.entry", "engine", "start", "nope"], env=env, capture_output=True, text=True
     )
     assert unknown.returncode == 2 and "unknown engine" in unknown.stderr
+
+
+def test_engine_start_prints_the_download(hub_env, tmp_path):
+    from tests.core.engines.conftest import free_port, write_wrapper
+
+    _hub, cache, env = hub_env
+    env = {
+        **env,
+        "A2IA_ENGINES__VLLM__EXECUTABLE": str(write_wrapper(tmp_path)),
+        "A2IA_ENGINES__VLLM__PORT": str(free_port()),
+        "A2IA_ENGINES__STOP_GRACE_S": "3",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "a2ia_tui.entry", "engine", "start", "vllm", "-m", "org/tiny"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        downloading = [ln for ln in done.stderr.splitlines() if "downloading" in ln]
+        assert downloading and all("%" in ln and " / " in ln for ln in downloading[1:]), done.stderr
+        assert hfcache.is_complete("org/tiny", cache_dir=cache)
+    finally:
+        subprocess.run([sys.executable, "-m", "a2ia_tui.entry", "engine", "stop", "vllm"], env=env, timeout=60)

@@ -106,6 +106,8 @@ async def test_cancelling_a_pull_kills_the_child_and_a_later_pull_finishes(held_
         await task
     assert children() - before == set()
     assert not hfcache.is_complete("org/tiny", cache_dir=cache)
+    listed = {m.repo_id: m for m in hfcache.list_cached(cache)}
+    assert listed["org/tiny"].partial  # what the interrupted pull left is listed (and can be deleted)
     hold.set()
     path = await hfcache.pull("org/tiny", cache_dir=cache)
     assert (path / "model.safetensors").read_bytes() == TINY["model.safetensors"]
