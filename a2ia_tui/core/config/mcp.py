@@ -14,7 +14,7 @@ from .fields import Positive, Strict
 
 #: Keys other MCP clients (Claude Desktop, Cursor, VS Code, Cline...) write into server entries
 #: that a2ia-tui accepts and ignores, so a user's existing file works unchanged.
-_FOREIGN_MCP_KEYS = {"autoApprove", "alwaysAllow", "description", "transport", "disabledTools", "note"}
+_FOREIGN_MCP_KEYS = {"autoApprove", "alwaysAllow", "description", "transport", "note"}
 
 
 class MCPServerConfig(Strict):
@@ -29,6 +29,8 @@ class MCPServerConfig(Strict):
     headers: dict[str, str] = field(default_factory=dict)
     type: Literal["stdio", "http", "streamable-http", "streamableHttp", "sse"] | None = None
     disabled: bool = False
+    #: Tools of this server never offered to the model (their names on the server).
+    disabled_tools: list[str] = field(default_factory=list, name="disabledTools")
     timeout: Positive | None = None
 
     def __post_init__(self) -> None:

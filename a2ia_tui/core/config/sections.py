@@ -53,8 +53,20 @@ class AgentSettings(Strict):
     #: fall back to ReAct for a backend that rejects tools.
     mode: Literal["native", "react", "auto"] = "auto"
     max_steps: PositiveInt = 25
+    #: Defaults for every chat; a chat's own settings and the command line's flags override them.
+    #: Unset: not sent (the server's default applies).
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
+    max_tokens: PositiveInt | None = None
+    think: bool | None = None
     system_prompt: str | None = None
+    #: The context window, in tokens, for Ollama (sent as ``num_ctx``: its own default of 2,048
+    #: silently cuts a chat; capped at the model's own maximum). Servers that report their window
+    #: (vLLM's max_model_len) use theirs.
+    context_window: Annotated[int, Meta(ge=256)] = 8192
+    #: When a request would not fit the window: drop the oldest whole turns (the system prompt
+    #: and the last turn stay), or stop and say so.
+    context_overflow: Literal["drop_oldest", "stop"] = "drop_oldest"
     #: Tool results longer than this are truncated for the model (the UI keeps the full text).
     max_tool_result_chars: Annotated[int, Meta(ge=200)] = 20_000
     #: ReAct: how many times a malformed reply is answered with a format reminder.
