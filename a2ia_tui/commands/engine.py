@@ -1,4 +1,5 @@
-"""``a2ia-tui engine start|stop|status|logs|command|autotune [ENGINE] [--model M] [--port P]``.
+"""``a2ia-tui engine start|stop|status|logs|command|autotune [ENGINE] [--model M] [--port P]``,
+``a2ia-tui engine pull [MODEL]`` (download a hub model into the cache: commands/pull.py).
 
 ENGINE is a registered engine kind (:mod:`a2ia_tui.core.engines.kinds`: ``vllm``, ``local``).
 
@@ -20,8 +21,15 @@ import time
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     # The engine kinds come from the registry, read in run(): building the parser imports no engine.
-    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune"])
-    p.add_argument("engine", nargs="?", default=None, help="an engine kind (default: vllm; see `engine status`)")
+    # `pull` takes a hub model id in ENGINE's place (commands/pull.py).
+    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune", "pull"])
+    p.add_argument(
+        "engine",
+        nargs="?",
+        default=None,
+        metavar="ENGINE",
+        help="an engine kind (default: vllm; see `engine status`); pull: the hub model id",
+    )
     p.add_argument("--port", type=int, help="port to serve on")
     p.add_argument(
         "--engine-model",
@@ -56,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
     from ..core.redact import mask_argv
     from ..core.textsafe import printable
 
+    if args.action == "pull":
+        from .pull import run_pull
+
+        return run_pull(args, load_or_exit(args))
     kinds = engine_kinds()
     if args.engine is None:
         args.engine = next(iter(kinds))
@@ -145,8 +157,10 @@ def run(args: argparse.Namespace) -> int:
             last = [""]
 
             def show(n: str, s) -> None:
-                if n == name and s.phase and s.phase != last[0]:
-                    last[0] = s.phase
+                # a download prints a line per 10% (its detail carries the bytes), phases once each
+                key = f"{s.phase}:{int(s.progress * 10)}" if s.phase == "downloading" else s.phase
+                if n == name and s.phase and key != last[0]:
+                    last[0] = key
                     print(
                         f"  {int(s.progress * 100):3d}%  {s.phase}" + (f" — {s.detail}" if s.detail else ""),
                         file=sys.stderr,

@@ -6,6 +6,7 @@ picker is Textual's own "Theme" command. This provider adds:
 * ``Backend: NAME`` — hot-swap to a configured backend;
 * ``Model: BACKEND/MODEL`` — the models the current backend lists (asked once per palette
   opening, with a short timeout; an offline backend simply lists none);
+* ``Models: manage`` — the models screen (Ollama pull/delete/details, the hub cache);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
 * ``Bench: NAME`` — ``a2ia-tui bench`` on a backend, in a panel over the app (screens/bench.py);
@@ -61,6 +62,13 @@ class A2IACommands(Provider):
                         partial(app.post_message, SelectBackend(orch.client.name, m.name)),
                     )
                 )
+        self._items.append(
+            (
+                "Models: manage",
+                "Ollama's models (pull, delete, details) and the hub cache vLLM reads",
+                partial(open_models, app),
+            )
+        )
         for name in settings.backends:
             self._items.append(
                 (
@@ -154,7 +162,7 @@ class A2IACommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, cb in self._items:
-            if title.startswith(("Backend:", "Engine:", "Saved chats:")):
+            if title.startswith(("Backend:", "Engine:", "Saved chats:", "Models:")):
                 yield DiscoveryHit(title, cb, help=help_text)
 
     async def search(self, query: str) -> Hits:
@@ -163,6 +171,19 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def open_models(app) -> None:
+    """The models screen, through the sidebar when there is one (it reloads its model list after)."""
+    from .widgets.sidebar import Sidebar
+
+    sidebars = app.query(Sidebar)
+    if sidebars:
+        sidebars.first().open_models()
+        return
+    from .screens.models import ModelsScreen
+
+    app.push_screen(ModelsScreen(app.services))
 
 
 def _last_answer(app: A2IAApp) -> str:

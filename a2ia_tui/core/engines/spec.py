@@ -85,6 +85,10 @@ class EngineSpec:
     def preflight(self) -> None:
         """Raise EngineStartError when the engine cannot start (missing executable/package)."""
 
+    def hub_model(self) -> str | None:
+        """A Hugging Face hub id to have in the local cache before starting (None: nothing)."""
+        return None
+
     def parse_line(self, line: str) -> Phase | None:
         return None
 

@@ -208,7 +208,9 @@ def _view(engine: str, state: Any) -> dict[str, Any]:
     dot, color = DOTS.get(status, ("?", "#808080"))
     title = Content.assemble((dot + " ", color), (engine_label(engine), "bold"), f"  {status}")
     detail = phase or ""
-    if status == "ready" and url:
+    if status == "starting" and phase == "downloading" and getattr(state, "detail", ""):
+        detail = f"downloading {state.detail}"  # the bytes and percent (core/models/hfcache.py)
+    elif status == "ready" and url:
         detail = url
     elif status == "failed" and phase:
         detail = f"while {phase}"

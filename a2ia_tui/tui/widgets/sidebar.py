@@ -37,7 +37,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import OptionList, Static
+from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.errors import A2IAError, BackendUnreachable
@@ -71,6 +71,7 @@ class Sidebar(VerticalScroll):
     Sidebar > OptionList:focus { border: none; }
     Sidebar > #models { text-wrap: nowrap; text-overflow: ellipsis; }
     Sidebar > #models-note, Sidebar > #engines-note, Sidebar > #mcp { color: $text-muted; height: auto; }
+    Sidebar > #manage-models { color: $text-muted; width: auto; min-width: 0; }
     """
 
     #: Seconds between health checks of every backend.
@@ -126,6 +127,8 @@ class Sidebar(VerticalScroll):
         yield Static("Model", classes="sidebar-heading")
         yield OptionList(id="models")
         yield Static("", id="models-note", markup=False)
+        if self.services is not None:  # pull, delete, details: screens/models.py
+            yield Button("Manage models…", id="manage-models", compact=True)
         yield Static("Engines", classes="sidebar-heading")
         if self.engines is None:
             yield Static("engines are not available", id="engines-note")
@@ -339,6 +342,16 @@ class Sidebar(VerticalScroll):
     def watch_current_model(self, old: str | None, new: str | None) -> None:
         if self.is_mounted and self.models:
             self._highlight_model()
+
+    @on(Button.Pressed, "#manage-models")
+    def open_models(self) -> None:
+        from ..screens.models import ModelsScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed and self.current_backend:
+                self.load_models(self.current_backend)
+
+        self.app.push_screen(ModelsScreen(self.services, backend=self.current_backend), closed)
 
     @on(OptionList.OptionSelected, "#models")
     def _model_chosen(self, event: OptionList.OptionSelected) -> None:
