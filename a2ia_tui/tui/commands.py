@@ -8,6 +8,10 @@ picker is Textual's own "Theme" command. This provider adds:
   opening, with a short timeout; an offline backend simply lists none);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
+* ``Tools: turn off SERVER`` / ``Tool: turn off SERVER/TOOL`` (or on) — what this chat offers
+  the model;
+* ``Copy: last answer`` / ``Copy: code block N`` — to the clipboard (OSC 52, through the
+  terminal: works over ssh);
 * ``Chat: TITLE`` — open a saved conversation.
 """
 
@@ -66,6 +70,49 @@ class A2IACommands(Provider):
                 self._items.append(
                     (f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name))
                 )
+        hub = app.services.hub
+        if hub is not None:
+            off = app.conversation.tools_off
+            servers: dict[str, list[str]] = {}
+            for tool in hub.tools():
+                servers.setdefault(tool.server, []).append(tool.original_name)
+            for server, names in servers.items():
+                verb = "on" if server in off else "off"
+                self._items.append(
+                    (
+                        _plain(f"Tools: turn {verb} {server}"),
+                        _plain(f"Turn all of {server}'s tools {verb} for this chat"),
+                        partial(app.toggle_tools, server),
+                    )
+                )
+                for name in names:
+                    key = f"{server}/{name}"
+                    verb = "on" if key in off else "off"
+                    self._items.append(
+                        (
+                            _plain(f"Tool: turn {verb} {key}"),
+                            _plain(
+                                f"Offer {name} to the model in this chat"
+                                if verb == "on"
+                                else f"Stop offering {name} in this chat"
+                            ),
+                            partial(app.toggle_tools, key),
+                        )
+                    )
+        answer = _last_answer(app)
+        if answer:
+            self._items.append(
+                ("Copy: last answer", "Copy the last answer to the clipboard", partial(app.copy, answer))
+            )
+            for n, block in enumerate(code_blocks(answer), 1):
+                first = block.strip().splitlines()[0] if block.strip() else ""
+                self._items.append(
+                    (
+                        _plain(f"Copy: code block {n}  {first[:40]}"),
+                        f"Copy code block {n} of the last answer",
+                        partial(app.copy, block),
+                    )
+                )
         store = app.services.store
         if store is not None:
             try:
@@ -91,6 +138,21 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def _last_answer(app: A2IAApp) -> str:
+    conversation = app.current_conversation
+    for entry in reversed(conversation.entries if conversation is not None else ()):
+        if entry.message.role == "assistant" and entry.message.content.strip():
+            return entry.message.content
+    return ""
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The fenced and indented code blocks of a Markdown text, as CommonMark reads them."""
+    from markdown_it import MarkdownIt
+
+    return [t.content for t in MarkdownIt("commonmark").parse(markdown) if t.type in ("fence", "code_block")]
 
 
 def _plain(text: str) -> str:
