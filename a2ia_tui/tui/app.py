@@ -74,6 +74,17 @@ class MainScreen(Screen):
     #: Focus the prompt straight away: the default ("*") would focus the sidebar first and
     #: restyle its whole subtree twice before on_mount moves the focus to the prompt.
     AUTO_FOCUS = "#prompt"
+    _resumed = False
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles the whole screen when it resumes, and the first resume comes just
+        # after the app's widgets were mounted, and styled as they mounted, with nothing changed
+        # since (the size classes, the theme and the focus are set before): half of the style
+        # work before the first frame. Handlers run from the subclass up, so Screen's own reads
+        # this. Later resumes (after a dialog, a theme change) restyle as usual.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
 
 class A2IAApp(App[int]):

@@ -19,12 +19,14 @@ def test_tune_gc_freezes_what_is_loaded_and_raises_the_thresholds() -> None:
         gc.set_threshold(*old)
 
 
-async def test_the_start_screen_is_styled_alike_whatever_the_terminal_size(tmp_path) -> None:
-    """The size classes (-medium, -narrow) are set before the first widget is mounted: set by
-    the first Resize, they restyled the whole start screen once more (162 style applications at
-    120x40 against 110 on a wide terminal). So every widget is styled as often at any size: as
-    it mounts and at the screen's first resume (Textual's own); the prompt (focused) and the
-    screen itself may be styled more."""
+async def test_the_start_screen_is_styled_once_whatever_the_terminal_size(tmp_path) -> None:
+    """Every widget of the start screen is styled once, as it mounts:
+    - the size classes (-medium, -narrow) are set before the first widget is mounted (set by the
+      first Resize, they restyled the whole screen a second time: 162 style applications at
+      120x40 against 110 on a wide terminal);
+    - the screen's first resume, just after the widgets mounted, does not restyle them all again
+      (Textual's default; 112 applications at 120x40, 60 with it skipped).
+    The prompt (focused) and the screen itself may be styled twice."""
     from collections import Counter
 
     from textual.css.stylesheet import Stylesheet
@@ -50,15 +52,12 @@ async def test_the_start_screen_is_styled_alike_whatever_the_terminal_size(tmp_p
         finally:
             Stylesheet.apply = real_apply
 
-    wide = None
     for size, size_class in (((160, 50), None), ((120, 40), "-medium"), ((80, 24), "-narrow")):
         counts, classes = await applications(size)
         assert {c for c in classes if c in ("-medium", "-narrow")} == ({size_class} - {None}), classes
         assert {"sidebar", "chat", "trace", "gpu", "status", "footer"} <= set(counts), counts
-        widgets = {name: n for name, n in counts.items() if name not in ("prompt", "_default")}
-        assert max(widgets.values()) <= 2, (size, counts)
-        wide = wide or widgets
-        assert widgets == wide, (size, counts)
+        twice = {name for name, n in counts.items() if n > 1}
+        assert twice <= {"prompt", "_default"}, (size, counts)
 
 
 def test_the_first_frame_loads_no_heavy_library(tmp_path) -> None:

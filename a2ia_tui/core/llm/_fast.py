@@ -1,5 +1,5 @@
 """The streaming hot path's helpers: build :class:`ChatChunk`s without validation (pydantic's
-``model_construct``), and parse a JSON line with orjson, the standard library deciding what it
+``model_construct`` and ``model_copy``), and parse a JSON line with orjson, the standard library deciding what it
 refuses.
 
 Policy: only data the client itself has already checked goes through :func:`stream_chunk` (strings
@@ -96,26 +96,15 @@ def count(what: str, value: object) -> int | None:
     return None
 
 
-#: An assistant message and a chunk with every field given, completed by each builder below
-#: (``model_construct`` sets what it is given, so the fields set are the same for every chunk).
-_MSG: dict[str, Any] = {
-    "role": "assistant",
-    "content": "",
-    "thinking": None,
-    "tool_calls": None,
-    "tool_call_id": None,
-    "tool_name": None,
-}
-_CHUNK: dict[str, Any] = {
-    "model": None,
-    "message": None,
-    "done": False,
-    "done_reason": None,
-    **dict.fromkeys(STATS),
-    "pieces": 1,
-}
-_message = Message.model_construct
-_chunk = ChatChunk.model_construct
+# An assistant message and a chunk with every field set (pydantic's model_construct), copied
+# with the fields of each new chunk (model_copy: public, unvalidated, ~40% cheaper than a
+# model_construct of every field).
+_new_message = Message.model_construct(
+    role="assistant", content="", thinking=None, tool_calls=None, tool_call_id=None, tool_name=None
+).model_copy
+_new_chunk = ChatChunk.model_construct(
+    model=None, message=None, done=False, done_reason=None, **dict.fromkeys(STATS), pieces=1
+).model_copy
 
 
 def text_chunk(model: str | None, content: str, thinking: str | None, pieces: int = 1) -> ChatChunk:
@@ -131,15 +120,8 @@ def known_text_chunk(model: str | None, content: str, thinking: str | None, piec
     """The commonest chunk, on the shortest path: ``content`` and ``thinking`` are known text."""
     if model.__class__ is not str:
         model = None  # a server's "model" of another type is dropped, not carried unvalidated
-    msg = _MSG.copy()
-    msg["content"] = content
-    msg["thinking"] = thinking
-    msg["tool_calls"] = []
-    chunk = _CHUNK.copy()
-    chunk["model"] = model
-    chunk["message"] = _message(**msg)
-    chunk["pieces"] = pieces
-    return _chunk(**chunk)
+    msg = _new_message(update={"content": content, "thinking": thinking, "tool_calls": []})
+    return _new_chunk(update={"model": model, "message": msg, "pieces": pieces})
 
 
 def stream_chunk(
@@ -161,20 +143,13 @@ def stream_chunk(
         thinking = optional_text("reasoning", thinking)
     if done_reason is not None and done_reason.__class__ is not str:
         done_reason = optional_text("done_reason", done_reason) or "stop"
-    msg = _MSG.copy()
-    msg["content"] = content
-    msg["thinking"] = thinking
-    msg["tool_calls"] = tool_calls or []
-    chunk = _CHUNK.copy()
-    chunk["model"] = model
-    chunk["message"] = _message(**msg)
-    chunk["done"] = done
-    chunk["done_reason"] = done_reason
+    msg = _new_message(update={"content": content, "thinking": thinking, "tool_calls": tool_calls or []})
+    fields: dict[str, Any] = {"model": model, "message": msg, "done": done, "done_reason": done_reason}
     if stats:
         g = stats.get
         for k in STATS:
-            chunk[k] = count(k, g(k))
-    return _chunk(**chunk)
+            fields[k] = count(k, g(k))
+    return _new_chunk(update=fields)
 
 
 def take_run(model: str | None, run: list[str]) -> ChatChunk:
