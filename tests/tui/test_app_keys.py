@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from a2ia_tui.core.agent.conversation import Conversation
+from a2ia_tui.core.engines.state import EngineState
 from a2ia_tui.core.llm.scripted import make_call, text_reply
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.store import to_markdown
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.trace import TraceItem
+from tests.fakes.services import FakeEngines
 
 from .app_helpers import LayoutCounter, build_app, idle, send, wait_for
 
@@ -146,17 +148,11 @@ async def test_ctrl_e_exports_markdown() -> None:
         assert f"Exported to {path}" in notes
 
 
-async def test_ctrl_l_opens_the_engine_log_or_says_why() -> None:
+async def test_ctrl_l_opens_the_engine_log() -> None:
     app, _ = build_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+l")
-        await pilot.pause()
-        try:
-            import a2ia_tui.tui.screens.engine_log  # noqa: F401
-        except ImportError:
-            assert any("engine log" in n.message for n in app._notifications)
-        else:
-            assert type(app.screen).__name__ == "EngineLogScreen"
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "EngineLogScreen")
 
 
 async def test_ctrl_q_quits_and_closes_everything() -> None:
@@ -173,24 +169,19 @@ async def test_ctrl_q_quits_and_closes_everything() -> None:
     assert app.return_code == 0
 
 
-class FakeEngines:
+class QuitEngines(FakeEngines):
+    """vLLM runs, managed by this app; closing stops it unless it was left running (detach)."""
+
     def __init__(self) -> None:
+        super().__init__()
+        self._states["vllm"] = EngineState(status="ready", managed=True)
         self.stopped: list[str] = []
         self.detached = False
 
-    def running(self):
-        return ["vllm"]
-
-    def states(self):
-        class S:
-            managed = True
-
-        return {"vllm": S()}
-
-    def detach(self):
+    def detach(self) -> None:
         self.detached = True
 
-    async def aclose(self):
+    async def aclose(self) -> None:
         if not self.detached:
             self.stopped.append("vllm")
 
@@ -198,7 +189,7 @@ class FakeEngines:
 @pytest.mark.parametrize("choice", ["cancel", "leave", "stop"])
 async def test_ctrl_q_with_a_running_engine_asks(choice: str) -> None:
     app, _ = build_app()
-    app.services.engines = engines = FakeEngines()
+    app.services.engines = engines = QuitEngines()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await pilot.press("ctrl+q")
@@ -281,12 +272,21 @@ async def test_large_conversation_mounts_lazily() -> None:
         conv.add(Message(role="assistant", content=f"a{i}"))
     app.services.store.sync(conv)
     async with app.run_test(size=(120, 40)) as pilot:
+
+        def shown() -> list[int]:
+            return [int(u.text[1:]) for u in app.query(UserMessage)]
+
+        def mounted() -> int:
+            return len(app.query(UserMessage)) + len(app.query(AssistantMessage))
+
         await app.open_conversation(conv.id)
-        await pilot.pause()
-        assert len(app.query(UserMessage)) + len(app.query(AssistantMessage)) == PAGE
+        # Only the last page is mounted. (Under load the far-message release may already have
+        # unmounted part of it: hence at most, not exactly.)
+        assert 0 < mounted() <= PAGE and shown()[-1] == 499
+        first = shown()[0]
         app.chat.scroll_home(animate=False)  # scrolling to the top mounts the previous page
-        await wait_for(pilot, lambda: len(app.query(UserMessage)) + len(app.query(AssistantMessage)) == 2 * PAGE)
-        assert app.query(UserMessage)[0].text == f"q{500 - PAGE}"
+        await wait_for(pilot, lambda: shown()[0] < first)
+        assert mounted() <= 2 * PAGE
 
 
 async def test_history_off_is_a_note_and_the_app_runs(tmp_path) -> None:
