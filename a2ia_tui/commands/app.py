@@ -31,6 +31,8 @@ def run_app(args: argparse.Namespace) -> int:
 
     services = default_services(loaded)
     services.chat_overrides = overrides
+    services.start_question = " ".join(getattr(args, "question", None) or []).strip() or None
+    services.continue_last = bool(getattr(args, "continue_last", False))
     app = make_app(loaded, services)
     app.run()
     if getattr(app, "exit_note", None):  # said after the screen is gone, where it can be read

@@ -45,6 +45,7 @@ from ..core.errors import A2IAError
 from ..core.redact import redact_text
 from ..core.session import Session
 from ..core.textsafe import printable
+from . import startwith
 from .backends import BackendGlue
 from .chats import Chats
 from .commands import A2IACommands
@@ -120,6 +121,7 @@ class A2IAApp(App[int]):
         Binding("ctrl+l", "engine_log", "Engine log", priority=True),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
+        Binding("f2", "chat_settings", "Chat settings", priority=True),
         # the chat scrolls from the prompt, which keeps the focus (scrolling keys: not in the
         # footer; a focused list or pane scrolls itself first)
         Binding("pageup", "scroll_chat(-1)", "Scroll up", show=False),
@@ -322,6 +324,7 @@ class A2IAApp(App[int]):
             note=self._note,
             overrides=s.chat_overrides,
         )
+        await startwith.begin(self)  # --continue, a question from the command line
         await self.engine_glue.offer_leftovers()
         try:
             orchestrator = await session.open(s.initial_backend)
@@ -561,7 +564,9 @@ class A2IAApp(App[int]):
     def mode_label(self) -> str:
         if not self.services.settings.tools.enabled:
             return "tools: off"
-        mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
+        if self.orchestrator is not None:  # what this backend's model really gets (core.agent.toolsupport)
+            return self.orchestrator.tool_protocol().label
+        mode = self.services.settings.agent.mode
         return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
 
     def action_scroll_chat(self, step: int) -> None:
@@ -590,6 +595,49 @@ class A2IAApp(App[int]):
         )
         self.status.set(mode=self.mode_label())
         self.notify(f"Tool protocol: {self.mode_label()}")
+
+    def action_chat_settings(self) -> None:
+        """This chat's system prompt, sampling and thinking (applied from the next request)."""
+        from ..core.agent.chat_settings import ChatSettings
+        from .screens.chat_settings import ChatSettingsScreen
+
+        conversation = self.conversation
+        agent = self.services.settings.agent
+        defaults = ChatSettings(
+            system_prompt=agent.system_prompt,
+            temperature=agent.temperature,
+            top_p=agent.top_p,
+            max_tokens=agent.max_tokens,
+            think=agent.think,
+        )
+
+        def done(result: ChatSettings | None) -> None:
+            if result is None or result == conversation.settings:
+                return
+            conversation.settings = result
+            if conversation.entries:  # an empty chat is saved with its first question
+                self.chats.save()
+            shown = ", ".join(f"{k} {v}" for k, v in result.to_dict().items() if k != "system_prompt")
+            if result.system_prompt:
+                shown = "own system prompt" + (f", {shown}" if shown else "")
+            self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
+
+        self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
+
+    def copy(self, text: str) -> None:
+        """To the system clipboard through the terminal (OSC 52; Textual's own way)."""
+        self.copy_to_clipboard(text)
+        lines = text.count("\n") + (not text.endswith("\n"))
+        self.notify(f"Copied {lines} line{'s' if lines != 1 else ''} ({len(text):,} characters)")
+
+    def toggle_tools(self, key: str) -> None:
+        """Turn a server ("name") or one tool ("server/tool") off for this chat, or back on."""
+        conversation = self.conversation
+        conversation.tools_off = conversation.tools_off ^ {key}
+        if conversation.entries:
+            self.chats.save()
+        state = "off" if key in conversation.tools_off else "on"
+        self.notify(f"{printable(key)}: {state} for this chat (from the next request)")
 
     # -- engines (engines.py) ------------------------------------------------------------------
 

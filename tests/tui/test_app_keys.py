@@ -312,7 +312,7 @@ async def test_footer_shows_the_keys_at_once_in_one_order_and_redraws_only_when_
         BINDINGS = (Binding("f5", "noop", "Refresh"),)
 
     app, _ = build_app()
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with app.run_test(size=(170, 40)) as pilot:
         footer = app.query_one(KeyBar)
         described = [k.description for k in footer.keys]
         assert described[:3] == ["Quit", "Stop answer", "New chat"] and "Export" in described
