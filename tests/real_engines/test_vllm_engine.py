@@ -221,10 +221,11 @@ async def test_a_killed_engine_core_is_noticed_with_the_last_lines_of_its_log(sh
     os.kill(core.pid, signal.SIGKILL)
     await until(lambda: manager.states()["vllm"].status == "failed", 180, "the engine noticed as failed")
     failed = manager.states()["vllm"]
-    assert "after it was ready" in failed.cause, failed
-    assert failed.last_lines, failed
+    seen = f"cause: {failed.cause!r}; last lines:\n" + "\n".join(failed.last_lines)
+    assert "after it was ready" in failed.cause, seen
+    assert failed.last_lines, seen
     # the cause quotes the log's last error line, which names the dead engine core
-    assert any(ln.strip() and ln.strip()[:60] in failed.cause for ln in failed.last_lines), failed
+    assert any(ln.strip() and ln.strip()[:60] in failed.cause for ln in failed.last_lines), seen
     row = _view("vllm", failed)
     assert str(row["title"]).endswith("failed") and row["cause"].startswith("cause: "), row
     await manager.stop("vllm")

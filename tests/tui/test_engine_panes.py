@@ -480,7 +480,7 @@ async def test_the_start_form_of_a_cpu_build_counts_ram_and_its_kv_cache_space(t
         assert screen.query_one("#es-row-cpu_kvcache_space_gib").display
         screen.query_one("#es-cpu_kvcache_space_gib", Input).value = "-1"
         await click(pilot, "#es-start")
-        assert text(screen.query_one("#es-error")) == "CPU KV cache (GiB): '-1' is not a positive number"
+        assert text(screen.query_one("#es-error")) == "CPU KV cache (GiB): '-1' is not a whole number ≥ 1"
         screen.query_one("#es-cpu_kvcache_space_gib", Input).value = "2"
         screen.query_one("#es-max_model_len", Input).value = "2048"
         await click(pilot, "#es-start")

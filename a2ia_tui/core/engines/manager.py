@@ -160,12 +160,9 @@ class EngineManager:
     def vllm_device(self) -> str:
         """ "cpu" when ``engines.vllm.device`` says so, or (``auto``) the configured executable runs
         vLLM's CPU build; else "cuda"."""
-        v = self.settings.engines.vllm
-        if v.device != "auto":
-            return v.device
-        from .vllm import is_cpu_build
+        from .vllm import device_of
 
-        return "cpu" if is_cpu_build(v.executable) else "cuda"
+        return device_of(self.settings.engines.vllm)
 
     # -- actions -------------------------------------------------------------------------------
 

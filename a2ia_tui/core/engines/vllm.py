@@ -79,6 +79,29 @@ def is_cpu_build(executable: str) -> bool:
     return False
 
 
+def device_of(v: VLLMEngineSettings) -> str:
+    """ "cpu" when ``engines.vllm.device`` says so or (``auto``) its executable runs a CPU build; else "cuda"."""
+    if v.device != "auto":
+        return v.device
+    return "cpu" if is_cpu_build(v.executable) else "cuda"
+
+
+def cpu_kvcache_env(v: VLLMEngineSettings, environ: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """(environment, notes) for the CPU build's KV cache: the setting, else the user's own
+    ``VLLM_CPU_KVCACHE_SPACE``, else a2ia's default (vLLM's own behaviour without it, reserving
+    ``--gpu-memory-utilization`` × all of the RAM, fails wherever that much is not free)."""
+    from .autotune import CPU_DEFAULT_KVCACHE_GIB
+
+    if v.cpu_kvcache_space_gib:
+        return {"VLLM_CPU_KVCACHE_SPACE": str(v.cpu_kvcache_space_gib)}, []
+    if device_of(v) != "cpu" or "VLLM_CPU_KVCACHE_SPACE" in (os.environ if environ is None else environ):
+        return {}, []
+    return {"VLLM_CPU_KVCACHE_SPACE": str(CPU_DEFAULT_KVCACHE_GIB)}, [
+        f"vLLM's CPU build: KV cache {CPU_DEFAULT_KVCACHE_GIB} GiB (VLLM_CPU_KVCACHE_SPACE; "
+        "set engines.vllm.cpu_kvcache_space_gib to change it)"
+    ]
+
+
 def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
     """(argv, notes). ``overrides`` are field values (e.g. from autotune) applied on top."""
     if overrides:
@@ -147,6 +170,8 @@ def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -
 
 # Startup phases: (regex, phase name, progress). Tolerant: unknown lines never matter.
 _PHASES: list[tuple[LazyPattern, str, float]] = [
+    # the CPU build logs no size, only the time (before the generic "Loading weights" below)
+    (LazyPattern(r"Loading weights took ([\d.]+)\s*s", re.IGNORECASE), "weights loaded", 0.45),
     (
         LazyPattern(
             r"Starting to load model|Loading model from|Loading weights|Loading model weights",
@@ -175,7 +200,7 @@ _PHASES: list[tuple[LazyPattern, str, float]] = [
     ),
     (
         LazyPattern(
-            r"GPU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)",
+            r"[GC]PU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)",
             re.IGNORECASE,
         ),
         "KV cache allocated",
@@ -221,7 +246,8 @@ def parse_phase(line: str) -> Phase | None:
             return Phase(name, 0.15 + 0.3 * pct, f"{m.group(1)}% of checkpoint shards")
         detail = ""
         if name == "weights loaded":
-            detail = f"weights take {m.group(1)} GiB"
+            took = "weights took" in rx.pattern
+            detail = f"weights loaded in {m.group(1)} s" if took else f"weights take {m.group(1)} GiB"
         elif "KV cache" in name and m.lastindex:
             groups = [g for g in m.groups() if g]
             if "concurrency" in rx.pattern:
@@ -235,6 +261,14 @@ def parse_phase(line: str) -> Phase | None:
 
 
 _ERRORS: list[tuple[LazyPattern, str, str]] = [
+    (
+        LazyPattern(
+            r"is less than desired CPU memory utilization|on kv cache allocation is less than requested memory",
+            re.IGNORECASE,
+        ),
+        "not enough free RAM for vLLM's CPU build",
+        "set a smaller engines.vllm.cpu_kvcache_space_gib (VLLM_CPU_KVCACHE_SPACE, whole GiB) or free memory",
+    ),
     (
         LazyPattern(
             r"estimated maximum model length is (\d+)|larger than the maximum number of tokens that can be stored in KV cache",
@@ -331,13 +365,12 @@ class VLLMSpec(EngineSpec):
         return build_argv(self.v)[0]
 
     def notes(self) -> list[str]:
-        return build_argv(self.v)[1]
+        return build_argv(self.v)[1] + cpu_kvcache_env(self.v)[1]
 
     def env(self) -> dict[str, str]:
         key = self.v.api_key
         out = {"VLLM_API_KEY": key.get_secret_value()} if key else {}
-        if self.v.cpu_kvcache_space_gib:
-            out["VLLM_CPU_KVCACHE_SPACE"] = f"{self.v.cpu_kvcache_space_gib:g}"
+        out.update(cpu_kvcache_env(self.v)[0])
         return out
 
     def preflight(self) -> None:

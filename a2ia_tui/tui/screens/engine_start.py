@@ -38,7 +38,7 @@ FIELDS: dict[str, tuple[str, Any, Any, str]] = {
     "gpu_memory_utilization": ("GPU memory utilisation", float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
     "max_model_len": ("max model length (tokens)", int, lambda v: v > 0, "a positive whole number"),
     "tensor_parallel_size": ("tensor parallel size (GPUs)", int, lambda v: v >= 1, "a whole number ≥ 1"),
-    "cpu_kvcache_space_gib": ("CPU KV cache (GiB)", float, lambda v: v > 0, "a positive number"),
+    "cpu_kvcache_space_gib": ("CPU KV cache (GiB)", int, lambda v: v >= 1, "a whole number ≥ 1"),
 }
 #: The fields each kind of vLLM build takes (the CPU build has no GPU memory to share out).
 DEVICE_FIELDS = {
@@ -174,8 +174,7 @@ class EngineStartScreen(ModalScreen[bool]):
             or getattr(v, "tensor_parallel_size", None)
             or 1,
             "cpu_kvcache_space_gib": getattr(v, "cpu_kvcache_space_gib", None)
-            or getattr(proposal, "kv_cache_gib", None)
-            or 4.0,
+            or round(getattr(proposal, "kv_cache_gib", 0) or 4),
         }
         if proposal is not None:
             summary.update(proposal.summary())
