@@ -97,6 +97,8 @@ class Session:
             for name, st in self.hub.states().items():
                 if st.status != "ready":
                     self.note(redact_text(f"[mcp] {name}: {st.status}: {st.reason}"))
+                elif st.note:
+                    self.note(redact_text(f"[mcp] {name}: {st.note}"))
         self.orchestrator = Orchestrator(client, self.hub, self.settings)
         if self.args.debug:
             self.note(f"[debug] backend {self.backend} at {mask_url(client.base_url)}, model {client.model}")

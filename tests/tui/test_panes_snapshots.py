@@ -101,7 +101,7 @@ def feed(engine, lines, status="starting") -> None:
     """Drive the real Engine's state machine with vLLM's real log lines (its own phase parser)."""
     engine._set(status="starting", progress=0.0, phase="launching")
     for line in lines:
-        engine._line(line)
+        engine._log.feed(line)
     if status == "failed":
         cause, hint = engine.spec.explain(list(lines), 1)
         engine._set(status="failed", cause=cause, hint=hint, exit_code=1, last_lines=tuple(lines))

@@ -48,17 +48,20 @@ from ..errors import (
     BackendError,
     BackendHTTPError,
     BackendProtocolError,
+    ContextOverflow,
     StreamInterrupted,
     ToolsUnsupported,
 )
 from ..llm.base import LLMClient
-from ..llm.types import Message, ToolCall, ToolSpec
+from ..llm.types import FunctionCall, Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
 from ..textsafe import scrub
 from ..tools.approval import ApprovalPolicy
 from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
+from .chat_settings import ChatSettings
+from .context import DEFAULT_CHARS_PER_TOKEN, Fit, chars_per_token, fit_context, turns
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -104,6 +107,10 @@ class _Step:
     dropped: int = 0
 
 
+#: How long the first request of a backend waits for it to say its context window.
+WINDOW_PROBE_S = 5.0
+
+
 class Orchestrator:
     def __init__(self, client: LLMClient, hub: Any | None, settings: Settings) -> None:
         self.client = client
@@ -117,12 +124,27 @@ class Orchestrator:
         self.auto_approve = False
         self._react_backends: set[str] = set()
         self._react_seq = 0
+        #: Set from the command line (--system, --temperature, ...): wins over the chat's settings.
+        self.overrides = ChatSettings()
+        self._notes_given: set[str] = set()
+        #: The current chat's switched-off tools ("server" or "server/tool").
+        self._tools_off: frozenset[str] = frozenset()
+        #: (backend, model) -> the window the server reported (None: it does not say).
+        self._windows: dict[tuple[str, str | None], int | None] = {}
+        #: (backend, model) -> characters per token, from the server's usage figures.
+        self._chars_per_token: dict[tuple[str, str | None], float] = {}
 
     # -- configuration -------------------------------------------------------------------------
 
     def set_client(self, client: LLMClient) -> None:
         """Swap the backend between turns; the conversation carries over unchanged."""
         self.client = client
+
+    def chat_settings(self, conversation: Conversation) -> ChatSettings:
+        """What the next request uses: the flags, then the chat's own settings, then the config."""
+        agent = self.settings.agent
+        configured = ChatSettings(system_prompt=agent.system_prompt, temperature=agent.temperature)
+        return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
         return self.mode == "react" or (self.mode == "auto" and self._react_key() in self._react_backends)
@@ -135,13 +157,28 @@ class Orchestrator:
         return self.client.name
 
     def tool_specs(self) -> list[ToolSpec]:
+        """The tools offered to the model: the hub's, less those the current chat turned off."""
         if not self.settings.tools.enabled or self.hub is None:
             return []
-        return self.hub.specs()
+        if not self._tools_off:
+            specs: list[ToolSpec] = self.hub.specs()
+            return specs
+        return [t.spec() for t in self.hub.tools() if not self._is_off(t)]
+
+    def _is_off(self, tool: Any) -> bool:
+        off = self._tools_off
+        return bool(off) and (tool.server in off or f"{tool.server}/{tool.original_name}" in off)
+
+    def _tool(self, name: str) -> Any | None:
+        """The hub's tool of that name, unless the chat turned it off: then, like a name the
+        hub never listed, a call of it is refused and the model is told."""
+        tool = self.hub.tool(name) if self.hub is not None else None
+        return None if tool is None or self._is_off(tool) else tool
 
     # -- the turn ------------------------------------------------------------------------------
 
     async def run_turn(self, conversation: Conversation) -> AsyncIterator[AgentEvent]:
+        self._tools_off = conversation.tools_off
         steps = 0
         format_retries = 0
         while True:
@@ -190,10 +227,45 @@ class Orchestrator:
             async for ev in self._run_calls(conversation, step.calls, react_mode, step.dropped):
                 yield ev
 
+    # -- the context window --------------------------------------------------------------------
+
+    async def context_window(self) -> int | None:
+        """The window the next request must fit, in tokens; None when the server does not say
+        (then nothing is dropped: the server's own answer to an overflow is shown)."""
+        client = self.client
+        key = (client.name, client.model)
+        if key not in self._windows:
+            try:
+                self._windows[key] = await asyncio.wait_for(client.context_length(), WINDOW_PROBE_S)
+            except (A2IAError, TimeoutError):
+                self._windows[key] = None
+        reported = self._windows[key]
+        if client.kind == "ollama":  # the window is ours to choose (num_ctx), up to the model's
+            wanted = self.settings.agent.context_window
+            return min(wanted, reported) if reported else wanted
+        return reported
+
+    def _fit(self, messages: list[Message], tools: list[ToolSpec] | None, window: int, chat: ChatSettings) -> Fit:
+        key = (self.client.name, self.client.model)
+        cpt = self._chars_per_token.get(key, DEFAULT_CHARS_PER_TOKEN)
+        tools_tokens = int(len(json.dumps([t.to_wire() for t in tools or ()])) / cpt)
+        return fit_context(
+            messages,
+            window - tools_tokens,
+            reserve=chat.max_tokens or min(512, window // 8),
+            chars_per_token=cpt,
+            drop_oldest=self.settings.agent.context_overflow == "drop_oldest",
+        )
+
+    def _learn_tokens(self, sent: list[Message], prompt_tokens: int | None) -> None:
+        ratio = chars_per_token(sent, prompt_tokens)
+        if ratio is not None:
+            self._chars_per_token[(self.client.name, self.client.model)] = ratio
+
     # -- streaming one reply -------------------------------------------------------------------
 
     def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
-        system = self.settings.agent.system_prompt
+        system = self.chat_settings(conversation).system_prompt
         msgs: list[Message] = []
         # An interrupted or failed step that produced nothing stays in the conversation for the
         # UI, but an empty assistant message means nothing to the model (and some chat templates
@@ -228,11 +300,38 @@ class Orchestrator:
         client = self.client
         tools = None if react_mode else (self.tool_specs() or None)
         parser = react.ReactStreamParser() if react_mode else None
+        chat = self.chat_settings(conversation)
+        options, note = client.sampling_options(top_p=chat.top_p, max_tokens=chat.max_tokens, think=chat.think)
+        if note and note not in self._notes_given:  # once per backend and session, not every turn
+            self._notes_given.add(note)
+            yield Notice(note)
+        messages = self._messages(conversation, react_mode)
+        window = await self.context_window()
+        if window:
+            fit = self._fit(messages, tools, window, chat)
+            if fit.overflow:
+                what = "The last question alone" if fit.dropped_turns or len(turns(messages)) <= 2 else "This chat"
+                raise ContextOverflow(
+                    f"{what} (about {fit.estimate:,} tokens, with room for the answer) does not fit "
+                    f"{client.name}'s context window of {window:,} tokens; nothing was sent. "
+                    + (
+                        "Shorten it, or raise the window (agent.context_window for Ollama)."
+                        if fit.dropped_turns or self.settings.agent.context_overflow == "drop_oldest"
+                        else 'Start a new chat, or set agent.context_overflow = "drop_oldest".'
+                    )
+                )
+            if fit.dropped_turns:
+                yield Notice(
+                    f"Context: the {fit.dropped_turns} oldest turn(s) are left out of this request to fit "
+                    f"{client.name}'s window of {window:,} tokens; the chat keeps them.",
+                    "warning",
+                )
+                messages = fit.messages
+            if client.kind == "ollama":
+                options["num_ctx"] = window
         meter = self.meter
         meter.start()
-        async for chunk in client.stream_chat(
-            self._messages(conversation, react_mode), tools, temperature=self.settings.agent.temperature
-        ):
+        async for chunk in client.stream_chat(messages, tools, temperature=chat.temperature, options=options or None):
             meter.observe(chunk)
             msg = chunk.message
             if msg.thinking:
@@ -253,6 +352,8 @@ class Orchestrator:
             if chunk.done and chunk.done_reason:
                 step.done_reason = chunk.done_reason
         stats = meter.finish()
+        if stats.exact:
+            self._learn_tokens(messages, stats.prompt_tokens)
         yield Usage(stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, stats.tokens_per_s, stats.exact)
         if step.dropped:
             yield Notice(
@@ -283,7 +384,7 @@ class Orchestrator:
                 self._react_seq += 1
                 call = ToolCall(
                     id=f"react_{self._react_seq}",
-                    function={"name": result.action, "arguments": result.action_input or {}},
+                    function=FunctionCall(name=result.action, arguments=result.action_input or {}),
                 )
                 step.calls.append(call)
                 conversation.add(Message(role="assistant", content=result.thought, tool_calls=[call]), **meta)
@@ -330,7 +431,7 @@ class Orchestrator:
                 break
             if e.meta.extra.get("react_reminder"):
                 used += 1
-        return used < self.settings.agent.react_format_retries
+        return bool(used < self.settings.agent.react_format_retries)
 
     def _record_partial(self, conversation: Conversation, step: _Step, status: str, error: str | None = None) -> None:
         if step.recorded:
@@ -360,7 +461,7 @@ class Orchestrator:
             return (
                 f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
             )
-        tool = self.hub.tool(call.name) if self.hub is not None else None
+        tool = self._tool(call.name)
         if tool is None:
             names = ", ".join(t.name for t in self.hub.tools()) if self.hub is not None else ""
             return f"Error: unknown tool {call.name!r}. Available tools: {names or 'none'}."
@@ -380,7 +481,7 @@ class Orchestrator:
         return None
 
     async def _approve(self, request: ToolCallRequested) -> AsyncIterator[AgentEvent | Approval]:
-        tool = self.hub.tool(request.name) if self.hub is not None else None
+        tool = self._tool(request.name)
         decision, reason = self.approvals.decide(
             request.name,
             original=tool.original_name if tool else None,
@@ -406,10 +507,10 @@ class Orchestrator:
     ) -> AsyncIterator[AgentEvent]:
         results: dict[str, tuple[str, bool, float]] = {}
         runnable: list[ToolCall] = []
-        tasks: dict[asyncio.Task, ToolCall] = {}
+        tasks: dict[asyncio.Task[tuple[str, bool, float]], ToolCall] = {}
         try:
             for call in calls:
-                tool = self.hub.tool(call.name) if self.hub is not None else None
+                tool = self._tool(call.name)
                 request = ToolCallRequested(
                     call.id,
                     call.name,
@@ -438,7 +539,7 @@ class Orchestrator:
                 runnable.append(call)
             for call in runnable:
                 arguments = dict(call.function.arguments)
-                tool = self.hub.tool(call.name) if self.hub is not None else None
+                tool = self._tool(call.name)
                 builtin = bool(tool and tool.server == BUILTIN_NAME)
                 if self.approvals.secret_reason(tool.original_name if tool else None, arguments, builtin):
                     # Allowed (asked, or by policy): the server reads secrets only with this flag.
@@ -464,6 +565,8 @@ class Orchestrator:
 
     async def _call(self, call: ToolCall, arguments: dict[str, Any] | None = None) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
+        # Calls reach here only for tools the hub listed; with no hub every name is refused earlier.
+        assert self.hub is not None
         try:
             result = await self.hub.call(
                 call.name, arguments if arguments is not None else dict(call.function.arguments)
@@ -500,7 +603,7 @@ class Orchestrator:
                     f"\n[Note: your reply asked for {len(calls) + dropped} tool calls; only the first "
                     f"{MAX_CALLS_PER_REPLY} were handled, the other {dropped} were not run.]"
                 )
-            tool = self.hub.tool(call.name) if self.hub is not None else None
+            tool = self._tool(call.name)
             conversation.add(
                 Message(role="tool", content=for_model, tool_call_id=call.id, tool_name=call.name),
                 backend=self.client.name,

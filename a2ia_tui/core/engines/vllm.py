@@ -20,15 +20,12 @@ import msgspec
 from ..childenv import isolated_python
 from ..config import VLLMEngineSettings
 from ..errors import EngineStartError
-from .process import EngineSpec, LazyPattern, Phase
+from .spec import EngineSpec, LazyPattern, Phase
 
 #: Flags removed from vLLM that fail a start when sent; dropped from extra_args with a note.
 REMOVED_FLAGS = {"--swap-space": True}  # flag → takes a value
 
 INSTALL_HINT = "install vLLM with launchers/vllm_setup.sh (or: pip install vllm), or set engines.vllm.executable"
-
-#: Where the CPU build comes from (``launchers/vllm_setup.sh`` installs it on a machine without an NVIDIA GPU).
-CPU_BUILD_HINT = "vLLM's CPU build (launchers/vllm_setup.sh --cpu) runs small models without one"
 
 
 def tool_call_parser_for(model: str) -> str | None:
@@ -322,7 +319,17 @@ _ERRORS: list[tuple[LazyPattern, str, str]] = [
         "CUDA / driver mismatch",
         "update the NVIDIA driver or install a vLLM/PyTorch build for your CUDA version (see docs/vllm.md)",
     ),
+    # last: a more specific cause above wins. The API server exits (code 0) within seconds of it.
+    (
+        LazyPattern(r"EngineDeadError|Engine core proc \S+ died unexpectedly|EngineCore\S* died", re.IGNORECASE),
+        "vLLM's engine core died",
+        "the API server stopped with it; the engine log (ctrl+l) shows what came before "
+        "(a process killed for memory leaves no error: see `dmesg`); start it again",
+    ),
 ]
+
+#: vLLM's log prefix, ``(APIServer pid=7) ERROR 12-06 05:58:49 [async_llm.py:906] ``: not worth a user's line.
+_LOG_PREFIX = LazyPattern(r"^\((?:APIServer|EngineCore\S*|Worker\S*) pid=\d+\)\s+[A-Z]+\s+[\d-]+ [\d:]+ \[[^\]]*\]\s*")
 
 
 def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM") -> tuple[str, str]:
@@ -341,6 +348,8 @@ def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM"
         if re.search(r"(Error|Exception)\b|error:", ln) and "Engine core initialization failed" not in ln
     ]
     last = errors[-1] if errors else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    prefix = _LOG_PREFIX.search(last)
+    last = last[prefix.end() :] if prefix else last
     code = f" with exit code {exit_code}" if exit_code is not None else ""
     return f"{label} exited{code}" + (
         f": {last[:200]}" if last else ""

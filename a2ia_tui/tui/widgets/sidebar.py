@@ -456,4 +456,6 @@ class Sidebar(VerticalScroll):
             if st.reason and st.status != "ready":
                 # an MCP server's stderr or its URL's error: no control sequences, no credentials
                 text.append(printable(redact_text(f"\n  {st.reason}")), style="dim")
+            elif st.status == "ready" and st.note:
+                text.append(printable(f"\n  {st.note}"), style="yellow")
         return text

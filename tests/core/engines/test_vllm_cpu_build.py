@@ -213,3 +213,37 @@ def test_not_enough_free_ram_for_the_cpu_build_is_explained():
     )
     cause, hint = explain_failure([line, "RuntimeError: Engine core initialization failed. See root cause above."], 1)
     assert cause == "not enough free RAM for vLLM's CPU build" and "cpu_kvcache_space_gib" in hint
+
+
+def test_a_dead_engine_core_is_explained_and_its_error_lines_kept_over_the_exit_noise():
+    """What vLLM 0.32's CPU build logs when its engine core is killed: the error, then hundreds
+    of nanobind lines as the API server exits (code 0)."""
+    from a2ia_tui.core.engines.logtail import error_lines
+    from a2ia_tui.core.engines.vllm import explain_failure
+
+    log = [
+        "(APIServer pid=5573) INFO 12-06 05:58:40 [loggers.py:335] Engine 000: Avg prompt throughput: 0.0 tokens/s",
+        "(APIServer pid=5573) ERROR 12-06 05:58:49 [core_client.py:640] Engine core proc EngineCore_DP0 died "
+        "unexpectedly, shutting down client.",
+        "(APIServer pid=5573) ERROR 12-06 05:58:49 [async_llm.py:906] vllm.v1.engine.exceptions.EngineDeadError: "
+        "EngineCore encountered an issue. See stack trace (above) for the root cause.",
+        "INFO:     Shutting down",
+        "nanobind: leaked 514 functions!",
+        *[f' - leaked function "f{i}"' for i in range(40)],
+        "nanobind: this is likely caused by a reference counting issue in the binding code.",
+    ]
+    assert explain_failure(log, 0) == (
+        "vLLM's engine core died",
+        "the API server stopped with it; the engine log (ctrl+l) shows what came before "
+        "(a process killed for memory leaves no error: see `dmesg`); start it again",
+    )
+    shown = error_lines(log)
+    assert shown[-1].endswith("See stack trace (above) for the root cause.") and len(shown) == 3
+    assert error_lines(["a", "b", "c"], 2) == ["b", "c"]  # no error line: the plain tail
+
+
+def test_an_unknown_failure_quotes_the_error_without_vllms_log_prefix():
+    from a2ia_tui.core.engines.vllm import explain_failure
+
+    cause, _ = explain_failure(["(EngineCore pid=9) ERROR 12-06 05:58:49 [core.py:1] ValueError: bad thing"], 1)
+    assert cause == "vLLM exited with exit code 1: ValueError: bad thing"
