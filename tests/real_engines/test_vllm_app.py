@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.real_vllm, pytest.mark.timeout(int(START_TIMEOUT_S) + 
 
 
 def status_text(app: A2IAApp) -> str:
-    return str(app.status.render())
+    return app.status.render_text()
 
 
 async def running_on_server(url: str) -> float | None:
@@ -92,6 +92,8 @@ async def test_start_chat_stop_from_the_app(real_vllm: tuple[Path, Path], tmp_pa
             tree = process_tree(manager.states()["vllm"].pid or 0)
 
             await wait_for(pilot, lambda: idle(app), 60)
+            # back to the prompt, as a user clicks it (the focus is still on the row's buttons)
+            await click(pilot, "#prompt")
             await send(pilot, "Name three fruits.")
             await wait_for(pilot, lambda: app.turn_running, 30)
             await wait_for(pilot, lambda: idle(app), 300)
