@@ -25,6 +25,8 @@ from a2ia_tui.tui.widgets.gpu import GPUPane
 from a2ia_tui.tui.widgets.gpu_card import GPUCard
 from a2ia_tui.tui.widgets.sidebar import Sidebar
 
+from .app_helpers import MiniHub
+
 pytestmark = pytest.mark.timeout(120)
 
 STARTING_LINES = [
@@ -40,15 +42,14 @@ OOM_LINES = [
 ]
 
 
-class StaticHub:
+class StaticHub(MiniHub):
+    """Two servers in fixed states (the sidebar's snapshot)."""
+
     def states(self):
         return {
             "a2ia": ServerState("a2ia", "ready", tool_count=9),
             "time": ServerState("time", "failed", reason="uvx: command not found"),
         }
-
-    def add_listener(self, cb):
-        return lambda: None
 
 
 def sidebar_services(tmp_path) -> AppServices:

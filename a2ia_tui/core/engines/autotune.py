@@ -99,12 +99,17 @@ class Proposal:
     #: "cuda", or "cpu" for vLLM's CPU build (RAM and VLLM_CPU_KVCACHE_SPACE instead of VRAM).
     device: str = "cuda"
 
+    @property
+    def cpu_kvcache_space_gib(self) -> int | None:
+        """The CPU build's KV cache (whole GiB, as ``VLLM_CPU_KVCACHE_SPACE``); None for a GPU."""
+        return round(self.kv_cache_gib) if self.device == "cpu" else None
+
     def overrides(self) -> dict[str, Any]:
         """Field values for ``engines.vllm`` (what Start applies, after the user's edits)."""
         if self.device == "cpu":  # the GPU fields mean nothing to the CPU build with a KV cache size
             if not self.fits:
                 return {}
-            return {"max_model_len": self.max_model_len, "cpu_kvcache_space_gib": round(self.kv_cache_gib)}
+            return {"max_model_len": self.max_model_len, "cpu_kvcache_space_gib": self.cpu_kvcache_space_gib}
         out: dict[str, Any] = {
             "gpu_memory_utilization": self.gpu_memory_utilization,
             "max_model_len": self.max_model_len,

@@ -24,10 +24,14 @@ Policy:
   an unknown role, text that is not UTF-8, fields of the wrong type), with one note per problem in
   ``Conversation.load_notes``; a corrupt row never makes ``load`` or ``list`` fail.
 * The database (and its -wal/-shm files) is 0600; see :mod:`a2ia_tui.core.paths`.
+* Search (:meth:`HistoryStore.search`): an FTS5 index of the messages' text, kept by triggers,
+  plus the titles. Schema version 2 added it; a version-1 database is migrated when opened (the
+  index is built from the messages already there, in one transaction).
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -47,7 +51,7 @@ BUSY_TIMEOUT_S = 5.0
 RETRY_TIMEOUT_S = 0.05
 _ROLES = ("system", "user", "assistant", "tool")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -71,6 +75,29 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, seq);
 """
+
+#: Version 2: the search index over the messages' text (external content: the text is stored once,
+#: in ``messages``; the triggers keep the index in step, cascading deletes included).
+_SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+"""
+#: Marks around the matched words of a search snippet (private-use characters: never in the
+#: stored text's meaning; the saved-chats screen turns them into a highlight).
+MATCH_START, MATCH_END = "\ue000", "\ue001"
+#: Words around a match in a snippet.
+SNIPPET_TOKENS = 10
 
 #: MessageMeta fields kept in the ``meta`` JSON column (row_id is the row's own id).
 _META_FIELDS = (
@@ -97,6 +124,16 @@ class ConversationInfo:
     created_at: float
     updated_at: float
     messages: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A conversation that matches a search, with the best-matching passage of one of its
+    messages (matched words between :data:`MATCH_START` and :data:`MATCH_END`), or ``""`` when
+    only the title matched."""
+
+    info: ConversationInfo
+    snippet: str
 
 
 class HistoryStore:
@@ -126,10 +163,22 @@ class HistoryStore:
             )
             if not ready:
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._set_up()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the history database {self.path}: {_why(exc)}") from exc
+
+    def _set_up(self) -> None:
+        """Create the tables, or bring an older database up to :data:`SCHEMA_VERSION`, in one
+        transaction (a failure leaves the database as it was)."""
+        with _tx(self._db):
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the history database {self.path} was written by a newer a2ia-tui (schema {version})")
+            for statement in _statements(_SCHEMA + _SEARCH_SCHEMA):
+                self._db.execute(statement)
+            if version == 1:  # before search: index the messages already there
+                self._db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -221,6 +270,16 @@ class HistoryStore:
     def delete(self, conversation_id: str) -> None:
         self._exec("DELETE FROM conversations WHERE id=?", (conversation_id,), need_row=conversation_id)
 
+    def delete_all(self) -> int:
+        """Delete every saved conversation (and what waits to be written); returns how many."""
+        self._waiting.clear()
+        try:
+            with _tx(self._db):
+                cur = self._db.execute("DELETE FROM conversations")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
+        return max(cur.rowcount, 0)
+
     # -- reading -------------------------------------------------------------------------------
 
     def list(self, limit: int | None = None) -> list[ConversationInfo]:
@@ -239,6 +298,41 @@ class HistoryStore:
             ]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
+
+    def search(self, text: str, limit: int = 50) -> builtins.list[SearchHit]:
+        """Conversations whose messages contain every word of ``text`` (the last word may be the
+        start of one: ``pyth`` finds "python"), best match first; then those whose title contains
+        ``text``. Any text is a literal search: quotes and FTS5 operators mean nothing special."""
+        words = _words(text)
+        if not words:
+            return []
+        query = " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
+        hits: dict[str, SearchHit] = {}
+        count = "(SELECT COUNT(*) FROM messages x WHERE x.conversation_id=c.id)"
+        try:
+            title_rows = self._db.execute(
+                f"SELECT c.id, c.title, c.created_at, c.updated_at, {count} FROM conversations c "
+                "WHERE c.title LIKE ? ESCAPE '\\' ORDER BY c.updated_at DESC LIMIT ?",
+                ("%" + _like(text.strip()) + "%", limit),
+            ).fetchall()
+            message_rows = self._db.execute(
+                f"SELECT c.id, c.title, c.created_at, c.updated_at, {count}, "
+                f"snippet(messages_fts, 0, ?, ?, '…', {SNIPPET_TOKENS}) "
+                "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                "JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+                (MATCH_START, MATCH_END, query, limit * 20),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot search the history database {self.path}: {_why(exc)}") from exc
+        for i, t, c, u, n, *snippet in [*title_rows, *message_rows]:
+            cid = _text(i)
+            info = ConversationInfo(cid, _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
+            if cid not in hits:
+                hits[cid] = SearchHit(info, _text(snippet[0]) if snippet else "")
+            elif snippet and not hits[cid].snippet:  # the title matched too: keep the passage
+                hits[cid] = SearchHit(info, _text(snippet[0]))
+        return list(hits.values())[:limit]
 
     def resolve(self, prefix: str) -> str:
         """A full conversation id from an id or a unique prefix of one (as ``export`` accepts)."""
@@ -327,6 +421,28 @@ class _tx:  # noqa: N801 - used like a function: `with _tx(db):`
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+
+def _statements(script: str) -> list[str]:
+    """``script``'s statements, for ``execute`` one by one inside a transaction (``executescript``
+    would commit first). Triggers hold ``;`` inside ``BEGIN … END``: split where SQLite says a
+    statement is complete."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return [s for s in out if s]
+
+
+def _words(text: str) -> list[str]:
+    """The search's words, each safe inside an FTS5 string (a double quote is doubled)."""
+    return [w.replace('"', '""') for w in scrub(text).split()]
+
+
+def _like(text: str) -> str:
+    return scrub(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:

@@ -2,17 +2,19 @@
 
 ``EngineStartScreen(services, engine_name)`` is a modal screen in two stages:
 
-1. The form. For vLLM it shows ``engines.proposal("vllm")`` (computed in a thread: it reads the
-   GPUs) as a summary and three editable fields (gpu_memory_utilization, max_model_len,
-   tensor_parallel_size), plus the exact command; for vLLM's CPU build (the proposal's device is
-   "cpu") max_model_len and the CPU KV cache in GiB (``VLLM_CPU_KVCACHE_SPACE``) instead. For the local engine there is nothing to tune:
-   only the command. A "select when ready" switch.
+1. The form: the editable fields of the engine's kind (``EngineKind.form_fields`` in the core's
+   engine registry; vLLM: gpu_memory_utilization, max_model_len, tensor_parallel_size), filled
+   from ``engines.proposal(name)`` for a kind with ``autotune`` (computed in a thread: it reads
+   the GPUs, and shown as a summary) or else from the settings, plus the exact command. Only the
+   fields of the proposal's device show: for vLLM's CPU build, max_model_len and the CPU KV cache
+   in GiB (``VLLM_CPU_KVCACHE_SPACE``). The local engine has no field: only the command. A
+   "select when ready" switch.
 2. Start: the fields are checked (a bad value is a one-line error under the form, nothing is
    lost), then ``engines.start(name, overrides)`` runs in an APP-level worker (group
    "engine-start-<name>"), so closing the screen never cancels a start. The screen follows the
    engine's listener: phase, progress bar, then "ready" (or the cause and hint of a failure).
-   When ready and "select when ready" is on, the app receives ``Sidebar.BackendSelected`` for
-   the engine's backend.
+   When ready and "select when ready" is on, the app receives ``SelectBackend`` for the
+   engine's backend.
 
 Enter in a field (or on Start) starts. A failed start shows the cause and the hint and opens the
 form again, to change a field and start again. Escape / Close leaves the screen; the engine keeps
@@ -31,35 +33,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static, Switch
 
+from ...core.engines.kinds import EngineKind, engine_kind
 from ..services import AppServices
 
-#: The editable autotune fields: name -> (label, parser, check, what a bad value must be).
-FIELDS: dict[str, tuple[str, Any, Any, str]] = {
-    "gpu_memory_utilization": ("GPU memory utilisation", float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-    "max_model_len": ("max model length (tokens)", int, lambda v: v > 0, "a positive whole number"),
-    "tensor_parallel_size": ("tensor parallel size (GPUs)", int, lambda v: v >= 1, "a whole number ≥ 1"),
-    "cpu_kvcache_space_gib": ("CPU KV cache (GiB)", int, lambda v: v >= 1, "a whole number ≥ 1"),
-}
-#: The fields each kind of vLLM build takes (the CPU build has no GPU memory to share out).
-DEVICE_FIELDS = {
-    "cuda": ("gpu_memory_utilization", "max_model_len", "tensor_parallel_size"),
-    "cpu": ("max_model_len", "cpu_kvcache_space_gib"),
-}
 
-
-def parse_overrides(values: dict[str, str]) -> dict[str, Any]:
+def parse_overrides(values: dict[str, str], engine: str = "vllm") -> dict[str, Any]:
     """Field texts -> overrides; raises ValueError with a one-line message naming the field."""
-    out: dict[str, Any] = {}
-    for key, text in values.items():
-        label, parse, ok, must = FIELDS[key]
-        try:
-            value = parse(text.strip())
-        except ValueError:
-            raise ValueError(f"{label}: {text.strip()!r} is not {must}") from None
-        if not ok(value):
-            raise ValueError(f"{label}: {text.strip()!r} is not {must}")
-        out[key] = value
-    return out
+    fields = {f.key: f for f in engine_kind(engine).form_fields}
+    return {key: fields[key].read(text) for key, text in values.items()}
 
 
 class EngineStartScreen(ModalScreen[bool]):
@@ -92,31 +73,30 @@ class EngineStartScreen(ModalScreen[bool]):
         super().__init__()
         self.services = services
         self.engine_name = engine_name
+        self.kind: EngineKind = engine_kind(engine_name)
         self.started = False
         self.proposal: Any = None
         self._unsubscribe: Any = None
-        #: The form's fields for this build of vLLM (the CPU build's once the estimate says so).
-        self.fields: tuple[str, ...] = DEVICE_FIELDS["cuda"]
+        #: The build the form is for: "cuda", or "cpu" once the estimate says vLLM is its CPU build.
+        self.device = "cuda"
 
     @property
     def engines(self) -> Any:
         return getattr(self.services, "engines", None)
 
     def compose(self):
-        label = {"vllm": "vLLM", "local": "the local engine (llama.cpp)"}.get(self.engine_name, self.engine_name)
+        kind = self.kind
         with Vertical():
             yield Static(
-                Content.assemble(f"Start {label}", ("   Enter starts, Escape closes", "$text-muted")), id="es-title"
+                Content.assemble(f"Start {kind.label}", ("   Enter starts, Escape closes", "$text-muted")),
+                id="es-title",
             )
-            yield Static(
-                "estimating what fits on the GPUs…" if self.engine_name == "vllm" else "", id="es-summary", markup=False
-            )
-            if self.engine_name == "vllm":
-                for key, (text, *_rest) in FIELDS.items():
-                    with Horizontal(classes="es-field", id=f"es-row-{key}") as row:
-                        row.display = key in self.fields
-                        yield Label(text)
-                        yield Input("", id=f"es-{key}")
+            yield Static("estimating what fits on the GPUs…" if kind.autotune else "", id="es-summary", markup=False)
+            for field in kind.form_fields:
+                with Horizontal(classes="es-field", id=f"es-row-{field.key}") as row:
+                    row.display = self.device in field.devices
+                    yield Label(field.label)
+                    yield Input("", id=f"es-{field.key}")
             yield Static("", id="es-command", markup=False)
             with Horizontal(id="es-select-row"):
                 yield Switch(value=True, id="es-select")
@@ -143,7 +123,7 @@ class EngineStartScreen(ModalScreen[bool]):
             self._show_state(state)
             self._lock_form()
         self._show_command()
-        if self.engine_name == "vllm":
+        if self.kind.autotune or self.kind.form_fields:
             self.load_proposal()
         elif not self.started:
             self.query_one("#es-start", Button).focus()  # nothing to fill in: Enter starts
@@ -155,48 +135,35 @@ class EngineStartScreen(ModalScreen[bool]):
     @work(group="engine-proposal", exclusive=True, exit_on_error=False)
     async def load_proposal(self) -> None:
         summary = self.query_one("#es-summary", Static)
-        try:
-            proposal = await asyncio.to_thread(self.engines.proposal, "vllm")
-        except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
-            proposal = None
-            summary.update(f"no estimate: {exc}")
+        proposal = None
+        if self.kind.autotune:
+            try:
+                proposal = await asyncio.to_thread(self.engines.proposal, self.engine_name)
+            except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
+                summary.update(f"no estimate: {exc}")
         self.proposal = proposal
-        v = self.services.settings.engines.vllm
-        device = getattr(proposal, "device", "cuda")
-        if device in DEVICE_FIELDS:
-            self.fields = DEVICE_FIELDS[device]
-            for key in FIELDS:
-                self.query_one(f"#es-row-{key}").display = key in self.fields
-        values = {
-            "gpu_memory_utilization": getattr(proposal, "gpu_memory_utilization", None) or v.gpu_memory_utilization,
-            "max_model_len": getattr(proposal, "max_model_len", None) or getattr(v, "max_model_len", None) or 4096,
-            "tensor_parallel_size": getattr(proposal, "tensor_parallel_size", None)
-            or getattr(v, "tensor_parallel_size", None)
-            or 1,
-            "cpu_kvcache_space_gib": getattr(v, "cpu_kvcache_space_gib", None)
-            or round(getattr(proposal, "kv_cache_gib", 0) or 4),
-        }
+        self.device = getattr(proposal, "device", None) or "cuda"
+        for f in self.kind.form_fields:
+            self.query_one(f"#es-row-{f.key}").display = self.device in f.devices
+        configured = self.kind.make_spec(self.services.settings).config
+        values = {f.key: getattr(proposal, f.key, None) or getattr(configured, f.key, None) for f in self.fields()}
         if proposal is not None:
             summary.update(proposal.summary())
         for key, value in values.items():
-            if key not in self.fields:
-                continue
             field = self.query_one(f"#es-{key}", Input)
-            if not field.value:  # never overwrite what the user typed meanwhile
+            if not field.value and value is not None:  # never overwrite what the user typed meanwhile
                 field.value = f"{value:.2f}" if isinstance(value, float) else str(value)
         self._show_command()
 
+    def fields(self) -> list[Any]:
+        """The form fields of this build (``FormField.devices``)."""
+        return [f for f in self.kind.form_fields if self.device in f.devices]
+
     def overrides(self) -> dict[str, Any]:
         """The form's values (raises ValueError with a one-line message)."""
-        if self.engine_name != "vllm":
-            return {}
-        values = {key: self.query_one(f"#es-{key}", Input).value for key in self.fields}
-        out = parse_overrides(values)
-        if (
-            self.proposal is not None
-            and getattr(self.proposal, "device", "cuda") != "cpu"
-            and self.proposal.quantization in ("awq", "gptq", "fp8")
-        ):
+        values = {f.key: self.query_one(f"#es-{f.key}", Input).value for f in self.fields()}
+        out = parse_overrides(values, self.engine_name)
+        if self.device == "cuda" and self.proposal is not None and self.proposal.quantization in ("awq", "gptq", "fp8"):
             out["quantization"] = self.proposal.quantization
         return out
 
@@ -275,11 +242,9 @@ class EngineStartScreen(ModalScreen[bool]):
                 self._unlock_form()
             return
         if select and state.status == "ready":
-            from ..widgets.engine_row import engine_backend, engine_map
-            from ..widgets.sidebar import Sidebar
+            from ..messages import SelectBackend
 
-            backend = engine_backend(engine_map(engines).get(name), name)
-            app.post_message(Sidebar.BackendSelected(backend))
+            app.post_message(SelectBackend(self.kind.backend, checked=True))
 
     def _on_state(self, name: str, state: Any) -> None:
         if name == self.engine_name and self.started and self.is_attached:
