@@ -30,11 +30,11 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .agent.chat_settings import ChatSettings
 from .errors import A2IAError
 from .redact import redact_text
 
 if TYPE_CHECKING:
+    from .agent.chat_settings import ChatSettings
     from .agent.orchestrator import Orchestrator
     from .config import LoadedSettings, Settings
     from .llm.base import LLMClient
@@ -69,7 +69,13 @@ class Session:
     ) -> None:
         self.settings = settings
         #: This run's chat settings from the command line: over every chat's own.
-        self.overrides = overrides or ChatSettings()
+        if overrides is None:
+            # imported here: the app imports this module before its first frame, which loads
+            # no part of the agent (tests/tui/test_app_start.py)
+            from .agent.chat_settings import ChatSettings
+
+            overrides = ChatSettings()
+        self.overrides = overrides
         self.make_client = make_client
         self.engines = engines
         self._make_engines = make_engines

@@ -256,7 +256,10 @@ class Orchestrator:
         key = (client.name, client.model)
         if key not in self._windows:
             try:
-                self._windows[key] = await asyncio.wait_for(client.context_length(), WINDOW_PROBE_S)
+                # (a timeout scope, not wait_for: a client that knows its window answers without
+                # suspending, so the request still leaves before the UI builds its widgets)
+                async with asyncio.timeout(WINDOW_PROBE_S):
+                    self._windows[key] = await client.context_length()
             except (A2IAError, TimeoutError):
                 self._windows[key] = None
         reported = self._windows[key]

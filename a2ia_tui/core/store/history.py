@@ -27,6 +27,9 @@ Policy:
 * Search (:meth:`HistoryStore.search`): an FTS5 index of the messages' text, kept by triggers,
   plus the titles. Schema version 2 added it; a version-1 database is migrated when opened (the
   index is built from the messages already there, in one transaction).
+* A chat's own settings (system prompt, sampling, thinking) and the tools it turned off are a
+  JSON object in ``conversations.settings`` (schema 3; older databases gain the column when
+  opened). Read back, what is invalid is dropped with a note, the rest kept.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..agent.chat_settings import ChatSettings
 from ..agent.conversation import Conversation, Entry, MessageMeta
 from ..errors import StoreError
 from ..llm.types import Message, ToolCall
@@ -51,14 +55,15 @@ BUSY_TIMEOUT_S = 5.0
 RETRY_TIMEOUT_S = 0.05
 _ROLES = ("system", "user", "assistant", "tool")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    settings TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -144,6 +149,8 @@ class HistoryStore:
         self.busy_timeout_s = busy_timeout_s
         #: Conversations with messages not written because the database was locked, by id.
         self._waiting: dict[str, Conversation] = {}
+        #: conversation id -> the settings JSON last written (or read) for it.
+        self._settings_written: dict[str, str | None] = {}
         try:
             if str(path) != ":memory:":
                 # created 0600 before SQLite opens it: SQLite gives -wal/-shm the same mode
@@ -178,6 +185,8 @@ class HistoryStore:
                 self._db.execute(statement)
             if version == 1:  # before search: index the messages already there
                 self._db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+            if version in (1, 2):  # before chat settings
+                self._db.execute("ALTER TABLE conversations ADD COLUMN settings TEXT")
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writing -------------------------------------------------------------------------------
@@ -190,7 +199,10 @@ class HistoryStore:
         When another process holds the database locked past the busy timeout, nothing is lost:
         the conversation waits (see :attr:`waiting`) and this call returns 0; conversations
         already waiting are written first, so messages reach the database in order."""
-        if conversation.entries and any(e.meta.row_id is None for e in conversation.entries):
+        if conversation.entries and (
+            any(e.meta.row_id is None for e in conversation.entries)
+            or self._settings_written.get(conversation.id) != _settings_json(conversation)
+        ):
             self._waiting.setdefault(conversation.id, conversation)
         return self.flush()
 
@@ -233,15 +245,18 @@ class HistoryStore:
 
     def _write(self, conversation: Conversation) -> int:
         new = [(i, e) for i, e in enumerate(conversation.entries) if e.meta.row_id is None]
-        if not new:
+        settings = _settings_json(conversation)
+        # no new message: the row is written again only when the chat's settings changed
+        if not new and (not conversation.entries or self._settings_written.get(conversation.id) == settings):
             return 0
         now = time.time()
         try:
             with _tx(self._db):
                 self._db.execute(
-                    "INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?) "
-                    "ON CONFLICT(id) DO UPDATE SET title=excluded.title, updated_at=excluded.updated_at",
-                    (conversation.id, scrub(conversation.title), conversation.created_at, now),
+                    "INSERT INTO conversations(id, title, created_at, updated_at, settings) VALUES (?,?,?,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET title=excluded.title, updated_at=excluded.updated_at, "
+                    "settings=excluded.settings",
+                    (conversation.id, scrub(conversation.title), conversation.created_at, now, settings),
                 )
                 ids = []
                 for seq, entry in new:
@@ -259,6 +274,7 @@ class HistoryStore:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         for (_seq, entry), row_id in zip(new, ids, strict=True):
             entry.meta.row_id = row_id
+        self._settings_written[conversation.id] = settings
         return len(new)
 
     def rename(self, conversation_id: str, title: str) -> None:
@@ -352,7 +368,7 @@ class HistoryStore:
     def load(self, conversation_id: str) -> Conversation:
         try:
             head = self._db.execute(
-                "SELECT id, title, created_at FROM conversations WHERE id=?", (conversation_id,)
+                "SELECT id, title, created_at, settings FROM conversations WHERE id=?", (conversation_id,)
             ).fetchone()
             if head is None:
                 raise StoreError(f"no saved conversation with id {conversation_id!r}")
@@ -364,6 +380,8 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
         conv = Conversation(id=_text(head[0]), title=_text(head[1]) or "(untitled)", created_at=_number(head[2]))
+        conv.settings, conv.tools_off = _read_settings(head[3], conv.load_notes)
+        self._settings_written[conv.id] = _settings_json(conv)
         for row in rows:
             entry = _entry(row, conv.load_notes)
             if entry is not None:
@@ -421,6 +439,35 @@ class _tx:  # noqa: N801 - used like a function: `with _tx(db):`
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+
+def _settings_json(conversation: Conversation) -> str | None:
+    data: dict[str, Any] = {}
+    if not conversation.settings.is_empty:
+        data["chat"] = conversation.settings.to_dict()
+    if conversation.tools_off:
+        data["tools_off"] = sorted(conversation.tools_off)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None
+
+
+def _read_settings(raw: object, notes: list[str]) -> tuple[ChatSettings, frozenset[str]]:
+    """A chat's saved settings; anything unreadable is a note and is left out."""
+    if raw is None:
+        return ChatSettings(), frozenset()
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        notes.append("chat settings: not readable, ignored")
+        return ChatSettings(), frozenset()
+    settings, problems = ChatSettings.from_dict(data.get("chat"))
+    notes.extend(problems)
+    off = data.get("tools_off", [])
+    if not isinstance(off, list) or not all(isinstance(x, str) for x in off):
+        notes.append("chat settings: tools_off is not a list of names, ignored")
+        off = []
+    return settings, frozenset(scrub(x) for x in off)
 
 
 def _statements(script: str) -> list[str]:

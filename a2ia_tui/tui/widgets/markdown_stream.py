@@ -57,8 +57,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .one_layout import OneLayout
-from .release import forget_painted
+from ..patches import OneLayout, forget_painted
 
 if TYPE_CHECKING:
     from rich.markdown import Markdown as RichMarkdown

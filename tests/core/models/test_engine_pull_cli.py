@@ -46,7 +46,7 @@ def test_pull_failures_are_one_line(hub_env):
     unknown = subprocess.run(
         [sys.executable, "-m", "a2ia_tui.entry", "engine", "start", "nope"], env=env, capture_output=True, text=True
     )
-    assert unknown.returncode == 2 and "unknown engine" in unknown.stderr
+    assert unknown.returncode == 2 and "no engine kind" in unknown.stderr
 
 
 def test_engine_start_prints_the_download(hub_env, tmp_path):
