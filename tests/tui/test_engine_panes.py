@@ -68,6 +68,7 @@ class EngineApp(App):
         sb = Sidebar(self.services)
         sb.current_backend = "ollama"
         yield sb
+        yield Input(id="prompt")  # where the app's chat prompt is
 
     def on_select_backend(self, message: SelectBackend) -> None:
         self.selected.append(message.backend)
@@ -182,6 +183,12 @@ async def test_start_shows_estimate_then_phases_then_ready_and_selects(tmp_path)
         assert "--max-model-len 2048" in " ".join(services.engines["vllm"].spec.argv())  # the edited value was used
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, EngineStartScreen))
+        # the focus went back to the prompt, not to the row whose button now reads Stop: an
+        # Enter meant for the chat stops nothing
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "prompt")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert services.engines.states()["vllm"].status == "ready"
         # Stop asks nothing when no turn runs on it
         await click_button(pilot, app, "vllm", "stop")
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")

@@ -376,13 +376,22 @@ class Sidebar(VerticalScroll):
         if event.action == "start":
             from ..screens.engine_start import EngineStartScreen
 
-            self.app.push_screen(EngineStartScreen(self.services, event.engine))
+            # Closed, the form gives the focus back to the prompt, not to this row: its button
+            # reads Stop by then, and an Enter meant for the chat would stop the engine.
+            self.app.push_screen(EngineStartScreen(self.services, event.engine), callback=self._start_form_closed)
         elif event.action == "stop":
             self.stop_engine(event.engine)
         elif event.action == "log":
             from ..screens.engine_log import EngineLogScreen
 
             self.app.push_screen(EngineLogScreen(self.services, event.engine))
+
+    def _start_form_closed(self, _result: object) -> None:
+        self.call_after_refresh(self._focus_prompt)
+
+    def _focus_prompt(self) -> None:
+        for prompt in self.screen.query("#prompt"):
+            prompt.focus()
 
     @work(group="engine", exclusive=False)
     async def stop_engine(self, name: str) -> None:
