@@ -2,8 +2,8 @@
 
 When a layout gives a widget a new size, Textual also sets the widget's ``virtual_size``, a
 reactive that asks for *another* layout of the whole screen. For a message in the chat that
-second pass re-arranged the screen and repainted the chat once more after every mount and every
-growing frame (~7 ms here each time); the chat itself did the same once its content overflowed
+second pass re-arranges the screen and repaints the chat once more after every mount and every
+growing frame; the chat itself did the same once its content overflowed
 (its virtual size grows with every growing frame). Nothing needs it: the layout that set the
 virtual size has already placed everything with it, anchoring included, and a scroll container's
 scrollbars are updated in the same call (``_scroll_update``), a scrollbar that comes or goes
