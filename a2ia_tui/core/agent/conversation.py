@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..llm.types import Message, ToolCall
+from .chat_settings import ChatSettings
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Conversation:
     created_at: float = field(default_factory=time.time)
     #: What reading it from history had to repair or skip (corrupt rows), one line each.
     load_notes: list[str] = field(default_factory=list)
+    #: This chat's own system prompt, sampling and thinking (saved with it).
+    settings: ChatSettings = field(default_factory=ChatSettings)
 
     @property
     def messages(self) -> list[Message]:

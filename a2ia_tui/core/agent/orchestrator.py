@@ -52,13 +52,14 @@ from ..errors import (
     ToolsUnsupported,
 )
 from ..llm.base import LLMClient
-from ..llm.types import Message, ToolCall, ToolSpec
+from ..llm.types import FunctionCall, Message, ToolCall, ToolSpec
 from ..monitor.tokens import TokenMeter
 from ..textsafe import scrub
 from ..tools.approval import ApprovalPolicy
 from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
+from .chat_settings import ChatSettings
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -117,12 +118,21 @@ class Orchestrator:
         self.auto_approve = False
         self._react_backends: set[str] = set()
         self._react_seq = 0
+        #: Set from the command line (--system, --temperature, ...): wins over the chat's settings.
+        self.overrides = ChatSettings()
+        self._notes_given: set[str] = set()
 
     # -- configuration -------------------------------------------------------------------------
 
     def set_client(self, client: LLMClient) -> None:
         """Swap the backend between turns; the conversation carries over unchanged."""
         self.client = client
+
+    def chat_settings(self, conversation: Conversation) -> ChatSettings:
+        """What the next request uses: the flags, then the chat's own settings, then the config."""
+        agent = self.settings.agent
+        configured = ChatSettings(system_prompt=agent.system_prompt, temperature=agent.temperature)
+        return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
         return self.mode == "react" or (self.mode == "auto" and self._react_key() in self._react_backends)
@@ -137,7 +147,8 @@ class Orchestrator:
     def tool_specs(self) -> list[ToolSpec]:
         if not self.settings.tools.enabled or self.hub is None:
             return []
-        return self.hub.specs()
+        specs: list[ToolSpec] = self.hub.specs()
+        return specs
 
     # -- the turn ------------------------------------------------------------------------------
 
@@ -193,7 +204,7 @@ class Orchestrator:
     # -- streaming one reply -------------------------------------------------------------------
 
     def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
-        system = self.settings.agent.system_prompt
+        system = self.chat_settings(conversation).system_prompt
         msgs: list[Message] = []
         # An interrupted or failed step that produced nothing stays in the conversation for the
         # UI, but an empty assistant message means nothing to the model (and some chat templates
@@ -228,10 +239,15 @@ class Orchestrator:
         client = self.client
         tools = None if react_mode else (self.tool_specs() or None)
         parser = react.ReactStreamParser() if react_mode else None
+        chat = self.chat_settings(conversation)
+        options, note = client.sampling_options(top_p=chat.top_p, max_tokens=chat.max_tokens, think=chat.think)
+        if note and note not in self._notes_given:  # once per backend and session, not every turn
+            self._notes_given.add(note)
+            yield Notice(note)
         meter = self.meter
         meter.start()
         async for chunk in client.stream_chat(
-            self._messages(conversation, react_mode), tools, temperature=self.settings.agent.temperature
+            self._messages(conversation, react_mode), tools, temperature=chat.temperature, options=options or None
         ):
             meter.observe(chunk)
             msg = chunk.message
@@ -283,7 +299,7 @@ class Orchestrator:
                 self._react_seq += 1
                 call = ToolCall(
                     id=f"react_{self._react_seq}",
-                    function={"name": result.action, "arguments": result.action_input or {}},
+                    function=FunctionCall(name=result.action, arguments=result.action_input or {}),
                 )
                 step.calls.append(call)
                 conversation.add(Message(role="assistant", content=result.thought, tool_calls=[call]), **meta)
@@ -330,7 +346,7 @@ class Orchestrator:
                 break
             if e.meta.extra.get("react_reminder"):
                 used += 1
-        return used < self.settings.agent.react_format_retries
+        return bool(used < self.settings.agent.react_format_retries)
 
     def _record_partial(self, conversation: Conversation, step: _Step, status: str, error: str | None = None) -> None:
         if step.recorded:
@@ -406,7 +422,7 @@ class Orchestrator:
     ) -> AsyncIterator[AgentEvent]:
         results: dict[str, tuple[str, bool, float]] = {}
         runnable: list[ToolCall] = []
-        tasks: dict[asyncio.Task, ToolCall] = {}
+        tasks: dict[asyncio.Task[tuple[str, bool, float]], ToolCall] = {}
         try:
             for call in calls:
                 tool = self.hub.tool(call.name) if self.hub is not None else None
@@ -464,6 +480,8 @@ class Orchestrator:
 
     async def _call(self, call: ToolCall, arguments: dict[str, Any] | None = None) -> tuple[str, bool, float]:
         t0 = time.perf_counter()
+        # Calls reach here only for tools the hub listed; with no hub every name is refused earlier.
+        assert self.hub is not None
         try:
             result = await self.hub.call(
                 call.name, arguments if arguments is not None else dict(call.function.arguments)

@@ -115,12 +115,12 @@ def _type_name(schema: Any, depth: int = 0) -> str:
         return "|".join(_TYPES.get(k, str(k)) for k in kind if k != "null") or "null"
     if kind == "array" and "items" in schema:
         return f"list[{_type_name(schema['items'], depth + 1)}]"
-    return _TYPES.get(kind, "any") if isinstance(kind, str) or kind is None else "any"
+    return _TYPES.get(kind, "any") if isinstance(kind, str) else "any"
 
 
 def _one_line(text: Any, limit: int) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # The first sentence of a description: enough to choose a tool, and the prompt stays small.
@@ -214,10 +214,12 @@ def _answer_text(value: Any) -> str:
         return value.strip()
     if isinstance(value, dict):
         for key in _ANSWER_KEYS:
-            if isinstance(value.get(key), str):
-                return value[key].strip()
-        if len(value) == 1 and isinstance(next(iter(value.values())), str):
-            return next(iter(value.values())).strip()
+            text = value.get(key)
+            if isinstance(text, str):
+                return text.strip()
+        only = next(iter(value.values()), None) if len(value) == 1 else None
+        if isinstance(only, str):
+            return only.strip()
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -253,7 +255,7 @@ def _from_object(thought: str, value: dict[str, Any]) -> ReactResult:
     if not isinstance(name, str) or not name.strip():
         return ReactResult("malformed", thought=thought, error="the action name is not a non-empty string")
     name = name.strip()
-    raw = next((value[k] for k in _INPUT_KEYS if k in value), {})
+    raw: Any = next((value[k] for k in _INPUT_KEYS if k in value), {})
     if _FINAL_NAME_RE.fullmatch(name):
         return ReactResult("final", thought=thought, answer=_answer_text(raw))
     return ReactResult("action", thought=thought, action=name, action_input=_as_arguments(raw))

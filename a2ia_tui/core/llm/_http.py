@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -64,7 +64,7 @@ def one_line(text: str, limit: int = 300) -> str:
     return " ".join(text.split())[:limit]
 
 
-def partial_text(parts: list[object]) -> str:
+def partial_text(parts: Sequence[object]) -> str:
     """The text that arrived, for StreamInterrupted. Defensive: a stray value that is not text
     (the checks refuse one before it could be joined) is left out rather than raising here."""
     return "".join(p for p in parts if p.__class__ is str)
@@ -178,7 +178,7 @@ class HTTPBackend:
         except ValueError as exc:
             raise BackendProtocolError(f"{mask_url(url)} answered non-JSON: {resp.text[:120]!r}") from exc
 
-    async def stream_lines(self, path: str, body: dict[str, Any]) -> AsyncIterator[list[str]]:
+    async def stream_lines(self, path: str, body: dict[str, Any]) -> AsyncGenerator[list[str], None]:
         """POST ``body`` and yield the response's complete lines (without ``\n`` / ``\r\n``),
         in batches: one list per network read, so the per-line cost is a plain ``for`` loop.
 

@@ -55,6 +55,20 @@ class LLMClient(ABC):
     @abstractmethod
     async def health(self) -> Health: ...
 
+    def sampling_options(
+        self, *, top_p: float | None = None, max_tokens: int | None = None, think: bool | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """The request ``options`` that carry these values in this server's wire format, and a
+        note when one of them cannot be carried. Unset values are left out. This default is the
+        OpenAI chat completions API, which has no thinking switch."""
+        options: dict[str, Any] = {}
+        if top_p is not None:
+            options["top_p"] = top_p
+        if max_tokens is not None:
+            options["max_tokens"] = max_tokens
+        note = None if think is None else f"{self.name}: this server has no thinking switch; think was not sent"
+        return options, note
+
     async def context_length(self, model: str | None = None) -> int | None:
         """The model's maximum context in tokens, when the server says."""
         return None

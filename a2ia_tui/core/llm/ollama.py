@@ -58,6 +58,19 @@ class OllamaClient(HTTPClient):
         self._ctx_cache: dict[str, int | None] = {}
         self._calls_seen = 0
 
+    def sampling_options(
+        self, *, top_p: float | None = None, max_tokens: int | None = None, think: bool | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        # top_p and num_predict travel in "options"; think is a top-level field (build_request).
+        options: dict[str, Any] = {}
+        if top_p is not None:
+            options["top_p"] = top_p
+        if max_tokens is not None:
+            options["num_predict"] = max_tokens
+        if think is not None:
+            options["think"] = think
+        return options, None
+
     def build_request(
         self,
         messages: Sequence[Message],

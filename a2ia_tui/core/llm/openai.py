@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..errors import BackendProtocolError, BackendUnreachable, StreamInterrupted
 from ..redact import mask_url
@@ -351,7 +351,7 @@ class OpenAIClient(HTTPClient):
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
             raise BackendProtocolError(f"{mask_url(self._backend.url('/chat/completions'))} answered no 'choices'")
         try:
-            data = scrub_obj(data)
+            data = cast(dict[str, Any], scrub_obj(data))
             choice = data["choices"][0] if data["choices"] and isinstance(data["choices"][0], dict) else {}
             msg = choice.get("message") or {}
             if not isinstance(msg, dict):

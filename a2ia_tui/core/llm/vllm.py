@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
@@ -14,6 +15,16 @@ from .types import Health
 
 class VLLMClient(OpenAIClient):
     kind = "vllm"
+
+    def sampling_options(
+        self, *, top_p: float | None = None, max_tokens: int | None = None, think: bool | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        options, _ = super().sampling_options(top_p=top_p, max_tokens=max_tokens)
+        if think is not None:
+            # Read by the chat templates that have the switch (Qwen3, DeepSeek-R1 distills...);
+            # a template without it ignores the variable, which the server cannot tell us.
+            options["chat_template_kwargs"] = {"enable_thinking": think}
+        return options, None
 
     @property
     def root_url(self) -> str:

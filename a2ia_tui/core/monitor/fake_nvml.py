@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -52,7 +53,8 @@ def scenario_path(name_or_path: str | os.PathLike[str]) -> Path:
 
 
 def load_scenario(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
-    return json.loads(scenario_path(name_or_path).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(scenario_path(name_or_path).read_text(encoding="utf-8"))
+    return data
 
 
 @dataclass
@@ -88,7 +90,7 @@ class FakeNVML:
     NVML_CLOCK_SM = pynvml.NVML_CLOCK_SM
     NVML_CLOCK_MEM = pynvml.NVML_CLOCK_MEM
 
-    def __init__(self, scenario: dict[str, Any], *, clock=time.monotonic) -> None:
+    def __init__(self, scenario: dict[str, Any], *, clock: Callable[[], float] = time.monotonic) -> None:
         self.scenario = scenario
         self._clock = clock
         self._t0 = clock()
@@ -108,7 +110,7 @@ class FakeNVML:
     def _dev(self, handle: int) -> dict[str, Any]:
         if not self.initialized:
             raise pynvml.NVMLError(pynvml.NVML_ERROR_UNINITIALIZED)
-        dev = self.scenario["devices"][handle]
+        dev: dict[str, Any] = self.scenario["devices"][handle]
         lost = dev.get("lost_at_tick")
         if lost is not None and self._now_tick() >= lost:
             raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
@@ -138,7 +140,7 @@ class FakeNVML:
         self.initialized = False
 
     def nvmlSystemGetDriverVersion(self) -> str:  # noqa: N802
-        return self.scenario.get("driver", "550.54.15")
+        return str(self.scenario.get("driver", "550.54.15"))
 
     def nvmlDeviceGetCount(self) -> int:  # noqa: N802
         if not self.initialized:
@@ -150,10 +152,10 @@ class FakeNVML:
         return index
 
     def nvmlDeviceGetName(self, h: int) -> str:  # noqa: N802
-        return self._val(h, "name")
+        return str(self._val(h, "name"))
 
     def nvmlDeviceGetUUID(self, h: int) -> str:  # noqa: N802
-        return self._val(h, "uuid", f"GPU-fake-{h}")
+        return str(self._val(h, "uuid", f"GPU-fake-{h}"))
 
     def nvmlDeviceGetMemoryInfo(self, h: int) -> _Memory:  # noqa: N802
         total = int(self._val(h, "memory_total"))

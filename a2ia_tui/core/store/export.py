@@ -41,6 +41,19 @@ def to_markdown(conversation: Conversation) -> str:
         f"_a2ia-tui conversation `{conversation.id}`, started {created}_",
         "",
     ]
+    chat = conversation.settings
+    if not chat.is_empty:
+        # The chat's own settings, so a reader knows what produced the answers below.
+        sampling = ", ".join(
+            f"{k} {('on' if v else 'off') if isinstance(v, bool) else v}"
+            for k, v in chat.to_dict().items()
+            if k != "system_prompt"
+        )
+        out += ["## Chat settings", ""]
+        if sampling:
+            out += [f"- {sampling}", ""]
+        if chat.system_prompt:
+            out += ["System prompt:", "", _fence(chat.system_prompt), ""]
     results = pair_tool_results(conversation.entries)  # by position: call ids repeat across replies
     shown = {id(e) for e in results.values()}
     for n, entry in enumerate(conversation.entries):

@@ -33,8 +33,9 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -54,8 +55,11 @@ RUNS = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_h
 #: Tools the built-in server marks destructive (the approval policy asks before these).
 DESTRUCTIVE_TOOLS = frozenset({"write_file", "edit_file", "run_command"})
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def _plain_errors(fn):
+
+def _plain_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Expected failures (outside the workspace, not found, bad regex...) reach the model as the
     one-line message instead of the SDK's generic 'Error executing tool'."""
     import functools
@@ -71,10 +75,10 @@ def _plain_errors(fn):
             except expected as exc:
                 raise ToolError(_one_line(exc)) from None
 
-        return awrapper
+        return cast("Callable[P, R]", awrapper)
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except expected as exc:
@@ -107,8 +111,8 @@ def build_server(
         "a2ia", instructions=f"File, search and command tools confined to {workspace.root}.", log_level="ERROR"
     )
 
-    def tool(annotations: ToolAnnotations):
-        def register(fn):
+    def tool(annotations: ToolAnnotations) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        def register(fn: Callable[P, R]) -> Callable[P, R]:
             return server.tool(annotations=annotations)(_plain_errors(fn))
 
         return register
@@ -345,7 +349,7 @@ def _secret_rules(config_path: str | None) -> SecretRules:
     try:
         loaded = load_settings(config_path)
     except A2IAError:
-        return SecretRules.from_env(config_file=config_path)
+        return SecretRules.from_env(config_file=Path(config_path) if config_path else None)
     return SecretRules.from_env(history_db=loaded.settings.history.path, config_file=loaded.config_file_used)
 
 
@@ -355,24 +359,15 @@ async def _status(kind: str, config_path: str | None) -> dict[str, Any]:
     from ..config import load_settings
 
     loaded = load_settings(config_path)
-    try:
-        if kind == "gpu":
-            from ..monitor.gpu import read_gpu_status as read  # type: ignore[import-not-found]
-
-            call_args: tuple[Any, ...] = (loaded.settings,)
-        else:
-            from ..engines.status import read_engine_status as read  # type: ignore[import-not-found]
-
-            call_args = (loaded.settings, loaded.paths)
-    except ImportError:
-        what = "GPU monitoring" if kind == "gpu" else "engine management"
-        raise ValueError(f"{what} is not available in this build") from None
     # Both readers are synchronous (NVML calls, HTTP probes with a timeout): run them off the
     # server's event loop so other tool calls are not held up.
-    result = await asyncio.to_thread(read, *call_args)
-    if asyncio.iscoroutine(result):
-        result = await result
-    return result
+    if kind == "gpu":
+        from ..monitor.gpu import read_gpu_status
+
+        return await asyncio.to_thread(read_gpu_status, loaded.settings)
+    from ..engines.status import read_engine_status
+
+    return await asyncio.to_thread(read_engine_status, loaded.settings, loaded.paths)
 
 
 def _command_env() -> dict[str, str]:

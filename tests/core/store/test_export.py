@@ -97,3 +97,16 @@ def test_results_pair_with_their_own_calls_when_ids_repeat() -> None:
     assert "wrote a" in blocks[0] and "contents of a" not in blocks[0]
     assert "contents of a" in blocks[1] and "a b" in blocks[2] and "/home" in blocks[3]
     assert "### Tool result" not in md  # every result under its call, none left over
+
+
+def test_the_chats_own_settings_are_in_the_export():
+    from a2ia_tui.core.agent.chat_settings import ChatSettings
+    from a2ia_tui.core.agent.conversation import Conversation
+    from a2ia_tui.core.store.export import to_markdown
+
+    conv = Conversation(title="t")
+    assert "Chat settings" not in to_markdown(conv)  # nothing set: nothing shown
+    conv.settings = ChatSettings(system_prompt="Answer in ```French```.", temperature=0.2, max_tokens=100, think=False)
+    md = to_markdown(conv)
+    assert "## Chat settings\n\n- temperature 0.2, max_tokens 100, think off\n" in md
+    assert "System prompt:\n\n````\nAnswer in ```French```.\n````" in md

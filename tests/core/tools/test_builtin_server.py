@@ -141,21 +141,6 @@ async def test_engine_status_reports_the_engines(settings, monkeypatch):
     assert data["local"]["status"] == "stopped" and str(local_port) in data["local"]["url"]
 
 
-@pytest.mark.parametrize(
-    ("kind", "module", "what"),
-    [
-        ("gpu", "a2ia_tui.core.monitor.gpu", "GPU monitoring"),
-        ("engine", "a2ia_tui.core.engines.status", "engine management"),
-    ],
-)
-async def test_status_tools_name_a_missing_module(monkeypatch, kind, module, what):
-    from a2ia_tui.core.tools import server
-
-    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail, as in a build without it
-    with pytest.raises(ValueError, match=f"^{what} is not available in this build$"):
-        await server._status(kind, None)
-
-
 async def test_annotations(hub):
     by_name = {t.name: t for t in hub.tools()}
     for name in ("write_file", "edit_file", "run_command"):
