@@ -21,10 +21,10 @@ import json
 import os
 import signal
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
-from .cliargs import add_agent_flags, add_connection_flags, config_error_line, load_or_exit
+from .cliargs import add_agent_flags, add_connection_flags, chat_overrides, config_error_line, load_or_exit
 from .core.agent.conversation import Conversation
 from .core.agent.events import (
     Approval,
@@ -41,7 +41,12 @@ from .core.agent.events import (
 from .core.config import LoadedSettings
 from .core.errors import A2IAError, ConfigError
 from .core.redact import mask_url, redact_text
+from .core.session import Session
 from .core.textsafe import printable
+
+if TYPE_CHECKING:
+    from .core.agent.orchestrator import Orchestrator
+    from .core.protocols import ToolHub
 
 HELP = "/clear  /tools  /model NAME  /backend NAME  /quit"
 
@@ -56,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class Session:
-    """Backend, hub, orchestrator and conversation for one CLI run."""
+class LineSession:
+    """One CLI run: the shared session core (backend, engine, hub, orchestrator) and the
+    conversation, printed as lines."""
 
     def __init__(self, loaded: LoadedSettings, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
         self.loaded = loaded
@@ -65,64 +71,41 @@ class Session:
         self.args = args
         self.out, self.err = out, err
         self.conversation = Conversation()
-        self.hub = None
-        self.orchestrator = None
-        self.backend = ""
-        self.engines = None
+        self.core = Session.from_loaded(
+            loaded, note=lambda text, _level: self.note(text), overrides=chat_overrides(args)
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.core.backend
+
+    @property
+    def orchestrator(self) -> Orchestrator | None:
+        return self.core.orchestrator
+
+    @property
+    def hub(self) -> ToolHub | None:
+        return self.core.hub
 
     def note(self, text: str) -> None:
         # tool names, results and server messages come from outside: no raw control sequences
         print(printable(text), file=self.err, flush=True)
 
     async def open(self) -> None:
-        from .core.agent.orchestrator import Orchestrator
-        from .core.llm.registry import adopt_first_model, make_client, resolve_default_backend
-
-        self.backend = await resolve_default_backend(self.settings)
-        if self.settings.backends[self.backend].kind == "local":
-            await self._ensure_local()
-        client = make_client(self.settings, self.backend)
-        await adopt_first_model(client)  # no --model and none configured: the server's (vLLM serves one)
+        # nothing but the bundled engine could answer a "local" backend here: it must start
+        orch = await self.core.open(require_engine=True)
         if self.settings.tools.enabled:
-            from .core.tools.hub import MCPHub
             from .core.tools.workspace import settings_root_warning
 
             warning = settings_root_warning(self.settings)
             if warning:
                 self.note(f"a2ia-cli: warning: {warning}")
-
-            servers = self.loaded.mcp_servers()
-            self.hub = MCPHub(servers, self.settings, config_file=self.loaded.config_file_used)
-            await self.hub.start()
-            for name, st in self.hub.states().items():
-                if st.status != "ready":
-                    self.note(redact_text(f"[mcp] {name}: {st.status}: {st.reason}"))
-        self.orchestrator = Orchestrator(client, self.hub, self.settings)
+            await self.core.start_hub()  # a server that is not ready, or has a note: a note from the session
         if self.args.debug:
-            self.note(f"[debug] backend {self.backend} at {mask_url(client.base_url)}, model {client.model}")
-
-    async def _ensure_local(self) -> None:
-        """The bundled engine backs the ``local`` backend: start it unless it already answers."""
-        from .core.llm.registry import probe
-
-        ok, _ = await probe(self.settings, self.backend)
-        if ok:
-            return
-        try:
-            from .core.engines.manager import EngineManager  # type: ignore[import-not-found]
-        except ImportError:
-            raise A2IAError("no backend is reachable and the local engine is not available in this build") from None
-        self.note("[engine] nothing reachable: starting the bundled local engine (first start loads the model)…")
-        self.engines = EngineManager(self.settings, self.loaded.paths)
-        await self.engines.start("local")
+            self.note(f"[debug] backend {self.backend} at {mask_url(orch.client.base_url)}, model {orch.client.model}")
 
     async def close(self) -> None:
-        if self.orchestrator is not None:
-            await self.orchestrator.client.aclose()
-        if self.hub is not None:
-            await self.hub.aclose()
-        if self.engines is not None:
-            await self.engines.aclose()
+        await self.core.aclose()
 
     async def turn(self, text: str, ask) -> bool:
         """Run one turn; returns False when it failed."""
@@ -163,7 +146,7 @@ class Session:
         return ok
 
 
-async def _ask_noninteractive(session: Session, ev: ApprovalNeeded) -> Approval:
+async def _ask_noninteractive(session: LineSession, ev: ApprovalNeeded) -> Approval:
     verdict = Approval.ALLOW if session.args.yes else Approval.DENY
     session.note(
         f"[approval] {ev.call.name}: {'approved (--yes)' if session.args.yes else 'declined (no terminal; use --yes)'}"
@@ -282,7 +265,7 @@ def run_prompt(loaded: LoadedSettings, args: argparse.Namespace) -> int:
         return 2
 
     async def main() -> int:
-        session = Session(loaded, args, sys.stdout, sys.stderr)
+        session = LineSession(loaded, args, sys.stdout, sys.stderr)
         try:
             await session.open()
             assert session.orchestrator is not None
@@ -336,7 +319,7 @@ def run_interactive(loaded: LoadedSettings, args: argparse.Namespace) -> int:
 
 
 async def _interactive(loaded: LoadedSettings, args: argparse.Namespace, loop: asyncio.AbstractEventLoop) -> int:
-    session = Session(loaded, args, sys.stdout, sys.stderr)
+    session = LineSession(loaded, args, sys.stdout, sys.stderr)
     reader = LineReader(loop)
     turn: list[asyncio.Task] = []
     prompt_wait: list[asyncio.Task] = []
@@ -423,9 +406,7 @@ def _restore_tty(state: Any) -> None:
         termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, state)
 
 
-async def _command(session: Session, line: str) -> bool:
-    from .core.llm.registry import adopt_first_model, make_client
-
+async def _command(session: LineSession, line: str) -> bool:
     cmd, _, arg = line.partition(" ")
     arg = arg.strip()
     orch = session.orchestrator
@@ -443,25 +424,19 @@ async def _command(session: Session, line: str) -> bool:
         if not tools:
             session.note("no tools")
     elif cmd == "/model" and arg:
-        client = make_client(session.settings, session.backend, model=arg)
-        await orch.client.aclose()
-        orch.set_client(client)
+        await session.core.use(session.backend, session.core.make_client(session.backend, arg), adopt_model=False)
         session.note(f"model: {arg}")
     elif cmd == "/backend" and arg:
         if arg not in session.settings.backends:
             session.note(f"no backend named {arg!r} (have: {', '.join(session.settings.backends)})")
             return True
-        client = make_client(session.settings, arg)
-        health = await client.health()
-        if not health.ok:
-            session.note(f"{arg} is offline: {health.detail}")
+        client, ok, why = await session.core.check(arg, timeout_s=None)
+        if not ok:
+            session.note(f"{arg} is offline: {why}")
             await client.aclose()
             return True
-        await adopt_first_model(client)
-        await orch.client.aclose()
-        orch.set_client(client)
-        session.backend = arg
-        session.note(f"backend: {arg} ({health.detail}); the conversation carries over")
+        await session.core.use(arg, client)
+        session.note(f"backend: {arg} ({why}); the conversation carries over")
     else:
         session.note(HELP)
     return True

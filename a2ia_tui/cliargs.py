@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .core.config import LoadedSettings, load_settings
 from .core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from .core.agent.chat_settings import ChatSettings
 
 
 def add_connection_flags(parser: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
@@ -28,6 +31,30 @@ def add_agent_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--react", action="store_true", help="use the ReAct text protocol instead of native tool calls")
     g.add_argument("--no-tools", action="store_true", help="offer no tools to the model")
     g.add_argument("--debug", action="store_true", help="verbose logging")
+    g = parser.add_argument_group("this run's chat settings (over a chat's own and the config's)")
+    g.add_argument("--system", metavar="TEXT", help="system prompt")
+    g.add_argument("--temperature", metavar="T", type=float, help="sampling temperature, 0-2")
+    g.add_argument("--top-p", metavar="P", type=float, help="nucleus sampling, 0-1")
+    g.add_argument("--max-tokens", metavar="N", type=int, help="longest answer, in tokens")
+
+
+def chat_overrides(args: argparse.Namespace) -> ChatSettings:
+    """The chat settings given on the command line; out of range: one line, exit 2."""
+    from .core.agent.chat_settings import ChatSettings, ChatSettingsError
+
+    values = {
+        "system_prompt": getattr(args, "system", None),
+        "temperature": getattr(args, "temperature", None),
+        "top_p": getattr(args, "top_p", None),
+        "max_tokens": getattr(args, "max_tokens", None),
+    }
+    try:
+        return ChatSettings(**values)
+    except ChatSettingsError as exc:
+        field, _, problem = str(exc).partition(": ")
+        flag = "--system" if field == "system_prompt" else "--" + field.replace("_", "-")
+        print(config_error_line(ConfigError("command line", flag, problem)), file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:

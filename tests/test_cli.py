@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -311,3 +312,51 @@ def test_without_a_model_the_servers_own_is_used(tmp_path):
     assert proc.stdout.strip() == "Hello."
     models = [r.body.get("model") for r in srv.requests if r.path == "/v1/chat/completions"]
     assert models == ["Qwen/Qwen2.5-7B-Instruct-AWQ"]
+
+
+def test_disabled_tools_are_not_offered_and_an_unknown_name_is_a_note(tmp_path, workspace):
+    import json
+
+    mcp = tmp_path / "mcp.json"
+    toy = Path(__file__).resolve().parent / "fakes" / "mcp_servers" / "toy_server.py"
+    entry = {"command": sys.executable, "args": [str(toy)], "disabledTools": ["echo", "nosuch"]}
+    mcp.write_text(json.dumps({"mcpServers": {"toy": entry}}), encoding="utf-8")
+    with FakeLLMServer("vllm", [Reply(text="fine")]).threaded() as srv:
+        proc = run_cli(
+            *("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model"),
+            *("--mcp-config", str(mcp), "-p", "hi"),
+            env={"A2IA_TOOLS__WORKSPACE": str(workspace)},
+        )
+        offered = {t["function"]["name"] for t in srv.requests[-1].body.get("tools", [])}
+    assert proc.returncode == 0, proc.stderr
+    assert "add" in offered and "echo" not in offered
+    assert "MCP server toy: disabledTools names no tool of this server: 'nosuch'" in proc.stderr
+
+
+def test_chat_flags_are_sent_exactly_and_unset_ones_are_not(workspace):
+    with FakeLLMServer("vllm", [Reply(text="one"), Reply(text="two")]).threaded() as srv:
+        base = ("--backend", "vllm", "--vllm-url", srv.url, "--model", "fake-model", "--no-tools")
+        proc = run_cli(
+            *base,
+            *("--system", "Answer in French.", "--temperature", "0.3", "--top-p", "0.8", "--max-tokens", "50"),
+            *("-p", "hi"),
+            env={"A2IA_AGENT__TEMPERATURE": "1.5", "A2IA_AGENT__SYSTEM_PROMPT": "from config"},
+        )
+        assert proc.returncode == 0, proc.stderr
+        body = srv.requests[-1].body
+        assert body["temperature"] == 0.3 and body["top_p"] == 0.8 and body["max_tokens"] == 50
+        assert body["messages"][0] == {"role": "system", "content": "Answer in French."}
+        proc = run_cli(*base, "-p", "hi", env={})
+        assert proc.returncode == 0, proc.stderr
+        body = srv.requests[-1].body
+        assert not {"temperature", "top_p", "max_tokens"} & body.keys()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "problem"),
+    [("--temperature", "3", "3.0 is outside 0..2"), ("--top-p", "-1", "-1.0 is outside 0..1")],
+)
+def test_a_chat_flag_out_of_range_is_one_line_and_exit_2(flag, value, problem):
+    proc = run_cli("--backend", "vllm", "--vllm-url", "http://127.0.0.1:9/v1", flag, value, "-p", "hi", env={})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"a2ia: configuration error: command line: {flag}: {problem}"]

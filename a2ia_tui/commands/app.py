@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cliargs import load_or_exit
+from ..cliargs import chat_overrides, load_or_exit
 
 
 def run_app(args: argparse.Namespace) -> int:
     loaded = load_or_exit(args)
+    overrides = chat_overrides(args)
     if loaded.settings.tools.enabled:
         # A bad mcpServers file is a configuration error like any other: one line, exit 2,
         # before the screen opens (not a note in a half-started app).
@@ -26,9 +27,11 @@ def run_app(args: argparse.Namespace) -> int:
     from ..core.engines.manager import EngineManager
 
     EngineManager.install_signal_handlers()
-    from ..tui.factory import make_app
+    from ..tui.factory import default_services, make_app
 
-    app = make_app(loaded)
+    services = default_services(loaded)
+    services.chat_overrides = overrides
+    app = make_app(loaded, services)
     app.run()
     if getattr(app, "exit_note", None):  # said after the screen is gone, where it can be read
         print(f"a2ia: {app.exit_note}", file=sys.stderr)

@@ -77,6 +77,10 @@ class BackendProtocolError(BackendError):
     """The backend's answer is not in the expected wire format."""
 
 
+class ContextOverflow(BackendError):
+    """The request would not fit the model's context window (checked before it is sent)."""
+
+
 class StreamInterrupted(BackendError):
     """The stream ended early (connection dropped, server died, error line mid-stream)."""
 

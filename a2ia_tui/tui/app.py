@@ -1,4 +1,4 @@
-"""The a2ia-tui application: layout, keys, the turn worker, hot-swap, start-up and quitting.
+"""The a2ia-tui application: the layout, the keys, start-up and quitting.
 
 Layout (left to right): sidebar | chat + prompt | trace over GPU; the status bar and the
 footer at the bottom. Below 100 columns the sidebar and the GPU pane are hidden (ctrl+b /
@@ -6,68 +6,77 @@ ctrl+g still show them) and only one side of the chat has panes, the side last a
 80x24 stays usable.
 
 Start-up policy: the first frame is drawn before anything slow happens; then a start-up
-worker resolves the backend (``default_backend = auto`` probes the configured servers; with
-none reachable it starts the bundled local engine when ``engines.autostart_local``), builds
-the orchestrator, and starts the MCP hub and the metrics poller in the background. A message
+worker opens the session core (``core/session.py``, shared with a2ia-cli: resolve the backend,
+start the bundled local engine when nothing answers, choose the model, build the
+orchestrator) and starts the MCP hub and the metrics poller in the background. A message
 typed meanwhile waits for the orchestrator, and for MCP servers still starting.
 
-Turns: the prompt's ``Sent`` starts ONE exclusive worker (group "turn") that iterates
-``orchestrator.run_turn(conversation)`` and maps events to widgets (text → the answer's
-Markdown stream, batched at 10 frames/s, fewer in a flood; tool events → trace items; usage →
-status bar; an approval request shows the trace if it is hidden, and takes the keyboard only
-when no key meant for the prompt can land on it: see :meth:`A2IAApp._offer_approval`).
-Escape cancels it; the orchestrator keeps the partial answer marked ``interrupted``. Every
-finished message is written to the history store as soon as the orchestrator appends it.
+The rest lives beside this module, one job each, and the app's keys and messages call it:
 
-Hot-swap: switching backend between turns replaces the orchestrator's client (a health check
-first: an offline backend is only selected after the user has seen why it is offline and
-confirmed); during a turn the app asks whether to cancel it. The conversation carries over and
-the chat notes the change.
+- ``turn.py``: a turn's events mapped to widgets (the prompt's ``Sent`` starts ONE exclusive
+  worker, group "turn"; Escape cancels it and the orchestrator keeps the partial answer
+  marked ``interrupted``);
+- ``chats.py``: saving as it goes, new, open, export, renamed and deleted chats;
+- ``backends.py``: switching backend or model, the status bar's backend fields, vLLM's /metrics;
+- ``engines.py``: engines left by a crashed session, Start / Stop / Log, engines at quitting.
+
+Errors: expected failures are A2IAErrors, handled where they happen; anything else a worker
+raises reaches :meth:`A2IAApp.on_worker_state_changed`, the one boundary, which says it in one
+line and keeps the app running.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual._compositor import Compositor
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Container, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.timer import Timer
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from ..core.errors import A2IAError
+from ..core.redact import redact_text
+from ..core.session import Session
+from ..core.textsafe import printable
 from . import css_cache
+from .backends import BackendGlue
+from .chats import Chats
 from .commands import A2IACommands
+from .engines import EngineGlue
 from .gctune import collect_young
-from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SwitchBackend
+from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SelectBackend
 from .services import AppServices
-from .widgets.chat import AssistantMessage, ChatView
+from .widgets.chat import ChatView
+from .widgets.gpu import GPUPane
 from .widgets.keybar import KeyBar
 from .widgets.prompt import Prompt
+from .widgets.sidebar import Sidebar
 from .widgets.status import StatusBar
 from .widgets.trace import REACH_KEY, KeyQuiet, TraceItem, TracePane
 
+if TYPE_CHECKING:
+    from ..core.agent.conversation import Conversation
+    from ..core.agent.events import ApprovalNeeded
+    from ..core.agent.orchestrator import Orchestrator
+    from ..core.llm.base import LLMClient
+    from ..core.protocols import EngineControl, ToolHub
+    from .screens.dialogs import ConfirmScreen
+
 NARROW = 100
 WIDE = 140  # from here the side panes have their full widths
-HEALTH_TIMEOUT_S = 3.0
-#: During a stream, hand the event loop to the UI at least once per this many text deltas.
-YIELD_EVERY = 32
 #: Seconds after a turn before its garbage is collected (see A2IAApp._idle_gc).
 TURN_GC_DELAY_S = 0.3
-#: How often messages waiting for a locked history database are retried.
-HISTORY_RETRY_S = 2.0
-
-
-def _lists_model(models: list[str], model: str) -> bool:
-    """Whether a server's model list has ``model``; Ollama names a model without a tag as
-    ``NAME:latest``."""
-    return model in models or (":" not in model and f"{model}:latest" in models)
+#: The lines the app's boundary showed (see A2IAApp.on_worker_state_changed): the tests assert it
+#: stays empty, so a bug a worker hit never passes unnoticed.
+reported_errors: list[str] = []
 
 
 class _Compositor(Compositor):
@@ -130,6 +139,7 @@ class A2IAApp(App[int]):
         Binding("ctrl+l", "engine_log", "Engine log", priority=True),
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
+        Binding("f2", "chat_settings", "Chat settings", priority=True),
         # the chat scrolls from the prompt, which keeps the focus (scrolling keys: not in the
         # footer; a focused list or pane scrolls itself first)
         Binding("pageup", "scroll_chat(-1)", "Scroll up", show=False),
@@ -142,9 +152,13 @@ class A2IAApp(App[int]):
         super().__init__()
         self.services = services
         self.loaded = services.loaded
-        self._conversation: Any = None
-        self.orchestrator: Any = None
-        self.backend: str | None = None
+        self._conversation: Conversation | None = None
+        #: The backend, engine, hub and orchestrator, wired as for a2ia-cli (core/session.py):
+        #: made by the start-up worker, from the services as they are then.
+        self.session: Session | None = None
+        self.chats = Chats(self)
+        self.backends = BackendGlue(self)
+        self.engine_glue = EngineGlue(self)
         self.ready = asyncio.Event()
         self.turn_running = False
         self.busy_backend: str | None = None
@@ -152,16 +166,11 @@ class A2IAApp(App[int]):
         #: Below NARROW columns only one side of the chat has panes: "left" (the sidebar) or
         #: "right" (trace, GPU), the side last asked for.
         self._narrow_side = "right"
-        self._started_engines: set[str] = set()
-        self._missing_models_noted: set[tuple[str, str]] = set()
-        #: Conversations deleted from the saved chats in this session: never written again.
-        self._deleted: set[str] = set()
         #: Set once the MCP hub's start-up is over (every server ready or failed); None: no hub.
         self._tools_ready: asyncio.Event | None = None
-        self._metrics_task: asyncio.Task | None = None
         #: The time of the last key or paste (see _offer_approval); its clock is injectable.
         self.key_quiet = KeyQuiet()
-        self._approval_timer: Any = None
+        self._approval_timer: Timer | None = None
         self.theme = (
             services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
         )
@@ -173,7 +182,21 @@ class A2IAApp(App[int]):
         self._css_variables = self.stylesheet._variables
 
     @property
-    def conversation(self) -> Any:
+    def orchestrator(self) -> Orchestrator | None:
+        return self.session.orchestrator if self.session is not None else None
+
+    @property
+    def backend(self) -> str | None:
+        """The backend the chat uses (None until one is chosen)."""
+        return (self.session.backend or None) if self.session is not None else None
+
+    @property
+    def current_conversation(self) -> Conversation | None:
+        """The current chat, or None when none was needed yet (see :attr:`conversation`)."""
+        return self._conversation
+
+    @property
+    def conversation(self) -> Conversation:
         """The current chat (created on first use: importing the conversation model pulls in the
         LLM layer, which the first frame does not need)."""
         if self._conversation is None:
@@ -183,7 +206,7 @@ class A2IAApp(App[int]):
         return self._conversation
 
     @conversation.setter
-    def conversation(self, value: Any) -> None:
+    def conversation(self, value: Conversation) -> None:
         self._conversation = value
 
     # -- layout --------------------------------------------------------------------------------
@@ -200,28 +223,15 @@ class A2IAApp(App[int]):
         # at 120x40 instead of 112).
         self._set_size_classes(self.size.width)
         with Horizontal(id="main"):
-            yield self._make_pane("sidebar")
+            yield Sidebar(self.services, id="sidebar")
             with Vertical(id="center"):
                 yield ChatView(id="chat")
                 yield Prompt(id="prompt")
             with Vertical(id="right"):
                 yield TracePane(animate=self.services.extras.get("animate", True), id="trace")
-                yield self._make_pane("gpu")
+                yield GPUPane(self.services, id="gpu")
         yield StatusBar(id="status")
         yield KeyBar(id="footer")
-
-    def _make_pane(self, name: str):
-        """The other engineer's Sidebar / GPUPane when present; a plain container otherwise."""
-        try:
-            if name == "sidebar":
-                from .widgets.sidebar import Sidebar
-
-                return Sidebar(self.services, id="sidebar")
-            from .widgets.gpu import GPUPane
-
-            return GPUPane(self.services, id="gpu")
-        except ImportError:
-            return Container(Static(f"({name})", classes="placeholder"), id=name)
 
     @property
     def chat(self) -> ChatView:
@@ -244,7 +254,7 @@ class A2IAApp(App[int]):
         prompt.focus()
         if self.services.history_error:
             self.chat.add_note(f"History is off: {self.services.history_error}", "warning")
-        self.status.set(mode=self._mode_label())
+        self.status.set(mode=self.mode_label())
         self.call_after_refresh(self._startup)
         self.set_timer(self.WARM_UP_AFTER_S, self._warm_up)
         self.set_interval(self.IDLE_GC_S, self._idle_gc)
@@ -289,7 +299,7 @@ class A2IAApp(App[int]):
         for name in ("sidebar", "trace", "gpu"):
             try:
                 pane = self.query_one(f"#{name}")
-            except Exception:  # noqa: BLE001 - the pane is not mounted (yet, or any more)
+            except NoMatches:  # the pane is not mounted (yet, or any more)
                 continue
             shown = self._shown.get(name, True)
             if narrow and name in ("sidebar", "gpu") and not self._shown.get(f"{name}!", False):
@@ -316,10 +326,25 @@ class A2IAApp(App[int]):
             self._narrow_side = "left" if name == "sidebar" else "right"
         self._apply_panes()
 
+    # -- the one boundary for the unexpected ----------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """An error nothing below could handle (a bug, or a library's surprise) in one of the
+        app's workers: said in one line, the app goes on. Expected failures are A2IAErrors,
+        handled where they happen; the traceback is for Textual's devtools log only."""
+        if event.state is not WorkerState.ERROR or event.worker.error is None:
+            return
+        error = event.worker.error
+        self.log.error(f"worker {event.worker.group or event.worker.name!r} failed", error)
+        what = printable(redact_text(f"{type(error).__name__}: {error}".splitlines()[0]))
+        line = f"Internal error ({event.worker.group}): {what}"
+        reported_errors.append(line)
+        self.notify(line, severity="error", timeout=10, markup=False)
+
     # -- start-up ------------------------------------------------------------------------------
 
     def _startup(self) -> None:
-        self.run_worker(self._start_core(), group="startup", exclusive=True)
+        self.run_worker(self._start_core(), group="startup", exclusive=True, exit_on_error=False)
 
     async def _start_core(self) -> None:
         from .widgets.chat import register_styles
@@ -331,23 +356,20 @@ class A2IAApp(App[int]):
             s.open_store = None
             if s.history_error:
                 self.chat.add_note(f"History is off: {s.history_error}", "warning")
-        await self._offer_leftovers()
+        self.session = session = Session(
+            s.settings,
+            make_client=s.make_client,
+            engines=s.engines,
+            hub=s.hub,
+            make_hub=s.make_hub,
+            note=self._note,
+            overrides=s.chat_overrides,
+        )
+        await self.engine_glue.offer_leftovers()
         try:
-            name = s.initial_backend
-            if name is None:
-                from ..core.llm.registry import resolve_default_backend
-
-                name = await resolve_default_backend(s.settings)
-            if s.settings.backends.get(name) and s.settings.backends[name].kind == "local":
-                await self._ensure_local(name)
-            if s.hub is None and s.make_hub is not None and s.settings.tools.enabled:
-                s.hub = s.make_hub()
-            client = s.make_client(name, None)
-            await self._ensure_model(client)
-            from ..core.agent.orchestrator import Orchestrator
-
-            self.orchestrator = Orchestrator(client, s.hub, s.settings)
-            self._set_backend(name, client)
+            orchestrator = await session.open(s.initial_backend)
+            s.hub = session.hub  # made by the session: the sidebar shows its servers
+            self.backends.show(session.backend, orchestrator.client)
         except A2IAError as exc:
             self.chat.add_note(f"Cannot start: {exc}", "error")
             return
@@ -357,237 +379,46 @@ class A2IAApp(App[int]):
             # set before anything else runs (no await since ready was set): a message waiting
             # for ready sees it, and waits for the tools too
             self._tools_ready = asyncio.Event()
-            self.run_worker(self._start_hub(), group="hub")
-        self._start_metrics()
+            self.run_worker(self._start_hub(session), group="hub", exit_on_error=False)
+        self.backends.start_metrics()
         self._idle_gc()  # start-up's garbage (~9,500 objects), before the first question
 
-    async def _offer_leftovers(self) -> None:
-        """An engine left running by a crashed session (found through its pid file): adopt it
-        (it becomes this app's managed engine again) or stop it."""
-        engines = self.services.engines
-        if engines is None or not hasattr(engines, "leftovers"):
-            return
-        try:
-            left = engines.leftovers()
-        except Exception:  # noqa: BLE001 - unreadable pid files never block start-up
-            return
-        for note in getattr(engines, "notes", []):  # a malformed pid file: one line, nothing killed
-            self.chat.add_note(note)
-        from .screens.dialogs import ConfirmScreen
+    def _note(self, text: str, level: str) -> None:
+        self.chat.add_note(text, level)
 
-        for name, record in left.items():
-            label = {"vllm": "vLLM", "local": "The local engine"}.get(name, name)
-            question = (
-                f"{label} (pid {record.get('pid')}) was left running by an earlier session at "
-                f"{record.get('url', '?')}. Adopt it, or stop it?"
-            )
-            adopt = await self.push_screen_wait(ConfirmScreen(question, yes="Adopt", no="Stop it"))
-            try:
-                if adopt:
-                    await engines.adopt(name)
-                    self._started_engines.add(name)
-                    self.chat.add_note(f"Adopted {label} at {record.get('url', '?')}.")
-                else:
-                    await engines.stop_leftover(name)
-                    self.chat.add_note(f"Stopped {label} left by an earlier session.")
-            except A2IAError as exc:
-                self.chat.add_note(f"{label}: {exc}", "error")
-
-    async def _ensure_local(self, name: str) -> None:
-        s = self.services
-        from ..core.llm.registry import probe
-
-        ok, _ = await probe(s.settings, name)
-        if ok or s.engines is None or not s.settings.engines.autostart_local:
-            return
-        self.chat.add_note("Nothing else answers: starting the bundled local engine…")
-        try:
-            await s.engines.start("local")
-            self._started_engines.add("local")
-            self.chat.add_note("The local engine is ready.")
-        except A2IAError as exc:
-            self.chat.add_note(f"The local engine did not start: {exc}", "error")
-
-    async def _start_hub(self) -> None:
+    async def _start_hub(self, session: Session) -> None:
         from ..core.tools.workspace import settings_root_warning
 
         warning = settings_root_warning(self.services.settings)
         if warning:
             await self.trace.add_note(warning)
         try:
-            await self.services.hub.start()  # every server ready or failed (or its timeout)
+            await session.start_hub()  # every server ready or failed (or its timeout); notes
         except A2IAError as exc:
             self.chat.add_note(f"MCP tools: {exc}", "warning")
-            return
         finally:
             if self._tools_ready is not None:
                 self._tools_ready.set()
-        for name, st in self.services.hub.states().items():
-            if st.status != "ready":
-                from ..core.redact import redact_text  # a server URL's user:password@
 
-                self.chat.add_note(redact_text(f"MCP server {name}: {st.status} {st.reason or ''}".rstrip()), "warning")
+    # -- backends (backends.py) ------------------------------------------------------------------
 
-    def _start_metrics(self) -> None:
-        """Poll vLLM's /metrics for the status bar (KV cache, requests) while the backend is vLLM."""
-        if self._metrics_task is not None:
-            self._metrics_task.cancel()
-            self._metrics_task = None
-        client = getattr(self.orchestrator, "client", None)
-        if client is None or getattr(client, "kind", "") != "vllm" or self.services.extras.get("no_metrics"):
-            self.status.set(kv=None, running=None, waiting=None)
-            return
-        self._metrics_task = asyncio.create_task(self._poll_metrics(client.kind, client.base_url))
+    @on(SelectBackend)
+    def _on_select_backend(self, message: SelectBackend) -> None:
+        self.switch_backend(message.backend, message.model, checked=message.checked)
 
-    async def _poll_metrics(self, kind: str, base_url: str) -> None:
-        from ..core.monitor.metrics import MetricsPoller
+    def on_sidebar_models_listed(self, message: Sidebar.ModelsListed) -> None:
+        self.backends.models_listed(message.backend, message.models)
 
-        poller = MetricsPoller(kind, base_url)
-        try:
-            while True:
-                try:
-                    metrics, _rates, _ = await poller.poll()
-                except Exception:  # noqa: BLE001 - a missing /metrics just leaves the fields empty
-                    metrics = None
-                if metrics is not None:
-                    self.status.set(
-                        kv=metrics.kv_cache_usage,
-                        running=None if metrics.running is None else int(metrics.running),
-                        waiting=None if metrics.waiting is None else int(metrics.waiting),
-                    )
-                await asyncio.sleep(self.services.settings.monitor.metrics_interval_s)
-        finally:
-            await poller.aclose()
-
-    # -- backends ------------------------------------------------------------------------------
-
-    async def _ensure_model(self, client: Any) -> None:
-        """A backend configured without a model uses the first one its server lists."""
-        from ..core.llm.registry import adopt_first_model
-
-        await adopt_first_model(client, HEALTH_TIMEOUT_S)
-
-    def _set_backend(self, name: str, client: Any) -> None:
-        self.backend = name
-        self.status.set(
-            backend=name,
-            model=getattr(client, "model", None),
-            mode=self._mode_label(),
-            tps=None,
-            ttft=None,
-            tokens_in=None,
-            tokens_out=None,
-            context_max=None,
-        )
-        self._sidebar_set(current_backend=name, current_model=getattr(client, "model", None))
-        self.run_worker(self._context_length(client), group="ctx", exclusive=True)
-
-    async def _context_length(self, client: Any) -> None:
-        try:
-            n = await asyncio.wait_for(client.context_length(), HEALTH_TIMEOUT_S)
-        except (TimeoutError, A2IAError):
-            return
-        if n and self.orchestrator is not None and self.orchestrator.client is client:
-            self.status.set(context_max=n)
-
-    def _sidebar_set(self, **attrs: Any) -> None:
-        try:
-            sidebar = self.query_one("#sidebar")
-        except Exception:  # noqa: BLE001 - the sidebar is not mounted (yet, or any more)
-            return
-        for k, v in attrs.items():
-            try:
-                setattr(sidebar, k, v)
-            except Exception:  # noqa: BLE001 - a placeholder container has no such reactives
-                pass
-
-    @on(SwitchBackend)
-    def _on_switch_backend(self, message: SwitchBackend) -> None:
-        self.switch_backend(message.backend, message.model)
-
-    def on_sidebar_backend_selected(self, message: Any) -> None:
-        # the sidebar has already shown why an offline backend is offline and asked
-        self.switch_backend(message.name, checked=True)
-
-    def on_sidebar_model_selected(self, message: Any) -> None:
-        self.switch_backend(message.backend, message.model, checked=True)
-
-    def on_sidebar_models_listed(self, message: Any) -> None:
-        # A backend chosen while offline has no model yet: as soon as its server lists some (its
-        # engine has come up), the status bar and the model picker show the one it will use, and
-        # the status bar its context length, rather than at the first question.
-        orch = self.orchestrator
-        if orch is None or message.backend != self.backend or self.turn_running:
-            return
-        client = orch.client
-        if not client.model and message.models:
-            client.model = message.models[0]
-            self._set_backend(self.backend, client)
-        elif client.model and not _lists_model(message.models, client.model):
-            # a configured model the server does not have (Ollama's default "a2ia-qwen" on a
-            # server without it): said now, once, rather than as the first answer's 404
-            key = (message.backend, client.model)
-            if key not in self._missing_models_noted:
-                self._missing_models_noted.add(key)
-                names = ", ".join(message.models[:5]) + (", …" if len(message.models) > 5 else "")
-                self.chat.add_note(
-                    f"{message.backend} does not list the model {client.model!r} (it has: {names}); "
-                    "choose one in the sidebar's model picker.",
-                    "warning",
-                )
-
-    @work(group="swap", exclusive=True)
+    @work(group="swap", exclusive=True, exit_on_error=False)
     async def switch_backend(self, name: str, model: str | None = None, checked: bool = False) -> None:
-        await self.ready.wait()
-        if self.orchestrator is None:
-            return
-        if name not in self.services.settings.backends:
-            self.notify(f"No backend named {name!r}", severity="error")
-            return
-        cur = self.orchestrator.client
-        if name == self.backend and (model is None or model == cur.model):
-            return
-        if self.turn_running:
-            ok = await self.push_screen_wait(
-                self._confirm(f"An answer is streaming from {self.backend}. Stop it and switch to {name}?")
-            )
-            if not ok:
-                return
-            await self.cancel_turn()
-        client = self.services.make_client(name, model)
-        try:
-            health = await asyncio.wait_for(client.health(), HEALTH_TIMEOUT_S)
-            # (a health check's reason starts with "offline: ", which the messages below say)
-            ok, why = health.ok, health.detail.removeprefix("offline: ")
-        except TimeoutError:
-            ok, why = False, f"no answer within {HEALTH_TIMEOUT_S:g} s"
-        except A2IAError as exc:
-            ok, why = False, str(exc)
-        if not ok and not checked:
-            if not await self.push_screen_wait(self._confirm(f"{name} is offline: {why}. Switch to it anyway?")):
-                await client.aclose()
-                return
-        if ok:
-            await self._ensure_model(client)
-        old = cur
-        self.orchestrator.set_client(client)
-        self._set_backend(name, client)
-        self.chat.add_note(
-            f"Switched to {name}:{client.model or 'default model'}" + ("" if ok else f" (offline: {why})")
-        )
-        self._start_metrics()
-        if old is not client:
-            try:
-                await old.aclose()
-            except Exception:  # noqa: BLE001
-                pass
+        await self.backends.switch(name, model, checked)
 
-    def _confirm(self, question: str):
+    def confirm(self, question: str) -> ConfirmScreen:
         from .screens.dialogs import ConfirmScreen
 
         return ConfirmScreen(question)
 
-    # -- the turn ------------------------------------------------------------------------------
+    # -- the turn (turn.py) ----------------------------------------------------------------------
 
     def on_prompt_sent(self, message: Prompt.Sent) -> None:
         if self.turn_running:
@@ -600,29 +431,19 @@ class A2IAApp(App[int]):
             self.chat.add_user(message.text)
             self.query_one(Prompt).take(message.text)
             question = None
-        self._save()
+        self.chats.save()
         self.turn_running = True
         self.run_turn(question)
 
-    @work(group="turn", exclusive=True)
+    @work(group="turn", exclusive=True, exit_on_error=False)
     async def run_turn(self, question: str | None = None) -> None:
         """One turn. ``question``: the user's text, if the chat does not show it yet (it is then
         mounted with the answer's widget, in one layout)."""
-        from ..core.agent.events import (
-            ApprovalNeeded,
-            Notice,
-            TextDelta,
-            ThinkingDelta,
-            ToolCallFinished,
-            ToolCallRequested,
-            TurnFailed,
-            TurnFinished,
-            Usage,
-        )
+        from .turn import TurnView  # the agent's events: not before the first frame
 
         await self.ready.wait()
-        orch = self.orchestrator
-        if orch is None:
+        orch, session = self.orchestrator, self.session
+        if orch is None or session is None:
             if question is not None:
                 self.chat.add_user(question)
                 self.query_one(Prompt).take(question)
@@ -633,122 +454,27 @@ class A2IAApp(App[int]):
         if not client.model:
             # the backend was offline when chosen (its engine started since, say): the model its
             # server lists now, rather than a request the server must refuse ("no model chosen")
-            await self._ensure_model(client)
+            await session.adopt_first_model(client)
             if client.model:
-                self._set_backend(self.backend, client)
+                self.backends.show(session.backend, client)
         self.busy_backend = client.name
-        self._sidebar_set(busy_backend=client.name)
-
-        async def show() -> AssistantMessage:
-            # The answer's widget (its header names backend:model) shows at once that an answer
-            # is coming. Mounted in a task of its own, after the request has gone out: building
-            # and laying out the widgets overlaps the server's time to its first token.
-            if question is None:
-                return await self.chat.add_assistant(client.name, client.model)
-            answer = self.chat.add_exchange(question, client.name, client.model)
-            await answer.mounted.wait()
-            self.query_one(Prompt).take(question)  # cleared in the refresh that shows the question
-            return answer
-
-        mounting: asyncio.Future[AssistantMessage] | None = asyncio.ensure_future(show())
-        msg: AssistantMessage | None = None
-        status = self.status
-        started = time.monotonic()
-        first: float | None = None
-        pieces = 0
-        counted = 0  # the pieces the server's usage figures cover (its Usage came after them)
+        self.backends.sidebar_set(busy_backend=client.name)
+        # mounts the answer's widget after the request has gone out (see TurnView)
+        view = TurnView(self, client, orch.meter, question)
         try:
             await self._wait_for_tools()
             async for ev in orch.run_turn(self.conversation):
-                if mounting is not None:  # the first event: the answer's widget is needed now
-                    # shielded: Esc now must not stop the mount half-way (it is finished below)
-                    msg = await asyncio.shield(mounting)
-                    mounting = None
-                if isinstance(ev, TextDelta):
-                    if msg is None or not msg.streaming:
-                        msg = await self._answer(msg, client)
-                        status.set(streaming=True)  # (again after a tool call)
-                    msg.append(ev.text)
-                    pieces += 1
-                    if first is None:
-                        first = time.monotonic()
-                        status.set(ttft=first - started, streaming=True)
-                    elif not pieces % YIELD_EVERY:
-                        # a fast server fills the socket buffer, and reading buffered data never
-                        # suspends: let keys, timers and frames run during a flood
-                        await asyncio.sleep(0)
-                    elif not pieces % 8:  # the live figure is shown once a second at most
-                        if time.monotonic() - first > 0.2:
-                            # the meter counts tokens (a merged chunk carries several)
-                            status.set(force=False, tps=orch.meter.live_tokens_per_s)
-                elif isinstance(ev, ThinkingDelta):
-                    if msg is None or not msg.streaming:
-                        msg = await self._answer(msg, client)
-                        status.set(streaming=True)
-                    msg.append_thinking(ev.text)
-                elif isinstance(ev, ToolCallRequested):
-                    status.set(streaming=False)  # the model's reply is over: tools run, or wait for a yes
-                    if msg is not None:
-                        if msg.empty:  # the reply was only the call: no answer to show
-                            await msg.remove()
-                        else:
-                            await msg.finish()
-                        msg = None
-                    self._save()
-                    self.chat.add_tool_note(ev.name)
-                    await self.trace.add_call(ev)
-                elif isinstance(ev, ApprovalNeeded):
-                    if not self.trace.display:
-                        # the request and its y / n keys live in the trace: hidden, the turn
-                        # would wait for an answer nobody can see
-                        self._set_pane("trace", True)
-                    await self.trace.ask(ev)
-                    self._offer_approval()
-                    if self._approval_timer is None:
-                        self._approval_timer = self.set_interval(0.1, self._offer_approval)
-                    self.refresh_bindings()
-                elif isinstance(ev, ToolCallFinished):
-                    self.trace.finish(ev)
-                    self._focus_prompt_if_idle()
-                elif isinstance(ev, Usage):
-                    counted = pieces
-                    self.status.set(
-                        tps=ev.tokens_per_s, ttft=ev.ttft_s, tokens_in=ev.prompt_tokens, tokens_out=ev.completion_tokens
-                    )
-                    self._save()
-                elif isinstance(ev, Notice):
-                    if msg is not None and msg.empty:  # the note goes before the answer
-                        await msg.remove()
-                        msg = None
-                    self.chat.add_note(ev.text, ev.level)
-                elif isinstance(ev, TurnFinished):
-                    if msg is not None:
-                        await msg.finish("interrupted" if ev.reason == "cancelled" else "complete")
-                        msg = None
-                elif isinstance(ev, TurnFailed):
-                    if msg is not None:
-                        await msg.finish("failed", ev.message or str(ev.error))
-                        msg = None
-                    else:
-                        self.chat.add_note(f"✗ {ev.message or ev.error}", "error")
+                await view.show(ev)
         except asyncio.CancelledError:
-            if mounting is not None:  # stopped before the first event
-                msg = await mounting
-            if msg is not None:
-                await msg.finish("interrupted")
-            self.trace.cancel_all()
+            await view.cancelled()
             raise
         finally:
-            if pieces > counted:
-                # stopped or failed mid-answer: no usage came; what streamed is counted here, and
-                # the prompt (so the context) is unknown: "in ? / out N  ctx ?/max", not "ctx 0"
-                self.status.set(tokens_in=None, tokens_out=orch.meter.completion_tokens)
+            view.end()
             self.turn_running = False
             self.busy_backend = None
-            self._sidebar_set(busy_backend=None)
-            self.status.set(streaming=False, note=None)
-            self._save()
-            self._focus_prompt_if_idle()
+            self.backends.sidebar_set(busy_backend=None)
+            self.chats.save()
+            self.focus_prompt_if_idle()
             self.set_timer(TURN_GC_DELAY_S, self._idle_gc)  # the turn's garbage, once drawn
 
     async def _wait_for_tools(self) -> None:
@@ -758,29 +484,44 @@ class A2IAApp(App[int]):
         hub, started = self.services.hub, self._tools_ready
         if hub is None or started is None or started.is_set():
             return
-        try:
-            names = [name for name, st in hub.states().items() if st.status not in ("ready", "failed")]
-        except Exception:  # noqa: BLE001 - the names are for the status bar only
-            names = []
+        names = [name for name, st in hub.states().items() if st.status not in ("ready", "failed")]
         self.status.set(note="waiting for MCP servers to start" + (f": {', '.join(names)}" if names else ""))
         await started.wait()
         self.status.set(note=None)
 
-    async def _answer(self, msg: AssistantMessage | None, client: Any) -> AssistantMessage:
-        """The answer the text goes to (mounted if there is none yet), with its frames started."""
-        if msg is None:
-            msg = await self.chat.add_assistant(client.name, client.model)
-        msg.start_streaming()
-        return msg
+    async def cancel_turn(self) -> None:
+        workers = [w for w in self.workers if w.group == "turn" and not w.is_finished]
+        self.workers.cancel_group(self, "turn")
+        for w in workers:
+            try:
+                await w.wait()
+            except (WorkerCancelled, WorkerFailed):  # what it was stopped for
+                pass
 
-    def _focus_prompt_if_idle(self) -> None:
+    async def action_cancel_turn(self) -> None:
+        if self.turn_running:
+            await self.cancel_turn()
+
+    def focus_prompt_if_idle(self) -> None:
         if self.trace.pending_item() is None and isinstance(self.screen, Screen) and not self.screen.is_modal:
             self.query_one(Prompt).focus()
 
     def on_trace_item_answered(self, message: TraceItem.Answered) -> None:
-        self._focus_prompt_if_idle()
+        self.focus_prompt_if_idle()
 
     # -- approvals: only a deliberate key answers ------------------------------------------------
+
+    async def show_approval(self, request: ApprovalNeeded) -> None:
+        """A tool call waits for a yes: its question in the trace, offered the keyboard when safe."""
+        if not self.trace.display:
+            # the request and its y / n keys live in the trace: hidden, the turn would wait for
+            # an answer nobody can see
+            self._set_pane("trace", True)
+        await self.trace.ask(request)
+        self._offer_approval()
+        if self._approval_timer is None:
+            self._approval_timer = self.set_interval(0.1, self._offer_approval)
+        self.refresh_bindings()
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)):
@@ -818,207 +559,49 @@ class A2IAApp(App[int]):
         if action == "reach_approval":  # in the key bar only while an approval waits unanswered
             try:
                 item = self.trace.pending_item()
-            except Exception:  # noqa: BLE001 - not composed yet, or another screen's query
+            except NoMatches:  # not composed yet, or another screen is on top
                 return False
             return item is not None and not item.has_focus_within and item.screen is self.screen
         return True
 
-    def _save(self) -> None:
-        store = self.services.store
-        if store is None or (self._conversation is not None and self._conversation.id in self._deleted):
-            return
-        try:
-            store.sync(self.conversation)
-        except A2IAError as exc:
-            self.services.store = None
-            self.services.history_error = str(exc)
-            self.chat.add_note(f"History is off: {exc}", "warning")
-            return
-        self._watch_history_lock(store)
+    # -- chats (chats.py) ------------------------------------------------------------------------
 
-    _history_retry: Any = None
     #: One line printed on stderr once the app has left the screen (messages history could not save).
     exit_note: str | None = None
-
-    def _watch_history_lock(self, store: Any) -> None:
-        """Another program holds the database locked: the messages wait in the store's memory;
-        say so once and retry on a timer until they are written."""
-        waiting = getattr(store, "waiting", 0)
-        if waiting and self._history_retry is None:
-            self.chat.add_note(
-                f"History: the database is locked by another program; {waiting} message(s) wait "
-                "in memory and will be written when it is free.",
-                "warning",
-            )
-            self._history_retry = self.set_interval(HISTORY_RETRY_S, self._retry_history)
-
-    def _retry_history(self) -> None:
-        store = self.services.store
-        try:
-            if store is not None:
-                store.flush()
-        except A2IAError as exc:
-            self.services.store = store = None
-            self.services.history_error = str(exc)
-            self.chat.add_note(f"History is off: {exc}", "warning")
-        if store is None or not store.waiting:
-            self._history_retry.stop()
-            self._history_retry = None
-            if store is not None:
-                self.chat.add_note("History: the database is free again; the waiting messages are saved.")
-
-    async def cancel_turn(self) -> None:
-        workers = [w for w in self.workers if w.group == "turn" and not w.is_finished]
-        self.workers.cancel_group(self, "turn")
-        for w in workers:
-            try:
-                await w.wait()
-            except Exception:  # noqa: BLE001 - a cancelled worker reports its cancellation
-                pass
-
-    async def action_cancel_turn(self) -> None:
-        if self.turn_running:
-            await self.cancel_turn()
-
-    # -- chats ---------------------------------------------------------------------------------
 
     async def action_new_chat(self) -> None:
         if self.turn_running:
             await self.cancel_turn()
-        self._save()
-        await self._new_chat()
-
-    async def _new_chat(self) -> None:
-        from ..core.agent.conversation import Conversation
-
-        self.conversation = Conversation()
-        await self.chat.clear()
-        await self.trace.clear()
-        self.status.set(tps=None, ttft=None, tokens_in=None, tokens_out=None)
-        from .widgets.release import give_back_memory
-
-        # once the old chat's widgets are gone (removed on the next turns of the loop)
-        self.set_timer(0.2, give_back_memory)
-
-    @on(ConversationRenamed)
-    def _conversation_renamed(self, message: ConversationRenamed) -> None:
-        """The open chat renamed from the saved chats: its next save must not write the old
-        title back."""
-        if self._conversation is not None and self._conversation.id == message.conversation_id:
-            self._conversation.title = message.title
-
-    @on(ConversationDeleted)
-    async def _conversation_deleted(self, message: ConversationDeleted) -> None:
-        """The open chat deleted from the saved chats: a new chat replaces it (saved as it was,
-        it came back with only the messages sent after the deletion)."""
-        self._deleted.add(message.conversation_id)
-        if self._conversation is None or self._conversation.id != message.conversation_id:
-            return
-        if self.turn_running:
-            await self.cancel_turn()
-        await self._new_chat()
-        self.chat.add_note("The chat you were in was deleted: this is a new one.")
+        self.chats.save()
+        await self.chats.new()
 
     def action_saved_chats(self) -> None:
-        if self.services.store is None:
-            self.notify(f"History is off: {self.services.history_error or 'no store'}", severity="warning")
-            return
-        from .screens.history import HistoryScreen
-
-        def opened(cid: str | None) -> None:
-            if cid:
-                self.post_message(OpenConversation(cid))
-
-        self.push_screen(HistoryScreen(self.services.store), opened)
+        self.chats.show_saved()
 
     @on(OpenConversation)
     async def _open_conversation(self, message: OpenConversation) -> None:
-        await self.open_conversation(message.conversation_id)
+        await self.chats.open(message.conversation_id)
 
     async def open_conversation(self, conversation_id: str) -> None:
-        if self.turn_running:
-            await self.cancel_turn()
-        self._save()
-        try:
-            conv = self.services.store.load(conversation_id)
-        except A2IAError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.conversation = conv
-        await self.chat.show_conversation(conv)
-        if conv.load_notes:  # corrupt rows: repaired or skipped, never a crash
-            more = f" (+{len(conv.load_notes) - 3} more)" if len(conv.load_notes) > 3 else ""
-            self.chat.add_note("Some saved messages were damaged: " + "; ".join(conv.load_notes[:3]) + more, "warning")
-        await self.trace.clear()
-        await self._restore_trace(conv)
-        # the last answer's figures, as saved with it (the chat shown before had its own)
-        last = next((e.meta for e in reversed(conv.entries) if e.message.role == "assistant"), None)
-        self.status.set(
-            tps=last and last.tokens_per_s,
-            ttft=last and last.ttft_s,
-            tokens_in=last and last.prompt_tokens,
-            tokens_out=last and last.completion_tokens,
-        )
+        await self.chats.open(conversation_id)
 
-    async def _restore_trace(self, conv: Any) -> None:
-        from ..core.agent.conversation import pair_tool_results
-        from ..core.agent.events import ToolCallFinished as Fin
-        from ..core.agent.events import ToolCallRequested as Req
+    @on(ConversationRenamed)
+    def _conversation_renamed(self, message: ConversationRenamed) -> None:
+        self.chats.renamed(message.conversation_id, message.title)
 
-        entries = conv.entries[-200:]
-        results = pair_tool_results(entries)  # by position: call ids repeat across replies
-        hub = self.services.hub
-        for n, entry in enumerate(entries):
-            for i, call in enumerate(entry.message.tool_calls):
-                key = f"restored-{n}-{i}"  # an item's own key, for the same reason
-                res = results.get((n, i))
-                # the server saved with the result; for a call that has none (stopped before
-                # it ran, or saved by an older version), the one that has the tool now
-                server = res.meta.extra.get("server") if res is not None else None
-                if not server and hub is not None:
-                    tool = hub.tool(call.name)
-                    server = tool.server if tool is not None else ""
-                await self.trace.add_call(
-                    Req(
-                        key, call.name, call.function.arguments, server or "", raw_arguments=call.function.raw_arguments
-                    )
-                )
-                if res is not None:
-                    self.trace.finish(
-                        Fin(
-                            key,
-                            res.meta.full_result or res.message.content,
-                            res.meta.is_error,
-                            res.meta.duration_s or 0.0,
-                            name=call.name,
-                        )
-                    )
+    @on(ConversationDeleted)
+    async def _conversation_deleted(self, message: ConversationDeleted) -> None:
+        await self.chats.deleted_from_saved(message.conversation_id)
 
     def export_path(self) -> Path:
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", self.conversation.title).strip("-")[:40] or "chat"
-        return self.loaded.paths.data_dir / "exports" / f"{slug}-{self.conversation.id[:8]}.md"
+        return self.chats.export_path()
 
     def action_export(self) -> None:
-        from ..core.store.export import to_markdown
+        self.chats.export()
 
-        path = self.export_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(to_markdown(self.conversation), encoding="utf-8")
-        except OSError as exc:
-            self.notify(f"Cannot export: {exc.strerror or exc}", severity="error")
-            return
-        # The toast names the file and its folder on lines of their own (a whole path wrapped in
-        # the toast and lost the file's name); the chat keeps the full path, to copy.
-        home, where = str(Path.home()), str(path.parent)
-        if where == home or where.startswith(home + "/"):
-            where = "~" + where[len(home) :]
-        self.notify(f"{path.name}\nin {where}", title="Exported")
-        self.chat.add_note(f"Exported to {path}")
+    # -- modes and scrolling -------------------------------------------------------------------
 
-    # -- modes, engines, quitting --------------------------------------------------------------
-
-    def _mode_label(self) -> str:
+    def mode_label(self) -> str:
         if not self.services.settings.tools.enabled:
             return "tools: off"
         mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
@@ -1048,69 +631,60 @@ class A2IAApp(App[int]):
         self.orchestrator.mode = (
             ("native" if default == "react" else default) if self.orchestrator.mode == "react" else "react"
         )
-        self.status.set(mode=self._mode_label())
-        self.notify(f"Tool protocol: {self._mode_label()}")
+        self.status.set(mode=self.mode_label())
+        self.notify(f"Tool protocol: {self.mode_label()}")
+
+    def action_chat_settings(self) -> None:
+        """This chat's system prompt, sampling and thinking (applied from the next request)."""
+        from ..core.agent.chat_settings import ChatSettings
+        from .screens.chat_settings import ChatSettingsScreen
+
+        conversation = self.conversation
+        agent = self.services.settings.agent
+        defaults = ChatSettings(
+            system_prompt=agent.system_prompt,
+            temperature=agent.temperature,
+            top_p=agent.top_p,
+            max_tokens=agent.max_tokens,
+            think=agent.think,
+        )
+
+        def done(result: ChatSettings | None) -> None:
+            if result is None or result == conversation.settings:
+                return
+            conversation.settings = result
+            if conversation.entries:  # an empty chat is saved with its first question
+                self.chats.save()
+            shown = ", ".join(f"{k} {v}" for k, v in result.to_dict().items() if k != "system_prompt")
+            if result.system_prompt:
+                shown = "own system prompt" + (f", {shown}" if shown else "")
+            self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
+
+        self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
+
+    # -- engines (engines.py) ------------------------------------------------------------------
 
     def action_engine_log(self) -> None:
-        try:
-            from .screens.engine_log import EngineLogScreen
-        except ImportError:
-            self.notify("The engine log viewer is not available.", severity="warning")
-            return
-        self.push_screen(EngineLogScreen(self.services))
+        self.engine_glue.open_log()
 
     def engines_running(self) -> list[str]:
-        eng = self.services.engines
-        if eng is None:
-            return []
-        try:
-            return [n for n in eng.running() if n in self._started_engines or eng.states()[n].managed]
-        except Exception:  # noqa: BLE001
-            return []
+        return self.engine_glue.running()
 
     def open_engine_start(self, name: str) -> None:
-        """The start screen of an engine (autotune estimate, editable, then the progress), as the
-        sidebar's Start opens it."""
-        from .screens.engine_start import EngineStartScreen
+        self.engine_glue.open_start(name)
 
-        self.push_screen(EngineStartScreen(self.services, name))
-
-    @work(group="engine")
+    @work(group="engine", exit_on_error=False)
     async def start_engine(self, name: str) -> None:
-        eng = self.services.engines
-        if eng is None:
-            self.notify("Engines are not available.", severity="error")
-            return
-        self.chat.add_note(f"Starting the {name} engine…")
-        try:
-            await eng.start(name)
-        except A2IAError as exc:
-            self.chat.add_note(f"The {name} engine failed: {exc}", "error")
-            return
-        self._started_engines.add(name)
-        self.chat.add_note(f"The {name} engine is ready.")
+        await self.engine_glue.start(name)
 
-    @work(group="engine")
+    @work(group="engine", exit_on_error=False)
     async def stop_engine(self, name: str) -> None:
-        eng = self.services.engines
-        if eng is None:
-            return
-        if self.turn_running and self.busy_backend == name:
-            if not await self.push_screen_wait(
-                self._confirm(f"An answer is streaming from {name}. Stop it and the engine?")
-            ):
-                return
-            await self.cancel_turn()
-        try:
-            await eng.stop(name)
-        except A2IAError as exc:
-            self.chat.add_note(f"Stopping {name}: {exc}", "error")
-            return
-        self._started_engines.discard(name)
-        self.chat.add_note(f"The {name} engine is stopped.")
+        await self.engine_glue.stop(name)
+
+    # -- quitting ------------------------------------------------------------------------------
 
     @work(group="quit", exclusive=True)
-    async def action_quit(self) -> None:
+    async def action_quit(self) -> None:  # type: ignore[override]  # a worker: it may ask first
         running = self.engines_running()
         if running:
             from .screens.dialogs import QuitScreen
@@ -1118,11 +692,8 @@ class A2IAApp(App[int]):
             choice = await self.push_screen_wait(QuitScreen(running))
             if choice is None:
                 return
-            if choice == "leave":
-                try:
-                    self.services.engines.detach()
-                except Exception:  # noqa: BLE001
-                    pass
+            if choice == "leave" and self.services.engines is not None:
+                self.services.engines.detach()
         await self.shutdown()
         self.exit(0)
 
@@ -1130,17 +701,18 @@ class A2IAApp(App[int]):
         """Cancel the turn, save, and close what the app opened (engines still attached are stopped)."""
         if self.turn_running:
             await self.cancel_turn()
-        self._save()
-        if self._metrics_task is not None:
-            self._metrics_task.cancel()
+        self.chats.save()
+        self.backends.stop_metrics()
         s = self.services
-        for closer in (getattr(self.orchestrator, "client", None), s.hub, s.engines):
+        client = self.orchestrator.client if self.orchestrator is not None else None
+        closers: list[ToolHub | EngineControl | LLMClient | None] = [client, s.hub, s.engines]
+        for closer in closers:
             if closer is None:
                 continue
             try:
                 await asyncio.wait_for(closer.aclose(), 30)
-            except Exception:  # noqa: BLE001 - closing must not stop quitting
-                pass
+            except Exception as exc:  # noqa: BLE001 - closing must not stop quitting
+                self.log.warning(f"closing {type(closer).__name__}: {exc!r}")
         if s.store is not None:
             try:
                 s.store.close()
@@ -1150,10 +722,10 @@ class A2IAApp(App[int]):
 
     # -- palette -------------------------------------------------------------------------------
 
-    def get_system_commands(self, screen: Screen):
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
-            if binding.action in ("quit",):
+            if not isinstance(binding, Binding) or binding.action in ("quit",):
                 continue
             yield SystemCommand(
                 f"{binding.description} ({binding.key})",

@@ -14,38 +14,44 @@ picker is Textual's own "Theme" command. This provider adds:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.markup import escape
 
+from ..core.errors import A2IAError, StoreError
 from ..core.textsafe import printable
-from .messages import OpenConversation, SwitchBackend
+from .messages import OpenConversation, SelectBackend
+
+if TYPE_CHECKING:
+    from .app import A2IAApp
 
 MODELS_TIMEOUT_S = 2.0
 
 
 class A2IACommands(Provider):
     async def startup(self) -> None:
-        app = self.app
-        self._items: list[tuple[str, str, object]] = []
+        app = cast("A2IAApp", self.app)
+        self._items: list[tuple[str, str, Callable[[], object]]] = []
         settings = app.services.settings
         for name in settings.backends:
             self._items.append(
-                (f"Backend: {name}", f"Switch to the {name} backend", partial(app.post_message, SwitchBackend(name)))
+                (f"Backend: {name}", f"Switch to the {name} backend", partial(app.post_message, SelectBackend(name)))
             )
-        orch = getattr(app, "orchestrator", None)
+        orch = app.orchestrator
         if orch is not None:
             try:
                 models = await asyncio.wait_for(orch.client.list_models(), MODELS_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - an offline backend lists no models
+            except (A2IAError, TimeoutError):  # an offline backend lists no models
                 models = []
             for m in models:
                 self._items.append(
                     (
                         _plain(f"Model: {orch.client.name}/{m.name}"),
                         _plain(f"Use {m.name} on {orch.client.name}"),
-                        partial(app.post_message, SwitchBackend(orch.client.name, m.name)),
+                        partial(app.post_message, SelectBackend(orch.client.name, m.name)),
                     )
                 )
         if app.services.engines is not None:
@@ -71,7 +77,7 @@ class A2IACommands(Provider):
                             partial(app.post_message, OpenConversation(info.id)),
                         )
                     )
-            except Exception:  # noqa: BLE001
+            except StoreError:  # the palette goes without them; History (ctrl+o) says why
                 pass
 
     async def discover(self) -> Hits:

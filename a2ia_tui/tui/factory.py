@@ -8,39 +8,41 @@ Nothing slow happens here: heavy modules are imported when first used.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.config import LoadedSettings
 from .gctune import GC_THRESHOLDS, tune_gc  # noqa: F401 - the start path's, re-exported
 from .services import AppServices
+
+if TYPE_CHECKING:
+    from ..core.llm.base import LLMClient
+    from ..core.protocols import GPUMonitor, History, ToolHub
 
 
 def default_services(loaded: LoadedSettings) -> AppServices:
     settings = loaded.settings
 
-    def make_client(name: str, model: str | None):
+    def make_client(name: str, model: str | None) -> LLMClient:
         from ..core.llm.registry import make_client as real
 
         return real(settings, name, model=model)
 
-    def make_hub():
+    def make_hub() -> ToolHub:
         from ..core.tools.hub import MCPHub
 
         # The built-in server's status tools read the same settings file as this process (--config).
         return MCPHub(loaded.mcp_servers(), settings, config_file=loaded.config_file_used)
 
-    def gpu_sampler_factory():
+    def gpu_sampler_factory() -> GPUMonitor:
         from ..core.monitor.gpu import GPUSampler
 
-        return GPUSampler(settings.monitor, managed=lambda: engines.root_pids() if engines else {})
+        return GPUSampler(settings.monitor, managed=engines.root_pids)
 
-    engines = None
-    try:
-        from ..core.engines.manager import EngineManager
+    from ..core.engines.manager import EngineManager
 
-        engines = EngineManager(settings, loaded.paths)
-    except Exception:  # noqa: BLE001 - engines are optional; the sidebar says why they are absent
-        engines = None
+    engines = EngineManager(settings, loaded.paths)
 
-    def store_opener():
+    def store_opener() -> tuple[History | None, str | None]:
         from ..core.store import open_store
 
         return open_store(loaded)

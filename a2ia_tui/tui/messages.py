@@ -9,13 +9,20 @@ from __future__ import annotations
 from textual.message import Message
 
 
-class SwitchBackend(Message):
-    """Request: make ``backend`` (optionally with ``model``) the orchestrator's client."""
+class SelectBackend(Message):
+    """Request: make ``backend`` (with ``model``, or the one it is configured or serves) the
+    chat's backend. The one message for it, whoever asks: the palette, the sidebar's backend
+    and model lists, an engine's start screen once the engine is ready.
 
-    def __init__(self, backend: str, model: str | None = None) -> None:
+    ``checked``: the sender has already shown the user why the backend is offline and had a
+    yes (the sidebar), or knows it is up (a started engine): the app asks nothing more.
+    """
+
+    def __init__(self, backend: str, model: str | None = None, *, checked: bool = False) -> None:
         super().__init__()
         self.backend = backend
         self.model = model
+        self.checked = checked
 
 
 class OpenConversation(Message):

@@ -4,8 +4,9 @@ Widgets receive this object (attributes down) and never build core objects thems
 can hand the app fakes: a ScriptedClient factory, a fake-NVML sampler, an engine manager pointed
 at the fake vllm executable, an in-memory history store.
 
-Fields that belong to a core module that may be absent or disabled are ``None``; every widget
-must cope with that (show why, never crash).
+Each service is typed with its seam in :mod:`a2ia_tui.core.protocols` (the fakes implement the
+same Protocols). A service that is off or could not be built is ``None``; every widget copes
+with that (shows why, never crashes).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from ..core.config import LoadedSettings
 
 if TYPE_CHECKING:  # imported lazily at run time to keep start-up fast
+    from ..core.agent.chat_settings import ChatSettings
+    from ..core.config import Settings
     from ..core.llm.base import LLMClient
+    from ..core.protocols import EngineControl, GPUMonitor, History, ToolHub
 
 
 @dataclass
@@ -26,22 +30,24 @@ class AppServices:
     #: (backend name, model or None) -> a new LLMClient. Default: core.llm.registry.make_client.
     make_client: Callable[[str, str | None], LLMClient]
     #: The MCP hub (core.tools); started by the app after the first frame. None = tools off.
-    hub: Any | None = None
+    hub: ToolHub | None = None
     #: () -> a new MCP hub, called by the app after the first frame when ``hub`` is None.
-    make_hub: Callable[[], Any] | None = None
+    make_hub: Callable[[], ToolHub] | None = None
     #: The engine manager (core.engines); None when engines are unavailable.
-    engines: Any | None = None
+    engines: EngineControl | None = None
     #: () -> a GPU sampler (core.monitor.gpu); None = no GPU monitoring.
-    gpu_sampler_factory: Callable[[], Any] | None = None
+    gpu_sampler_factory: Callable[[], GPUMonitor] | None = None
     #: The history store (core.store); None = history off (with ``history_error`` saying why).
-    store: Any | None = None
+    store: History | None = None
     history_error: str | None = None
     #: () -> (store, error): opens the history store after the first frame when ``store`` is None.
-    open_store: Callable[[], tuple[Any | None, str | None]] | None = None
+    open_store: Callable[[], tuple[History | None, str | None]] | None = None
     #: Backend name chosen at start (``default_backend`` resolved), or None = resolve after first frame.
     initial_backend: str | None = None
+    #: This run's chat settings from the command line (--system, --temperature...): over every chat's.
+    chat_overrides: ChatSettings | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.loaded.settings

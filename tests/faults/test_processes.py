@@ -29,7 +29,7 @@ import psutil
 import pytest
 
 from a2ia_tui.core.config import MCPServerConfig, default_paths, load_settings
-from a2ia_tui.core.engines.process import cmdline_digest
+from a2ia_tui.core.engines.pidfile import cmdline_digest
 from a2ia_tui.core.tools.hub import MCPHub
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "mcp_servers"

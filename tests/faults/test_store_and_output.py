@@ -265,11 +265,11 @@ print("released", flush=True)
 
 
 async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_after(tmp_path, monkeypatch):
-    from a2ia_tui.tui import app as app_module
+    from a2ia_tui.tui import chats as chats_module
     from a2ia_tui.tui.widgets.chat import NoteMessage
     from tests.tui.app_helpers import build_app, idle, send, wait_for
 
-    monkeypatch.setattr(app_module, "HISTORY_RETRY_S", 0.2, raising=False)
+    monkeypatch.setattr(chats_module, "HISTORY_RETRY_S", 0.2)
     db = tmp_path / "h.sqlite3"
     store = HistoryStore(db, busy_timeout_s=0.2)
     app, _ = build_app({"vllm": [text_reply("one"), text_reply("two")]}, store=store)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from a2ia_tui.core.config import load_settings  # noqa: E402
 from a2ia_tui.tui.factory import make_app  # noqa: E402
-from a2ia_tui.tui.messages import SwitchBackend  # noqa: E402
+from a2ia_tui.tui.messages import SelectBackend  # noqa: E402
 
 FAKE_VLLM = ROOT / "tests" / "fakes" / "fake_vllm.py"
 
@@ -89,7 +89,7 @@ async def main(out: Path, gib: float) -> int:
         app.start_engine("vllm")
         engines = app.services.engines
         await until(pilot, "the vLLM engine is ready", lambda: engines.states()["vllm"].status == "ready", 180, log)
-        app.post_message(SwitchBackend("vllm"))
+        app.post_message(SelectBackend("vllm"))
         await until(
             pilot,
             "the vLLM backend is selected",

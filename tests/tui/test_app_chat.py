@@ -278,9 +278,9 @@ async def test_swap_backends_mid_conversation() -> None:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "one")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
-        from a2ia_tui.tui.messages import SwitchBackend
+        from a2ia_tui.tui.messages import SelectBackend
 
-        app.post_message(SwitchBackend("ollama"))
+        app.post_message(SelectBackend("ollama"))
         await wait_for(pilot, lambda: app.backend == "ollama")
         assert any("Switched to ollama" in n.text for n in app.query(NoteMessage))
         await send(pilot, "two")
@@ -581,3 +581,16 @@ async def test_a_reopened_chat_shows_what_the_live_one_showed_even_with_repeated
         await app.open_conversation(app.conversation.id)
         await pilot.pause()
         assert shown() == live
+
+
+async def test_the_command_lines_chat_settings_reach_every_request() -> None:
+    from a2ia_tui.core.agent.chat_settings import ChatSettings
+
+    app, clients = build_app({"vllm": [text_reply("bonjour")]})
+    app.services.chat_overrides = ChatSettings(system_prompt="Answer in French.", temperature=0.3, max_tokens=40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+    call = clients["vllm"].calls[-1]
+    assert call.temperature == 0.3 and call.options == {"max_tokens": 40}
+    assert call.messages[0].role == "system" and call.messages[0].content == "Answer in French."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from a2ia_tui.tui.factory import GC_THRESHOLDS, tune_gc
 
 
@@ -144,3 +146,26 @@ async def test_the_app_collects_young_garbage_after_start_up_and_turns_never_dur
         await wait_for(pilot, lambda: idle(app) and len(calls) == 2)
         assert calls == [False, False]
         assert app._timers and any(t._callback == app._idle_gc for t in app._timers)  # the idle timer
+
+
+@pytest.mark.reports_errors
+async def test_an_unexpected_error_is_one_line_and_the_app_goes_on() -> None:
+    """A bug below the app (here: a tool hub whose start raises a RuntimeError) is reported by
+    the app's one boundary in one line, without a traceback, and the chat still works."""
+    from a2ia_tui.core.llm.scripted import text_reply
+    from a2ia_tui.tui.app import reported_errors
+    from tests.tui.app_helpers import MiniHub, build_app, idle, send, wait_for
+
+    class BrokenHub(MiniHub):
+        async def start(self, wait: bool = True) -> None:
+            raise RuntimeError("the hub's bug\nsecond line")
+
+    app, _ = build_app({"vllm": [text_reply("still here")]}, hub=BrokenHub())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: bool(reported_errors))
+        assert reported_errors == ["Internal error (hub): RuntimeError: the hub's bug"]
+        await wait_for(pilot, lambda: idle(app))
+        await send(pilot, "hello")
+        await wait_for(pilot, lambda: idle(app) and len(app.conversation.entries) == 2)
+        assert app.conversation.entries[-1].message.content == "still here"
+        assert app.is_running

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Static
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.llm.scripted import ScriptedClient
+from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.screens.engine_log import EngineLogScreen
 from a2ia_tui.tui.screens.engine_start import EngineStartScreen, parse_overrides
@@ -67,8 +68,8 @@ class EngineApp(App):
         sb.current_backend = "ollama"
         yield sb
 
-    def on_sidebar_backend_selected(self, message: Sidebar.BackendSelected) -> None:
-        self.selected.append(message.name)
+    def on_select_backend(self, message: SelectBackend) -> None:
+        self.selected.append(message.backend)
 
     async def on_unmount(self) -> None:
         await self.services.engines.aclose()

@@ -25,6 +25,8 @@ from a2ia_tui.tui.widgets.gpu import GPUPane
 from a2ia_tui.tui.widgets.gpu_card import GPUCard
 from a2ia_tui.tui.widgets.sidebar import Sidebar
 
+from .app_helpers import MiniHub
+
 pytestmark = pytest.mark.timeout(120)
 
 STARTING_LINES = [
@@ -40,15 +42,14 @@ OOM_LINES = [
 ]
 
 
-class StaticHub:
+class StaticHub(MiniHub):
+    """Two servers in fixed states (the sidebar's snapshot)."""
+
     def states(self):
         return {
             "a2ia": ServerState("a2ia", "ready", tool_count=9),
             "time": ServerState("time", "failed", reason="uvx: command not found"),
         }
-
-    def add_listener(self, cb):
-        return lambda: None
 
 
 def sidebar_services(tmp_path) -> AppServices:
@@ -101,7 +102,7 @@ def feed(engine, lines, status="starting") -> None:
     """Drive the real Engine's state machine with vLLM's real log lines (its own phase parser)."""
     engine._set(status="starting", progress=0.0, phase="launching")
     for line in lines:
-        engine._line(line)
+        engine._log.feed(line)
     if status == "failed":
         cause, hint = engine.spec.explain(list(lines), 1)
         engine._set(status="failed", cause=cause, hint=hint, exit_code=1, last_lines=tuple(lines))

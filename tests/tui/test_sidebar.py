@@ -7,8 +7,10 @@ from textual.app import App
 from textual.widgets import OptionList, Static
 
 from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.errors import BackendError, ConfigError
 from a2ia_tui.core.llm.scripted import OFFLINE, ScriptedClient
 from a2ia_tui.core.tools.hub import ServerState
+from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.sidebar import Sidebar
@@ -41,7 +43,7 @@ def make_services(healthy: dict[str, bool], hub=None, models=None) -> AppService
     def make_client(name: str, model: str | None):
         made.append(name)
         if name == "broken":
-            raise RuntimeError("backend 'broken' is misconfigured")
+            raise BackendError("backend 'broken' is misconfigured")
         return ScriptedClient(
             name=name,
             model=model,
@@ -66,11 +68,12 @@ class SidebarApp(App):
         sb.current_backend = self.backend
         yield sb
 
-    def on_sidebar_backend_selected(self, message: Sidebar.BackendSelected) -> None:
-        self.selected.append(("backend", message.name))
-
-    def on_sidebar_model_selected(self, message: Sidebar.ModelSelected) -> None:
-        self.selected.append(("model", message.backend, message.model))
+    def on_select_backend(self, message: SelectBackend) -> None:
+        assert message.checked  # the sidebar asked about an offline backend itself
+        if message.model is None:
+            self.selected.append(("backend", message.backend))
+        else:
+            self.selected.append(("model", message.backend, message.model))
 
 
 async def wait_for(pilot, cond, timeout: float = 10.0) -> None:
@@ -251,7 +254,11 @@ async def test_mcp_servers_show_state_and_tool_counts_and_a_late_hub():
 
 async def test_no_services_never_crash():
     app = SidebarApp(make_services({}))
-    app.services.make_client = None  # a broken factory is a reason, not a crash
+
+    def broken(name: str, model: str | None) -> ScriptedClient:
+        raise ConfigError("settings", f"backends.{name}", "unknown kind")
+
+    app.services.make_client = broken  # a broken factory is a reason, not a crash
     async with app.run_test(size=(40, 50)) as pilot:
         sb = app.query_one(Sidebar)
         await wait_for(pilot, lambda: "vllm" in sb.health)
@@ -279,7 +286,7 @@ async def test_the_backend_an_answer_streams_from_is_not_health_checked():
         class Stalled(ScriptedClient):
             async def health(self):
                 sb.busy_backend = "vllm"  # the answer began meanwhile...
-                raise RuntimeError("no answer within 3 s")  # ...and held the check up
+                raise BackendError("no answer within 3 s")  # ...and held the check up
 
         services.make_client = lambda name, model: Stalled(name=name, model=model)
         assert await sb.check_backend("vllm") == (True, "scripted")

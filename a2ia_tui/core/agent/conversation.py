@@ -49,6 +49,9 @@ class Conversation:
     load_notes: list[str] = field(default_factory=list)
     #: This chat's own system prompt, sampling and thinking (saved with it).
     settings: ChatSettings = field(default_factory=ChatSettings)
+    #: Tools this chat does not offer the model: a server's name (all its tools) or
+    #: "server/tool" (the tool's own name on its server).
+    tools_off: frozenset[str] = frozenset()
 
     @property
     def messages(self) -> list[Message]:

@@ -40,7 +40,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import (
@@ -48,6 +48,7 @@ from ..errors import (
     BackendError,
     BackendHTTPError,
     BackendProtocolError,
+    ContextOverflow,
     StreamInterrupted,
     ToolsUnsupported,
 )
@@ -60,6 +61,7 @@ from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
 from .chat_settings import ChatSettings
+from .context import DEFAULT_CHARS_PER_TOKEN, Fit, chars_per_token, fit_context, turns
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -74,6 +76,9 @@ from .events import (
     TurnFinished,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from ..protocols import ToolHub
 
 DECLINED = "The user declined this tool call."
 DENIED = "This tool is disabled by the user's configuration."
@@ -105,8 +110,12 @@ class _Step:
     dropped: int = 0
 
 
+#: How long the first request of a backend waits for it to say its context window.
+WINDOW_PROBE_S = 5.0
+
+
 class Orchestrator:
-    def __init__(self, client: LLMClient, hub: Any | None, settings: Settings) -> None:
+    def __init__(self, client: LLMClient, hub: ToolHub | None, settings: Settings) -> None:
         self.client = client
         self.hub = hub
         self.settings = settings
@@ -121,6 +130,12 @@ class Orchestrator:
         #: Set from the command line (--system, --temperature, ...): wins over the chat's settings.
         self.overrides = ChatSettings()
         self._notes_given: set[str] = set()
+        #: The current chat's switched-off tools ("server" or "server/tool").
+        self._tools_off: frozenset[str] = frozenset()
+        #: (backend, model) -> the window the server reported (None: it does not say).
+        self._windows: dict[tuple[str, str | None], int | None] = {}
+        #: (backend, model) -> characters per token, from the server's usage figures.
+        self._chars_per_token: dict[tuple[str, str | None], float] = {}
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -145,14 +160,28 @@ class Orchestrator:
         return self.client.name
 
     def tool_specs(self) -> list[ToolSpec]:
+        """The tools offered to the model: the hub's, less those the current chat turned off."""
         if not self.settings.tools.enabled or self.hub is None:
             return []
-        specs: list[ToolSpec] = self.hub.specs()
-        return specs
+        if not self._tools_off:
+            specs: list[ToolSpec] = self.hub.specs()
+            return specs
+        return [t.spec() for t in self.hub.tools() if not self._is_off(t)]
+
+    def _is_off(self, tool: Any) -> bool:
+        off = self._tools_off
+        return bool(off) and (tool.server in off or f"{tool.server}/{tool.original_name}" in off)
+
+    def _tool(self, name: str) -> Any | None:
+        """The hub's tool of that name, unless the chat turned it off: then, like a name the
+        hub never listed, a call of it is refused and the model is told."""
+        tool = self.hub.tool(name) if self.hub is not None else None
+        return None if tool is None or self._is_off(tool) else tool
 
     # -- the turn ------------------------------------------------------------------------------
 
     async def run_turn(self, conversation: Conversation) -> AsyncIterator[AgentEvent]:
+        self._tools_off = conversation.tools_off
         steps = 0
         format_retries = 0
         while True:
@@ -201,6 +230,41 @@ class Orchestrator:
             async for ev in self._run_calls(conversation, step.calls, react_mode, step.dropped):
                 yield ev
 
+    # -- the context window --------------------------------------------------------------------
+
+    async def context_window(self) -> int | None:
+        """The window the next request must fit, in tokens; None when the server does not say
+        (then nothing is dropped: the server's own answer to an overflow is shown)."""
+        client = self.client
+        key = (client.name, client.model)
+        if key not in self._windows:
+            try:
+                self._windows[key] = await asyncio.wait_for(client.context_length(), WINDOW_PROBE_S)
+            except (A2IAError, TimeoutError):
+                self._windows[key] = None
+        reported = self._windows[key]
+        if client.kind == "ollama":  # the window is ours to choose (num_ctx), up to the model's
+            wanted = self.settings.agent.context_window
+            return min(wanted, reported) if reported else wanted
+        return reported
+
+    def _fit(self, messages: list[Message], tools: list[ToolSpec] | None, window: int, chat: ChatSettings) -> Fit:
+        key = (self.client.name, self.client.model)
+        cpt = self._chars_per_token.get(key, DEFAULT_CHARS_PER_TOKEN)
+        tools_tokens = int(len(json.dumps([t.to_wire() for t in tools or ()])) / cpt)
+        return fit_context(
+            messages,
+            window - tools_tokens,
+            reserve=chat.max_tokens or min(512, window // 8),
+            chars_per_token=cpt,
+            drop_oldest=self.settings.agent.context_overflow == "drop_oldest",
+        )
+
+    def _learn_tokens(self, sent: list[Message], prompt_tokens: int | None) -> None:
+        ratio = chars_per_token(sent, prompt_tokens)
+        if ratio is not None:
+            self._chars_per_token[(self.client.name, self.client.model)] = ratio
+
     # -- streaming one reply -------------------------------------------------------------------
 
     def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
@@ -244,11 +308,33 @@ class Orchestrator:
         if note and note not in self._notes_given:  # once per backend and session, not every turn
             self._notes_given.add(note)
             yield Notice(note)
+        messages = self._messages(conversation, react_mode)
+        window = await self.context_window()
+        if window:
+            fit = self._fit(messages, tools, window, chat)
+            if fit.overflow:
+                what = "The last question alone" if fit.dropped_turns or len(turns(messages)) <= 2 else "This chat"
+                raise ContextOverflow(
+                    f"{what} (about {fit.estimate:,} tokens, with room for the answer) does not fit "
+                    f"{client.name}'s context window of {window:,} tokens; nothing was sent. "
+                    + (
+                        "Shorten it, or raise the window (agent.context_window for Ollama)."
+                        if fit.dropped_turns or self.settings.agent.context_overflow == "drop_oldest"
+                        else 'Start a new chat, or set agent.context_overflow = "drop_oldest".'
+                    )
+                )
+            if fit.dropped_turns:
+                yield Notice(
+                    f"Context: the {fit.dropped_turns} oldest turn(s) are left out of this request to fit "
+                    f"{client.name}'s window of {window:,} tokens; the chat keeps them.",
+                    "warning",
+                )
+                messages = fit.messages
+            if client.kind == "ollama":
+                options["num_ctx"] = window
         meter = self.meter
         meter.start()
-        async for chunk in client.stream_chat(
-            self._messages(conversation, react_mode), tools, temperature=chat.temperature, options=options or None
-        ):
+        async for chunk in client.stream_chat(messages, tools, temperature=chat.temperature, options=options or None):
             meter.observe(chunk)
             msg = chunk.message
             if msg.thinking:
@@ -269,6 +355,8 @@ class Orchestrator:
             if chunk.done and chunk.done_reason:
                 step.done_reason = chunk.done_reason
         stats = meter.finish()
+        if stats.exact:
+            self._learn_tokens(messages, stats.prompt_tokens)
         yield Usage(stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, stats.tokens_per_s, stats.exact)
         if step.dropped:
             yield Notice(
@@ -376,7 +464,7 @@ class Orchestrator:
             return (
                 f"Error: the arguments of {call.name!r} are not valid JSON ({call.function.error}). Send a JSON object."
             )
-        tool = self.hub.tool(call.name) if self.hub is not None else None
+        tool = self._tool(call.name)
         if tool is None:
             names = ", ".join(t.name for t in self.hub.tools()) if self.hub is not None else ""
             return f"Error: unknown tool {call.name!r}. Available tools: {names or 'none'}."
@@ -396,7 +484,7 @@ class Orchestrator:
         return None
 
     async def _approve(self, request: ToolCallRequested) -> AsyncIterator[AgentEvent | Approval]:
-        tool = self.hub.tool(request.name) if self.hub is not None else None
+        tool = self._tool(request.name)
         decision, reason = self.approvals.decide(
             request.name,
             original=tool.original_name if tool else None,
@@ -425,7 +513,7 @@ class Orchestrator:
         tasks: dict[asyncio.Task[tuple[str, bool, float]], ToolCall] = {}
         try:
             for call in calls:
-                tool = self.hub.tool(call.name) if self.hub is not None else None
+                tool = self._tool(call.name)
                 request = ToolCallRequested(
                     call.id,
                     call.name,
@@ -454,7 +542,7 @@ class Orchestrator:
                 runnable.append(call)
             for call in runnable:
                 arguments = dict(call.function.arguments)
-                tool = self.hub.tool(call.name) if self.hub is not None else None
+                tool = self._tool(call.name)
                 builtin = bool(tool and tool.server == BUILTIN_NAME)
                 if self.approvals.secret_reason(tool.original_name if tool else None, arguments, builtin):
                     # Allowed (asked, or by policy): the server reads secrets only with this flag.
@@ -518,7 +606,7 @@ class Orchestrator:
                     f"\n[Note: your reply asked for {len(calls) + dropped} tool calls; only the first "
                     f"{MAX_CALLS_PER_REPLY} were handled, the other {dropped} were not run.]"
                 )
-            tool = self.hub.tool(call.name) if self.hub is not None else None
+            tool = self._tool(call.name)
             conversation.add(
                 Message(role="tool", content=for_model, tool_call_id=call.id, tool_name=call.name),
                 backend=self.client.name,

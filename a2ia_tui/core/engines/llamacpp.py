@@ -22,7 +22,7 @@ from typing import Any, cast
 from ..childenv import isolated_python
 from ..config import LocalEngineSettings
 from ..errors import EngineStartError
-from .process import EngineSpec, LazyPattern, Phase
+from .spec import EngineSpec, LazyPattern, Phase
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: The model name the server answers to.

@@ -15,7 +15,7 @@
 An engine whose backend URL points elsewhere (``engines.vllm.attach_url``: a remote or Ray
 deployment) is attached, never started or stopped: it is monitored only.
 
-Nothing is orphaned: the manager registers :func:`process.kill_all_started` with :mod:`atexit`,
+Nothing is orphaned: the manager registers :func:`.groups.kill_all_started` with :mod:`atexit`,
 and :meth:`install_signal_handlers` turns SIGTERM/SIGHUP into a clean exit so that runs too.
 """
 
@@ -28,8 +28,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..config import Paths, Settings
+from .groups import forget, kill_all_started
 from .llamacpp import LlamaCppSpec
-from .process import Engine, EngineState, check_pidfile, kill_all_started
+from .pidfile import check_pidfile
+from .process import Engine
+from .state import EngineState
 from .vllm import VLLMSpec
 
 if TYPE_CHECKING:
@@ -193,11 +196,9 @@ class EngineManager:
 
     def detach(self) -> None:
         """Leave running engines running (the user chose so at quit): forget them here."""
-        from .process import _STARTED_GROUPS
-
         for e in self._engines.values():
             if e.state.pid:
-                _STARTED_GROUPS.discard(e.state.pid)
+                forget(e.state.pid)
 
     @staticmethod
     def install_signal_handlers() -> None:

@@ -17,296 +17,42 @@ States::
   awaited, not polled) and reported with the cause read from its log.
 - Before starting: a port already in use is refused naming what holds it; a missing executable
   is refused with the command that installs it.
-- A pid file (``<state>/run/<engine>.json``) records pid, start time, process group, argv (secrets
-  are never in argv: vLLM's key goes through ``VLLM_API_KEY``), the command line as the kernel
-  shows it, URL and log path, so a later launch can find a server left by a crashed session and
-  adopt or stop it (:func:`check_pidfile`): only when pid, start time and command line all match,
-  never a process that merely reuses the pid.
-- Nothing is orphaned: :func:`kill_all_started` (registered with :mod:`atexit` by the manager)
-  SIGKILLs every group this process started and did not stop.
+- A pid file records the server (:mod:`.pidfile`), so a later launch can adopt or stop a server
+  left by a crashed session.
+- Nothing is orphaned: :func:`.groups.kill_all_started` (registered with :mod:`atexit` by the
+  manager) SIGKILLs every group this process started and did not stop.
+
+The neighbours: :mod:`.spec` (what differs between engine kinds), :mod:`.state`, :mod:`.logtail`
+(following the log), :mod:`.pidfile`, :mod:`.groups`, :mod:`.ports`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
-import os
 import signal
-import socket
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from ..childenv import user_env
 from ..errors import EngineFailed, EngineStartError
 from ..paths import private_dir, private_file
 from ..redact import mask_argv
+from . import groups
+from .groups import kill_group
+from .logtail import TAIL_LINES, LogFollower
+from .pidfile import add_current_cmdline, process_identity, write_pidfile
+from .ports import port_holder
+from .spec import EngineSpec
+from .state import EngineState
 
 #: SIGTERM → wait this long → SIGKILL (the default of ``engines.stop_grace_s``).
 STOP_GRACE_S = 15.0
 #: How often readiness is probed while starting, and liveness of adopted servers checked.
 PROBE_INTERVAL_S = 0.05
-#: How often the log file is read for new lines.
-LOG_POLL_S = 0.05
-TAIL_LINES = 500
-
-#: Process groups started by this process and not yet stopped (for the atexit safety net).
-_STARTED_GROUPS: set[int] = set()
-
-
-@dataclass(frozen=True)
-class EngineState:
-    status: str = "stopped"  # stopped | starting | ready | stopping | failed
-    phase: str = ""
-    progress: float = 0.0
-    detail: str = ""
-    cause: str = ""
-    hint: str = ""
-    exit_code: int | None = None
-    last_lines: tuple[str, ...] = ()
-    pid: int | None = None
-    url: str = ""
-    model: str = ""
-    #: True when this app started (or adopted) it and may stop it; False = attached only.
-    managed: bool = True
-    started_at: float | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.status in ("starting", "ready", "stopping")
-
-
-class LazyPattern:
-    """A regex compiled when first used: the engines' log patterns (dozens) are not needed to
-    draw the app, only once an engine runs. Offers what the specs use of ``re.Pattern``."""
-
-    __slots__ = ("_rx", "flags", "pattern")
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self.pattern = pattern
-        self.flags = flags
-        self._rx: Any = None
-
-    def search(self, text: str) -> Any:
-        if self._rx is None:
-            import re
-
-            self._rx = re.compile(self.pattern, self.flags)
-        return self._rx.search(text)
-
-
-@dataclass
-class Phase:
-    name: str
-    progress: float
-    detail: str = ""
-
-
-class EngineSpec:
-    """What differs between engines. Subclasses fill these in."""
-
-    name = "engine"
-    label = "Engine"
-    backend_name = ""
-
-    def __init__(self, settings: Any, overrides: dict[str, Any] | None = None) -> None:
-        self.settings = settings
-        self.overrides = dict(overrides or {})
-
-    @property
-    def config(self) -> Any:
-        """This engine's section of ``settings.engines`` (``engines.<name>``) with the overrides
-        (autotune, the start screen's edits, command-line flags) applied."""
-        base = getattr(self.settings.engines, self.name)
-        return msgspec.structs.replace(base, **self.overrides) if self.overrides else base
-
-    def argv(self) -> list[str]:
-        raise NotImplementedError
-
-    def env(self) -> dict[str, str]:
-        return {}
-
-    @property
-    def host(self) -> str:
-        return str(self.config.host)
-
-    @property
-    def port(self) -> int:
-        return int(self.config.port)
-
-    @property
-    def url(self) -> str:
-        """The OpenAI base URL clients use."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}/v1"
-
-    @property
-    def model(self) -> str:
-        return ""
-
-    def preflight(self) -> None:
-        """Raise EngineStartError when the engine cannot start (missing executable/package)."""
-
-    def parse_line(self, line: str) -> Phase | None:
-        return None
-
-    def explain(self, lines: list[str], exit_code: int | None) -> tuple[str, str]:
-        last = next((ln for ln in reversed(lines) if ln.strip()), "")
-        return (
-            f"{self.label} exited" + (f": {last.strip()[:200]}" if last else ""),
-            "see the engine log (ctrl+l)",
-        )
-
-    async def probe(self, http: Any) -> bool:
-        raise NotImplementedError
-
-
-def port_holder(host: str, port: int) -> str | None:
-    """Who listens on host:port ("pid 123 (python)"), or None when the port is free."""
-    bind_host = "127.0.0.1" if host in ("localhost",) else host
-    with socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind((bind_host, port))
-            return None
-        except OSError:
-            pass
-    try:
-        import psutil
-
-        for conn in psutil.net_connections(kind="inet"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
-                if conn.pid:
-                    with contextlib.suppress(Exception):
-                        return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
-                    return f"pid {conn.pid}"
-    except Exception:  # noqa: BLE001 - no permission to list sockets
-        pass
-    return "another process"
-
-
-#: How far a live process's start time may be from the recorded one and still be the same
-#: process (both come from psutil on one boot; a reused pid starts seconds to days later).
-CREATE_TIME_TOLERANCE_S = 0.05
-
-
-def read_pidfile(path: Path) -> dict[str, Any] | None:
-    """The pid file's record when its process is still alive and is the one started, else None
-    (the file is removed). See :func:`check_pidfile` for the note that says why."""
-    return check_pidfile(path)[0]
-
-
-def check_pidfile(path: Path) -> tuple[dict[str, Any] | None, str]:
-    """``(record, note)``. The record only when the process it names is alive and is the one a2ia
-    started: its pid, its start time AND its command line match (a pid is reused after a reboot or
-    a wrap; a file without a start time could name any process). Otherwise None, the file is
-    removed, and ``note`` is one line when the file was malformed or named another process
-    ("" for a plainly stale file, or none at all)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, ""
-    except OSError as exc:
-        return None, f"pid file {path} is unreadable ({exc.strerror or exc}): ignored"
-    problem = ""
-    data: Any = None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError included
-        problem = "not JSON"
-    if not problem:
-        problem = _pidfile_problem(data)
-    if problem:
-        _remove_quietly(path)
-        return None, f"pid file {path} is malformed ({problem}): removed, no process touched"
-    pid, create_time = data["pid"], float(data["create_time"])
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        with proc.oneshot():
-            zombie = proc.status() == psutil.STATUS_ZOMBIE
-            started = proc.create_time()
-            cmdline = proc.cmdline()
-    except (psutil.Error, OSError):
-        _remove_quietly(path)
-        return None, ""
-    if zombie:
-        _remove_quietly(path)
-        return None, ""
-    if abs(started - create_time) >= CREATE_TIME_TOLERANCE_S or not _cmdline_matches(cmdline, data):
-        _remove_quietly(path)
-        return None, (
-            f"pid file {path} names pid {pid}, which is now another process "
-            "(its start time or command line differ): removed, that process left alone"
-        )
-    return data, ""
-
-
-def _pidfile_problem(data: Any) -> str:
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    pid = data.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1:
-        return "no valid pid"
-    ct = data.get("create_time")
-    if not isinstance(ct, (int, float)) or isinstance(ct, bool) or not ct > 0:
-        return "no start time"
-    argv = data.get("argv")
-    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-        return "no command line"
-    cmdlines = data.get("cmdlines", [])
-    if not isinstance(cmdlines, list) or not all(isinstance(c, str) for c in cmdlines):
-        return "bad cmdlines"
-    return ""
-
-
-def _cmdline_matches(live: list[str], record: dict[str, Any]) -> bool:
-    """The live command line is one recorded from the kernel (at start, when ready: a server may
-    retitle itself), or ends with the argv we ran (a script's interpreter comes first)."""
-    if not live:
-        return False
-    if cmdline_digest(live) in record.get("cmdlines", []):
-        return True
-    # the recorded argv is masked (no secret values): compare it with the live one masked alike
-    live = mask_argv(live)
-    argv = record["argv"]
-    if live == argv:
-        return True
-    rest = argv[1:]
-    return bool(rest) and len(live) >= len(argv) and live[-len(rest) :] == rest
-
-
-def cmdline_digest(cmdline: list[str]) -> str:
-    """A process's command line, recognisable but unreadable (it may hold a token)."""
-    joined = "\0".join(cmdline).encode("utf-8", "surrogateescape")
-    return hashlib.sha256(joined).hexdigest()
-
-
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def kill_group(pgid: int, sig: int) -> bool:
-    try:
-        os.killpg(pgid, sig)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
-def kill_all_started() -> None:
-    """atexit safety net: SIGKILL every process group this process started and did not stop."""
-    for pgid in list(_STARTED_GROUPS):
-        kill_group(pgid, signal.SIGKILL)
-        _STARTED_GROUPS.discard(pgid)
 
 
 class Engine:
@@ -343,15 +89,13 @@ class Engine:
         self.start_timeout_s = start_timeout_s
         self.state = EngineState(url=spec.url, model=spec.model)
         self._listeners: list[Callable[[EngineState], None]] = []
-        self._tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self._log = LogFollower(self._on_log_line)
         self._proc: asyncio.subprocess.Process | None = None
         self._pid: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._ready = asyncio.Event()
         self._ended = asyncio.Event()
-        self._log_fh: Any = None
-        self._log_pending = b""
         self._launch_lock = asyncio.Lock()
         self._pidfile_record: dict[str, Any] | None = None
 
@@ -383,7 +127,7 @@ class Engine:
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def log_tail(self, n: int = 100) -> list[str]:
-        return list(self._tail)[-n:]
+        return list(self._log.tail)[-n:]
 
     def _set(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
@@ -417,7 +161,7 @@ class Engine:
         argv = spec.argv()
         private_dir(self.log_dir)  # 0700: logs and pid files are the user's alone
         private_dir(self.run_dir)
-        self._tail.clear()
+        self._log.tail.clear()
         self._ready.clear()
         self._ended.clear()
         self._stopping = False
@@ -447,7 +191,7 @@ class Engine:
             raise EngineStartError(f"{spec.label}: not executable: {argv[0]}") from None
         log.close()
         self._proc, self._pid = proc, proc.pid
-        _STARTED_GROUPS.add(proc.pid)
+        groups.track(proc.pid)
         self._write_pidfile(argv)
         self._set(
             status="starting",
@@ -465,7 +209,7 @@ class Engine:
             started_at=time.time(),
         )
         self._tasks = [
-            asyncio.create_task(self._follow_log(offset), name=f"{spec.name}-log"),
+            asyncio.create_task(self._log.follow(self.log_path, offset, self._ended), name=f"{spec.name}-log"),
             asyncio.create_task(self._watch_exit(), name=f"{spec.name}-exit"),
             asyncio.create_task(self._probe_until_ready(), name=f"{spec.name}-probe"),
         ]
@@ -499,14 +243,7 @@ class Engine:
         raise EngineFailed(f"{self.spec.label} stopped while starting")
 
     def _write_pidfile(self, argv: list[str]) -> None:
-        create_time = None
-        cmdlines: list[str] = []
-        with contextlib.suppress(Exception):
-            import psutil
-
-            proc = psutil.Process(self._pid)
-            create_time = proc.create_time()
-            cmdlines.append(cmdline_digest(proc.cmdline()))
+        create_time, cmdlines = process_identity(self._pid) if self._pid else (None, [])
         record = {
             "engine": self.spec.name,
             "pid": self._pid,
@@ -522,56 +259,15 @@ class Engine:
             "create_time": create_time,
         }
         self._pidfile_record = record
-        private_file(self.pidfile).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        write_pidfile(self.pidfile, record)
 
     def _refresh_pidfile(self) -> None:
         """Once ready, add the command line as it is now: a server may have retitled itself."""
         record = self._pidfile_record
-        if not record or record.get("pid") != self._pid:
-            return
-        with contextlib.suppress(Exception):
-            import psutil
+        if record and record.get("pid") == self._pid:
+            add_current_cmdline(self.pidfile, record)
 
-            now = psutil.Process(self._pid).cmdline()
-            if now and cmdline_digest(now) not in record["cmdlines"]:
-                record["cmdlines"].append(cmdline_digest(now))
-                private_file(self.pidfile).write_text(json.dumps(record, indent=1), encoding="utf-8")
-
-    async def _follow_log(self, offset: int) -> None:
-        self._log_pending = b""
-        with self.log_path.open("rb") as fh:
-            fh.seek(offset)
-            self._log_fh = fh
-            try:
-                while True:
-                    if self._drain_log():
-                        continue
-                    if self._ended.is_set():
-                        if self._log_pending:
-                            self._line(self._log_pending.decode("utf-8", "replace"))
-                        return
-                    await asyncio.sleep(LOG_POLL_S)
-            finally:
-                self._log_fh = None
-
-    def _drain_log(self) -> bool:
-        """Read what the log file has now and handle its complete lines; False when nothing new."""
-        fh = getattr(self, "_log_fh", None)
-        if fh is None:
-            return False
-        data = fh.read(65536)
-        if not data:
-            return False
-        self._log_pending += data
-        *lines, self._log_pending = self._log_pending.split(b"\n")
-        for raw in lines:
-            self._line(raw.decode("utf-8", "replace").rstrip("\r"))
-        return True
-
-    def _line(self, line: str) -> None:
-        # tqdm progress bars rewrite one line with \r: keep the last state.
-        line = line.split("\r")[-1]
-        self._tail.append(line)
+    def _on_log_line(self, line: str) -> None:
         if self.state.status != "starting":
             return
         phase = self.spec.parse_line(line)
@@ -597,19 +293,18 @@ class Engine:
                 except psutil.NoSuchProcess:
                     break
                 await asyncio.sleep(0.5)
-        _STARTED_GROUPS.discard(self._pid or -1)
+        groups.forget(self._pid or -1)
         # Make sure the whole group is gone (children of a dead server).
         if self._pid:
             kill_group(self._pid, signal.SIGKILL)
-        while self._drain_log():  # the last lines (the cause of a crash) before anything else
-            pass
+        self._log.drain_all()  # the last lines (the cause of a crash) before anything else
         self._ended.set()
         with contextlib.suppress(OSError):
             self.pidfile.unlink()
         if self._stopping:
             return
         if self.state.status in ("starting", "ready"):
-            lines = list(self._tail)
+            lines = list(self._log.tail)
             cause, hint = self.spec.explain(lines, code)
             was = "while starting" if self.state.status == "starting" else "after it was ready"
             await self._fail(f"{cause} ({was})" if "while" not in cause else cause, hint, code)
@@ -620,7 +315,7 @@ class Engine:
             cause=cause,
             hint=hint,
             exit_code=code,
-            last_lines=tuple(list(self._tail)[-20:]),
+            last_lines=tuple(list(self._log.tail)[-20:]),
         )
 
     async def _probe_until_ready(self) -> None:
@@ -633,8 +328,7 @@ class Engine:
                 except Exception:  # noqa: BLE001 - refused while starting: keep probing
                     ok = False
                 if ok and self.state.status == "starting":
-                    while self._drain_log():  # the phases logged before the probe passed come first
-                        pass
+                    self._log.drain_all()  # the phases logged before the probe passed come first
                     self._refresh_pidfile()
                     self._set(status="ready", phase="ready", progress=1.0)
                     self._ready.set()
@@ -649,11 +343,11 @@ class Engine:
         self._pid = int(record["pid"])
         self._stopping = False
         self._ended.clear()
-        self._tail.clear()
+        self._log.tail.clear()
         with contextlib.suppress(OSError):
             # a thread: the log of a long-running engine can be large
             text = await asyncio.to_thread(Path(record.get("log", self.log_path)).read_text, errors="replace")
-            self._tail.extend(text.splitlines()[-TAIL_LINES:])
+            self._log.tail.extend(text.splitlines()[-TAIL_LINES:])
         self._set(
             status="ready",
             phase="ready (adopted)",
@@ -689,7 +383,7 @@ class Engine:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._ended.wait(), 10)
         kill_group(pgid, signal.SIGKILL)  # stragglers in the group
-        _STARTED_GROUPS.discard(pgid)
+        groups.forget(pgid)
         self._cleanup_tasks()
         with contextlib.suppress(OSError):
             self.pidfile.unlink()
@@ -716,14 +410,4 @@ class Engine:
         self._tasks = []
 
 
-__all__ = [
-    "STOP_GRACE_S",
-    "Engine",
-    "EngineSpec",
-    "EngineState",
-    "Phase",
-    "check_pidfile",
-    "kill_all_started",
-    "port_holder",
-    "read_pidfile",
-]
+__all__ = ["PROBE_INTERVAL_S", "STOP_GRACE_S", "Engine"]

@@ -12,7 +12,8 @@ from ..config import Paths, Settings
 def read_engine_status(settings: Settings, paths: Paths) -> dict[str, Any]:
     import httpx
 
-    from .process import port_holder, read_pidfile
+    from .pidfile import read_pidfile
+    from .ports import port_holder
 
     out: dict[str, Any] = {}
     try:

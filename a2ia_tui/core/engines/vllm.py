@@ -20,7 +20,7 @@ import msgspec
 from ..childenv import isolated_python
 from ..config import VLLMEngineSettings
 from ..errors import EngineStartError
-from .process import EngineSpec, LazyPattern, Phase
+from .spec import EngineSpec, LazyPattern, Phase
 
 #: Flags removed from vLLM that fail a start when sent; dropped from extra_args with a note.
 REMOVED_FLAGS = {"--swap-space": True}  # flag → takes a value

@@ -73,6 +73,8 @@ class ServerState:
     stderr_tail: str = ""
     restarts: int = 0
     transport: str = "stdio"
+    #: Something to tell about a running server (e.g. a disabledTools name it has no tool of).
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -359,9 +361,17 @@ class MCPHub:
                     async with ClientSession(read, write) as session:
                         await asyncio.wait_for(session.initialize(), self.settings.tools.startup_timeout_s)
                         listed = await asyncio.wait_for(session.list_tools(), self.settings.tools.startup_timeout_s)
-                        srv.session, srv.tools = session, list(listed.tools)
+                        off = set(srv.config.disabled_tools)
+                        srv.session = session
+                        srv.tools = [t for t in listed.tools if t.name not in off]
+                        unknown = sorted(off - {t.name for t in listed.tools})
+                        note = (
+                            f"disabledTools names no tool of this server: {', '.join(map(repr, unknown))}"
+                            if unknown
+                            else ""
+                        )
                         attempts, backoff = 0, RESTART_BACKOFF_S
-                        self._set(srv, "ready", reason="", tool_count=len(srv.tools), stderr_tail="")
+                        self._set(srv, "ready", reason="", tool_count=len(srv.tools), stderr_tail="", note=note)
                         self._rebuild_index()
                         srv.ready.set()
                         reason = await self._watch(srv, session)

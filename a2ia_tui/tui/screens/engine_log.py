@@ -18,7 +18,7 @@ Policy:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.screen import Screen
@@ -26,8 +26,10 @@ from textual.widgets import Log, Static
 
 from ...core.textsafe import printable
 from ..services import AppServices
-from ..widgets.engine_row import engine_map
 from ..widgets.keybar import KeyBar
+
+if TYPE_CHECKING:
+    from ...core.protocols import EngineControl
 
 POLL_S = 0.2
 INITIAL_BYTES = 64 * 1024
@@ -55,8 +57,8 @@ class EngineLogScreen(Screen[None]):
         self._unsubscribe: Any = None
 
     @property
-    def engines(self) -> Any:
-        return getattr(self.services, "engines", None)
+    def engines(self) -> EngineControl | None:
+        return self.services.engines if self.services else None
 
     def _default_engine(self) -> str:
         engines = self.engines
@@ -67,16 +69,15 @@ class EngineLogScreen(Screen[None]):
             if state.status != "stopped":
                 return name
         for name in states:
-            path = getattr(engine_map(engines).get(name), "log_path", None)
-            if path is not None and path.exists():
+            engine = engines.engines().get(name)
+            if engine is not None and engine.log_path.exists():
                 return name
         return next(iter(states), "vllm")
 
     @property
     def log_path(self) -> Path | None:
-        engines = self.engines
-        engine = engine_map(engines).get(self.engine_name)
-        return getattr(engine, "log_path", None)
+        engine = self.engines.engines().get(self.engine_name) if self.engines is not None else None
+        return engine.log_path if engine is not None else None
 
     def compose(self):
         yield Static("", id="el-header", markup=False)

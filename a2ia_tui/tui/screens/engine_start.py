@@ -10,8 +10,8 @@
    lost), then ``engines.start(name, overrides)`` runs in an APP-level worker (group
    "engine-start-<name>"), so closing the screen never cancels a start. The screen follows the
    engine's listener: phase, progress bar, then "ready" (or the cause and hint of a failure).
-   When ready and "select when ready" is on, the app receives ``Sidebar.BackendSelected`` for
-   the engine's backend.
+   When ready and "select when ready" is on, the app receives ``SelectBackend`` for the
+   engine's backend.
 
 Enter in a field (or on Start) starts. A failed start shows the cause and the hint and opens the
 form again, to change a field and start again. Escape / Close leaves the screen; the engine keeps
@@ -252,11 +252,11 @@ class EngineStartScreen(ModalScreen[bool]):
                 self._unlock_form()
             return
         if select and state.status == "ready":
+            from ..messages import SelectBackend
             from ..widgets.engine_row import engine_backend, engine_map
-            from ..widgets.sidebar import Sidebar
 
             backend = engine_backend(engine_map(engines).get(name), name)
-            app.post_message(Sidebar.BackendSelected(backend))
+            app.post_message(SelectBackend(backend, checked=True))
 
     def _on_state(self, name: str, state: Any) -> None:
         if name == self.engine_name and self.started and self.is_attached:

@@ -20,7 +20,7 @@ from ..messages import ConversationDeleted, ConversationRenamed
 from .dialogs import ConfirmScreen, TextInputScreen
 
 if TYPE_CHECKING:
-    from ...core.store import HistoryStore
+    from ...core.protocols import History
 
 
 class HistoryScreen(ModalScreen[str | None]):
@@ -37,7 +37,7 @@ class HistoryScreen(ModalScreen[str | None]):
     HistoryScreen #history-error { color: $error; }
     """
 
-    def __init__(self, store: HistoryStore, clock=time.localtime) -> None:
+    def __init__(self, store: History, clock=time.localtime) -> None:
         super().__init__()
         self.store = store
         self._clock = clock

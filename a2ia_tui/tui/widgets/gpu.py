@@ -17,7 +17,8 @@ Policy:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.containers import VerticalScroll
@@ -25,6 +26,9 @@ from textual.widgets import Static
 
 from ..services import AppServices
 from .gpu_card import GPUCard
+
+if TYPE_CHECKING:
+    from ...core.protocols import GPUMonitor
 
 
 class GPUPane(VerticalScroll):
@@ -42,7 +46,7 @@ class GPUPane(VerticalScroll):
     def __init__(self, services: AppServices | None, *, id: str | None = "gpu", **kwargs: Any) -> None:
         super().__init__(id=id, **kwargs)
         self.services = services
-        self.sampler: Any = None
+        self.sampler: GPUMonitor | None = None
         self.snapshot: Any = None
 
     def compose(self):
@@ -51,14 +55,14 @@ class GPUPane(VerticalScroll):
         yield Static("reading the GPUs…", id="gpu-reason", markup=False)
 
     def on_mount(self) -> None:
-        factory = getattr(self.services, "gpu_sampler_factory", None) if self.services else None
+        factory = self.services.gpu_sampler_factory if self.services else None
         if factory is None:
             self._reason("GPU monitoring is off")
             return
         # Loading NVML (a thread importing pynvml and ctypes) waits for the first frame.
         self.call_after_refresh(self._start_sampler, factory)
 
-    def _start_sampler(self, factory: Any) -> None:
+    def _start_sampler(self, factory: Callable[[], GPUMonitor]) -> None:
         if self.is_attached:
             self.run_sampler(factory)
 
@@ -75,7 +79,8 @@ class GPUPane(VerticalScroll):
         reason.display = True
 
     @work(group="gpu", exclusive=True)
-    async def run_sampler(self, factory: Any) -> None:
+    async def run_sampler(self, factory: Callable[[], GPUMonitor]) -> None:
+        # NVML is a driver's library: whatever it raises becomes the pane's one line, never the app's
         try:
             self.sampler = factory()
             async for snap in self.sampler.samples():

@@ -1,7 +1,8 @@
 """The sidebar: backends with live status dots, the model picker, the engines, the MCP servers.
 
 Attributes down (the app sets them): ``current_backend``, ``current_model``, ``busy_backend``.
-Messages up: :class:`Sidebar.BackendSelected`, :class:`Sidebar.ModelSelected`.
+Messages up: :class:`~..messages.SelectBackend` (a backend, or a model of the current one, with
+``checked=True``), :class:`Sidebar.ModelsListed`.
 
 Policy:
 
@@ -15,9 +16,9 @@ Policy:
   looks for it once a second until it appears.
 - A status dot is ● ready, ✗ offline + the reason the health check gave, ◐ starting with the
   engine's phase and progress, ○ not checked yet.
-- Selecting a backend: a ready one posts ``BackendSelected`` at once. An offline one only after a
+- Selecting a backend: a ready one posts ``SelectBackend`` at once. An offline one only after a
   health check said why (a check runs first when none has), and the user confirms, seeing the
-  reason. Selecting a model posts ``ModelSelected(backend, model)``.
+  reason. Selecting a model posts ``SelectBackend(backend, model)``.
 - Engines: Start opens :class:`~..screens.engine_start.EngineStartScreen` (autotune estimate,
   editable, then the phases); Stop asks nothing unless ``busy_backend`` is that engine's backend
   (a turn is running on it); Log opens the log screen. A failed engine shows its cause and hint.
@@ -28,21 +29,27 @@ Policy:
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...core.errors import BackendUnreachable
+from ...core.errors import A2IAError, BackendUnreachable
 from ...core.redact import redact_text
 from ...core.textsafe import printable
+from ..messages import SelectBackend
 from ..services import AppServices
 from .engine_row import EngineRow, engine_backend, engine_map
+
+if TYPE_CHECKING:
+    from ...core.config import Settings
+    from ...core.protocols import EngineControl, ToolHub
 
 #: One backend's health() may take this long before it counts as offline.
 HEALTH_TIMEOUT_S = 5.0
@@ -77,21 +84,6 @@ class Sidebar(VerticalScroll):
     """The backend a turn is running on, or None (Stop of its engine asks first). Nothing shown
     depends on it: setting it at each turn's start and end repaints nothing."""
 
-    class BackendSelected(Message):
-        """The user chose a backend."""
-
-        def __init__(self, name: str) -> None:
-            super().__init__()
-            self.name = name
-
-    class ModelSelected(Message):
-        """The user chose a model of a backend."""
-
-        def __init__(self, backend: str, model: str) -> None:
-            super().__init__()
-            self.backend = backend
-            self.model = model
-
     class ModelsListed(Message):
         """The current backend listed its models (the app adopts the first one when its client
         has none: a backend that was offline at start, an engine that has just come up)."""
@@ -109,7 +101,7 @@ class Sidebar(VerticalScroll):
         self.models: list[str] = []
         #: the current backend's models could not be read: read them again once it is healthy
         self._models_failed = False
-        self._hub: Any = None
+        self._hub: ToolHub | None = None
         self._mcp_shown: Text | None = None
         self._unsubscribe: list[Any] = []
         self._health_wakeup = asyncio.Event()
@@ -117,7 +109,7 @@ class Sidebar(VerticalScroll):
     # -- structure -------------------------------------------------------------------------------
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings | None:
         return self.services.settings if self.services else None
 
     @property
@@ -125,8 +117,8 @@ class Sidebar(VerticalScroll):
         return list(self.settings.backends) if self.settings else []
 
     @property
-    def engines(self) -> Any:
-        return getattr(self.services, "engines", None)
+    def engines(self) -> EngineControl | None:
+        return self.services.engines if self.services else None
 
     def compose(self):
         yield Static("Backends", classes="sidebar-heading")
@@ -138,18 +130,13 @@ class Sidebar(VerticalScroll):
         if self.engines is None:
             yield Static("engines are not available", id="engines-note")
         else:
-            try:
-                states = dict(self.engines.states())
-            except Exception as exc:  # noqa: BLE001 - one line, never a crash
-                states = {}
-                yield Static(f"engines unavailable: {exc}", id="engines-note", markup=False)
-            for name, state in states.items():
+            for name, state in self.engines.states().items():
                 yield EngineRow(name, state, id=f"engine-{name}")
         yield Static("MCP servers", classes="sidebar-heading")
         yield Static("", id="mcp")
 
     def on_mount(self) -> None:
-        if self.engines is not None and hasattr(self.engines, "add_listener"):
+        if self.engines is not None:
             self._unsubscribe.append(self.engines.add_listener(self._on_engine_state))
         self._refresh_mcp()
         self.set_interval(1.0, self._refresh_mcp)
@@ -164,10 +151,7 @@ class Sidebar(VerticalScroll):
 
     def on_unmount(self) -> None:
         for off in self._unsubscribe:
-            try:
-                off()
-            except Exception:  # noqa: BLE001
-                pass
+            off()
         self._unsubscribe.clear()
 
     # -- backends --------------------------------------------------------------------------------
@@ -215,13 +199,10 @@ class Sidebar(VerticalScroll):
     def refresh_backends(self) -> None:
         try:
             ol = self.query_one("#backends", OptionList)
-        except Exception:  # noqa: BLE001 - not composed yet
+        except NoMatches:  # not composed yet
             return
         for name in self.backend_names:
-            try:
-                ol.replace_option_prompt(name, self._backend_prompt(name))
-            except Exception:  # noqa: BLE001
-                pass
+            ol.replace_option_prompt(name, self._backend_prompt(name))
 
     async def check_backend(self, name: str) -> tuple[bool, str]:
         """One health check; never raises (a failure is a reason). The backend an answer is
@@ -229,6 +210,8 @@ class Sidebar(VerticalScroll):
         request at a time (a check would wait for the whole answer and time out)."""
         if name == self.busy_backend and name in self.health:
             return self.health[name]
+        if self.services is None:
+            return (False, "no services")
         client = None
         try:
             client = self.services.make_client(name, None)
@@ -236,14 +219,11 @@ class Sidebar(VerticalScroll):
             result = (bool(h.ok), h.detail or ("ready" if h.ok else "offline"))
         except TimeoutError:
             result = (False, f"no answer within {HEALTH_TIMEOUT_S:.0f} s")
-        except Exception as exc:  # noqa: BLE001 - e.g. a misconfigured backend
+        except A2IAError as exc:  # e.g. a misconfigured backend
             result = (False, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         finally:
             if client is not None:
-                try:
-                    await client.aclose()
-                except Exception:  # noqa: BLE001
-                    pass
+                await client.aclose()
         if not result[0] and name == self.busy_backend and name in self.health:
             return self.health[name]  # an answer began meanwhile: a check it held up says nothing
         self.health[name] = result
@@ -276,7 +256,7 @@ class Sidebar(VerticalScroll):
 
     @work(group="select", exclusive=True)
     async def select_backend(self, name: str) -> None:
-        """Post BackendSelected; an offline backend only after a check said why and the user agrees."""
+        """Post SelectBackend; an offline backend only after a check said why and the user agrees."""
         health = self.health.get(name)
         eng = self._engine_for_backend(name)
         if eng and eng[1].status == "starting":
@@ -290,7 +270,7 @@ class Sidebar(VerticalScroll):
             question = f"{name} is offline: {health[1].removeprefix('offline: ')}\nSelect it anyway?"
             if not await self.app.push_screen_wait(ConfirmScreen(question, yes="Select anyway", no="Cancel")):
                 return
-        self.post_message(self.BackendSelected(name))
+        self.post_message(SelectBackend(name, checked=True))
 
     def watch_current_backend(self, old: str, new: str) -> None:
         self.refresh_backends()
@@ -303,6 +283,8 @@ class Sidebar(VerticalScroll):
     async def load_models(self, backend: str) -> None:
         note = self.query_one("#models-note", Static)
         ol = self.query_one("#models", OptionList)
+        if self.services is None:
+            return
         note.update(f"asking {backend} for its models…")
         note.display = True
         client = None
@@ -315,16 +297,13 @@ class Sidebar(VerticalScroll):
         except BackendUnreachable:
             # why is on the backend's line above (its health check): not the URL and reason again
             models, error = [], f"{backend} is offline"
-        except Exception as exc:  # noqa: BLE001 - one line
+        except A2IAError as exc:
             models, error = [], (str(exc).splitlines() or [type(exc).__name__])[0]
         else:
             error = ""
         finally:
             if client is not None:
-                try:
-                    await client.aclose()
-                except Exception:  # noqa: BLE001
-                    pass
+                await client.aclose()
         if backend != self.current_backend:
             return
         self.models = models
@@ -364,14 +343,14 @@ class Sidebar(VerticalScroll):
     def _model_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id and self.current_backend:
-            self.post_message(self.ModelSelected(self.current_backend, event.option.id))
+            self.post_message(SelectBackend(self.current_backend, event.option.id, checked=True))
 
     # -- engines ---------------------------------------------------------------------------------
 
     def _on_engine_state(self, name: str, state: Any) -> None:
         try:
             self.query_one(f"#engine-{name}", EngineRow).show(state)
-        except Exception:  # noqa: BLE001 - not mounted (yet / any more)
+        except NoMatches:  # not mounted (yet / any more)
             return
         self.refresh_backends()
         if state.status in ("ready", "stopped", "failed"):
@@ -406,23 +385,23 @@ class Sidebar(VerticalScroll):
                 return
         try:
             await engines.stop(name)
-        except Exception as exc:  # noqa: BLE001 - one line
+        except A2IAError as exc:
             self.notify(f"Could not stop {name}: {exc}", severity="error")
 
     # -- MCP servers -----------------------------------------------------------------------------
 
     def _refresh_mcp(self) -> None:
-        hub = getattr(self.services, "hub", None) if self.services else None
+        hub = self.services.hub if self.services else None
         if hub is not self._hub:
             self._hub = hub
-            if hub is not None and hasattr(hub, "add_listener"):
+            if hub is not None:
                 self._unsubscribe.append(hub.add_listener(lambda _states: self._draw_mcp()))
         self._draw_mcp()
 
     def _draw_mcp(self) -> None:
         try:
             widget = self.query_one("#mcp", Static)
-        except Exception:  # noqa: BLE001
+        except NoMatches:  # not composed yet
             return
         text = self._mcp_text()
         if text != self._mcp_shown:  # redrawn every second: re-lay the screen only on a change
@@ -432,12 +411,9 @@ class Sidebar(VerticalScroll):
     def _mcp_text(self) -> Text:
         hub = self._hub
         if hub is None:
-            tools = getattr(self.settings, "tools", None) if self.settings else None
-            return Text("tools are off" if tools is not None and not tools.enabled else "starting…", style="dim")
-        try:
-            states = hub.states()
-        except Exception as exc:  # noqa: BLE001
-            return Text(f"unavailable: {exc}", style="red")
+            off = self.settings is not None and not self.settings.tools.enabled
+            return Text("tools are off" if off else "starting…", style="dim")
+        states = hub.states()
         if not states:
             return Text("none configured", style="dim")
         text = Text()
@@ -456,4 +432,6 @@ class Sidebar(VerticalScroll):
             if st.reason and st.status != "ready":
                 # an MCP server's stderr or its URL's error: no control sequences, no credentials
                 text.append(printable(redact_text(f"\n  {st.reason}")), style="dim")
+            elif st.status == "ready" and st.note:
+                text.append(printable(f"\n  {st.note}"), style="yellow")
         return text

@@ -89,7 +89,7 @@ async def test_ollama_gets_options_and_think_exactly(tmp_path):
             events = await _turn(orch, conv)
     assert isinstance(events[-1], TurnFinished)
     body = srv.requests[-1].body
-    assert body["options"] == {"temperature": 0.25, "top_p": 0.5, "num_predict": 64}
+    assert body["options"] == {"temperature": 0.25, "top_p": 0.5, "num_predict": 64, "num_ctx": 8192}
     assert body["think"] is True
     assert body["messages"][0] == {"role": "system", "content": "from config"}
 
