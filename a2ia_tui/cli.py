@@ -93,7 +93,7 @@ class LineSession:
 
     async def open(self) -> None:
         # nothing but the bundled engine could answer a "local" backend here: it must start
-        orch = await self.core.open(require_engine=True)
+        orch = await self.core.open(require_engine=True, require_reachable=True)
         if self.settings.tools.enabled:
             from .core.tools.workspace import settings_root_warning
 

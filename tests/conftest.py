@@ -12,6 +12,11 @@ import pytest
 def _hermetic_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("a2ia-home")
     monkeypatch.setenv("A2IA_HOME", str(home))
+    # Nothing reaches a real model hub: engines find no weights to download, and the tests that
+    # download (tests/fakes/fake_hub.py) unset this and point HF_ENDPOINT at their loopback fake.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-hub"))
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
     for name in list(os.environ):
         if name.startswith("A2IA_") and name not in ("A2IA_HOME",) and not name.startswith("A2IA_TEST_"):
             monkeypatch.delenv(name, raising=False)

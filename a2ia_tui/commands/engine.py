@@ -1,4 +1,7 @@
-"""``a2ia-tui engine start|stop|status|logs|command|autotune [vllm|local] [--model M] [--port P]``.
+"""``a2ia-tui engine start|stop|status|logs|command|autotune [ENGINE] [--model M] [--port P]``,
+``a2ia-tui engine pull [MODEL]`` (download a hub model into the cache: commands/pull.py).
+
+ENGINE is a registered engine kind (:mod:`a2ia_tui.core.engines.kinds`: ``vllm``, ``local``).
 
 ``start`` returns once the engine is ready (exit 0) or failed (exit 1, cause and hint on stderr)
 and leaves it running under its pid file; ``stop`` stops it from any later process; ``command``
@@ -17,15 +20,23 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune"])
-    p.add_argument("engine", nargs="?", choices=["vllm", "local"], default="vllm")
+    # The engine kinds come from the registry, read in run(): building the parser imports no engine.
+    # `pull` takes a hub model id in ENGINE's place (commands/pull.py).
+    p.add_argument("action", choices=["start", "stop", "status", "logs", "command", "autotune", "pull"])
+    p.add_argument(
+        "engine",
+        nargs="?",
+        default=None,
+        metavar="ENGINE",
+        help="an engine kind (default: vllm; see `engine status`); pull: the hub model id",
+    )
     p.add_argument("--port", type=int, help="port to serve on")
     p.add_argument(
         "--engine-model",
         "-m",
         dest="engine_model",
         metavar="M",
-        help="model to serve (vllm: HF id or path; local: GGUF path)",
+        help="model to serve (vllm: a Hugging Face id or folder; local: a GGUF file)",
     )
     p.add_argument("--print0", action="store_true", help="command: NUL-separated argv for scripts")
     p.add_argument("--json", action="store_true", help="status/command: JSON")
@@ -34,22 +45,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
+    from ..core.engines.kinds import engine_kind
+
     out: dict = {}
     model = args.engine_model or getattr(args, "model", None)
     if args.port:
         out["port"] = args.port
     if model:
-        out["model" if args.engine == "vllm" else "model_path"] = model
+        out[engine_kind(args.engine).model_field] = model
     return out
 
 
 def run(args: argparse.Namespace) -> int:
     from ..cliargs import load_or_exit
+    from ..core.engines.kinds import engine_kinds
     from ..core.engines.manager import EngineManager
     from ..core.errors import EngineError
     from ..core.redact import mask_argv
     from ..core.textsafe import printable
 
+    if args.action == "pull":
+        from .pull import run_pull
+
+        return run_pull(args, load_or_exit(args))
+    kinds = engine_kinds()
+    if args.engine is None:
+        args.engine = next(iter(kinds))
+    elif args.engine not in kinds:
+        print(f"a2ia: no engine kind {printable(args.engine)!r} (have: {', '.join(kinds)})", file=sys.stderr)
+        return 2
     loaded = load_or_exit(args)
     mgr = EngineManager(loaded.settings, loaded.paths)
     name = args.engine
@@ -65,13 +89,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"# note: {n}", file=sys.stderr)
         return 0
     if args.action == "autotune":
-        if name != "vllm":
-            print(
-                "a2ia: autotune is for vllm (the local engine runs on the CPU)",
-                file=sys.stderr,
-            )
+        if not mgr.kind(name).autotune:
+            tuned = ", ".join(n for n, k in mgr.engines().items() if mgr.kind(n).autotune)
+            print(f"a2ia: autotune is for {tuned} ({name} has nothing to tune)", file=sys.stderr)
             return 2
-        proposal = mgr.proposal("vllm", model=_overrides(args).get("model"))
+        proposal = mgr.proposal(name, model=_overrides(args).get(mgr.kind(name).model_field))
         if args.json:
             print(json.dumps({**proposal.to_dict(), "overrides": proposal.overrides()}, indent=2))
         else:
@@ -119,14 +141,26 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "start":
             if left.get(name):
                 rec = left[name]
-                print(f"{name} is already running (pid {rec['pid']}) at {rec['url']}")
+                from urllib.parse import urlsplit
+
+                url = printable(str(rec.get("url", "?")))
+                if args.port and urlsplit(url).port != args.port:
+                    print(
+                        f"a2ia: {name} already runs at {url} (pid {rec['pid']}), not on port {args.port}: "
+                        f"stop it first (a2ia-tui engine stop {name}) to start it there",
+                        file=sys.stderr,
+                    )
+                    return 1
+                print(f"{name} is already running (pid {rec['pid']}) at {url}")
                 return 0
             print(f"starting {name}… (log: {mgr[name].log_path})", file=sys.stderr)
             last = [""]
 
             def show(n: str, s) -> None:
-                if n == name and s.phase and s.phase != last[0]:
-                    last[0] = s.phase
+                # a download prints a line per 10% (its detail carries the bytes), phases once each
+                key = f"{s.phase}:{int(s.progress * 10)}" if s.phase == "downloading" else s.phase
+                if n == name and s.phase and key != last[0]:
+                    last[0] = key
                     print(
                         f"  {int(s.progress * 100):3d}%  {s.phase}" + (f" — {s.detail}" if s.detail else ""),
                         file=sys.stderr,

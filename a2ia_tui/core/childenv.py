@@ -22,6 +22,9 @@ built-in tool server       the user's environment without a2ia's secrets: it nee
                            needs the user's toolchain variables; a2ia's keys are not theirs)
 managed engines            the user's environment without a2ia's secrets, plus what the engine
                            spec adds (vLLM's own key as ``VLLM_API_KEY``)
+app under ``serve``        a minimal environment (:func:`served_app_env`): what locates the
+                           user's files and GPUs, and a2ia's own ``A2IA_*`` settings; nothing
+                           else (no agent sockets, no cloud credentials)
 =========================  =====================================================================
 
 a2ia's secrets: every ``api_key`` of the settings (any :class:`~.config.Secret`), the values of
@@ -134,4 +137,47 @@ def user_env(
     return without_secrets(env, secrets)
 
 
-__all__ = ["is_secret_name", "isolated_python", "secret_values", "user_env", "without_secrets"]
+#: Variables the app started by ``a2ia-tui serve`` keeps: where the user's files are (its chats and
+#: settings), the locale, and which GPUs are visible.
+SERVED_APP_NAMES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TMPDIR",
+        "LD_LIBRARY_PATH",
+    }
+)
+#: Prefixes kept too, less any variable whose name looks secret (``HF_TOKEN``, ``VLLM_API_KEY``).
+#: ``A2IA_*`` are a2ia's own settings and kept whole: the app needs its backends' keys.
+SERVED_APP_PREFIXES = ("LC_", "XDG_", "CUDA_", "NVIDIA_", "HF_", "VLLM_")
+
+
+def served_app_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of the app ``a2ia-tui serve`` starts for a browser: an allow-list, so that
+    whoever holds the page's token reaches no more of the user's environment than the app needs
+    (no ``SSH_AUTH_SOCK``, no cloud credentials, no tokens of other programs)."""
+    env = os.environ if environ is None else environ
+    out: dict[str, str] = {}
+    for name, value in env.items():
+        upper = name.upper()
+        if upper.startswith("A2IA_") or name in SERVED_APP_NAMES:
+            out[name] = value
+        elif upper.startswith(SERVED_APP_PREFIXES) and not _secret_words(upper):
+            out[name] = value
+    return out
+
+
+__all__ = [
+    "is_secret_name",
+    "isolated_python",
+    "secret_values",
+    "served_app_env",
+    "user_env",
+    "without_secrets",
+]

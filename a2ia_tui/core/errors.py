@@ -16,6 +16,7 @@
     ├── EngineError                managed engines (vLLM, llama.cpp)
     │   ├── EngineStartError       refused before start: port in use, executable/package missing
     │   └── EngineFailed           the engine died: cause, hint, exit code, last log lines
+    ├── ModelError                 a model could not be pulled, listed or deleted (hub cache, Ollama)
     └── StoreError                 the history database cannot be opened or written
 
 Policy: raw ``httpx``/``OSError``/``json`` exceptions never escape the core's public API; they
@@ -140,6 +141,16 @@ class EngineFailed(EngineError):
         if hint:
             text += f" — {hint}"
         super().__init__(text)
+
+
+class ModelError(A2IAError):
+    """Pulling, listing or deleting a model failed. ``kind`` names the case for callers that
+    react to it (``gated``, ``missing``, ``disk``, ``network``, ``cancelled``, ``other``)."""
+
+    def __init__(self, message: str, *, kind: str = "other", hint: str = "") -> None:
+        self.kind = kind
+        self.hint = hint
+        super().__init__(message)
 
 
 class StoreError(A2IAError):

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .engines.state import EngineState
     from .llm.types import ToolSpec
     from .monitor.gpu import GPUSnapshot
-    from .store.history import ConversationInfo
+    from .store.history import ConversationInfo, SearchHit
     from .tools.hub import HubTool, ServerState, ToolResult
 
 
@@ -137,6 +137,14 @@ class History(Protocol):
     def rename(self, conversation_id: str, title: str) -> None: ...
 
     def delete(self, conversation_id: str) -> None: ...
+
+    def delete_all(self) -> int:
+        """Delete every saved conversation; returns how many."""
+        ...
+
+    def search(self, text: str, limit: int = 50) -> builtins.list[SearchHit]:
+        """Conversations whose messages (or title) contain the text, best match first."""
+        ...
 
     def close(self) -> None: ...
 

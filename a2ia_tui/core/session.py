@@ -30,11 +30,11 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .agent.chat_settings import ChatSettings
 from .errors import A2IAError
 from .redact import redact_text
 
 if TYPE_CHECKING:
+    from .agent.chat_settings import ChatSettings
     from .agent.orchestrator import Orchestrator
     from .config import LoadedSettings, Settings
     from .llm.base import LLMClient
@@ -69,7 +69,13 @@ class Session:
     ) -> None:
         self.settings = settings
         #: This run's chat settings from the command line: over every chat's own.
-        self.overrides = overrides or ChatSettings()
+        if overrides is None:
+            # imported here: the app imports this module before its first frame, which loads
+            # no part of the agent (tests/tui/test_app_start.py)
+            from .agent.chat_settings import ChatSettings
+
+            overrides = ChatSettings()
+        self.overrides = overrides
         self.make_client = make_client
         self.engines = engines
         self._make_engines = make_engines
@@ -88,11 +94,15 @@ class Session:
     ) -> Session:
         """The real services, made on first need: registry clients, the engine manager, the MCP hub."""
         settings = loaded.settings
+        made: list[Session] = []
 
         def make_client(name: str, model: str | None) -> LLMClient:
             from .llm.registry import make_client as real
 
-            return real(settings, name, model=model)
+            # the backend named after a managed engine follows it (this session's, or another
+            # a2ia process's pid file)
+            engines = made[0].engines if made else None
+            return real(settings, name, model=model, paths=loaded.paths, engines=engines)
 
         def make_engines() -> EngineControl:
             from .engines.manager import EngineManager
@@ -105,7 +115,7 @@ class Session:
             # the built-in server's status tools read the same settings file as this process
             return MCPHub(loaded.mcp_servers(), settings, config_file=loaded.config_file_used)
 
-        return cls(
+        session = cls(
             settings,
             make_client=make_client,
             make_engines=make_engines,
@@ -113,10 +123,14 @@ class Session:
             note=note,
             overrides=overrides,
         )
+        made.append(session)
+        return session
 
     # -- opening -------------------------------------------------------------------------------
 
-    async def open(self, backend: str | None = None, *, require_engine: bool = False) -> Orchestrator:
+    async def open(
+        self, backend: str | None = None, *, require_engine: bool = False, require_reachable: bool = False
+    ) -> Orchestrator:
         """Choose the backend (``backend``, or the settings' ``default_backend``), start its
         engine when needed, create the hub (not started: see :meth:`start_hub`), choose the
         model and build the orchestrator. Raises A2IAError (a bad backend name, or with
@@ -131,6 +145,13 @@ class Session:
             self.hub = self._make_hub()
         client = self.make_client(name, None)
         await self.adopt_first_model(client)
+        if require_reachable and not client.model:  # nothing answered: say where, not "no model chosen"
+            health = await client.health()
+            if not health.ok:
+                from .llm.registry import unreachable
+
+                await client.aclose()
+                raise A2IAError(unreachable(self.settings, name, client.base_url, health.detail))
         self.orchestrator = Orchestrator(client, self.hub, self.settings)
         self.orchestrator.overrides = self.overrides
         self.backend = name

@@ -46,7 +46,7 @@ from ..core.errors import A2IAError
 from ..core.redact import redact_text
 from ..core.session import Session
 from ..core.textsafe import printable
-from . import css_cache
+from . import css_cache, startwith
 from .backends import BackendGlue
 from .chats import Chats
 from .commands import A2IACommands
@@ -365,6 +365,7 @@ class A2IAApp(App[int]):
             note=self._note,
             overrides=s.chat_overrides,
         )
+        await startwith.begin(self)  # --continue, a question from the command line
         await self.engine_glue.offer_leftovers()
         try:
             orchestrator = await session.open(s.initial_backend)
@@ -604,7 +605,9 @@ class A2IAApp(App[int]):
     def mode_label(self) -> str:
         if not self.services.settings.tools.enabled:
             return "tools: off"
-        mode = self.orchestrator.mode if self.orchestrator is not None else self.services.settings.agent.mode
+        if self.orchestrator is not None:  # what this backend's model really gets (core.agent.toolsupport)
+            return self.orchestrator.tool_protocol().label
+        mode = self.services.settings.agent.mode
         return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
 
     def action_scroll_chat(self, step: int) -> None:
@@ -661,6 +664,21 @@ class A2IAApp(App[int]):
             self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
 
         self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
+
+    def copy(self, text: str) -> None:
+        """To the system clipboard through the terminal (OSC 52; Textual's own way)."""
+        self.copy_to_clipboard(text)
+        lines = text.count("\n") + (not text.endswith("\n"))
+        self.notify(f"Copied {lines} line{'s' if lines != 1 else ''} ({len(text):,} characters)")
+
+    def toggle_tools(self, key: str) -> None:
+        """Turn a server ("name") or one tool ("server/tool") off for this chat, or back on."""
+        conversation = self.conversation
+        conversation.tools_off = conversation.tools_off ^ {key}
+        if conversation.entries:
+            self.chats.save()
+        state = "off" if key in conversation.tools_off else "on"
+        self.notify(f"{printable(key)}: {state} for this chat (from the next request)")
 
     # -- engines (engines.py) ------------------------------------------------------------------
 

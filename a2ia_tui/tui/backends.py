@@ -94,6 +94,19 @@ class BackendGlue:
                     "warning",
                 )
 
+    def _engine_moved(self, name: str) -> bool:
+        """The engine behind backend ``name`` runs now, and elsewhere than the current client
+        talks to (started meanwhile on another port, by this app or another a2ia process)."""
+        from ..core.engines.endpoint import engine_endpoint
+
+        app = self.app
+        s = app.services
+        where = engine_endpoint(s.settings, name, paths=s.loaded.paths, engines=s.engines)
+        orch = app.orchestrator
+        if where is None or not where.running or orch is None:
+            return False
+        return where.url != orch.client.base_url
+
     async def switch(self, name: str, model: str | None = None, checked: bool = False) -> None:
         app = self.app
         await app.ready.wait()
@@ -103,7 +116,7 @@ class BackendGlue:
         if name not in app.services.settings.backends:
             app.notify(f"No backend named {name!r}", severity="error")
             return
-        if name == app.backend and (model is None or model == orch.client.model):
+        if name == app.backend and (model is None or model == orch.client.model) and not self._engine_moved(name):
             return
         if app.turn_running:
             ok = await app.push_screen_wait(

@@ -6,9 +6,17 @@ picker is Textual's own "Theme" command. This provider adds:
 * ``Backend: NAME`` — hot-swap to a configured backend;
 * ``Model: BACKEND/MODEL`` — the models the current backend lists (asked once per palette
   opening, with a short timeout; an offline backend simply lists none);
+* ``Models: manage`` — the models screen (Ollama pull/delete/details, the hub cache);
 * ``Engine: start NAME`` (the same start screen as the sidebar's Start: the autotune estimate,
   editable, then the progress) / ``Engine: stop NAME``;
-* ``Chat: TITLE`` — open a saved conversation.
+* ``Bench: NAME`` — ``a2ia-tui bench`` on a backend, in a panel over the app (screens/bench.py);
+* ``Tools: turn off SERVER`` / ``Tool: turn off SERVER/TOOL`` (or on) — what this chat offers
+  the model;
+* ``Copy: last answer`` / ``Copy: code block N`` — to the clipboard (OSC 52, through the
+  terminal: works over ssh);
+* ``Chat: TITLE`` — open a saved conversation;
+* ``Saved chats: search`` / ``Saved chats: delete all`` — the saved chats, with the keyboard in
+  the search box, or asking at once whether to delete them all.
 """
 
 from __future__ import annotations
@@ -54,20 +62,92 @@ class A2IACommands(Provider):
                         partial(app.post_message, SelectBackend(orch.client.name, m.name)),
                     )
                 )
+        self._items.append(
+            (
+                "Models: manage",
+                "Ollama's models (pull, delete, details) and the hub cache vLLM reads",
+                partial(open_models, app),
+            )
+        )
+        for name in settings.backends:
+            self._items.append(
+                (
+                    f"Bench: {name}",
+                    f"Tokens/s and time to first token of {name} under 1, 2, 4 and 8 concurrent requests",
+                    partial(_open_bench, app, name),
+                )
+            )
         if app.services.engines is not None:
-            for name in ("vllm", "local"):
+            from ..core.engines.kinds import engine_kinds
+
+            for name, kind in engine_kinds().items():
                 self._items.append(
                     (
                         f"Engine: start {name}",
-                        f"The {name} engine's estimate and settings, then start it",
+                        f"{kind.label}: its settings" + (" and estimate" if kind.autotune else "") + ", then start it",
                         partial(app.open_engine_start, name),
                     )
                 )
                 self._items.append(
-                    (f"Engine: stop {name}", f"Stop the managed {name} engine", partial(app.stop_engine, name))
+                    (f"Engine: stop {name}", f"Stop the managed {kind.label} engine", partial(app.stop_engine, name))
+                )
+        hub = app.services.hub
+        if hub is not None:
+            off = app.conversation.tools_off
+            servers: dict[str, list[str]] = {}
+            for tool in hub.tools():
+                servers.setdefault(tool.server, []).append(tool.original_name)
+            for server, names in servers.items():
+                verb = "on" if server in off else "off"
+                self._items.append(
+                    (
+                        _plain(f"Tools: turn {verb} {server}"),
+                        _plain(f"Turn all of {server}'s tools {verb} for this chat"),
+                        partial(app.toggle_tools, server),
+                    )
+                )
+                for name in names:
+                    key = f"{server}/{name}"
+                    verb = "on" if key in off else "off"
+                    self._items.append(
+                        (
+                            _plain(f"Tool: turn {verb} {key}"),
+                            _plain(
+                                f"Offer {name} to the model in this chat"
+                                if verb == "on"
+                                else f"Stop offering {name} in this chat"
+                            ),
+                            partial(app.toggle_tools, key),
+                        )
+                    )
+        answer = _last_answer(app)
+        if answer:
+            self._items.append(
+                ("Copy: last answer", "Copy the last answer to the clipboard", partial(app.copy, answer))
+            )
+            for n, block in enumerate(code_blocks(answer), 1):
+                first = block.strip().splitlines()[0] if block.strip() else ""
+                self._items.append(
+                    (
+                        _plain(f"Copy: code block {n}  {first[:40]}"),
+                        f"Copy code block {n} of the last answer",
+                        partial(app.copy, block),
+                    )
                 )
         store = app.services.store
         if store is not None:
+            from .screens import history
+
+            self._items.append(
+                ("Saved chats: search", "Find a saved chat by its text", partial(history.show, app, "search"))
+            )
+            self._items.append(
+                (
+                    "Saved chats: delete all",
+                    "Delete every saved chat (asks first)",
+                    partial(history.show, app, "delete_all"),
+                )
+            )
             try:
                 for info in store.list(limit=50):
                     self._items.append(
@@ -82,7 +162,7 @@ class A2IACommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, cb in self._items:
-            if title.startswith(("Backend:", "Engine:")):
+            if title.startswith(("Backend:", "Engine:", "Saved chats:", "Models:")):
                 yield DiscoveryHit(title, cb, help=help_text)
 
     async def search(self, query: str) -> Hits:
@@ -91,6 +171,40 @@ class A2IACommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), cb, help=help_text)
+
+
+def open_models(app) -> None:
+    """The models screen, through the sidebar when there is one (it reloads its model list after)."""
+    from .widgets.sidebar import Sidebar
+
+    sidebars = app.query(Sidebar)
+    if sidebars:
+        sidebars.first().open_models()
+        return
+    from .screens.models import ModelsScreen
+
+    app.push_screen(ModelsScreen(app.services))
+
+
+def _last_answer(app: A2IAApp) -> str:
+    conversation = app.current_conversation
+    for entry in reversed(conversation.entries if conversation is not None else ()):
+        if entry.message.role == "assistant" and entry.message.content.strip():
+            return entry.message.content
+    return ""
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The fenced and indented code blocks of a Markdown text, as CommonMark reads them."""
+    from markdown_it import MarkdownIt
+
+    return [t.content for t in MarkdownIt("commonmark").parse(markdown) if t.type in ("fence", "code_block")]
+
+
+def _open_bench(app: object, backend: str) -> None:
+    from .screens.bench import open_bench  # imported when used: most sessions never bench
+
+    open_bench(app, backend)
 
 
 def _plain(text: str) -> str:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import A2IAError
+from .widgets.engine_row import engine_backend, engine_label
 
 if TYPE_CHECKING:
     from .app import A2IAApp
-
-#: How an engine is named in a sentence.
-LABELS = {"vllm": "vLLM", "local": "The local engine"}
 
 
 class EngineGlue:
@@ -41,7 +39,7 @@ class EngineGlue:
         from .screens.dialogs import ConfirmScreen
 
         for name, record in left.items():
-            label = LABELS.get(name, name)
+            label = engine_label(name)
             question = (
                 f"{label} (pid {record.get('pid')}) was left running by an earlier session at "
                 f"{record.get('url', '?')}. Adopt it, or stop it?"
@@ -86,21 +84,22 @@ class EngineGlue:
         if engines is None:
             app.notify("Engines are not available.", severity="error")
             return
-        app.chat.add_note(f"Starting the {name} engine…")
+        label = engine_label(name)
+        app.chat.add_note(f"Starting {label}…")
         try:
             await engines.start(name)
         except A2IAError as exc:
-            app.chat.add_note(f"The {name} engine failed: {exc}", "error")
+            app.chat.add_note(f"{label} failed: {exc}", "error")
             return
         self.started.add(name)
-        app.chat.add_note(f"The {name} engine is ready.")
+        app.chat.add_note(f"{label} is ready.")
 
     async def stop(self, name: str) -> None:
         app = self.app
         engines = app.services.engines
         if engines is None:
             return
-        if app.turn_running and app.busy_backend == name:
+        if app.turn_running and app.busy_backend == engine_backend(name):
             if not await app.push_screen_wait(
                 app.confirm(f"An answer is streaming from {name}. Stop it and the engine?")
             ):
@@ -112,4 +111,4 @@ class EngineGlue:
             app.chat.add_note(f"Stopping {name}: {exc}", "error")
             return
         self.started.discard(name)
-        app.chat.add_note(f"The {name} engine is stopped.")
+        app.chat.add_note(f"{engine_label(name)} is stopped.")

@@ -25,7 +25,8 @@ def default_services(loaded: LoadedSettings) -> AppServices:
     def make_client(name: str, model: str | None) -> LLMClient:
         from ..core.llm.registry import make_client as real
 
-        return real(settings, name, model=model)
+        # the backend named after a managed engine follows it (this app's, or another's pid file)
+        return real(settings, name, model=model, paths=loaded.paths, engines=engines)
 
     def make_hub() -> ToolHub:
         from ..core.tools.hub import MCPHub

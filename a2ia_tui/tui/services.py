@@ -44,6 +44,10 @@ class AppServices:
     open_store: Callable[[], tuple[History | None, str | None]] | None = None
     #: Backend name chosen at start (``default_backend`` resolved), or None = resolve after first frame.
     initial_backend: str | None = None
+    #: ``a2ia-tui "question"``: sent once the app has opened (see :mod:`a2ia_tui.tui.startwith`).
+    start_question: str | None = None
+    #: ``a2ia-tui --continue``: the last saved chat is reopened at start.
+    continue_last: bool = False
     #: This run's chat settings from the command line (--system, --temperature...): over every chat's.
     chat_overrides: ChatSettings | None = None
     extras: dict[str, Any] = field(default_factory=dict)

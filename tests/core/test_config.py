@@ -21,7 +21,11 @@ def test_defaults_have_the_three_named_backends():
     assert s.default_backend == "auto"
     assert s.backends["ollama"].base_url == "http://127.0.0.1:11434"
     assert s.backends["ollama"].model == "a2ia-qwen"
-    assert s.backends["vllm"].base_url == "http://127.0.0.1:8000/v1"
+    # the vllm backend has no URL of its own: it is the managed engine's (engines.vllm)
+    assert s.backends["vllm"].kind == "vllm" and s.backends["vllm"].base_url is None
+    from a2ia_tui.core.llm.registry import backend_url
+
+    assert backend_url(s, "vllm") == "http://127.0.0.1:8000/v1"
     assert s.backends["local"].kind == "local"
     assert s.engines.vllm.host == "127.0.0.1"
 
@@ -49,7 +53,7 @@ max_steps = 7
     assert s.default_backend == "vllm"
     assert s.agent.max_steps == 9  # env beats file
     assert s.backends["vllm"].model == "from-flag"  # flag beats env
-    assert s.backends["vllm"].base_url == "http://127.0.0.1:8000/v1"  # untouched default kept
+    assert s.backends["vllm"].kind == "vllm" and s.backends["vllm"].base_url is None  # untouched default kept
     assert s.backends["lmstudio"].api_key.get_secret_value() == "sk-secret"
     assert s.backends["lmstudio"].headers == {"X-Team": "a"}
 
@@ -95,6 +99,8 @@ def test_config_path_from_env(tmp_path):
         ("[agent]\nmode = 'fast'\n", "agent.mode", "'fast' is not one of 'native', 'react', 'auto'"),
         ("agent = 3\n", "agent", "expected a table, got an integer"),
         ("[backends.x]\nkind = 'openai'\n", "backends.x", "needs base_url"),
+        # only the backend named after the managed vLLM engine may leave its URL to the engine
+        ("[backends.x]\nkind = 'vllm'\n", "", "backends.x needs base_url"),
         # a dict's entries are named, not "backends[...]"
         ("[backends.lm]\nkind = 'openai'\nbase_url = 'http://h'\nport = 3\n", "backends.lm.port", "unknown key"),
         ("[tools.overrides]\nrun_command = 'maybe'\n", "tools.overrides.run_command", "'maybe' is not one of"),

@@ -47,8 +47,16 @@ then its argument JSON in fragments interleaved by ``index`` across parallel cal
 chunk, the usage chunk with ``choices: []`` and ``data: [DONE]``.
 ollama: ``POST /api/chat`` (NDJSON with the final statistics line, or one JSON object when
 ``stream: false``; unknown model → 404 ``{"error": "model 'x' not found"}``), ``GET /api/tags``,
-``GET /api/ps``, ``POST /api/show`` (``model_info["qwen2.context_length"] = max_model_len``),
-``GET /api/version`` (0.33.0), ``GET /``.
+``GET /api/ps``, ``POST /api/show`` (``details``, ``model_info["qwen2.context_length"] = max_model_len``,
+``capabilities``), ``POST /api/pull`` (NDJSON progress per layer, then verifying, writing manifest,
+success; the model is listed only after "writing manifest"; ``srv.catalog[name] = PullPlan(...)``
+says what can be pulled and how it fails), ``DELETE /api/delete`` (200 empty, 404 ``{"error":
+"model 'x' not found"}``), ``GET /api/version`` (0.33.0), ``GET /``.
+
+Output length, as the real servers read it: ``max_tokens`` cuts the content (``finish_reason``
+``length``); ``min_tokens`` (openai, vllm: llama-cpp-python and vLLM take it) and, on the vllm
+flavour, ``ignore_eos`` (up to ``max_tokens``) repeat the reply's words until that many are sent;
+Ollama's ``options.num_predict`` cuts (``done_reason`` ``length``). One content event = one token.
 
 Responses use chunked transfer encoding, so ``drop_after`` (closing the socket mid-body) is a real
 protocol-level interruption the client must notice, exactly as when a server process dies.
@@ -123,6 +131,22 @@ def _pieces(text: str, words: int) -> list[str]:
     return ["".join(toks[i : i + words]) for i in range(0, len(toks), words)]
 
 
+def _sized(pieces: list[str], low: int | None, high: int | None) -> tuple[list[str], bool]:
+    """The content pieces as a server told a length would send them: repeated up to ``low`` (the
+    end-of-sequence token held back: ``min_tokens``, ``ignore_eos``), cut at ``high``
+    (``max_tokens``, ``num_predict``). Also whether the length limit ended the reply."""
+    out = list(pieces)
+    if low and out and len(out) < low:
+        out = [out[i % len(pieces)] for i in range(low)]
+    if high is not None and len(out) >= high:
+        return out[:high], True
+    return out, False
+
+
+def _int_field(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def _norm_calls(calls: list[Any]) -> list[tuple[str, str, dict | None]]:
     out = []
     for item in calls:
@@ -133,6 +157,18 @@ def _norm_calls(calls: list[Any]) -> list[tuple[str, str, dict | None]]:
         raw = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
         out.append((name, raw, args if isinstance(args, dict) else None))
     return out
+
+
+@dataclass
+class PullPlan:
+    """How the Ollama flavour's ``/api/pull`` plays a model: layer sizes; ``fail_after`` progress
+    lines, then an ``{"error": error}`` line (or, with ``drop``, the connection closed)."""
+
+    layers: list[int] = field(default_factory=lambda: [4_000_000, 1_000])
+    fail_after: int | None = None
+    error: str = "max retries exceeded: unexpected EOF"
+    drop: bool = False
+    pace_s: float = 0.0
 
 
 class FakeLLMServer:
@@ -165,6 +201,11 @@ class FakeLLMServer:
         #: For /metrics: requests streaming now, and tokens generated so far.
         self.running = 0
         self.generated = 0
+        #: Ollama: what ``/api/pull`` can fetch (name -> PullPlan); other names are "file does not exist"
+        self.catalog: dict[str, PullPlan] = {}
+        #: Ollama: per-model sizes and quantization levels for /api/tags, /api/show
+        self.sizes: dict[str, int] = {}
+        self.quantization: dict[str, str] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -341,8 +382,10 @@ class FakeLLMServer:
                             {
                                 "name": m,
                                 "model": m,
-                                "size": 4_000_000_000,
-                                "details": {"family": "qwen2"},
+                                "modified_at": "2026-11-20T10:00:00Z",
+                                "size": self.sizes.get(m, 4_000_000_000),
+                                "digest": "sha256:" + "ab" * 32,
+                                "details": self._details(m),
                             }
                             for m in self.models
                         ]
@@ -360,8 +403,12 @@ class FakeLLMServer:
                                 "size": 6_000_000_000,
                                 "size_vram": 5_000_000_000,
                                 "expires_at": "2026-11-25T10:00:00Z",
+                                "details": self._details(self.models[0]),
+                                "context_length": self.max_model_len,
                             }
                         ]
+                        if self.models
+                        else []
                     },
                 )
             if method == "POST" and path == "/api/show":
@@ -375,12 +422,25 @@ class FakeLLMServer:
                     writer,
                     200,
                     {
+                        "modelfile": "# Modelfile generated by the fake",
+                        "parameters": "",
+                        "template": "{{ .Prompt }}",
+                        "details": self._details((body or {}).get("model")),
                         "model_info": {
                             "general.architecture": "qwen2",
                             "qwen2.context_length": self.max_model_len,
-                        }
+                        },
+                        "capabilities": ["completion", "tools"],
                     },
                 )
+            if method == "POST" and path == "/api/pull":
+                return await self._ollama_pull(body or {}, writer)
+            if method == "DELETE" and path == "/api/delete":
+                name = (body or {}).get("model")
+                if name not in self.models:
+                    return await self._send(writer, 404, {"error": f"model '{name}' not found"})
+                self.models.remove(name)
+                return await self._send(writer, 200, b"", "text/plain")
             if method == "POST" and path == "/api/chat":
                 return await self._ollama_chat(body or {}, writer)
         return await self._send(
@@ -389,6 +449,56 @@ class FakeLLMServer:
             {"detail": "Not Found"} if f != "ollama" else "404 page not found",
             "application/json",
         )
+
+    def _details(self, model: Any) -> dict[str, Any]:
+        return {
+            "parent_model": "",
+            "format": "gguf",
+            "family": "qwen2",
+            "families": ["qwen2"],
+            "parameter_size": "7.6B",
+            "quantization_level": self.quantization.get(model, "Q4_K_M"),
+        }
+
+    async def _ollama_pull(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        """``/api/pull`` as Ollama streams it: the manifest, each layer's progress, verify, write the
+        manifest (only then is the model registered), success. ``catalog[name]`` = a ``PullPlan``."""
+        name = str(body.get("model") or body.get("name") or "")
+        plan = self.catalog.get(name)
+        await self._start_stream(writer, "application/x-ndjson")
+
+        async def line(obj: dict[str, Any]) -> None:
+            await self._chunk(writer, json.dumps(obj).encode() + b"\n")
+
+        await line({"status": "pulling manifest"})
+        if plan is None:
+            await line({"error": "pull model manifest: file does not exist"})
+            await self._end(writer)
+            return True
+        sent = 0
+        for i, size in enumerate(plan.layers):
+            digest = f"sha256:{i:02d}" + "cd" * 31
+            for done in range(0, size + 1, max(1, size // 4)):
+                if plan.fail_after is not None and sent >= plan.fail_after:
+                    if plan.drop:
+                        writer.close()
+                        return False
+                    await line({"error": plan.error})
+                    await self._end(writer)
+                    return True
+                await line(
+                    {"status": f"pulling {digest[7:19]}", "digest": digest, "total": size, "completed": min(done, size)}
+                )
+                sent += 1
+                if plan.pace_s:
+                    await asyncio.sleep(plan.pace_s)
+        await line({"status": "verifying sha256 digest"})
+        await line({"status": "writing manifest"})
+        if name not in self.models:
+            self.models.append(name)
+        await line({"status": "success"})
+        await self._end(writer)
+        return True
 
     def metrics_text(self) -> str:
         """vLLM-style Prometheus text whose counters follow what this server has served."""
@@ -578,7 +688,13 @@ class FakeLLMServer:
         # The events are built once per reply and request shape, before the first byte is sent:
         # building 20k of them takes ~0.25 s, which a repeated request (a benchmark's) must not
         # count as the client's time.
-        key = ("openai", model, noise, bool((body.get("stream_options") or {}).get("include_usage")))
+        # Length fields as the real servers read them: max_tokens (both), min_tokens (vLLM and
+        # llama-cpp-python), ignore_eos (vLLM only: generate up to max_tokens).
+        high = _int_field(body.get("max_tokens", body.get("max_completion_tokens")))
+        low = _int_field(body.get("min_tokens"))
+        if self.flavor == "vllm" and body.get("ignore_eos") is True and high is not None:
+            low = high
+        key = ("openai", model, noise, bool((body.get("stream_options") or {}).get("include_usage")), low, high)
         built = self._built.get(key)
         if built is not None and built[0] is reply:
             events, n_tokens = built[1], built[2]
@@ -595,7 +711,8 @@ class FakeLLMServer:
                     )
                 )
                 n_tokens += 1
-            for piece in _pieces(reply.text, reply.chunk_words):
+            text_pieces, cut = _sized(_pieces(reply.text, reply.chunk_words), low, high)
+            for piece in text_pieces:
                 events.append((ev([choice({"content": piece})]), True))
                 n_tokens += 1
             calls = _norm_calls(reply.tool_calls)
@@ -654,7 +771,7 @@ class FakeLLMServer:
                         [
                             choice(
                                 {"content": ""} if noise else {},
-                                "tool_calls" if calls else "stop",
+                                "tool_calls" if calls else ("length" if cut else "stop"),
                             )
                         ]
                     ),
@@ -704,7 +821,8 @@ class FakeLLMServer:
         def line(obj: dict[str, Any]) -> bytes:
             return json.dumps({"model": model, "created_at": stamp, **obj}, ensure_ascii=False).encode() + b"\n"
 
-        key = ("ollama", model)
+        high = _int_field((body.get("options") or {}).get("num_predict"))
+        key = ("ollama", model, high)
         built = self._built.get(key)
         if built is not None and built[0] is reply:  # built once per reply (see _openai_chat)
             events, count, final = built[1], built[2], built[3]
@@ -728,7 +846,8 @@ class FakeLLMServer:
                     )
                 )
                 count += 1
-            for piece in _pieces(reply.text, reply.chunk_words):
+            text_pieces, cut = _sized(_pieces(reply.text, reply.chunk_words), None, high)
+            for piece in text_pieces:
                 events.append(
                     (
                         line(
@@ -780,7 +899,7 @@ class FakeLLMServer:
             final = {
                 "message": {"role": "assistant", "content": ""},
                 "done": True,
-                "done_reason": "stop",
+                "done_reason": "length" if cut else "stop",
                 "total_duration": 2_000_000_000,
                 "load_duration": 1_000_000,
                 "prompt_eval_count": 12,

@@ -594,3 +594,42 @@ async def test_the_command_lines_chat_settings_reach_every_request() -> None:
     call = clients["vllm"].calls[-1]
     assert call.temperature == 0.3 and call.options == {"max_tokens": 40}
     assert call.messages[0].role == "system" and call.messages[0].content == "Answer in French."
+
+
+async def test_a_tool_turned_off_from_the_palette_is_not_offered_in_this_chat() -> None:
+    hub = MiniHub()
+    app, clients = build_app({"vllm": [text_reply("one"), text_reply("two")]}, hub=hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press(*"Tool: turn off notes/delete")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.conversation.tools_off == {"notes/delete"})
+        await send(pilot, "hi")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        assert [t.name for t in clients["vllm"].calls[-1].tools or ()] == ["notes__read"]
+        app.toggle_tools("notes/delete")  # the palette's "Tool: turn on notes/delete"
+        await send(pilot, "again")
+        await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
+        assert [t.name for t in clients["vllm"].calls[-1].tools or ()] == ["notes__read", "notes__delete"]
+
+
+async def test_copy_the_last_answer_or_one_code_block_from_the_palette() -> None:
+    from a2ia_tui.tui.commands import code_blocks
+
+    answer = "Run this:\n\n```bash\nls -la\npwd\n```\n\nthen:\n\n```python\nprint('hi')\n```\n"
+    assert code_blocks(answer) == ["ls -la\npwd\n", "print('hi')\n"]
+    app, _ = build_app({"vllm": [text_reply(answer)]})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "how?")
+        await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
+        for command, expected in (("Copy: code block 2", "print('hi')\n"), ("Copy: last answer", answer)):
+            await pilot.press("ctrl+p")
+            await wait_for(pilot, lambda: app.screen.is_modal)
+            await pilot.press(*command)
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda e=expected: app.clipboard == e)
+            await wait_for(pilot, lambda: not app.screen.is_modal)

@@ -137,3 +137,21 @@ def test_small_terminal_80x24(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_chat_settings_at_80x24(snap_compare) -> None:
+    """You should see the chat settings form over the app at 80x24: a system prompt box holding
+    "Be brief.", temperature 0.3, top_p empty with "the server's default", max tokens empty,
+    thinking "off", the hint line, and Cancel / Save at the bottom, all inside the screen."""
+    from a2ia_tui.core.agent.chat_settings import ChatSettings
+
+    app, _ = build_app(flags=FLAGS)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: ready(app))
+        app.conversation.settings = ChatSettings(system_prompt="Be brief.", temperature=0.3, think=False)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChatSettingsScreen")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

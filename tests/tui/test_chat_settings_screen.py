@@ -36,9 +36,10 @@ async def test_settings_are_checked_kept_on_error_and_applied_to_the_next_reques
         await wait_for(pilot, lambda: not screen.query_one("#save").has_class("-active"))
         await pilot.click("#save")
         await wait_for(pilot, lambda: not isinstance(app.screen, ChatSettingsScreen))
-        assert app.conversation.settings == ChatSettings(
-            system_prompt="Be terse.", temperature=0.2, max_tokens=64, think=False
-        )
+        wanted = ChatSettings(system_prompt="Be terse.", temperature=0.2, max_tokens=64, think=False)
+        assert app.conversation.settings == wanted
+        store = app.services.store
+        assert store is not None and store.load(app.conversation.id).settings == wanted  # saved with the chat
         await send(pilot, "second")
         await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
     call = clients["vllm"].calls[-1]

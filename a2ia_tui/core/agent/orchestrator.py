@@ -24,7 +24,8 @@ reply are made unique so each result answers its own call. Tool results are made
 Modes: ``native`` sends tools to the server; ``react`` uses the text protocol of :mod:`.react`;
 ``auto`` is native until a backend rejects tools (vLLM's 400 without auto tool choice; Ollama's
 400 "<model> does not support tools", remembered per model), then ReAct for that backend, with a
-``Notice``.
+``Notice``. On a backend known not to pass tools to its model (the bundled llama.cpp engine),
+``auto`` is ReAct or no tools from the start (:mod:`.toolsupport`), said once in a ``Notice``.
 
 Cancellation (the consuming task cancelled, or the iterator closed): the HTTP stream is closed,
 running tool calls are cancelled, the partial answer stays in the conversation marked
@@ -76,6 +77,8 @@ from .events import (
     TurnFinished,
     Usage,
 )
+from .toolsupport import ToolProtocol
+from .toolsupport import decide as decide_protocol
 
 if TYPE_CHECKING:
     from ..protocols import ToolHub
@@ -126,6 +129,7 @@ class Orchestrator:
         self.interactive = True
         self.auto_approve = False
         self._react_backends: set[str] = set()
+        self._protocol_said: set[tuple[str, ToolProtocol]] = set()
         self._react_seq = 0
         #: Set from the command line (--system, --temperature, ...): wins over the chat's settings.
         self.overrides = ChatSettings()
@@ -143,6 +147,11 @@ class Orchestrator:
         """Swap the backend between turns; the conversation carries over unchanged."""
         self.client = client
 
+    def tool_protocol(self) -> ToolProtocol:
+        """What this backend's model gets: native calls, ReAct, no tools, or auto (see
+        :mod:`.toolsupport`), with the reason shown to the user."""
+        return decide_protocol(self.settings, self.client, self.mode)
+
     def chat_settings(self, conversation: Conversation) -> ChatSettings:
         """What the next request uses: the flags, then the chat's own settings, then the config."""
         agent = self.settings.agent
@@ -150,7 +159,8 @@ class Orchestrator:
         return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
-        return self.mode == "react" or (self.mode == "auto" and self._react_key() in self._react_backends)
+        mode = self.tool_protocol().mode
+        return mode == "react" or (mode == "auto" and self._react_key() in self._react_backends)
 
     def _react_key(self) -> str:
         """What the auto-mode fallback is remembered for: the backend (a vLLM server either has a
@@ -160,8 +170,9 @@ class Orchestrator:
         return self.client.name
 
     def tool_specs(self) -> list[ToolSpec]:
-        """The tools offered to the model: the hub's, less those the current chat turned off."""
-        if not self.settings.tools.enabled or self.hub is None:
+        """The tools offered to the model: the hub's, less those the current chat turned off; none
+        when this backend's model gets no tools (:mod:`.toolsupport`)."""
+        if not self.settings.tools.enabled or self.hub is None or self.tool_protocol().mode == "off":
             return []
         if not self._tools_off:
             specs: list[ToolSpec] = self.hub.specs()
@@ -184,6 +195,12 @@ class Orchestrator:
         self._tools_off = conversation.tools_off
         steps = 0
         format_retries = 0
+        protocol = self.tool_protocol()
+        said = (self.client.name, protocol)
+        if protocol.reason and self.hub is not None and said not in self._protocol_said:
+            # once per backend and decision: why this model gets ReAct or no tools
+            self._protocol_said.add(said)
+            yield Notice(f"{self.client.name}: {protocol.label}: {protocol.reason}.", "info")
         while True:
             if steps >= self.settings.agent.max_steps:
                 yield Notice(f"Stopped after {steps} tool steps (agent.max_steps); ask again to continue.", "warning")
@@ -239,7 +256,10 @@ class Orchestrator:
         key = (client.name, client.model)
         if key not in self._windows:
             try:
-                self._windows[key] = await asyncio.wait_for(client.context_length(), WINDOW_PROBE_S)
+                # (a timeout scope, not wait_for: a client that knows its window answers without
+                # suspending, so the request still leaves before the UI builds its widgets)
+                async with asyncio.timeout(WINDOW_PROBE_S):
+                    self._windows[key] = await client.context_length()
             except (A2IAError, TimeoutError):
                 self._windows[key] = None
         reported = self._windows[key]

@@ -20,7 +20,11 @@ BackendKind = Literal["ollama", "openai", "vllm", "local"]
 class BackendSettings(Strict):
     """One LLM server. ``kind`` picks the client: ``ollama`` (native /api), ``openai`` (any
     OpenAI-compatible server: LM Studio, llama.cpp, TGI...), ``vllm`` (OpenAI + vLLM's extras),
-    ``local`` (the bundled llama.cpp engine; its URL comes from ``engines.local``)."""
+    ``local`` (the bundled llama.cpp engine; its URL comes from ``engines.local``).
+
+    The backend named after a managed engine (``vllm``, ``local``) talks to that engine where it
+    runs (see ``core.engines.endpoint``); its ``base_url`` is optional: used while the engine
+    does not run."""
 
     kind: BackendKind = "openai"
     base_url: str | None = None
@@ -31,7 +35,7 @@ class BackendSettings(Strict):
     read_timeout_s: Positive = 300.0
 
     def __post_init__(self) -> None:
-        if self.kind != "local" and not self.base_url:
+        if self.kind not in ("local", "vllm") and not self.base_url:
             raise ValueError(f"a backend of kind {self.kind!r} needs base_url")
 
 
@@ -39,7 +43,8 @@ class BackendSettings(Strict):
 #: more backend, or one field of a default one, keeps the others).
 DEFAULT_BACKENDS: dict[str, dict[str, Any]] = {
     "ollama": {"kind": "ollama", "base_url": "http://127.0.0.1:11434", "model": "a2ia-qwen"},
-    "vllm": {"kind": "vllm", "base_url": "http://127.0.0.1:8000/v1"},
+    # no base_url: the managed vLLM engine's address (engines.vllm), wherever it runs
+    "vllm": {"kind": "vllm"},
     "local": {"kind": "local"},
 }
 
@@ -193,6 +198,11 @@ class Settings(Strict):
         if self.default_backend != "auto" and self.default_backend not in self.backends:
             names = ", ".join(sorted(self.backends)) or "none"
             raise ValueError(f"default_backend {self.default_backend!r} is not a configured backend ({names})")
+        for name, b in self.backends.items():
+            if b.kind == "vllm" and not b.base_url and name != "vllm":
+                raise ValueError(
+                    f"backends.{name} needs base_url (only the vllm backend, the managed engine's, may leave it out)"
+                )
 
     def backend(self, name: str) -> BackendSettings:
         try:

@@ -1,4 +1,5 @@
-"""EngineManager: the managed engines ("vllm", "local") for the app and the command line.
+"""EngineManager: the managed engines (one per registered kind, :mod:`.kinds`: "vllm", "local")
+for the app and the command line.
 
 ::
 
@@ -25,15 +26,16 @@ import asyncio
 import atexit
 import signal
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..config import Paths, Settings
 from .groups import forget, kill_all_started
-from .llamacpp import LlamaCppSpec
+from .kinds import EngineKind, engine_kinds
 from .pidfile import check_pidfile
 from .process import Engine
+from .spec import EngineSpec
 from .state import EngineState
-from .vllm import VLLMSpec
 
 if TYPE_CHECKING:
     from .autotune import GPU, Proposal
@@ -50,38 +52,32 @@ class EngineManager:
 
         tighten_existing(paths)  # logs and pid files an older version left 0644
         eng = settings.engines
-        common = dict(
-            log_dir=paths.log_dir,
-            run_dir=paths.run_dir,
-            stop_grace_s=eng.stop_grace_s,
-            start_timeout_s=eng.start_timeout_s,
-        )
+        self._kinds: dict[str, EngineKind] = engine_kinds()
         self._engines: dict[str, Engine] = {
-            "vllm": Engine(
-                VLLMSpec(settings),
-                spec_factory=lambda o: VLLMSpec(settings, o),
-                **common,
-            ),
-            "local": Engine(
-                LlamaCppSpec(settings),
-                spec_factory=lambda o: LlamaCppSpec(settings, o),
-                **common,
-            ),
+            name: Engine(
+                kind.make_spec(settings),
+                spec_factory=partial(kind.make_spec, settings),
+                log_dir=paths.log_dir,
+                run_dir=paths.run_dir,
+                stop_grace_s=eng.stop_grace_s,
+                start_timeout_s=eng.start_timeout_s,
+            )
+            for name, kind in self._kinds.items()
         }
         self._listeners: list[Callable[[str, EngineState], None]] = []
         #: One-line notes about pid files that were malformed or named another process.
         self.notes: list[str] = []
         for name, engine in self._engines.items():
-            engine.add_listener(lambda state, _n=name: self._emit(_n, state))
-        if eng.vllm.attach_url:
-            e = self._engines["vllm"]
-            e.state = EngineState(
-                status="stopped",
-                url=eng.vllm.attach_url,
-                model=e.spec.model,
-                managed=False,
-                phase="attached (not managed)",
-            )
+            engine.add_listener(partial(self._emit, name))
+            attach_url = self._kinds[name].attached(settings)
+            if attach_url:
+                engine.state = EngineState(
+                    status="stopped",
+                    url=attach_url,
+                    model=engine.spec.model,
+                    managed=False,
+                    phase="attached (not managed)",
+                )
         if not _ATEXIT_REGISTERED:
             atexit.register(kill_all_started)
             _ATEXIT_REGISTERED = True
@@ -118,19 +114,19 @@ class EngineManager:
             out.update(e.root_pids())
         return out
 
+    def kind(self, name: str) -> EngineKind:
+        return self._kinds[name]
+
     def is_attached(self, name: str) -> bool:
-        return name == "vllm" and bool(self.settings.engines.vllm.attach_url)
+        return bool(self._kinds[name].attached(self.settings))
 
     def command(self, name: str, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
         """(argv, notes) exactly as Start would run it."""
         spec = self._spec(name, overrides)
-        notes = spec.notes() if hasattr(spec, "notes") else []
-        return spec.argv(), notes
+        return spec.argv(), spec.notes()
 
-    def _spec(self, name: str, overrides: dict[str, Any] | None):
-        if name == "vllm":
-            return VLLMSpec(self.settings, overrides)
-        return LlamaCppSpec(self.settings, overrides)
+    def _spec(self, name: str, overrides: dict[str, Any] | None) -> EngineSpec:
+        return self._kinds[name].make_spec(self.settings, overrides)
 
     def proposal(
         self,
@@ -154,7 +150,10 @@ class EngineManager:
         if self.is_attached(name):
             from ..errors import EngineStartError
 
-            raise EngineStartError("vLLM is attached (engines.vllm.attach_url): it is monitored, not started here")
+            label = self._kinds[name].label
+            raise EngineStartError(
+                f"{label} is attached (engines.{name}.attach_url): it is monitored, not started here"
+            )
         engine = self._engines[name]
         if not engine.state.running:
             engine.state = EngineState(url=engine.spec.url, model=engine.spec.model)
@@ -167,7 +166,7 @@ class EngineManager:
         """Servers left running by an earlier (crashed) session, from their pid files: only those
         whose pid, start time and command line match. A malformed pid file, or one naming another
         process now, becomes a one-line note in :attr:`notes` (each said once)."""
-        out = {}
+        out: dict[str, dict[str, Any]] = {}
         for name, engine in self._engines.items():
             if engine.state.running:
                 continue

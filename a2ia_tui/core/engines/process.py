@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..childenv import user_env
-from ..errors import EngineFailed, EngineStartError
+from ..errors import EngineFailed, EngineStartError, ModelError
 from ..paths import private_dir, private_file
 from ..redact import mask_argv
 from . import groups
@@ -53,6 +53,8 @@ from .state import EngineState
 STOP_GRACE_S = 15.0
 #: How often readiness is probed while starting, and liveness of adopted servers checked.
 PROBE_INTERVAL_S = 0.05
+#: The fields a new start clears.
+_CLEAR: dict[str, Any] = {"cause": "", "hint": "", "exit_code": None, "last_lines": (), "pid": None, "managed": True}
 
 
 class Engine:
@@ -158,6 +160,7 @@ class Engine:
                 hint=f"stop it, or choose another port (engines.{spec.name}.port / --port)",
             )
         spec.preflight()
+        await self._fetch_weights(spec)
         argv = spec.argv()
         private_dir(self.log_dir)  # 0700: logs and pid files are the user's alone
         private_dir(self.run_dir)
@@ -213,6 +216,51 @@ class Engine:
             asyncio.create_task(self._watch_exit(), name=f"{spec.name}-exit"),
             asyncio.create_task(self._probe_until_ready(), name=f"{spec.name}-probe"),
         ]
+
+    async def _fetch_weights(self, spec: EngineSpec) -> None:
+        """Download the spec's hub model when the cache lacks it: phase "downloading", the bytes
+        and percent as the cache grows (see core/models/hfcache.py). Stop cancels it."""
+        repo = spec.hub_model()
+        if not repo:
+            return
+        from ..models import hfcache
+
+        env = user_env(spec.settings)
+        if hfcache.hub_offline(env) or await asyncio.to_thread(
+            hfcache.is_complete, repo, None, hfcache.hub_cache_dir(env)
+        ):
+            return
+        self._set(
+            **{**_CLEAR, "status": "starting", "phase": "downloading", "progress": 0.0, "detail": repo},
+            url=spec.url,
+            model=spec.model,
+            started_at=time.time(),
+        )
+
+        def progress(p: hfcache.PullProgress) -> None:
+            if self.state.status == "starting":
+                self._set(progress=min(p.fraction or 0.0, 0.99), detail=p.text)
+
+        async def pull() -> None:
+            await hfcache.pull(repo, env=env, on_progress=progress)
+
+        task = asyncio.ensure_future(pull())
+        self._tasks.append(task)
+        try:
+            await task
+        except ModelError as exc:
+            self._set(status="failed", phase="", progress=0.0, cause=str(exc), hint=exc.hint)
+            raise EngineFailed(str(exc), exc.hint) from None
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            raise EngineFailed(f"{spec.label} stopped while downloading {repo}") from None
+        finally:
+            if task in self._tasks:
+                self._tasks.remove(task)
 
     async def wait_ready(self) -> EngineState:
         ready = asyncio.ensure_future(self._ready.wait())

@@ -78,8 +78,16 @@ class EngineSpec:
     def model(self) -> str:
         return ""
 
+    def notes(self) -> list[str]:
+        """One-line notes about the command (a flag dropped, a feature off), shown before Start."""
+        return []
+
     def preflight(self) -> None:
         """Raise EngineStartError when the engine cannot start (missing executable/package)."""
+
+    def hub_model(self) -> str | None:
+        """A Hugging Face hub id to have in the local cache before starting (None: nothing)."""
+        return None
 
     def parse_line(self, line: str) -> Phase | None:
         return None

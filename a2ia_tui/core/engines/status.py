@@ -1,6 +1,7 @@
 """``read_engine_status``: the managed engines as JSON-able data, for the ``engine_status`` tool,
 ``a2ia-tui monitor`` and ``a2ia-tui engine status``. Works from any process: it reads the pid
-files and probes the URLs. Never raises."""
+files and probes the URLs. An engine that runs (its pid file names a live server) is reported at
+the URL and model it runs with, whatever the settings say. Never raises."""
 
 from __future__ import annotations
 
@@ -12,39 +13,35 @@ from ..config import Paths, Settings
 def read_engine_status(settings: Settings, paths: Paths) -> dict[str, Any]:
     import httpx
 
+    from .kinds import engine_kinds
     from .pidfile import read_pidfile
     from .ports import port_holder
 
     out: dict[str, Any] = {}
     try:
-        from .llamacpp import LlamaCppSpec
-        from .vllm import VLLMSpec
-
-        specs = {"vllm": VLLMSpec(settings), "local": LlamaCppSpec(settings)}
-        for name, spec in specs.items():
+        for name, kind in engine_kinds().items():
+            spec = kind.make_spec(settings)
             record = read_pidfile(paths.run_dir / f"{name}.json")
-            url = settings.engines.vllm.attach_url if name == "vllm" and settings.engines.vllm.attach_url else spec.url
-            entry: dict[str, Any] = {
-                "url": url,
-                "model": spec.model,
-                "managed": record is not None,
-            }
+            attached = kind.attached(settings)
+            url = attached or spec.url
+            entry: dict[str, Any] = {"url": url, "model": spec.model, "managed": record is not None}
             if record:
                 entry.update(
                     pid=record.get("pid"),
                     started_at=record.get("started_at"),
                     log=record.get("log"),
-                    model=record.get("model", spec.model),
+                    url=record.get("url") or url,
+                    model=record.get("model") or spec.model,
                 )
             try:
                 with httpx.Client(timeout=1.5, trust_env=False) as http:
-                    resp = http.get(url.rstrip("/") + "/models")
+                    resp = http.get(str(entry["url"]).rstrip("/") + "/models")
                 entry["status"] = "ready" if resp.status_code == 200 else f"answering HTTP {resp.status_code}"
                 if resp.status_code == 200:
                     entry["models"] = [m.get("id") for m in resp.json().get("data", [])]
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - down or starting: a state, not an error
                 entry["status"] = "starting" if record else "stopped"
-                if (not record and name != "vllm") or (name == "vllm" and not settings.engines.vllm.attach_url):
+                if not record and not attached:
                     holder = port_holder(spec.host, spec.port)
                     if holder:
                         entry["port_in_use_by"] = holder

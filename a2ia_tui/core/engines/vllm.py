@@ -305,6 +305,11 @@ class VLLMSpec(EngineSpec):
     def argv(self) -> list[str]:
         return build_argv(self.v)[0]
 
+    def hub_model(self) -> str | None:
+        from ..models.hfcache import looks_like_hub_id
+
+        return self.v.model if looks_like_hub_id(self.v.model) else None
+
     def notes(self) -> list[str]:
         return build_argv(self.v)[1]
 

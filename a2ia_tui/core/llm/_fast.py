@@ -36,6 +36,14 @@ try:
     from orjson import loads as _orjson_loads
 except ImportError:  # no orjson wheel for this platform: the standard library alone
     _orjson_loads = None
+
+
+def _refuse_all(text: str) -> Any:
+    raise ValueError("no orjson")
+
+
+#: orjson's loads, or (without an orjson wheel) a stand-in that sends every line to parse_json.
+orjson_loads: Any = _orjson_loads if _orjson_loads is not None else _refuse_all
 _MSG_FIELDS = frozenset(("role", "content", "thinking", "tool_calls", "tool_call_id", "tool_name"))
 #: Ollama's count and timing fields, in ChatChunk's order.
 STATS = (

@@ -3,6 +3,10 @@
 ``make_client(settings, "vllm")`` builds the client for a configured backend; the ``local`` kind is
 an OpenAI client named "local" at the bundled engine's address (``engines.local``).
 
+A backend named after a managed engine ("vllm", "local") talks to that engine where it runs:
+pass ``paths`` (its pid file, from any a2ia process) and ``engines`` (this process's manager);
+see :mod:`..engines.endpoint` for the order. Its served model name is the default model.
+
 Model choice, highest first:
 
 1. an explicit ``model=`` argument (the model picker, ``/model``);
@@ -20,13 +24,17 @@ configuration order wins, else the ``local`` backend.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-from ..config import BackendSettings, Settings
+from ..config import BackendSettings, Paths, Settings
 from ..errors import A2IAError, ConfigError
 from .base import LLMClient
 from .ollama import OllamaClient
 from .openai import OpenAIClient
 from .vllm import VLLMClient
+
+if TYPE_CHECKING:
+    from ..engines.endpoint import Endpoint, EngineStates
 
 #: How long ``auto`` waits for each backend's health probe.
 AUTO_PROBE_TIMEOUT_S = 1.5
@@ -42,12 +50,33 @@ def local_base_url(settings: Settings) -> str:
     return f"http://{eng.host}:{eng.port}/v1"
 
 
-def backend_url(settings: Settings, name: str) -> str:
+def backend_endpoint(
+    settings: Settings, name: str, *, paths: Paths | None = None, engines: EngineStates | None = None
+) -> Endpoint | None:
+    """Where the managed engine behind backend ``name`` runs, or None when none is behind it."""
+    from ..engines.endpoint import engine_endpoint
+
+    return engine_endpoint(settings, name, paths=paths, engines=engines)
+
+
+def backend_url(
+    settings: Settings, name: str, *, paths: Paths | None = None, engines: EngineStates | None = None
+) -> str:
     b = settings.backend(name)
+    endpoint = backend_endpoint(settings, name, paths=paths, engines=engines)
+    if endpoint is not None:
+        return endpoint.url
     return local_base_url(settings) if b.kind == "local" else (b.base_url or "")
 
 
-def make_client(settings: Settings, name: str, *, model: str | None = None) -> LLMClient:
+def make_client(
+    settings: Settings,
+    name: str,
+    *,
+    model: str | None = None,
+    paths: Paths | None = None,
+    engines: EngineStates | None = None,
+) -> LLMClient:
     try:
         b: BackendSettings = settings.backends[name]
     except KeyError:
@@ -57,7 +86,10 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
             f"no backend named {name!r} (have: {', '.join(settings.backends)})",
         ) from None
     session_model = settings.model if settings.default_backend in ("auto", name) else None
-    chosen = model or session_model or b.model
+    endpoint = backend_endpoint(settings, name, paths=paths, engines=engines)
+    served = endpoint.model if endpoint is not None and endpoint.running else None
+    chosen = model or session_model or served or b.model
+    url = endpoint.url if endpoint is not None else (b.base_url or "")
     common = dict(
         name=name,
         model=chosen,
@@ -67,22 +99,41 @@ def make_client(settings: Settings, name: str, *, model: str | None = None) -> L
         read_timeout_s=b.read_timeout_s,
     )
     if b.kind == "ollama":
-        return OllamaClient(b.base_url or "", **common)
+        return OllamaClient(url, **common)
     if b.kind == "vllm":
-        return VLLMClient(b.base_url or "", **common)
+        return VLLMClient(url, **common)
     if b.kind == "local":
         from ..engines.llamacpp import configured_n_ctx
 
-        client = OpenAIClient(local_base_url(settings), **common)
+        client = OpenAIClient(url or local_base_url(settings), **common)
         client.kind = "local"
         client.fallback_context_length = configured_n_ctx(settings.engines.local)
         return client
-    return OpenAIClient(b.base_url or "", **common)
+    return OpenAIClient(url, **common)
 
 
-async def probe(settings: Settings, name: str, timeout_s: float = AUTO_PROBE_TIMEOUT_S) -> tuple[bool, str]:
+def unreachable(settings: Settings, name: str, url: str, detail: str) -> str:
+    """One line for a backend that does not answer; says how to start the engine behind it."""
+    from ..engines.endpoint import engine_for_backend
+    from ..redact import mask_url
+
+    line = f"cannot reach the {name} backend at {mask_url(url)}: {detail or 'no answer'}"
+    kind = engine_for_backend(settings, name)
+    if kind is not None:
+        line += f" (start its engine: a2ia-tui engine start {kind.name}, or Start in the app's sidebar)"
+    return line
+
+
+async def probe(
+    settings: Settings,
+    name: str,
+    timeout_s: float = AUTO_PROBE_TIMEOUT_S,
+    *,
+    paths: Paths | None = None,
+    engines: EngineStates | None = None,
+) -> tuple[bool, str]:
     """``(reachable, one-line detail)`` for one backend; never raises."""
-    client = make_client(settings, name)
+    client = make_client(settings, name, paths=paths, engines=engines)
     try:
         health = await asyncio.wait_for(client.health(), timeout_s)
         return health.ok, health.detail
@@ -105,13 +156,19 @@ async def adopt_first_model(client: LLMClient, timeout_s: float = 3.0) -> None:
         client.model = models[0].name
 
 
-async def resolve_default_backend(settings: Settings, timeout_s: float = AUTO_PROBE_TIMEOUT_S) -> str:
+async def resolve_default_backend(
+    settings: Settings,
+    timeout_s: float = AUTO_PROBE_TIMEOUT_S,
+    *,
+    paths: Paths | None = None,
+    engines: EngineStates | None = None,
+) -> str:
     """``default_backend``, or for ``auto`` the first reachable configured backend (config order,
     probed concurrently), else ``local``."""
     if settings.default_backend != "auto":
         return settings.default_backend
     names = [n for n, b in settings.backends.items() if b.kind != "local"]
-    results = await asyncio.gather(*(probe(settings, n, timeout_s) for n in names))
+    results = await asyncio.gather(*(probe(settings, n, timeout_s, paths=paths, engines=engines) for n in names))
     for name, (ok, _detail) in zip(names, results, strict=True):
         if ok:
             return name

@@ -23,7 +23,6 @@ from .gpu import GPUSampler, gpu_status_dict
 from .metrics import MetricsPoller
 
 HEALTH_TIMEOUT_S = 5.0
-ENGINE_LABELS = {"vllm": "vLLM (managed)", "local": "local llama.cpp (managed)"}
 
 
 class MonitorCollector:
@@ -35,6 +34,7 @@ class MonitorCollector:
 
     async def _engines(self) -> dict[str, Any]:
         try:
+            from ..engines.kinds import engine_kinds
             from ..engines.status import read_engine_status
         except ImportError:
             return {"note": "engine management is not available in this build"}
@@ -42,8 +42,9 @@ class MonitorCollector:
             engines = await asyncio.to_thread(read_engine_status, self.loaded.settings, self.loaded.paths)
         except Exception as exc:  # noqa: BLE001 - a monitor line never dies on one part
             return {"error": str(exc)}
+        kinds = engine_kinds()
         self._managed = {
-            int(e["pid"]): ENGINE_LABELS.get(name, f"{name} (managed)")
+            int(e["pid"]): f"{kinds[name].label if name in kinds else name} (managed)"
             for name, e in engines.items()
             if isinstance(e, dict) and e.get("managed") and isinstance(e.get("pid"), int)
         }
@@ -54,9 +55,10 @@ class MonitorCollector:
 
         settings = self.loaded.settings
         kind = settings.backends[name].kind
-        out: dict[str, Any] = {"kind": kind, "url": backend_url(settings, name)}
+        paths = self.loaded.paths  # the backend named after a managed engine: where it runs
+        out: dict[str, Any] = {"kind": kind, "url": backend_url(settings, name, paths=paths)}
         try:
-            client = make_client(settings, name)
+            client = make_client(settings, name, paths=paths)
         except Exception as exc:  # noqa: BLE001 - e.g. a misconfigured backend
             return out | {"ok": False, "detail": str(exc)}
         try:

@@ -7,9 +7,9 @@ from pathlib import Path
 from ..config import LoadedSettings
 from ..errors import StoreError
 from .export import to_markdown
-from .history import ConversationInfo, HistoryStore
+from .history import ConversationInfo, HistoryStore, SearchHit
 
-__all__ = ["ConversationInfo", "HistoryStore", "history_path", "open_store", "to_markdown"]
+__all__ = ["ConversationInfo", "HistoryStore", "SearchHit", "history_path", "open_store", "to_markdown"]
 
 
 def history_path(loaded: LoadedSettings) -> Path:

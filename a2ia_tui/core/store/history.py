@@ -24,10 +24,17 @@ Policy:
   an unknown role, text that is not UTF-8, fields of the wrong type), with one note per problem in
   ``Conversation.load_notes``; a corrupt row never makes ``load`` or ``list`` fail.
 * The database (and its -wal/-shm files) is 0600; see :mod:`a2ia_tui.core.paths`.
+* Search (:meth:`HistoryStore.search`): an FTS5 index of the messages' text, kept by triggers,
+  plus the titles. Schema version 2 added it; a version-1 database is migrated when opened (the
+  index is built from the messages already there, in one transaction).
+* A chat's own settings (system prompt, sampling, thinking) and the tools it turned off are a
+  JSON object in ``conversations.settings`` (schema 3; older databases gain the column when
+  opened). Read back, what is invalid is dropped with a note, the rest kept.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..agent.chat_settings import ChatSettings
 from ..agent.conversation import Conversation, Entry, MessageMeta
 from ..errors import StoreError
 from ..llm.types import Message, ToolCall
@@ -47,14 +55,15 @@ BUSY_TIMEOUT_S = 5.0
 RETRY_TIMEOUT_S = 0.05
 _ROLES = ("system", "user", "assistant", "tool")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    settings TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,6 +80,29 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, seq);
 """
+
+#: Version 2: the search index over the messages' text (external content: the text is stored once,
+#: in ``messages``; the triggers keep the index in step, cascading deletes included).
+_SEARCH_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+    content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+"""
+#: Marks around the matched words of a search snippet (private-use characters: never in the
+#: stored text's meaning; the saved-chats screen turns them into a highlight).
+MATCH_START, MATCH_END = "\ue000", "\ue001"
+#: Words around a match in a snippet.
+SNIPPET_TOKENS = 10
 
 #: MessageMeta fields kept in the ``meta`` JSON column (row_id is the row's own id).
 _META_FIELDS = (
@@ -99,6 +131,16 @@ class ConversationInfo:
     messages: int
 
 
+@dataclass(frozen=True)
+class SearchHit:
+    """A conversation that matches a search, with the best-matching passage of one of its
+    messages (matched words between :data:`MATCH_START` and :data:`MATCH_END`), or ``""`` when
+    only the title matched."""
+
+    info: ConversationInfo
+    snippet: str
+
+
 class HistoryStore:
     """The history database. ``HistoryStore(path)`` opens (and creates) it or raises StoreError."""
 
@@ -107,6 +149,8 @@ class HistoryStore:
         self.busy_timeout_s = busy_timeout_s
         #: Conversations with messages not written because the database was locked, by id.
         self._waiting: dict[str, Conversation] = {}
+        #: conversation id -> the settings JSON last written (or read) for it.
+        self._settings_written: dict[str, str | None] = {}
         try:
             if str(path) != ":memory:":
                 # created 0600 before SQLite opens it: SQLite gives -wal/-shm the same mode
@@ -126,10 +170,24 @@ class HistoryStore:
             )
             if not ready:
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._set_up()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the history database {self.path}: {_why(exc)}") from exc
+
+    def _set_up(self) -> None:
+        """Create the tables, or bring an older database up to :data:`SCHEMA_VERSION`, in one
+        transaction (a failure leaves the database as it was)."""
+        with _tx(self._db):
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"the history database {self.path} was written by a newer a2ia-tui (schema {version})")
+            for statement in _statements(_SCHEMA + _SEARCH_SCHEMA):
+                self._db.execute(statement)
+            if version == 1:  # before search: index the messages already there
+                self._db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+            if version in (1, 2):  # before chat settings
+                self._db.execute("ALTER TABLE conversations ADD COLUMN settings TEXT")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -141,7 +199,10 @@ class HistoryStore:
         When another process holds the database locked past the busy timeout, nothing is lost:
         the conversation waits (see :attr:`waiting`) and this call returns 0; conversations
         already waiting are written first, so messages reach the database in order."""
-        if conversation.entries and any(e.meta.row_id is None for e in conversation.entries):
+        if conversation.entries and (
+            any(e.meta.row_id is None for e in conversation.entries)
+            or self._settings_written.get(conversation.id) != _settings_json(conversation)
+        ):
             self._waiting.setdefault(conversation.id, conversation)
         return self.flush()
 
@@ -184,15 +245,18 @@ class HistoryStore:
 
     def _write(self, conversation: Conversation) -> int:
         new = [(i, e) for i, e in enumerate(conversation.entries) if e.meta.row_id is None]
-        if not new:
+        settings = _settings_json(conversation)
+        # no new message: the row is written again only when the chat's settings changed
+        if not new and (not conversation.entries or self._settings_written.get(conversation.id) == settings):
             return 0
         now = time.time()
         try:
             with _tx(self._db):
                 self._db.execute(
-                    "INSERT INTO conversations(id, title, created_at, updated_at) VALUES (?,?,?,?) "
-                    "ON CONFLICT(id) DO UPDATE SET title=excluded.title, updated_at=excluded.updated_at",
-                    (conversation.id, scrub(conversation.title), conversation.created_at, now),
+                    "INSERT INTO conversations(id, title, created_at, updated_at, settings) VALUES (?,?,?,?,?) "
+                    "ON CONFLICT(id) DO UPDATE SET title=excluded.title, updated_at=excluded.updated_at, "
+                    "settings=excluded.settings",
+                    (conversation.id, scrub(conversation.title), conversation.created_at, now, settings),
                 )
                 ids = []
                 for seq, entry in new:
@@ -210,6 +274,7 @@ class HistoryStore:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         for (_seq, entry), row_id in zip(new, ids, strict=True):
             entry.meta.row_id = row_id
+        self._settings_written[conversation.id] = settings
         return len(new)
 
     def rename(self, conversation_id: str, title: str) -> None:
@@ -220,6 +285,16 @@ class HistoryStore:
 
     def delete(self, conversation_id: str) -> None:
         self._exec("DELETE FROM conversations WHERE id=?", (conversation_id,), need_row=conversation_id)
+
+    def delete_all(self) -> int:
+        """Delete every saved conversation (and what waits to be written); returns how many."""
+        self._waiting.clear()
+        try:
+            with _tx(self._db):
+                cur = self._db.execute("DELETE FROM conversations")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
+        return max(cur.rowcount, 0)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -240,6 +315,41 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
 
+    def search(self, text: str, limit: int = 50) -> builtins.list[SearchHit]:
+        """Conversations whose messages contain every word of ``text`` (the last word may be the
+        start of one: ``pyth`` finds "python"), best match first; then those whose title contains
+        ``text``. Any text is a literal search: quotes and FTS5 operators mean nothing special."""
+        words = _words(text)
+        if not words:
+            return []
+        query = " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
+        hits: dict[str, SearchHit] = {}
+        count = "(SELECT COUNT(*) FROM messages x WHERE x.conversation_id=c.id)"
+        try:
+            title_rows = self._db.execute(
+                f"SELECT c.id, c.title, c.created_at, c.updated_at, {count} FROM conversations c "
+                "WHERE c.title LIKE ? ESCAPE '\\' ORDER BY c.updated_at DESC LIMIT ?",
+                ("%" + _like(text.strip()) + "%", limit),
+            ).fetchall()
+            message_rows = self._db.execute(
+                f"SELECT c.id, c.title, c.created_at, c.updated_at, {count}, "
+                f"snippet(messages_fts, 0, ?, ?, '…', {SNIPPET_TOKENS}) "
+                "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                "JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+                (MATCH_START, MATCH_END, query, limit * 20),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot search the history database {self.path}: {_why(exc)}") from exc
+        for i, t, c, u, n, *snippet in [*title_rows, *message_rows]:
+            cid = _text(i)
+            info = ConversationInfo(cid, _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
+            if cid not in hits:
+                hits[cid] = SearchHit(info, _text(snippet[0]) if snippet else "")
+            elif snippet and not hits[cid].snippet:  # the title matched too: keep the passage
+                hits[cid] = SearchHit(info, _text(snippet[0]))
+        return list(hits.values())[:limit]
+
     def resolve(self, prefix: str) -> str:
         """A full conversation id from an id or a unique prefix of one (as ``export`` accepts)."""
         try:
@@ -258,7 +368,7 @@ class HistoryStore:
     def load(self, conversation_id: str) -> Conversation:
         try:
             head = self._db.execute(
-                "SELECT id, title, created_at FROM conversations WHERE id=?", (conversation_id,)
+                "SELECT id, title, created_at, settings FROM conversations WHERE id=?", (conversation_id,)
             ).fetchone()
             if head is None:
                 raise StoreError(f"no saved conversation with id {conversation_id!r}")
@@ -270,6 +380,8 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
         conv = Conversation(id=_text(head[0]), title=_text(head[1]) or "(untitled)", created_at=_number(head[2]))
+        conv.settings, conv.tools_off = _read_settings(head[3], conv.load_notes)
+        self._settings_written[conv.id] = _settings_json(conv)
         for row in rows:
             entry = _entry(row, conv.load_notes)
             if entry is not None:
@@ -327,6 +439,57 @@ class _tx:  # noqa: N801 - used like a function: `with _tx(db):`
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+
+
+def _settings_json(conversation: Conversation) -> str | None:
+    data: dict[str, Any] = {}
+    if not conversation.settings.is_empty:
+        data["chat"] = conversation.settings.to_dict()
+    if conversation.tools_off:
+        data["tools_off"] = sorted(conversation.tools_off)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None
+
+
+def _read_settings(raw: object, notes: list[str]) -> tuple[ChatSettings, frozenset[str]]:
+    """A chat's saved settings; anything unreadable is a note and is left out."""
+    if raw is None:
+        return ChatSettings(), frozenset()
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        notes.append("chat settings: not readable, ignored")
+        return ChatSettings(), frozenset()
+    settings, problems = ChatSettings.from_dict(data.get("chat"))
+    notes.extend(problems)
+    off = data.get("tools_off", [])
+    if not isinstance(off, list) or not all(isinstance(x, str) for x in off):
+        notes.append("chat settings: tools_off is not a list of names, ignored")
+        off = []
+    return settings, frozenset(scrub(x) for x in off)
+
+
+def _statements(script: str) -> list[str]:
+    """``script``'s statements, for ``execute`` one by one inside a transaction (``executescript``
+    would commit first). Triggers hold ``;`` inside ``BEGIN … END``: split where SQLite says a
+    statement is complete."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return [s for s in out if s]
+
+
+def _words(text: str) -> list[str]:
+    """The search's words, each safe inside an FTS5 string (a double quote is doubled)."""
+    return [w.replace('"', '""') for w in scrub(text).split()]
+
+
+def _like(text: str) -> str:
+    return scrub(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:

@@ -28,7 +28,8 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
         width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
-    ChatSettingsScreen TextArea { height: 6; border: round $primary; }
+    ChatSettingsScreen TextArea { height: 5; background: $boost; }
+    ChatSettingsScreen .title { text-style: bold; }
     ChatSettingsScreen .row { height: 1; margin: 1 0 0 0; }
     ChatSettingsScreen .row Label { width: 14; }
     ChatSettingsScreen .row Input { width: 1fr; }
@@ -48,7 +49,8 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
     def compose(self) -> ComposeResult:
         c, d = self.current, self.defaults
         with Vertical():
-            yield Label("This chat's settings (empty: not set)", markup=False)
+            yield Label("This chat's settings (an empty field is not set)", classes="title", markup=False)
+            yield Label("System prompt", markup=False)
             yield TextArea(c.system_prompt or "", id="cs-system", soft_wrap=True, show_line_numbers=False, compact=True)
             for name, label, value in (
                 ("temperature", "Temperature", c.temperature),
@@ -73,9 +75,6 @@ class ChatSettingsScreen(ModalScreen[ChatSettings | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Save", id="save", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#cs-system", TextArea).border_title = "System prompt"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "save":

@@ -2,10 +2,11 @@
 
 ``EngineStartScreen(services, engine_name)`` is a modal screen in two stages:
 
-1. The form. For vLLM it shows ``engines.proposal("vllm")`` (computed in a thread: it reads the
-   GPUs) as a summary and three editable fields (gpu_memory_utilization, max_model_len,
-   tensor_parallel_size), plus the exact command. For the local engine there is nothing to tune:
-   only the command. A "select when ready" switch.
+1. The form: the editable fields of the engine's kind (``EngineKind.form_fields`` in the core's
+   engine registry; vLLM: gpu_memory_utilization, max_model_len, tensor_parallel_size), filled
+   from ``engines.proposal(name)`` for a kind with ``autotune`` (computed in a thread: it reads
+   the GPUs, and shown as a summary) or else from the settings, plus the exact command. The
+   local engine has no field: only the command. A "select when ready" switch.
 2. Start: the fields are checked (a bad value is a one-line error under the form, nothing is
    lost), then ``engines.start(name, overrides)`` runs in an APP-level worker (group
    "engine-start-<name>"), so closing the screen never cancels a start. The screen follows the
@@ -30,29 +31,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static, Switch
 
+from ...core.engines.kinds import EngineKind, engine_kind
 from ..services import AppServices
 
-#: The editable autotune fields: name -> (label, parser, check, what a bad value must be).
-FIELDS: dict[str, tuple[str, Any, Any, str]] = {
-    "gpu_memory_utilization": ("GPU memory utilisation", float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-    "max_model_len": ("max model length (tokens)", int, lambda v: v > 0, "a positive whole number"),
-    "tensor_parallel_size": ("tensor parallel size (GPUs)", int, lambda v: v >= 1, "a whole number ≥ 1"),
-}
 
-
-def parse_overrides(values: dict[str, str]) -> dict[str, Any]:
+def parse_overrides(values: dict[str, str], engine: str = "vllm") -> dict[str, Any]:
     """Field texts -> overrides; raises ValueError with a one-line message naming the field."""
-    out: dict[str, Any] = {}
-    for key, text in values.items():
-        label, parse, ok, must = FIELDS[key]
-        try:
-            value = parse(text.strip())
-        except ValueError:
-            raise ValueError(f"{label}: {text.strip()!r} is not {must}") from None
-        if not ok(value):
-            raise ValueError(f"{label}: {text.strip()!r} is not {must}")
-        out[key] = value
-    return out
+    fields = {f.key: f for f in engine_kind(engine).form_fields}
+    return {key: fields[key].read(text) for key, text in values.items()}
 
 
 class EngineStartScreen(ModalScreen[bool]):
@@ -85,6 +71,7 @@ class EngineStartScreen(ModalScreen[bool]):
         super().__init__()
         self.services = services
         self.engine_name = engine_name
+        self.kind: EngineKind = engine_kind(engine_name)
         self.started = False
         self.proposal: Any = None
         self._unsubscribe: Any = None
@@ -94,19 +81,17 @@ class EngineStartScreen(ModalScreen[bool]):
         return getattr(self.services, "engines", None)
 
     def compose(self):
-        label = {"vllm": "vLLM", "local": "the local engine (llama.cpp)"}.get(self.engine_name, self.engine_name)
+        kind = self.kind
         with Vertical():
             yield Static(
-                Content.assemble(f"Start {label}", ("   Enter starts, Escape closes", "$text-muted")), id="es-title"
+                Content.assemble(f"Start {kind.label}", ("   Enter starts, Escape closes", "$text-muted")),
+                id="es-title",
             )
-            yield Static(
-                "estimating what fits on the GPUs…" if self.engine_name == "vllm" else "", id="es-summary", markup=False
-            )
-            if self.engine_name == "vllm":
-                for key, (text, *_rest) in FIELDS.items():
-                    with Horizontal(classes="es-field"):
-                        yield Label(text)
-                        yield Input("", id=f"es-{key}")
+            yield Static("estimating what fits on the GPUs…" if kind.autotune else "", id="es-summary", markup=False)
+            for field in kind.form_fields:
+                with Horizontal(classes="es-field"):
+                    yield Label(field.label)
+                    yield Input("", id=f"es-{field.key}")
             yield Static("", id="es-command", markup=False)
             with Horizontal(id="es-select-row"):
                 yield Switch(value=True, id="es-select")
@@ -133,7 +118,7 @@ class EngineStartScreen(ModalScreen[bool]):
             self._show_state(state)
             self._lock_form()
         self._show_command()
-        if self.engine_name == "vllm":
+        if self.kind.autotune or self.kind.form_fields:
             self.load_proposal()
         elif not self.started:
             self.query_one("#es-start", Button).focus()  # nothing to fill in: Enter starts
@@ -145,34 +130,29 @@ class EngineStartScreen(ModalScreen[bool]):
     @work(group="engine-proposal", exclusive=True, exit_on_error=False)
     async def load_proposal(self) -> None:
         summary = self.query_one("#es-summary", Static)
-        try:
-            proposal = await asyncio.to_thread(self.engines.proposal, "vllm")
-        except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
-            proposal = None
-            summary.update(f"no estimate: {exc}")
+        proposal = None
+        if self.kind.autotune:
+            try:
+                proposal = await asyncio.to_thread(self.engines.proposal, self.engine_name)
+            except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
+                summary.update(f"no estimate: {exc}")
         self.proposal = proposal
-        v = self.services.settings.engines.vllm
+        configured = self.kind.make_spec(self.services.settings).config
         values = {
-            "gpu_memory_utilization": getattr(proposal, "gpu_memory_utilization", None) or v.gpu_memory_utilization,
-            "max_model_len": getattr(proposal, "max_model_len", None) or getattr(v, "max_model_len", None) or 4096,
-            "tensor_parallel_size": getattr(proposal, "tensor_parallel_size", None)
-            or getattr(v, "tensor_parallel_size", None)
-            or 1,
+            f.key: getattr(proposal, f.key, None) or getattr(configured, f.key, None) for f in self.kind.form_fields
         }
         if proposal is not None:
             summary.update(proposal.summary())
         for key, value in values.items():
             field = self.query_one(f"#es-{key}", Input)
-            if not field.value:  # never overwrite what the user typed meanwhile
+            if not field.value and value is not None:  # never overwrite what the user typed meanwhile
                 field.value = f"{value:.2f}" if isinstance(value, float) else str(value)
         self._show_command()
 
     def overrides(self) -> dict[str, Any]:
         """The form's values (raises ValueError with a one-line message)."""
-        if self.engine_name != "vllm":
-            return {}
-        values = {key: self.query_one(f"#es-{key}", Input).value for key in FIELDS}
-        out = parse_overrides(values)
+        values = {f.key: self.query_one(f"#es-{f.key}", Input).value for f in self.kind.form_fields}
+        out = parse_overrides(values, self.engine_name)
         if self.proposal is not None and self.proposal.quantization in ("awq", "gptq", "fp8"):
             out["quantization"] = self.proposal.quantization
         return out
@@ -253,10 +233,8 @@ class EngineStartScreen(ModalScreen[bool]):
             return
         if select and state.status == "ready":
             from ..messages import SelectBackend
-            from ..widgets.engine_row import engine_backend, engine_map
 
-            backend = engine_backend(engine_map(engines).get(name), name)
-            app.post_message(SelectBackend(backend, checked=True))
+            app.post_message(SelectBackend(self.kind.backend, checked=True))
 
     def _on_state(self, name: str, state: Any) -> None:
         if name == self.engine_name and self.started and self.is_attached:

@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-LABELS = {"vllm": "vLLM", "local": "local llama.cpp"}
+from ...core.engines.kinds import engine_kinds
+
 DOTS = {
     "ready": ("●", "ansi_green"),
     "starting": ("◐", "ansi_yellow"),
@@ -205,9 +206,11 @@ def _view(engine: str, state: Any) -> dict[str, Any]:
     phase, url, progress = getattr(state, "phase", ""), getattr(state, "url", ""), getattr(state, "progress", 0.0)
     cause_text, hint_text = getattr(state, "cause", ""), getattr(state, "hint", "")
     dot, color = DOTS.get(status, ("?", "#808080"))
-    title = Content.assemble((dot + " ", color), (LABELS.get(engine, engine), "bold"), f"  {status}")
+    title = Content.assemble((dot + " ", color), (engine_label(engine), "bold"), f"  {status}")
     detail = phase or ""
-    if status == "ready" and url:
+    if status == "starting" and phase == "downloading" and getattr(state, "detail", ""):
+        detail = f"downloading {state.detail}"  # the bytes and percent (core/models/hfcache.py)
+    elif status == "ready" and url:
         detail = url
     elif status == "failed" and phase:
         detail = f"while {phase}"
@@ -236,7 +239,13 @@ def engine_map(manager: Any) -> dict[str, Any]:
         return {}
 
 
-def engine_backend(engine: Any, default: str = "") -> str:
-    """The settings backend that talks to an engine ("vllm" / "local")."""
-    name = getattr(engine, "backend_name", None) or getattr(getattr(engine, "spec", None), "backend_name", "")
-    return name or default
+def engine_label(name: str) -> str:
+    """An engine's name for people ("vLLM"), from the engine registry."""
+    kind = engine_kinds().get(name)
+    return kind.label if kind is not None else name
+
+
+def engine_backend(name: str) -> str:
+    """The settings backend named after an engine ("vllm" / "local"), from the engine registry."""
+    kind = engine_kinds().get(name)
+    return kind.backend if kind is not None else name

@@ -37,7 +37,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import OptionList, Static
+from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.errors import A2IAError, BackendUnreachable
@@ -45,7 +45,7 @@ from ...core.redact import redact_text
 from ...core.textsafe import printable
 from ..messages import SelectBackend
 from ..services import AppServices
-from .engine_row import EngineRow, engine_backend, engine_map
+from .engine_row import EngineRow, engine_backend
 
 if TYPE_CHECKING:
     from ...core.config import Settings
@@ -71,6 +71,7 @@ class Sidebar(VerticalScroll):
     Sidebar > OptionList:focus { border: none; }
     Sidebar > #models { text-wrap: nowrap; text-overflow: ellipsis; }
     Sidebar > #models-note, Sidebar > #engines-note, Sidebar > #mcp { color: $text-muted; height: auto; }
+    Sidebar > #manage-models { color: $text-muted; width: auto; min-width: 0; }
     """
 
     #: Seconds between health checks of every backend.
@@ -126,6 +127,8 @@ class Sidebar(VerticalScroll):
         yield Static("Model", classes="sidebar-heading")
         yield OptionList(id="models")
         yield Static("", id="models-note", markup=False)
+        if self.services is not None:  # pull, delete, details: screens/models.py
+            yield Button("Manage models…", id="manage-models", compact=True)
         yield Static("Engines", classes="sidebar-heading")
         if self.engines is None:
             yield Static("engines are not available", id="engines-note")
@@ -157,12 +160,13 @@ class Sidebar(VerticalScroll):
     # -- backends --------------------------------------------------------------------------------
 
     def _engine_for_backend(self, backend: str) -> tuple[str, Any] | None:
-        if self.engines is None:
+        from ...core.engines.kinds import kind_for_backend
+
+        kind = kind_for_backend(backend)
+        if self.engines is None or kind is None:
             return None
-        for name, engine in engine_map(self.engines).items():
-            if engine_backend(engine, name) == backend:
-                return name, engine.state
-        return None
+        state = self.engines.states().get(kind.name)
+        return (kind.name, state) if state is not None else None
 
     def _backend_prompt(self, name: str) -> Text:
         text = Text()
@@ -339,6 +343,16 @@ class Sidebar(VerticalScroll):
         if self.is_mounted and self.models:
             self._highlight_model()
 
+    @on(Button.Pressed, "#manage-models")
+    def open_models(self) -> None:
+        from ..screens.models import ModelsScreen
+
+        def closed(changed: bool | None) -> None:
+            if changed and self.current_backend:
+                self.load_models(self.current_backend)
+
+        self.app.push_screen(ModelsScreen(self.services, backend=self.current_backend), closed)
+
     @on(OptionList.OptionSelected, "#models")
     def _model_chosen(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -376,7 +390,7 @@ class Sidebar(VerticalScroll):
         engines = self.engines
         if engines is None:
             return
-        backend = engine_backend(engine_map(engines).get(name), name)
+        backend = engine_backend(name)
         if self.busy_backend and self.busy_backend == backend:
             from ..screens.dialogs import ConfirmScreen
 
