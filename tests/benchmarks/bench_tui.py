@@ -435,9 +435,9 @@ async def main(quick: bool) -> None:
     print(f"drawing finished {r20['draw_lag'] * 1000:.0f} ms after the last token of the flood")
 
     print("\n## Start-up to the first full screen (fresh process, imports included; 7 alternating pairs)")
-    # One A2IA_HOME for every start, as on a user's machine, where an earlier session has saved
-    # Textual's parsed CSS (a2ia_tui/tui/css_cache.py): the first launch stays up until its
-    # idle warm-up has saved it. A first launch ever (a new home) is measured on its own below.
+    # One A2IA_HOME for every start, as on a user's machine, where an earlier session has run
+    # (its first launch stays up until its idle warm-up is done). A first launch ever (a new
+    # home) is measured on its own below.
     home = tempfile.mkdtemp()
     first_ever = startup("app", home, stay_s=2.5)
     pairs = [(startup("bare", home), startup("app", home)) for _ in range(7)]
@@ -448,7 +448,7 @@ async def main(quick: bool) -> None:
         f"   [pairs, bare/app: {', '.join(f'{b:.3f}/{a:.3f}' for b, a in pairs)}]"
     )
     firsts = [first_ever] + [startup("app", tempfile.mkdtemp()) for _ in range(2)]
-    print(f"a first launch ever (a new A2IA_HOME: no saved CSS yet): {', '.join(f'{t:.3f}' for t in firsts)} s")
+    print(f"a first launch ever (a new A2IA_HOME): {', '.join(f'{t:.3f}' for t in firsts)} s")
 
     print("\n## Opening a saved conversation")
     await open_big(50)  # warm-up: first-use imports (rich markdown, pygments)

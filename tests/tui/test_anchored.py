@@ -1,6 +1,6 @@
 """The chat and the trace follow their ends (``anchor()``) without pushing short content to the
 bottom of the pane (Textual 8.2.8, issue #6652: a negative scroll offset; see
-:mod:`a2ia_tui.tui.widgets.anchored`)."""
+``ClampedAnchor`` in :mod:`a2ia_tui.tui.patches`)."""
 
 from __future__ import annotations
 

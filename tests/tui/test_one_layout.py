@@ -1,6 +1,6 @@
 """A chat message is laid out once when it is mounted; a plain widget twice (Textual lays the
 screen out again when a new widget's virtual size is first set). If this Textual behaviour ever
-changes, the first assertion fails and :mod:`a2ia_tui.tui.widgets.one_layout` can go."""
+changes, the first assertion fails and ``OneLayout`` (:mod:`a2ia_tui.tui.patches`) can go."""
 
 from __future__ import annotations
 
@@ -115,120 +115,6 @@ async def test_a_question_and_its_answer_ask_for_one_layout() -> None:
         assert user.region.y < first.region.y < second.region.y
 
 
-async def test_the_scrollbar_comes_in_the_layout_that_overflows_the_chat() -> None:
-    """An answer that grows past the chat's height: its scrollbar is shown by the same layout
-    (shown by the layout itself, it needed a second one, which redrew every row of the chat)."""
-    from a2ia_tui.tui.widgets.chat import ChatView
-
-    app = _Chatting()
-    async with app.run_test(size=(60, 20)) as pilot:
-        chat = app.query_one(ChatView)
-        answer = chat.add_exchange("a question", "vllm", "m")
-        await answer.mounted.wait()
-        answer.start_streaming()
-        for _ in range(5):
-            await pilot.pause()
-        assert not chat.show_vertical_scrollbar
-        with LayoutCounter() as layouts:
-            answer.append("".join(f"line {i}\n\n" for i in range(30)))
-            for _ in range(40):
-                await pilot.pause(0.02)
-                if chat.show_vertical_scrollbar and layouts.n:
-                    break
-            for _ in range(5):
-                await pilot.pause()
-        assert chat.show_vertical_scrollbar and chat.vertical_scrollbar.region
-        assert layouts.n == 1
-        await answer.finish()
-
-
-class _ArrangeCounter:
-    """Counts the compositor's arrangements of the whole screen (``full``, every widget) and
-    its reflows, inside a ``with`` block."""
-
-    def __enter__(self) -> _ArrangeCounter:
-        from textual._compositor import Compositor
-
-        self.full = self.reflows = 0
-        self._real = real_arrange, real_reflow = Compositor._arrange_root, Compositor.reflow
-        counter = self
-
-        def arrange(compositor, root, size, visible_only=True):
-            counter.full += not visible_only
-            return real_arrange(compositor, root, size, visible_only=visible_only)
-
-        def reflow(compositor, parent, size):
-            counter.reflows += 1
-            return real_reflow(compositor, parent, size)
-
-        Compositor._arrange_root, Compositor.reflow = arrange, reflow
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        from textual._compositor import Compositor
-
-        Compositor._arrange_root, Compositor.reflow = self._real
-
-
-async def _arrangements_for_a_turn(app, pilot) -> _ArrangeCounter:
-    from a2ia_tui.tui.widgets.chat import AssistantMessage
-
-    from .app_helpers import idle, send, wait_for
-
-    await wait_for(pilot, lambda: app.orchestrator is not None)
-    for _ in range(3):
-        await pilot.pause()
-    with _ArrangeCounter() as counted:
-        await send(pilot, "a question")
-        await wait_for(pilot, lambda: app.query(AssistantMessage) and idle(app))
-        for _ in range(5):
-            await pilot.pause()
-    assert app.query_one(AssistantMessage).text == "An answer."
-    return counted
-
-
-async def test_the_screen_is_arranged_once_per_layout_when_a_turn_mounts_its_messages() -> None:
-    """Textual marks its map of the screen stale when new widgets are painted and its reflow
-    does not clear the mark, so the first paint after a layout that placed new widgets (the
-    question and the answer of every turn) arranged the whole screen again: the prompt asks for
-    its region as it paints. The app's screen keeps the map its reflow has just built. The
-    second test shows the default screen doing the extra arrangement: if Textual fixes it,
-    that test fails and the app's compositor can go."""
-    from a2ia_tui.core.llm.scripted import text_reply
-
-    from .app_helpers import build_app
-
-    app, _ = build_app({"vllm": [text_reply("An answer.")]})
-    async with app.run_test(size=(120, 40)) as pilot:
-        counted = await _arrangements_for_a_turn(app, pilot)
-    assert counted.reflows >= 1
-    assert counted.full == counted.reflows
-
-
-async def test_textual_s_own_screen_arranges_the_screen_again_after_such_a_layout() -> None:
-    from textual.screen import Screen
-
-    from a2ia_tui.core.llm.scripted import text_reply
-
-    from .app_helpers import build_app
-
-    app, _ = build_app({"vllm": [text_reply("An answer.")]})
-    real = type(app).get_default_screen
-
-    def plain_screen(self):
-        screen = real(self)
-        screen._compositor = Screen()._compositor  # Textual's own
-        return screen
-
-    type(app).get_default_screen = plain_screen
-    try:
-        async with app.run_test(size=(120, 40)) as pilot:
-            counted = await _arrangements_for_a_turn(app, pilot)
-    finally:
-        type(app).get_default_screen = real
-    assert counted.full > counted.reflows
-
-
 async def test_the_hint_of_an_empty_chat_goes_in_the_frame_that_shows_the_first_question() -> None:
     """The hint stays until the answer's widget is mounted, so it is drawn away in the frame that
     draws the question and the answer (removed as the two were being mounted, it took a frame
@@ -247,36 +133,3 @@ async def test_the_hint_of_an_empty_chat_goes_in_the_frame_that_shows_the_first_
         for _ in range(3):
             await pilot.pause()
         assert chat.render() == ""  # the hint is no longer drawn
-
-
-async def test_the_chat_s_styles_are_ready_before_the_first_turn() -> None:
-    """The app adds the message widgets' CSS to the stylesheet (and parses it) while it starts
-    its backend: the first question and answer add none, so the stylesheet is not parsed
-    again in the middle of showing them."""
-    from textual.css.stylesheet import Stylesheet
-
-    from a2ia_tui.core.llm.scripted import text_reply
-
-    from .app_helpers import build_app, idle, send, wait_for
-
-    app, _ = build_app({"vllm": [text_reply("An answer.")]})
-    parsed: list[int] = []
-    real = Stylesheet.parse
-
-    def counting(stylesheet):
-        parsed.append(len(stylesheet.source))
-        return real(stylesheet)
-
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.orchestrator is not None)
-        for _ in range(3):
-            await pilot.pause()
-        sources = len(app.stylesheet.source)
-        Stylesheet.parse = counting
-        try:
-            await send(pilot, "a question")
-            await wait_for(pilot, lambda: idle(app) and app.query("AssistantMessage"))
-        finally:
-            Stylesheet.parse = real
-        assert len(app.stylesheet.source) == sources
-        assert parsed == []

@@ -29,3 +29,17 @@ async def test_a_long_tool_name_is_cut_and_the_duration_stays_on_the_title_line(
         assert line.endswith("0.03 s")
         # the pane says what it is
         assert "Tool calls" in pane.border_title
+
+
+async def test_a_trace_item_can_be_animated_like_any_widget() -> None:
+    """Its spinner switch is its own attribute: under Textual's name for a widget's animator,
+    ``animate()`` called a bool."""
+    app = _Trace()
+    async with app.run_test(size=(34, 20)) as pilot:
+        pane = app.query_one(TracePane)
+        item = await pane.add_call(ToolCallRequested("c1", "read_file", {}, server="a2ia"))
+        item.level = 0.0  # type: ignore[attr-defined]
+        item.animate("level", 1.0, duration=0.01)
+        for _ in range(5):
+            await pilot.pause(0.02)
+        assert item.level == 1.0  # type: ignore[attr-defined]

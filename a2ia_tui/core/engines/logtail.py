@@ -4,6 +4,7 @@ in-memory tail and to a callback (the phase parser)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,21 @@ from typing import BinaryIO
 #: How often the log file is read for new lines.
 LOG_POLL_S = 0.05
 TAIL_LINES = 500
+
+
+#: A line that reports an error (a Python exception, an ERROR log line, a process that died).
+_ERROR_LINE = re.compile(r"\b(?:[A-Z]\w*(?:Error|Exception)|Traceback|ERROR|FATAL)\b|error:|died")
+
+
+def error_lines(lines: list[str], n: int = 20) -> list[str]:
+    """The last ``n`` lines up to the last one that reports an error: what a user needs to see
+    of a crash. Servers print noise after their error as they exit (vLLM's CPU build: hundreds of
+    nanobind "leaked" lines), which the plain tail would show instead. The plain tail when no
+    line reports an error."""
+    for i in range(len(lines) - 1, -1, -1):
+        if _ERROR_LINE.search(lines[i]):
+            return lines[max(0, i - n + 1) : i + 1]
+    return lines[-n:]
 
 
 class LogFollower:

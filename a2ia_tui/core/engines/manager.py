@@ -134,15 +134,34 @@ class EngineManager:
         gpus: list[GPU] | None = None,
         model: str | None = None,
     ) -> Proposal:
-        """The autotune estimate for the current GPUs (read from the monitor)."""
+        """The autotune estimate for the current GPUs (read from the monitor), or for the RAM and
+        ``VLLM_CPU_KVCACHE_SPACE`` when the configured vLLM is a CPU build."""
         from .autotune import autotune, gpus_from_status  # only when Start is offered
 
+        v = self.settings.engines.vllm
+        if self.vllm_device() == "cpu" and gpus is None:
+            import os
+
+            import psutil
+
+            from .autotune import CPUHost, autotune_cpu, kvcache_space_from_env
+
+            mem = psutil.virtual_memory()
+            space = v.cpu_kvcache_space_gib or kvcache_space_from_env(os.environ.get("VLLM_CPU_KVCACHE_SPACE"))
+            host = CPUHost(mem.total, mem.available, space)
+            return autotune_cpu(model or v.model, host, gpu_memory_utilization=v.gpu_memory_utilization)
         if gpus is None:
             from ..monitor.gpu import read_gpu_status
 
             gpus = gpus_from_status(read_gpu_status(self.settings))
-        v = self.settings.engines.vllm
         return autotune(model or v.model, gpus, gpu_memory_utilization=v.gpu_memory_utilization)
+
+    def vllm_device(self) -> str:
+        """ "cpu" when ``engines.vllm.device`` says so, or (``auto``) the configured executable runs
+        vLLM's CPU build; else "cuda"."""
+        from .vllm import device_of
+
+        return device_of(self.settings.engines.vllm)
 
     # -- actions -------------------------------------------------------------------------------
 

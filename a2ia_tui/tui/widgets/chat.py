@@ -33,15 +33,12 @@ from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region
 from textual.reactive import Reactive
-from textual.scrollbar import ScrollBar
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Button, Collapsible, Static
 
 from ...core.textsafe import printable
 from ..markdown import StreamingMarkdown
-from .anchored import ClampedAnchor
-from .one_layout import OneLayout
-from .release import forget_painted, forget_removed
+from ..patches import ClampedAnchor, OneLayout, forget_painted, forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
@@ -276,12 +273,6 @@ class ToolNote(OneLayout, Static):
         self.text = text
 
 
-class _ScrollBar(OneLayout, ScrollBar):
-    """The chat's scrollbar. Textual's, placed by the first layout after it is shown, then set
-    its virtual size, a reactive that asks for one more layout of the screen (which the scrollbar
-    does not use: it draws from its window sizes)."""
-
-
 class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
     COMPONENT_CLASSES = {"chatview--hint"}
     #: no message yet: the chat draws its hint (a change repaints the hint's rows)
@@ -312,24 +303,14 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
             return
         super().call_next(callback, *args, **kwargs)
 
-    @property
-    def vertical_scrollbar(self) -> ScrollBar:
-        """Textual's, but laid out once when it first shows (see :class:`_ScrollBar`)."""
-        if self._vertical_scrollbar is None:
-            bar = _ScrollBar(vertical=True, name="vertical", thickness=self.scrollbar_size_vertical)
-            bar.display = False
-            self._vertical_scrollbar = bar
-            self.app._start_widget(self, bar)
-        return self._vertical_scrollbar
-
     def expect_growth(self, lines: int) -> None:
         """A message has grown by ``lines`` and asked for a layout. If the chat will overflow,
         its scrollbar is shown now, placed by that same layout: shown by the layout itself, it
         needed a second one just after, which redrew every row of the chat (the compositor
         redraws whole rows) in the middle of the first long answer."""
-        if self.show_vertical_scrollbar or self.styles.overflow_y != "auto" or not self._container_size:
+        if self.show_vertical_scrollbar or self.styles.overflow_y != "auto" or not self.container_size:
             return
-        if self.virtual_size.height + lines > self._container_size.height:
+        if self.virtual_size.height + lines > self.container_size.height:
             self.show_vertical_scrollbar = True
             self.vertical_scrollbar.display = True
 
@@ -595,28 +576,6 @@ def _widgets_for(entry: Entry) -> list:
         )
     out.extend(_tool_note(call.name) for call in msg.tool_calls)
     return out
-
-
-#: The widgets a turn mounts in the chat (see :func:`register_styles`).
-MESSAGE_WIDGETS = (UserMessage, NoteMessage, ToolNote, AssistantMessage, _Header, StreamingMarkdown)
-
-
-def register_styles(stylesheet) -> None:
-    """Add the CSS of the chat's message widgets to ``stylesheet``, and parse it, as Textual does
-    when the first of each is mounted. Done by the app while it starts its backend: done by
-    the first turn, it re-parsed the stylesheet and rebuilt its rules in the middle of showing
-    the first question (its CSS is then in the saved CSS cache, so later runs skip the parsing
-    too)."""
-    from textual.dom import DOMNode
-
-    class _Bases:  # what DOMNode._get_default_css reads of a widget, without making one
-        def __init__(self, cls: type) -> None:
-            self._node_bases = DOMNode._css_bases(cls)
-
-    for cls in MESSAGE_WIDGETS:
-        for read_from, css, tie_breaker, scope in DOMNode._get_default_css(_Bases(cls)):  # type: ignore[arg-type]
-            stylesheet.add_source(css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope)
-    stylesheet.rules_map  # noqa: B018 - parsed and mapped now
 
 
 def _tool_note(name: str) -> ToolNote:

@@ -7,7 +7,6 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
-from textual.strip import Strip
 from textual.widgets import Input
 
 
@@ -41,23 +40,6 @@ class Prompt(Input):
         super().__init__(placeholder="Message the agent (Enter sends)", **kwargs)
         self._sent: list[str] = []
         self._pos = 0
-        self._placeholder_strips: dict[tuple, Strip] = {}
-
-    def render_line(self, y: int) -> Strip:
-        """The empty prompt's line (its placeholder) is drawn once per width, focus and cursor
-        state: Input renders it with Rich at every paint (~1 ms), and the prompt is repainted
-        with every question sent (it is cleared) and twice a second while the cursor blinks."""
-        if y or self.value:
-            return super().render_line(y)
-        key = (self.size.width, self.has_focus, self._cursor_visible, self.placeholder)
-        strip = self._placeholder_strips.get(key)
-        if strip is None:
-            strip = self._placeholder_strips[key] = super().render_line(y)
-        return strip
-
-    def notify_style_update(self) -> None:
-        self._placeholder_strips.clear()  # a theme, a pseudo-class: other colours
-        super().notify_style_update()
 
     async def action_submit(self) -> None:
         """Enter: offer the text to the app (``Sent``). It stays here until the app takes it

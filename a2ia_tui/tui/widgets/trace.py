@@ -28,8 +28,7 @@ from textual.message import Message
 from textual.widgets import Collapsible, Static
 
 from ...core.textsafe import printable
-from .anchored import ClampedAnchor
-from .release import forget_removed
+from ..patches import ClampedAnchor, forget_removed
 
 if TYPE_CHECKING:
     from ...core.agent.events import (
@@ -104,7 +103,7 @@ class TraceItem(Vertical, can_focus=True):
         self._future = None
         self._reason = ""
         self._frame = 0
-        self._animate = animate
+        self._spinning = animate  # (not _animate: Widget keeps its animator there)
         self._spin_timer = None
 
     def compose(self) -> ComposeResult:
@@ -114,7 +113,7 @@ class TraceItem(Vertical, can_focus=True):
             yield Static(args, markup=False)
 
     def on_mount(self) -> None:
-        if self._animate:
+        if self._spinning:
             self._spin_timer = self.set_interval(0.1, self._spin)
 
     def _spin(self) -> None:
@@ -126,7 +125,7 @@ class TraceItem(Vertical, can_focus=True):
         for the pane is cut with "…", so the duration never wraps onto a line of its own."""
         where = f"{self.call.server} · " if self.call.server else ""
         glyph = {
-            "running": SPINNER[self._frame % len(SPINNER)] if self._animate else "…",
+            "running": SPINNER[self._frame % len(SPINNER)] if self._spinning else "…",
             "approval": "?",
             "ok": "✓",
             "error": "✗",
@@ -218,7 +217,7 @@ class TraceItem(Vertical, can_focus=True):
             self._set_state("declined")
         else:
             self._set_state("running")
-            if self._animate and self._spin_timer is None:
+            if self._spinning and self._spin_timer is None:
                 self._spin_timer = self.set_interval(0.1, self._spin)
         self.post_message(self.Answered(self, approval))
 
