@@ -245,7 +245,7 @@ class A2IAApp(App[int]):
         if self.turn_running:
             self.set_timer(1.0, self._warm_up)
             return
-        from .widgets.markdown_stream import warm_up
+        from .markdown import warm_up
 
         warm_up()
         self.warmed = True

@@ -13,12 +13,10 @@ def tune_gc() -> None:
 
     Everything imported so far (Textual, pydantic, the settings) lives as long as the process:
     ``gc.freeze()`` moves it out of the collector's way, so full collections do not traverse
-    ~50k long-lived objects again (about 30 ms before the first frame, for nothing). And a
-    streaming answer allocates a great deal (strips, segments, chunks), which at Python's default
-    thresholds (700, 10, 10) means a young collection every few hundred objects and, in a 20k-token
-    flood, ~170 ms of collections, a full one taking ~80 ms in the middle of a frame. With these
-    thresholds young collections are ~15x rarer and full ones rarer still; reference counting
-    still frees everything that is not in a cycle at once. Called in the program's one start
+    tens of thousands of long-lived objects again. And a streaming answer allocates a great deal
+    (strips, segments, chunks): at Python's default thresholds (700, 10, 10) collections, full
+    ones included, fall in the middle of frames. With these thresholds they are far rarer;
+    reference counting still frees everything that is not in a cycle at once. Called in the program's one start
     path (and by the benchmark that imitates it), never when a module is imported.
     """
     gc.freeze()
@@ -39,10 +37,9 @@ def collect_young(minimum: int = YOUNG_IDLE) -> bool:
     """Run the young collection now, while nothing waits for it, if ``minimum`` or more objects
     wait for one; True if it ran.
 
-    With the thresholds above a young collection examines ~10,000 objects and takes 1.5-4 ms.
-    Start-up alone leaves ~9,500 (the widgets of the screen), and a 20,000-token flood allocates
-    ~4,000 more (its blocks): left to the threshold, that collection fell in the middle of the
-    user's first question, and of any question sent when the count was high. The app calls this
+    With the thresholds above a young collection examines thousands of objects (a few
+    milliseconds), and start-up alone leaves nearly enough for one: left to the threshold, that
+    collection falls in the middle of the user's first question. The app calls this
     when start-up is done, after each turn and every few seconds while idle (never during a
     turn), so a question starts with an almost empty young generation."""
     if gc.get_count()[0] < minimum:

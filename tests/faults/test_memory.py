@@ -19,9 +19,9 @@ from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.core.llm.types import ChatChunk, Message
 from a2ia_tui.core.monitor.tokens import TokenMeter
 from a2ia_tui.core.textsafe import printable
+from a2ia_tui.tui.markdown import StreamingMarkdown
 from a2ia_tui.tui.messages import ConversationDeleted
 from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, NoteMessage, ToolNote, UserMessage
-from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 

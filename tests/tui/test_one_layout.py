@@ -8,8 +8,8 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from a2ia_tui.tui.markdown import StreamingMarkdown
 from a2ia_tui.tui.widgets.chat import NoteMessage, ToolNote, UserMessage
-from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown
 
 from .app_helpers import LayoutCounter
 

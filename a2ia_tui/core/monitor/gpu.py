@@ -33,7 +33,7 @@ Policy:
   failure): a snapshot with ``available=False`` and ``reason`` ("no NVIDIA GPU found (...)"), never
   an exception; init is retried every ``monitor.no_gpu_retry_s`` in case a driver appears.
 - A field the device does not support (``NVMLError_NotSupported``) is ``None`` ("unknown"), and
-  is not asked for again (on a real H200 that answer cost 157 us, the other calls ~1 us).
+  is not asked for again (on a real GPU that answer is far slower than a supported call).
   One failing device does not hide the others; ``GpuIsLost`` marks that device failed.
 - Processes: compute and graphics merged by pid; junk pids (0, >= 2**31, 4294967295) dropped;
   ``usedGpuMemory`` None → unknown; a pid psutil cannot see (another container) stays as
@@ -251,8 +251,8 @@ class GPUSampler:
 
     def _live(self, index: int, fn: Callable[..., Any], handle: Any, *args: Any) -> Any:
         """A getter called at every sample. One the device answered NotSupported is not asked
-        again (until NVML is initialised again): on an H200 the fan-speed call took 157 us to
-        say so, two thirds of a whole sample; the others took ~1 us each."""
+        again (until NVML is initialised again): saying NotSupported can cost more than the
+        rest of a sample together."""
         key = (index, fn.__name__, args)
         if key in self._unsupported:
             return None

@@ -2,7 +2,7 @@
 
 Streaming policy (the hot path): :meth:`AssistantMessage.append` only appends the delta to a
 list. A frame every :data:`FRAME_S` (10 frames/s) joins what arrived and hands it to
-:class:`~.markdown_stream.StreamingMarkdown`, which renders settled blocks once and redraws only
+:class:`~a2ia_tui.tui.markdown.StreamingMarkdown`, which renders settled blocks once and redraws only
 the rows that changed (see its docstring for why not Textual's ``Markdown.get_stream()``). Frames
 are paced by their cost (:meth:`AssistantMessage._next_frame`): if drawing would take more than
 :data:`DRAW_SHARE` of the time (a flood, a slow machine) frames come less often, at least every
@@ -37,8 +37,8 @@ from textual.widget import AwaitMount, Widget
 from textual.widgets import Button, Collapsible, Static
 
 from ...core.textsafe import printable
+from ..markdown import StreamingMarkdown
 from ..patches import ClampedAnchor, OneLayout, forget_painted, forget_removed
-from .markdown_stream import StreamingMarkdown
 
 if TYPE_CHECKING:
     from ...core.agent.conversation import Conversation, Entry
@@ -297,8 +297,8 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         mounted it asks for a layout of the chat. For an answer's widget that request is not
         needed: the answer composes its children and asks for a layout of the chat itself, which
         places everything mounted with it. In a busy turn the two requests landed on either
-        side of that layout: a second layout and repaint of the screen (6-12 ms here) at the
-        start of every answer. :meth:`_mount_answer` drops it."""
+        side of that layout: a second layout and repaint of the screen at the start of every
+        answer. :meth:`_mount_answer` drops it."""
         if self._quiet_mount and isinstance(callback, AwaitMount):
             return
         super().call_next(callback, *args, **kwargs)
@@ -307,7 +307,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         """A message has grown by ``lines`` and asked for a layout. If the chat will overflow,
         its scrollbar is shown now, placed by that same layout: shown by the layout itself, it
         needed a second one just after, which redrew every row of the chat (the compositor
-        redraws whole rows: 15-28 ms here), in the middle of the first long answer."""
+        redraws whole rows) in the middle of the first long answer."""
         if self.show_vertical_scrollbar or self.styles.overflow_y != "auto" or not self.container_size:
             return
         if self.virtual_size.height + lines > self.container_size.height:
@@ -413,7 +413,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     def watch_empty(self) -> None:
         # Only the rows of the hint (at the top: a blank row, the text, a blank row): a repaint
-        # of the whole chat redrew all its rows (3-5 ms here) as the first question was sent.
+        # of the whole chat would redraw all its rows as the first question is sent.
         width, height = self.content_size
         rows = 2 + -(-len(HINT) // max(1, width - 2))
         self.refresh(Region(0, 0, width, min(height, rows)))
@@ -449,7 +449,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
         The chat's hint, if it shows, is removed when the answer is mounted (see
         :meth:`AssistantMessage.on_mount`): removed now, it was drawn away in a frame of its
-        own (~2 ms) just before the one that shows the two."""
+        own just before the one that shows the two."""
         answer = AssistantMessage(backend, model)
         self._mount_answer(UserMessage(text), answer)
         self.anchor()

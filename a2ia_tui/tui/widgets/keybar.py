@@ -1,9 +1,8 @@
 """The footer: the keys that work now, in ONE widget.
 
 Textual's ``Footer`` is a container of one ``FooterKey`` widget per key: eleven widgets here, each
-styled, composed and laid out on its own. Measured on the start path (tests/benchmarks/bench_tui.py
-and a bare app with and without it) that was ~40-60 ms of a ~0.45 s start, and every layout of the
-screen arranged the eleven again. :class:`KeyBar` draws the same keys as one line of text:
+styled, composed and laid out on its own: a visible part of the start-up
+(tests/benchmarks/bench_tui.py), and every layout of the screen arranges the eleven again. :class:`KeyBar` draws the same keys as one line of text:
 
 * the keys of the focused chain (``screen.active_bindings``) that are shown: the screen's own
   first (a log viewer's or a dialog's), then the app's in the order of its ``BINDINGS``, then

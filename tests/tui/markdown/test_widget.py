@@ -1,99 +1,20 @@
-"""StreamingMarkdown: block splitting (fences respected) and incremental writes."""
+"""StreamingMarkdown: incremental writes, rendering only what is on screen, pieces of a streamed
+code block or table drawn as the whole, settling while idle."""
 
 from __future__ import annotations
-
-import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
+from textual.containers import Vertical, VerticalScroll
 
-from a2ia_tui.tui.widgets.markdown_stream import StreamingMarkdown, block_cuts, render_strips
+from a2ia_tui.tui.markdown import widget as ms
+from a2ia_tui.tui.markdown.render import code_syntax, fast_code_strips, render_strips, strips_of
+from a2ia_tui.tui.markdown.widget import StreamingMarkdown
 
-
-def split_settled(tail: str) -> int:
-    """Where the settled part of ``tail`` ends (0: nothing settled yet)."""
-    cuts, _ = block_cuts(tail)
-    return cuts[-1] if cuts else 0
-
+from .texts import long_doc
 
 DOC = "# T\n\npara one\n\n```py\nx = 1\n\ny = 2\n```\n\n- a\n- b\n\ntail"
-
-
-def test_split_respects_fences() -> None:
-    assert split_settled("a\n\n```\ncode\n\nmore") == len("a\n\n")
-    # a code block at column 0 ends at its closing line
-    assert split_settled("```\ncode\n\nmore\n```\n\nafter\n") == len("```\ncode\n\nmore\n```\n\n")
-    assert split_settled("```\ncode\n\nmore\n```\n\n- after") == len("```\ncode\n\nmore\n```\n")
-    assert split_settled("no boundary yet") == 0
-
-
-def test_a_cut_waits_for_the_next_line_and_indented_lines_continue_the_block() -> None:
-    # undecided until the next line is complete, or begins with text (a letter: whatever it
-    # becomes, a new block)
-    assert split_settled("para\n\n") == 0
-    assert split_settled("para\n\n-") == 0
-    assert split_settled("para\n\nn") == len("para\n\n")
-    assert split_settled("para\n\n- n\n") == len("para\n\n")
-    # a list item's second paragraph (indented) belongs to the item
-    item = "- one\n\n    still item one\n\n- two\n"
-    assert block_cuts(item) == ([len("- one\n\n    still item one\n\n")], {len("- one\n\n    still item one\n\n")})
-    assert split_settled("- one\n\n  more\n") == 0
-
-
-def test_a_top_level_code_block_is_a_block_of_its_own() -> None:
-    text = "Here it is:\n```python\nx = 1\n\ny = 2\n```\nDone.\n  - not a fence: ```\n"
-    opener = len("Here it is:\n")
-    closer = text.index("Done.")
-    assert block_cuts(text) == ([opener, closer], set())
-    # an indented fence (in a list item) is part of its item
-    item = "- one\n  ```\n  - code\n  ```\n- two\n"
-    two = item.index("- two")
-    assert block_cuts(item) == ([two], {two})
-
-
-def test_a_list_is_cut_between_its_items() -> None:
-    text = "Steps:\n1. one\n2. two\n   more of two\n3. three\n\n4. four\nlazy text\n- other list\n"
-    one, two, three, four, other = (text.index(x) for x in ("1.", "2.", "3.", "4.", "- other"))
-    # a list after text is cut from it; its items are cut apart (joined: no blank line between);
-    # a bullet list after the numbered one is another list
-    assert block_cuts(text) == ([one, two, three, four, other], {two, three, four})
-    # not cut: a number that cannot start a list after text, a list after a thematic break
-    # (Rich draws one more blank line there); a quote ends the list: the next item starts another
-    assert block_cuts("In\n2024. it rained\n") == ([], set())
-    assert block_cuts("- a\n- - -\n- b\n") == ([], set())
-    assert block_cuts("- a\n> quote\n- b\n") == ([len("- a\n> quote\n")], set())
-
-
-def test_the_items_of_a_long_bullet_list_are_cut_without_regular_expressions(monkeypatch) -> None:
-    """The next item of a bullet list, right after the last one, is most lines of a long list
-    (and of a flood): it is cut on a character test, not by the general case's regular
-    expressions. Items that need them (the first, one after a blank line, a thematic break
-    that looks like an item, another marker) still get them, and the cuts are the same."""
-    from a2ia_tui.tui.widgets import markdown_stream as ms
-
-    class Counting:
-        def __init__(self, pattern) -> None:
-            self.pattern, self.n = pattern, 0
-
-        def match(self, *args):
-            self.n += 1
-            return self.pattern.match(*args)
-
-    item, brk = Counting(ms._ITEM), Counting(ms._BREAK)
-    monkeypatch.setattr(ms, "_ITEM", item)
-    monkeypatch.setattr(ms, "_BREAK", brk)
-    text = "Steps:\n" + "".join(f"- item {k} with a - dash\n" for k in range(100)) + "-   wide\n- - -\n"
-    starts = [m for m in range(len(text)) if text.startswith("- item", m)] + [text.index("-   wide")]
-    assert block_cuts(text) == (starts, set(starts[1:]))
-    assert item.n <= 2 and brk.n <= 2  # the first item and the thematic break
-
-
-def test_a_form_feed_or_line_separator_does_not_hold_back_later_cuts() -> None:
-    # str.splitlines() also ends lines at these; an unfinished "line" there stopped every cut after it
-    for odd in ("\x0c", "\u2028", "\x1c", "\r"):
-        text = f"one{odd}two\n\nthree\n\nfour\n"
-        assert block_cuts(text)[0] == [len(f"one{odd}two\n\n"), len(f"one{odd}two\n\nthree\n\n")]
 
 
 class Host(App):
@@ -127,20 +48,11 @@ def test_any_chunking_gives_the_same_blocks(sizes) -> None:
     assert not any("x = 1" in b and "y = 2" not in b for b in blocks)
 
 
-def test_estimate_is_exact_for_short_prose_and_code() -> None:
-    from a2ia_tui.tui.widgets.markdown_stream import estimate_height
-
-    assert estimate_height("one line\n\n", 40) == 1
-    assert estimate_height("x" * 85, 40) == 3
-    assert estimate_height("```py\nx = 1\ny = 2\n```\n\n", 40) == 4  # padding line + 2 + padding line
-
-
 class Scroller(App):
     CSS = "VerticalScroll { height: 1fr; }"
+    turn_running = False  # (the widget's settling pass waits while the app runs a turn)
 
     def compose(self) -> ComposeResult:
-        from textual.containers import VerticalScroll
-
         with VerticalScroll():
             yield StreamingMarkdown()
 
@@ -155,7 +67,7 @@ async def test_a_flood_renders_only_the_bottom_then_settles_exactly() -> None:
     app = Scroller()
     async with app.run_test(size=(80, 24)) as pilot:
         md = app.query_one(StreamingMarkdown)
-        view = md.parent
+        view = app.query_one(VerticalScroll)
         view.anchor()
         md.write(_doc(60))
         await pilot.pause()
@@ -182,7 +94,7 @@ async def test_settling_waits_while_the_app_runs_a_turn() -> None:
     app.turn_running = True
     async with app.run_test(size=(80, 24)) as pilot:
         md = app.query_one(StreamingMarkdown)
-        md.parent.anchor()
+        app.query_one(VerticalScroll).anchor()
         md.write(_doc(60))
         await pilot.pause()
         md.seal()
@@ -200,8 +112,6 @@ class ShortView(App):
     CSS = "VerticalScroll { height: 10; } Vertical { height: auto; }"
 
     def compose(self) -> ComposeResult:
-        from textual.containers import Vertical, VerticalScroll
-
         with VerticalScroll(), Vertical():
             yield StreamingMarkdown()
 
@@ -210,7 +120,7 @@ async def test_the_bottom_is_rendered_over_the_chats_height_not_the_terminals() 
     app = ShortView()
     async with app.run_test(size=(80, 40)) as pilot:
         md = app.query_one(StreamingMarkdown)
-        md.parent.parent.anchor()
+        app.query_one(VerticalScroll).anchor()
         md.write(_doc(60))
         await pilot.pause()
         parts = md._parts()  # the settled blocks, then the tail
@@ -230,7 +140,7 @@ async def test_a_block_scrolled_into_view_is_rendered_on_demand() -> None:
     app = Scroller()
     async with app.run_test(size=(80, 24)) as pilot:
         md = app.query_one(StreamingMarkdown)
-        view = md.parent
+        view = app.query_one(VerticalScroll)
         view.anchor()  # following the bottom, the top is never drawn
         md.write(_doc(40))
         await pilot.pause()
@@ -268,7 +178,7 @@ async def wait_until(pilot, cond, timeout: float = 5.0) -> None:
 
 
 async def test_room_is_reserved_while_streaming_and_dropped_when_sealed() -> None:
-    from a2ia_tui.tui.widgets.markdown_stream import RESERVE_MAX, RESERVE_MIN
+    from a2ia_tui.tui.markdown.widget import RESERVE_MAX, RESERVE_MIN
 
     app = Scroller()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -288,91 +198,6 @@ async def test_room_is_reserved_while_streaming_and_dropped_when_sealed() -> Non
         await pilot.pause()
         assert md.size.height == md._content == 21  # 11 blocks and 10 gaps, nothing reserved
 
-
-SAMPLES = [
-    "A paragraph with *emphasis*, **strong**, `code`, ~~struck~~ and a [link](http://x.y).",
-    "Autumn moonlight—\na worm digs silently\ninto the chestnut.",
-    "# A heading\n\n- one\n- two\n  - nested\n\n1. first\n2. second",
-    "```python\ndef f(x):\n    return {'a': [x, 2.5, None]}  # comment\n```",
-    "```no-such-language\nplain text, not highlighted\n```",
-    "```\nno language at all\n```",
-    "    an indented code block",
-    "> a quote\n\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |",
-]
-
-
-def test_the_cheap_markdown_draws_exactly_what_rich_draws() -> None:
-    """:func:`markdown_class` shares one parser, lexers and themes between blocks; what it draws
-    must be Rich's own, segment for segment (twice: the shared caches are warm the second
-    time), and it must set every attribute Rich's ``Markdown`` sets (a new one in a later Rich
-    fails here)."""
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    from a2ia_tui.tui.widgets.markdown_stream import CODE_THEME, markdown_class
-
-    console = Console(width=50, color_system="truecolor", force_terminal=True, file=io.StringIO())
-    options = console.options.update(width=40)
-    cheap = markdown_class()
-    for _ in range(2):
-        for source in SAMPLES:
-            ours = cheap(source, code_theme=CODE_THEME, hyperlinks=False)
-            rich = Markdown(source, code_theme=CODE_THEME, hyperlinks=False)
-            # the one change: a single newline in a paragraph is a line break
-            for token in rich.parsed:
-                for child in token.children or ():
-                    if child.type == "softbreak":
-                        child.type = "hardbreak"
-            assert set(vars(ours)) == set(vars(rich))
-            assert {k: v for k, v in vars(ours).items() if k != "parsed"} == {
-                k: v for k, v in vars(rich).items() if k != "parsed"
-            }
-            assert ours.parsed == rich.parsed
-            assert list(console.render(ours, options)) == list(console.render(rich, options)), source
-
-
-def test_a_single_newline_is_a_line_break() -> None:
-    """A poem keeps its lines (CommonMark would join them into one paragraph); a blank line
-    still starts a new paragraph."""
-    from rich.console import Console
-
-    from a2ia_tui.tui.widgets.markdown_stream import render
-
-    console = Console(width=60, file=io.StringIO(), color_system=None)
-    with console.capture() as cap:
-        console.print(render("Autumn moonlight—\na worm digs silently\ninto the chestnut.\n\nBashō"))
-    assert [line.rstrip() for line in cap.get().splitlines()] == [
-        "Autumn moonlight—",
-        "a worm digs silently",
-        "into the chestnut.",
-        "",
-        "Bashō",
-    ]
-
-
-def test_warm_up_loads_what_the_first_code_block_needs():
-    """In a fresh process: before the warm-up, Pygments' Python lexer is not loaded (so the first
-    code block of an answer would load it mid-frame); after it, it is, and a block renders
-    without importing anything."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from a2ia_tui.tui.widgets import markdown_stream as m\n"
-        "before = 'pygments.lexers.python' in sys.modules\n"
-        "m.warm_up()\n"
-        "after = set(sys.modules)\n"
-        "import io\n"
-        "from rich.console import Console\n"
-        "Console(file=io.StringIO(), width=40).print(m.render('```python\\ny = 2\\n```\\n'))\n"
-        "print(before, 'pygments.lexers.python' in after, sorted(set(sys.modules) - after))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.strip() == "False True []", out.stdout + out.stderr
-
-
-# -- a code block being streamed is rendered in pieces ---------------------------------------------
 
 CODE = [
     "def f{i}(x):",
@@ -404,12 +229,10 @@ async def _stream_code(pilot, md, text: str, step: int, check=None) -> None:
         await pilot.pause()
 
 
-async def test_a_streamed_code_block_is_drawn_in_pieces_exactly_as_whole() -> None:
+async def test_a_streamed_code_block_is_drawn_in_pieces_exactly_as_whole(monkeypatch) -> None:
     """While a long code block streams, each frame renders only the lines since the last piece,
     and what it draws is what rendering the whole block draws (the pieces end where Pygments
     is at the code's top level, never inside the docstring)."""
-    from a2ia_tui.tui.widgets import markdown_stream as ms
-
     rendered: list[int] = []
     app = Scroller()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -420,7 +243,7 @@ async def test_a_streamed_code_block_is_drawn_in_pieces_exactly_as_whole() -> No
             rendered.append(code.count("\n") + 1)
             return real(code, lang, top, bottom)
 
-        md._code_strips = counting
+        monkeypatch.setattr(md, "_code_strips", counting)
         text = "Here it is:\n```python\n" + "\n".join(_code_lines(160)) + "\n"
         checked, whole = [], []
 
@@ -443,10 +266,10 @@ async def test_a_closed_code_block_keeps_its_pieces_then_is_drawn_exactly_when_i
     app = Scroller()
     async with app.run_test(size=(80, 24)) as pilot:
         md = app.query_one(StreamingMarkdown)
-        md.parent.anchor()
+        app.query_one(VerticalScroll).anchor()
         # a string that spans many lines: pieces cut inside it (past FENCE_PIECE_MAX) are
         # highlighted as code until the block is drawn again, whole
-        from a2ia_tui.tui.widgets.markdown_stream import FENCE_PIECE_MAX
+        from a2ia_tui.tui.markdown.widget import FENCE_PIECE_MAX
 
         lines = ["s = '''"] + [f"line {k}" for k in range(FENCE_PIECE_MAX + 20)] + ["'''"] + _code_lines(20)
         text = "```python\n" + "\n".join(lines) + "\n```\nAfter the code.\n\nMore"
@@ -592,7 +415,7 @@ async def test_blocks_drawn_one_by_one_make_what_rich_draws_of_the_whole_text() 
             assert _cells(ours) == _cells(whole), (case, doc)
 
 
-async def test_a_streamed_table_is_drawn_in_pieces_as_the_whole_table() -> None:
+async def test_a_streamed_table_is_drawn_in_pieces_as_the_whole_table(monkeypatch) -> None:
     """While a long table streams, its rows are rendered in pieces after the rows that hold each
     column's widest cell (Rich lays the columns out from every cell): each frame draws what
     rendering the whole table draws, cell for cell, also when a late row widens a column."""
@@ -606,7 +429,7 @@ async def test_a_streamed_table_is_drawn_in_pieces_as_the_whole_table() -> None:
             rendered.append(len(rows) + len(table.carriers))
             return real(table, rows)
 
-        md._table_rows = counting
+        monkeypatch.setattr(md, "_table_rows", counting)
         rows = [f"| {k} | item {k} | {k * 3.5} | note {k} |" for k in range(60)]
         rows[41] = "| 41 | a much wider item than the others | 1 | a note that is longer than all the others |"
         text = "A table:\n\n| id | name | value | note |\n|---|:-:|--:|---|\n" + "\n".join(rows) + "\n\nAfter."
@@ -649,6 +472,8 @@ async def test_a_streamed_table_of_wide_characters_keeps_its_widths() -> None:
 
 
 _CODE_CHARS = "abcdefxyz_ ()[]{}:;,.=+-*/<>'\"#\\@$%!?|&^~`0123456789"
+
+
 _CODE_LANGS = ["python", "bash", "json", "javascript", "rust", "c", "yaml", "diff", "text", "no-such-language"]
 
 
@@ -672,8 +497,6 @@ async def test_code_blocks_are_drawn_from_pygments_tokens_as_rich_draws_them() -
     import os
     import random
 
-    from a2ia_tui.tui.widgets.markdown_stream import _strips, code_syntax, fast_code_strips
-
     rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
     app = Scroller()
     async with app.run_test(size=(100, 24)):
@@ -686,7 +509,7 @@ async def test_code_blocks_are_drawn_from_pygments_tokens_as_rich_draws_them() -
             if fast is None:
                 continue
             drawn += 1
-            rich = _strips(md, code_syntax(code, lang, padding), width)
+            rich = strips_of(md, code_syntax(code, lang, padding), width)
             assert [list(s) for s in fast] == [list(s) for s in rich], (code, lang, width, padding)
         assert drawn > 300
         for code, lang in (
@@ -748,84 +571,6 @@ async def test_a_code_block_keeps_its_colours_when_its_fence_has_a_blank_before_
         assert _cells(spaced) != _cells(render_strips(md, "```\nx = compute(1)\n```", 40))
 
 
-_CUT_VOCAB = [
-    "Some text.",
-    "More *words* and `code`.",
-    "",
-    "",
-    "",
-    "- item",
-    "- another item",
-    "* star item",
-    "+ plus item",
-    "1. one",
-    "2. two",
-    "3) paren",
-    "  indented continuation",
-    "    indented code",
-    "```python",
-    "x = 1",
-    "```",
-    "~~~",
-    "````",
-    "  ```",
-    "# Heading",
-    "> a quote",
-    "---",
-    "- - -",
-    "***",
-    "| a | b |",
-    "|---|---|",
-    "Title",
-    "===",
-    "<div>",
-    "2024. a year",
-    "  - nested item",
-    "   3. nested number",
-    "\t- tab item",
-    "  ",
-    "text",
-]
-
-
-def _long_doc(rng, html: bool) -> str:
-    lines = [rng.choice(_CUT_VOCAB) for _ in range(rng.randint(1, 80))]
-    if not html:
-        lines = [line for line in lines if not line.startswith("<")]
-    return "\n".join(lines) + rng.choice(["", "\n"])
-
-
-def test_a_clean_cut_is_where_cutting_starts_afresh() -> None:
-    """clean_cut(text, end) finds a place at or before ``end`` where block_cuts cuts the whole
-    text and then goes on as it does from the start of a text: so the text before it and the
-    text after it, cut on their own, give the whole text's cuts (on 4,000 random texts)."""
-    import os
-    import random
-
-    from a2ia_tui.tui.widgets.markdown_stream import clean_cut
-
-    rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
-    found = 0
-    for _ in range(4000):
-        text = _long_doc(rng, html=rng.random() < 0.3)
-        end = rng.randint(0, len(text))
-        at = clean_cut(text, end)
-        if not at:
-            continue
-        found += 1
-        cuts, joins = block_cuts(text)
-        assert at <= end and at in cuts and at not in joins, (text, at)
-        assert block_cuts(text[:at])[0] == [c for c in cuts if c < at], (text, at)
-        assert block_cuts(text[at:]) == ([c - at for c in cuts if c > at], {c - at for c in joins if c > at}), (
-            text,
-            at,
-        )
-    assert found > 200
-    assert clean_cut("Some text.\n\n<div>\n\nMore text.\n\nThe end.\n", 40) == 0  # HTML: none
-    assert clean_cut("```\ncode\n\nstill code\n```\n", 30) == 0  # inside a fence: none
-    assert clean_cut("---\n\nafter a rule\n\ntext\n", 16) == 0  # after a thematic break: none
-
-
 def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_as_the_whole(monkeypatch) -> None:
     """A write of UNCUT_MIN characters or more (a flood's last write, a restored answer) is cut
     into blocks over its last UNCUT_KEEP characters only; the rest is one uncut block, cut when
@@ -833,8 +578,6 @@ def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_a
     once gives: their sources, gaps, and numbered lists (on 300 random texts)."""
     import os
     import random
-
-    from a2ia_tui.tui.widgets import markdown_stream as ms
 
     def blocks(md) -> list[tuple]:
         return [(b.source, b.gap, b.number, b.run and (b.run.first, b.run.count)) for b in md._blocks] + [
@@ -844,7 +587,7 @@ def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_a
     rng = random.Random(int(os.environ.get("A2IA_TEST_SEED", 2026)))
     uncut = 0
     for case in range(300):
-        doc = "".join(_long_doc(rng, html=False) + "\n\n" for _ in range(rng.randint(1, 6)))
+        doc = "".join(long_doc(rng, html=False) + "\n\n" for _ in range(rng.randint(1, 6)))
         monkeypatch.setattr(ms, "UNCUT_MIN", 10**9)
         whole = StreamingMarkdown()
         whole.write("Before.\n\n")
@@ -865,27 +608,11 @@ def test_a_long_write_leaves_the_text_above_its_last_screens_uncut_and_cuts_it_a
     assert uncut > 100
 
 
-def test_the_estimate_of_uncut_text_is_the_estimate_of_its_lines() -> None:
-    """estimate_uncut (regular expressions over the text, not a loop over its lines) gives what
-    estimate_height gives, on 2,000 random texts."""
-    import random
-
-    from a2ia_tui.tui.widgets.markdown_stream import estimate_height, estimate_uncut
-
-    rng = random.Random(2026)
-    for _ in range(2000):
-        text = "".join(rng.choice(["a" * rng.randint(0, 120), "\n", "\n\n", "b c ", "é "]) for _ in range(30))
-        width = rng.randint(5, 80)
-        assert estimate_uncut(text, width) == estimate_height(text, width), (text, width)
-
-
 async def test_an_uncut_flood_is_cut_when_scrolled_into_view_or_when_idle(monkeypatch) -> None:
     """A long write leaves the text above its last screens uncut (its height estimated): scrolled
     into view before the idle pass got there, it is cut and drawn at once; otherwise the idle
     pass cuts it from its end, slice by slice, until every block is drawn exactly, the same
     blocks as a write that was cut whole."""
-    from a2ia_tui.tui.widgets import markdown_stream as ms
-
     whole = [b.source for b in StreamingMarkdown(_doc(60), sealed=True)._blocks]  # cut whole
     monkeypatch.setattr(ms, "UNCUT_MIN", 2000)
     monkeypatch.setattr(ms, "UNCUT_KEEP", 1500)
@@ -893,7 +620,7 @@ async def test_an_uncut_flood_is_cut_when_scrolled_into_view_or_when_idle(monkey
         app = Scroller()
         async with app.run_test(size=(80, 24)) as pilot:
             md = app.query_one(StreamingMarkdown)
-            view = md.parent
+            view = app.query_one(VerticalScroll)
             view.anchor()
             md.write(_doc(60))
             await pilot.pause()

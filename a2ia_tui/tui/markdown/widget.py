@@ -1,44 +1,38 @@
 """Markdown that grows cheaply: one widget per answer, settled blocks rendered once, and only
 what is on screen rendered at all.
 
-Why not Textual's ``Markdown`` widget (and its ``get_stream()``): it mounts one widget (often
-several) per Markdown block, and each mount restyles and reflows the chat. Measured here
-(tests/benchmarks/bench_tui.py) that cost ~0.9 of a core at 150 tokens/s and made a 20k-token
-flood 60-70x slower than the bare stream. An earlier version of this widget mounted one ``Static``
-per settled block; a flood was still 10x the bare stream, because every ``Static`` is measured by
-rendering it, so every character was rendered with Rich (and Pygments) during the flood even
-though almost none of it was ever on screen.
+Why not Textual's ``Markdown`` widget (and its ``get_stream()``): it mounts a widget or more per
+Markdown block, and each mount restyles and reflows the chat; a widget per block is also measured
+by rendering it, so every character would be rendered even though almost none is ever on screen
+(tests/benchmarks/bench_tui.py compares them).
 
 So an answer is ONE widget using Textual's line API (``render_line``), whatever its length:
 
-* the text is cut into *blocks* (:func:`block_cuts`: after a blank line outside a code fence,
-  around a top-level code block, between a list's items) wherever Rich draws the blocks one by
-  one as it draws the whole text (a test checks it on random texts, cell for cell); what is
-  before the last cut is *settled* and never changes, what is after it is the *tail*;
-* a settled block is rendered with Rich's ``Markdown`` (headings, lists, tables, highlighted code;
-  a whole code block straight from Pygments' tokens, :func:`fast_code_strips`, as Rich draws it)
-  at most once per width, and kept as strips (a numbered list's items with the numbers and the
-  number width of the whole list);
-* a block that is not on screen need not be rendered: its height is *estimated* from its source
-  (wrapped source lines; code fences stand for the code block's padding). The bottom of a
-  streaming answer (one screen) is always rendered exactly, a block scrolled into view is rendered when
-  Textual asks for its lines, and once the answer is finished the remaining blocks are rendered in
-  small slices while the app is idle (:meth:`_settle`; paused while an answer streams), so every
-  height becomes exact;
+* the text is cut into *blocks* (:mod:`.cutter`) wherever Rich draws the blocks one by one as it
+  draws the whole text; what is before the last cut is *settled* and never changes, what is
+  after it is the *tail*;
+* a settled block is rendered with Rich (:mod:`.render`) at most once per width, and kept as
+  strips (a numbered list's items with the numbers and the number width of the whole list);
+* a block that is not on screen need not be rendered: its height is *estimated* from its source.
+  The bottom of a streaming answer (one screen) is always rendered exactly, a block scrolled into
+  view is rendered when Textual asks for its lines, and once the answer is finished the remaining
+  blocks are rendered in small slices while the app is idle (:meth:`_settle`; paused while an
+  answer streams), so every height becomes exact;
 * a write of :data:`UNCUT_MIN` characters or more (a flood, whose frames are held back while it
   pours in, ends in one such write; a long restored answer) is cut into blocks over its last
   :data:`UNCUT_KEEP` characters only: the text above is one *uncut* block, its height estimated,
-  cut when it is scrolled into view or by the idle pass (:func:`clean_cut` finds where cutting
-  starts afresh, so the blocks are those cutting the whole text gives);
+  cut when it is scrolled into view or by the idle pass (:func:`.cutter.clean_cut` finds where
+  cutting starts afresh, so the blocks are those cutting the whole text gives);
 * the tail is re-rendered when it changes, at most once a frame (the chat calls
   :meth:`StreamingMarkdown.write` ~10 times a second with what arrived), and only the lines from
   the old tail down are marked for repainting: Textual's line cache keeps every other line. A
-  code block being streamed is the whole tail, and is rendered in pieces (:class:`_Fence`);
+  code block or a table being streamed is the whole tail, and is rendered in pieces
+  (:class:`_Fence`, :class:`_Table`);
 * while streaming, the widget keeps blank lines below the text, room for about
   :data:`RESERVE_S` of it at the rate lines have been arriving, and grows by that much when the
-  text reaches them. A frame that changes the widget's height re-lays out the
-  whole screen and repaints every container around it (the costly part of a frame); with the
-  reserve, most frames only repaint the few lines that changed. Sealing drops the reserve.
+  text reaches them. A frame that changes the widget's height re-lays out the whole screen and
+  repaints every container around it (the costly part of a frame); with the reserve, most frames
+  only repaint the few lines that changed. Sealing drops the reserve.
 
 A frame costs O(tail + what is on screen), never O(answer), and no widget is ever mounted while
 streaming.
@@ -46,24 +40,21 @@ streaming.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len
-from rich.segment import Segment
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from ..patches import OneLayout, forget_painted
+from .cutter import block_cuts, clean_cut, estimate_height, estimate_uncut, fence_parts, list_number, table_parts
+from .render import cell_sizes, code_syntax, fast_code_strips, render_strips, safe_piece, strips_of
 
 if TYPE_CHECKING:
-    from rich.markdown import Markdown as RichMarkdown
     from textual.geometry import Size
+    from textual.timer import Timer
 
-CODE_THEME = "monokai"
 GAP = 1  # blank lines between two blocks
 FENCE_PIECE = 4  # a code block being streamed is rendered in pieces of at least this many lines...
 FENCE_PIECE_MAX = 96  # ...cut here where no better place is found (inside a long string)
@@ -74,462 +65,7 @@ RESERVE_S = 0.5  # while streaming, keep room below the text for this much more 
 RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
 UNCUT_MIN = 65_536  # a write of this many characters or more (a flood, a restored answer)...
 UNCUT_KEEP = 16_384  # ...is cut into blocks over its last this many only: the rest waits (_Block.uncut)
-
-
-_markdown_class: type[RichMarkdown] | None = None
-
-
-def render(text: str, numbers: tuple[int, int] | None = None) -> RichMarkdown:
-    """``text`` as Rich's ``Markdown``, built the cheap way (see :func:`markdown_class`).
-    ``numbers``: ``text`` is one item of a longer numbered list, ``(its number, the number Rich
-    pads the list's numbers for)``: drawn as in the whole list."""
-    md = (_markdown_class or markdown_class())(text, code_theme=CODE_THEME, hyperlinks=False)
-    if numbers is not None:
-        md.numbers = numbers
-    return md
-
-
-def markdown_class() -> type[RichMarkdown]:
-    """Rich's ``Markdown``, made cheaper to build and render block by block (this widget
-    renders every block on its own, so per-instance set-up is paid per block):
-
-    * one markdown-it parser for every block: Rich builds one per instance (~0.55 ms here, more
-      than parsing a paragraph);
-    * one Pygments lexer per language and one syntax theme: Rich looks the lexer up for every
-      code block and builds a new theme, whose style cache then starts empty.
-
-    What it draws is Rich's own (a test compares the two), except that a single newline inside a
-    paragraph is kept as a line break, and the language of a code fence is read as CommonMark
-    reads it (``"``` python"`` is Python: Rich drew it without colours). Built lazily: the first
-    frame does not need Rich's Markdown or Pygments."""
-    global _markdown_class
-    if _markdown_class is not None:
-        return _markdown_class
-    from markdown_it import MarkdownIt
-    from rich.markdown import CodeBlock, ListElement, Markdown
-
-    parser = MarkdownIt().enable("strikethrough").enable("table")  # what Rich's __init__ builds
-
-    def parse(markup: str):
-        # One change to what Rich draws: a single newline in a paragraph is a line break, not a
-        # space. Models write for chat windows that keep their line breaks (a poem, an address,
-        # "Q: …" / "A: …" lines); CommonMark runs those lines together into one paragraph.
-        tokens = parser.parse(markup)
-        for token in tokens:
-            for child in token.children or ():
-                if child.type == "softbreak":
-                    child.type = "hardbreak"
-        return tokens
-
-    class _CodeBlock(CodeBlock):
-        @classmethod
-        def create(cls, markdown, token):
-            # The language is the info string's first word once the string is stripped
-            # (CommonMark). markdown-it keeps the blank of "``` python", and Rich took the word
-            # before it, "": no highlighting, though the block was highlighted while it streamed.
-            return cls((token.info or "").strip().partition(" ")[0] or "text", markdown.code_theme)
-
-        def __rich_console__(self, console, options):
-            yield code_syntax(str(self.text).rstrip(), self.lexer_name, 1, theme_name=self.theme)
-
-    class _List(ListElement):
-        @classmethod
-        def create(cls, markdown, token):
-            element = super().create(markdown, token)
-            element.numbers = None
-            if token.level == 0 and getattr(markdown, "numbers", None) is not None:
-                # the block's first list only: a list after it is another list
-                element.numbers, markdown.numbers = markdown.numbers, None
-            return element
-
-        def __rich_console__(self, console, options):
-            if self.numbers is None or self.list_type == "bullet_list_open":
-                yield from super().__rich_console__(console, options)
-                return
-            number, last = self.numbers
-            for index, item in enumerate(self.items):
-                yield from item.render_number(console, options, number + index, last)
-
-    class _Markdown(Markdown):
-        elements = {
-            **Markdown.elements,
-            "fence": _CodeBlock,
-            "code_block": _CodeBlock,
-            "bullet_list_open": _List,
-            "ordered_list_open": _List,
-        }
-
-        def __init__(self, markup: str, code_theme: str = CODE_THEME, hyperlinks: bool = True) -> None:
-            # the attributes Rich's __init__ sets, with its defaults
-            self.markup = markup
-            self.parsed = parse(markup)
-            self.code_theme = code_theme
-            self.justify = None
-            self.style = "none"
-            self.hyperlinks = hyperlinks
-            self.inline_code_lexer = None
-            self.inline_code_theme = code_theme
-
-    _markdown_class = _Markdown
-    return _Markdown
-
-
-@lru_cache(maxsize=64)
-def _lexer(name: str):
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-
-    try:  # the options Syntax uses when it looks a lexer up by name
-        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
-    except ClassNotFound:
-        return name  # Syntax falls back to plain text, as with Rich's own code blocks
-
-
-@lru_cache(maxsize=8)
-def _theme(name: str):
-    from rich.syntax import Syntax
-
-    return Syntax.get_theme(name)
-
-
-def code_syntax(code: str, lang: str, padding: int | tuple[int, int, int, int], theme_name: str = CODE_THEME):
-    """A code block's ``Syntax`` as Rich's Markdown builds it (its ``CodeBlock``), with the
-    lexer and theme shared between blocks. ``padding`` other than 1: a piece of a block."""
-    from rich.syntax import Syntax
-
-    return Syntax(code, _lexer(lang), theme=_theme(theme_name), word_wrap=True, padding=padding)
-
-
-@lru_cache(maxsize=8)
-def _code_styles(theme_name: str):
-    """``(base, token style)`` for a theme: a code block's background style, and the theme's
-    function from a Pygments token type to its style (cached by the theme)."""
-    return code_syntax("", "text", 0, theme_name)._get_base_style(), _theme(theme_name).get_style_for_token
-
-
-def fast_code_strips(
-    widget: Widget, code: str, lang: str, padding: tuple[int, int, int, int], width: int
-) -> list[Strip] | None:
-    """A code block's strips as :func:`code_syntax` renders them in ``widget`` at ``width``
-    (Rich's ``Syntax``), drawn straight from Pygments' tokens: the same segments and styles in
-    about half the time (Pygments' own lexing is most of what is left). Rich builds a ``Text``
-    of the block, splits it into lines, wraps and pads each line as text, then pads the block.
-    None where that is not certain: a line wider than the block (Rich wraps it), a tab or a
-    character that is not one cell wide, an unknown language; the caller then renders with Rich.
-    A test compares the two on random blocks, segment for segment."""
-    top, right, bottom, left = padding
-    code_width = width - left - right
-    lexer = _lexer(lang)
-    if code_width <= 0 or isinstance(lexer, str) or code.endswith("\n"):
-        return None
-    lines = code.split("\n")
-    for line in lines:
-        # printable, one cell per character: no tab, control code, wide or zero-width character
-        if len(line) > code_width or not line.isprintable() or (not line.isascii() and cell_len(line) != len(line)):
-            return None
-    base, token_style = _code_styles(CODE_THEME)
-    outer = widget.rich_style
-    edge = outer + base  # padding, and text the theme gives no style (Rich: no span)
-    styles: dict = {}
-    rows: list[list[Segment]] = []
-    row: list[Segment] = []
-    plain = ""  # unstyled text since the last styled token: one segment, with the line's padding
-    used = 0
-    for token_type, token in lexer.get_tokens(code + "\n"):
-        style = styles.get(token_type)
-        if style is None:
-            theme_style = token_style(token_type)
-            style = styles[token_type] = (outer + (base + theme_style)) if theme_style else None
-        while token:
-            piece, newline, token = token.partition("\n")
-            if piece:
-                used += len(piece)
-                if style is None:
-                    plain += piece
-                else:
-                    if plain:
-                        row.append(Segment(plain, edge))
-                        plain = ""
-                    row.append(Segment(piece, style))
-            if newline:
-                plain += " " * (code_width - used)
-                if plain:
-                    row.append(Segment(plain, edge))
-                rows.append(row)
-                row, plain, used = [], "", 0
-    if len(rows) != len(lines) or any(sum(len(seg.text) for seg in r) != code_width for r in rows):
-        return None  # the lexer did not give the text back as it was
-    blank = Strip([Segment(" " * width, edge)], width)
-    side, end = Segment(" " * left, edge), Segment(" " * right, edge)
-    middle = [Strip(([side] if left else []) + r + ([end] if right else []), width) for r in rows]
-    return [blank] * top + middle + [blank] * bottom
-
-
-#: Languages whose Pygments lexers :func:`warm_up` loads.
-WARM_LANGUAGES = ("python", "bash", "json")
-
-
-def warm_up() -> None:
-    """Render a small answer with a code block in each of :data:`WARM_LANGUAGES` to a throwaway
-    console: the parser and the syntax theme of :func:`markdown_class` are built, Pygments and
-    those lexers imported. Done by the app once it is idle after start-up: the first code block
-    of a session otherwise waited for all that (50–60 ms here, ~100 ms in a slow minute) in the
-    middle of its answer's first frame."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(file=io.StringIO(), width=60, force_terminal=True, color_system="truecolor")
-    text = "A **warm** *up*:\n\n- one\n\n" + "".join(f"```{lang}\nx = 1\n```\n\n" for lang in WARM_LANGUAGES)
-    console.print(render(text))
-
-
-_FENCE_LINE = ("```", "~~~")
-_OPENER = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
-
-
-def fence_opener(line: str) -> tuple[str, int] | None:
-    """``(character, length)`` if ``line`` opens a code fence (three or more backticks or tildes;
-    a backtick fence's info string has no backtick, or it is inline code)."""
-    m = _OPENER.match(line)
-    if m is None or (m.group(1)[0] == "`" and "`" in m.group(2)):
-        return None
-    return m.group(1)[0], len(m.group(1))
-
-
-def closes_fence(line: str, fence: tuple[str, int]) -> bool:
-    """``line`` closes a fence opened with ``fence``: the same character, at least as many, and
-    nothing after them (a ``~~~`` line inside a backtick fence is code)."""
-    stripped = line.strip()
-    return stripped.startswith(fence[0] * fence[1]) and not stripped.strip(fence[0])
-
-
-#: A list item's first line (at column 0): a bullet, or a number with "." or ")", then a blank.
-_ITEM = re.compile(r"([-*+]|(\d{1,9})[.)])([ \t]+)")
-#: ...and one that is indented.
-_INDENTED_ITEM = re.compile(r"([ \t]+)(?:[-*+]|\d{1,9}[.)])[ \t]")
-#: A thematic break ("---", "* * *"): not a list item, though it may start like one.
-_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-#: Lines at column 0 that may end a list (a quote, a heading, HTML): after one, the items that
-#: follow are left in the block, as they may or may not belong to the same list.
-_LIST_ENDERS = ">#<"
-#: The first characters of the lines block_cuts looks at closely; any other starts text.
-_SPECIAL = frozenset(" \t`~-*+_<>#0123456789")
-
-
-def block_cuts(tail: str) -> tuple[list[int], set[int]]:
-    """``(cuts, joins)``: where ``tail`` is cut into blocks, and which of those cuts are between
-    two items of one list (no blank line between the two blocks: Rich draws none between the
-    items of a list, even of a loose one). A block is drawn on its own, so a cut is made only
-    where Rich draws the two sides as it draws them together (a test renders both ways). A cut:
-
-    * after blank lines outside a code fence, unless the next line is indented (a list item's
-      next paragraph, an indented code block continue the block before);
-    * before a code fence at column 0 that follows text ("Here it is:" then the fence, as models
-      write it), and after the closing line of such a fence: a top-level code block is a block
-      of its own, so the one being streamed is the whole tail, which :class:`StreamingMarkdown`
-      renders piece by piece;
-    * before a list item at column 0 that follows text: the next item of the block's list, or a
-      bullet list (or one numbered from 1) after other text. So a long list is streamed item by
-      item, not rendered whole at every frame.
-
-    Only complete lines are looked at (a cut depends on the line after it), but for text after
-    blank lines, a new block whatever it becomes, cut as soon as its first character is in (so
-    a paragraph after a long table does not keep the table in the tail). The cuts depend on the
-    text alone, never on how it was chunked. Lines end at ``"\n"`` only (a form feed or
-    U+2028 in a model's text is not a line end: ``str.splitlines`` made it the end of an
-    unfinished line, which held back every cut after it)."""
-    cuts: list[int] = []
-    joins: set[int] = set()
-    fence: tuple[str, int] | None = None  # the open code fence (its character and length)
-    top = False  # ...opened at column 0
-    pending = -1  # after blank lines: a cut here, unless the next line is indented
-    fresh = True  # the block has no line yet
-    kind: str | None = None  # the list the block's items belong to: its marker ("-", "*", "+", ".", ")")
-    open_list = False  # ...and nothing since its last item may have ended it
-    html = False  # in what may be an HTML block (up to a blank line): no fence, no item there,
-    after_html = False  # and no cut just after it (Rich draws nothing for it, but a blank line)
-    rule = False  # the last line was a thematic break: Rich draws one more blank line after it
-    # before a list, a quote or a table than before other blocks, so there is no cut after it
-    indent = 0  # where the text of the block's list's last item starts
-    murky = False  # an indented item that may be the list's or another: no cut at an item then
-    pos = 0
-    lines = tail.split("\n")
-    unfinished = lines.pop()
-    for line in lines:
-        start, pos = pos, pos + len(line) + 1
-        stripped = line.strip()
-        if fence:
-            if stripped[:1] == fence[0] and closes_fence(line, fence):
-                fence = None
-                if top and line[0] in "`~":
-                    cuts.append(pos)  # after a top-level code block
-                    fresh, kind, open_list, murky = True, None, False, False
-            continue
-        if not stripped:
-            if html:
-                html, after_html = False, True  # the HTML block ends, and the block goes on
-            elif not after_html:
-                pending = pos
-            continue
-        if line[0] not in _SPECIAL and not html:
-            # text (most lines): it ends a run of blank lines, or opens a block, or goes on one
-            if pending >= 0:
-                if not (rule or after_html):
-                    cuts.append(pending)
-                    fresh = True
-                    murky = False
-                pending = -1
-            if fresh:
-                fresh, kind, open_list = False, None, False
-            rule = after_html = False
-            continue
-        first = line[0]
-        if (
-            first == kind
-            and line[1:2] in (" ", "\t")
-            and open_list
-            and pending < 0
-            and not (fresh or html or murky or rule or after_html)
-            and stripped.count(first) < 3
-        ):
-            # the next item of a bullet list, right after the last one (most lines of a long
-            # list): what the general case below does with it, without its regular expressions
-            cuts.append(start)
-            joins.add(start)
-            gap = len(line) - 1 - len(line[1:].lstrip(" \t"))
-            indent = 1 + (gap if gap <= 4 else 1)
-            continue
-        # (most lines are text: the regular expressions are tried only where they may match)
-        html = html or first == "<"
-        opener = fence_opener(line) if stripped[0] in "`~" and not html else None
-        brk = stripped[0] in "-*_" and stripped.count(stripped[0]) >= 3 and _BREAK.match(line) is not None
-        item = _ITEM.match(line) if first in "-*+0123456789" and not (opener or html or brk) else None
-        mark = item.group(1)[-1] if item else None
-        role = None  # for an item line: "next" (of the open list) or "start" (of a list)
-        nested = _INDENTED_ITEM.match(line) if first in " \t" and not html else None
-        if nested is not None:
-            lead = nested.group(1)
-            murky = murky or "\t" in lead or not open_list or len(lead) < indent
-        if item is not None and murky and not fresh:
-            pending = -1  # where its list is unknown, a cut before it could be wrong
-        elif item is not None:
-            if pending >= 0 or fresh:
-                role = "next" if open_list and mark == kind else "start"
-            elif open_list and mark == kind:
-                role = "next"
-            elif mark in "-*+" or item.group(2) == "1":
-                role = "start"  # (a list that can interrupt a paragraph)
-            else:  # "2024. was a year": a paragraph's text, or a new list, depending on what is above
-                murky = True
-        cut = -1
-        if pending >= 0:
-            if line[0] not in " \t":
-                cut = pending
-            elif open_list and (len(line) - len(line.lstrip(" ")) < indent or line[0] == "\t"):
-                open_list = False  # an indented block after the list, not in its last item
-            pending = -1
-        elif not fresh and (role is not None or (opener is not None and line[0] in "`~")):
-            cut = start
-        if cut >= 0 and (rule or after_html or html):
-            cut = -1
-            if role is not None:
-                role, murky = "inside", True  # a list in the block, not at its start: not followed
-        if cut >= 0:
-            cuts.append(cut)
-            if role == "next":
-                joins.add(cut)
-            fresh = True
-            murky = nested is not None  # (this line, the block's first, is an indented item)
-        if fresh:
-            fresh, kind, open_list = False, mark, role is not None
-        if role in ("start", "next"):
-            gap = item.end() - item.end(1)
-            indent = item.end(1) + (gap if gap <= 4 else 1)
-        elif role == "inside" or (role is None and (first in _LIST_ENDERS or brk)):
-            open_list = False
-        rule = brk
-        after_html = False
-        if opener is not None:
-            fence, top = opener, line[0] in "`~"
-    if pending >= 0 and unfinished[:1] and unfinished[0] not in _SPECIAL and not (rule or after_html or fence):
-        cuts.append(pending)  # text begins after blank lines: whatever the line becomes, a new block
-    return cuts, joins
-
-
-def estimate_height(source: str, width: int) -> int:
-    """A cheap guess at the rendered height of one block: its source lines, wrapped at ``width``
-    (fence lines stand for the code block's padding). Exact for prose and code that fits."""
-    w = max(1, width)
-    source = source.strip("\n")
-    if "\n" not in source:  # (most blocks: a paragraph, a heading, a list item)
-        return max(1, -(-len(source) // w))
-    h = 0
-    for line in source.split("\n"):
-        n = len(line)
-        h += 1 if n <= w else -(-n // w)
-    return max(1, h)
-
-
-_LONG_LINES: dict[int, re.Pattern] = {}
-
-
-def estimate_uncut(source: str, width: int) -> int:
-    """:func:`estimate_height` of text not cut into blocks yet (its blank lines stand for the
-    gaps between them), without a Python loop over its lines: only the lines longer than
-    ``width`` are looked at one by one."""
-    w = max(1, width)
-    long = _LONG_LINES.get(w)
-    if long is None:
-        # (after a line break: the expression is tried only where a line starts)
-        long = _LONG_LINES[w] = re.compile("\n([^\n]{%d,})" % (w + 1))  # noqa: UP031 - an f-string would need {{{ }}} here
-    source = source.strip("\n")
-    return max(1, source.count("\n") + 1 + sum(-(-len(m) // w) - 1 for m in long.findall("\n" + source)))
-
-
-#: Lines that may open or close a code fence (what block_cuts looks at inside one), each after
-#: the line break before it (searched for in "\n" + text: tried only where a line starts).
-_FENCE_LIKE = re.compile(r"\n([^\S\n]*(?:`{3,}|~{3,})[^\n]*)")
-
-
-def clean_cut(text: str, end: int) -> int:
-    """The last position at or before ``end`` where :func:`block_cuts` cuts ``text`` and then
-    goes on from the state it starts in (0: none found). So ``text[:p]`` may be cut into blocks
-    on its own, later, and ``text[p:]`` now, the same blocks as cutting the whole text gives: a
-    line of text (its first character not one that may open anything) after a blank line,
-    outside a code fence, not after a thematic break. Text with a line that opens with ``<`` (an
-    HTML block may hide a fence) has none."""
-    head = text[: text.rfind("\n", 0, max(0, end)) + 1]  # complete lines only
-    if head.startswith("<") or "\n<" in head:  # a line that may open an HTML block
-        return 0
-    inside: list[tuple[int, int]] = []  # the code fences, (opening line's start, closing line's end)
-    fence: tuple[str, int] | None = None
-    opened = 0
-    for m in _FENCE_LIKE.finditer("\n" + head):
-        line = m.group(1)
-        if fence is None:
-            fence = fence_opener(line)
-            opened = m.start(1) - 1
-        elif line.strip()[:1] == fence[0] and closes_fence(line, fence):
-            inside.append((opened, m.end(1) - 1))
-            fence = None
-    if fence is not None:
-        inside.append((opened, len(text)))
-    p = head.rfind("\n\n")
-    while p > 0:
-        at = p + 2  # the start of the line after a blank line...
-        first = text[at : at + 1]
-        if first and not first.isspace() and first not in _SPECIAL:  # ...a line of text
-            e = p  # the end of the last line before the blank ones
-            while e > 0 and head[e - 1].isspace():
-                e -= 1
-            line = head[head.rfind("\n", 0, e) + 1 : e]
-            rule = line.lstrip()[:1] in ("-", "*", "_") and _BREAK.match(line) is not None
-            k = bisect_right(inside, (at, len(text) + 1)) - 1
-            if not rule and (k < 0 or inside[k][1] <= at):
-                return at
-        p = head.rfind("\n\n", 0, p)
-    return 0
+TABLE_PIECE = 4  # a table being streamed is rendered in pieces of this many rows
 
 
 class _Block:
@@ -577,121 +113,6 @@ class _Run:
         self.digits = 0  # the width its blocks were last drawn for
 
 
-def _strips(widget: Widget, renderable, width: int) -> list[Strip]:
-    """``renderable`` rendered at ``width`` in ``widget``'s style, as strips."""
-    app = widget.app
-    options = app.console_options.update(highlight=False, width=width, height=None)
-    lines = Segment.split_and_crop_lines(
-        app.console.render(widget.post_render(renderable, widget.rich_style), options),
-        width,
-        include_new_lines=False,
-        pad=False,
-    )
-    return [Strip(line) for line in lines]
-
-
-def render_strips(widget: Widget, source: str, width: int, numbers: tuple[int, int] | None = None) -> list[Strip]:
-    """``source`` rendered as Markdown at ``width`` in ``widget``'s style, as strips.
-    ``numbers``: see :func:`render`."""
-    source = source.strip("\n")
-    strips = _strips(widget, render(source, numbers), width)
-    # Rich opens a list with an empty line (drawn as the gap before the block); a block that
-    # opens with HTML (which Rich draws as nothing) keeps the line Rich draws after it
-    while strips and not strips[0].cell_length and not source.startswith("<"):
-        strips.pop(0)
-    while strips and not strips[-1].cell_length:
-        strips.pop()
-    return strips
-
-
-def fence_parts(source: str) -> tuple[int, str, list[str], str, bool] | None:
-    """A block that is a top-level fenced code block (the fence at column 0), open or closed:
-    ``(offset of the opening line, language, the complete code lines, the unfinished last line,
-    closed)``; None for any other block. A closing fence still arriving (its line unfinished)
-    counts as closed: it is not code."""
-    lead = len(source) - len(source.lstrip("\n"))
-    opener_end = source.find("\n", lead)
-    if opener_end < 0 or not source.startswith(_FENCE_LINE, lead):
-        return None
-    opener = fence_opener(source[lead:opener_end])
-    if opener is None:
-        return None  # not a fence (CommonMark): inline code
-    info = source[lead:opener_end].lstrip(source[lead]).strip()
-    lines = source[opener_end + 1 :].split("\n")
-    last = lines.pop()
-    closed = closes_fence(last, opener)
-    for i, line in enumerate(lines):
-        if closes_fence(line, opener):
-            if i != len(lines) - 1 or last.strip():
-                return None  # text after the closing fence: not a block of its own
-            lines.pop()
-            closed = True
-            break
-    return lead, info.partition(" ")[0] or "text", lines, "" if closed else last, closed
-
-
-def _safe_piece(lang: str, lines: list[str], start: int, shortest: int, longest: int) -> int:
-    """How many of ``lines[start:]`` make the next piece of a code block being streamed: at least
-    ``shortest``, ending on a line that is not blank and whose line break Pygments reads as plain
-    whitespace (not inside a string or a comment), so that the next piece, read from its start,
-    is highlighted as in the whole block. 0: no such place yet; ``longest`` where none is found
-    within it (a long string: the pieces are then drawn again, whole, once the answer is
-    complete; so is a block of a language whose lexer has other states across lines)."""
-    end = min(len(lines), start + longest)
-    candidates = [n for n in range(shortest, end - start + 1) if lines[start + n - 1].strip()]
-    if not candidates:
-        return longest if end - start >= longest else 0
-    lexer = _lexer(lang)
-    if isinstance(lexer, str):
-        return candidates[0]  # plain text: any line break will do
-    from pygments.token import Text
-
-    plain = set()  # the lines whose line break is plain whitespace
-    line = 0
-    for ttype, value in lexer.get_tokens("\n".join(lines[start:end]) + "\n"):
-        breaks = value.count("\n")
-        if breaks:
-            if ttype in Text and not value.strip():
-                plain.update(range(line, line + breaks))
-            line += breaks
-    for n in candidates:
-        if n - 1 in plain:
-            return n
-    return longest if end - start >= longest else 0
-
-
-#: A table's delimiter row ("|---|:--:|").
-_DELIMITER_ROW = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
-TABLE_PIECE = 4  # a table being streamed is rendered in pieces of this many rows
-
-
-def table_parts(source: str) -> tuple[int, str, list[str], str] | None:
-    """A block that is a table whose every row starts with "|" (as models write them):
-    ``(offset of the header line, the header and delimiter lines, the complete rows, the
-    unfinished last line)``; None for any other block."""
-    lead = len(source) - len(source.lstrip("\n"))
-    text = source[lead:]
-    lines = (text.rstrip("\n") + "\n" if text.endswith("\n") else text).split(
-        "\n"
-    )  # (a settled table ends with blank lines)
-    last = lines.pop()
-    if len(lines) < 2 or not lines[0].startswith("|") or not _DELIMITER_ROW.match(lines[1]):
-        return None
-    rows = lines[2:]
-    if any(not row.startswith("|") for row in rows) or (last and not last.startswith("|")):
-        return None
-    return lead, lines[0] + "\n" + lines[1], rows, last
-
-
-def _cell_sizes(row: str) -> list[tuple[int, int]]:
-    """Each cell's width and its longest word, in terminal cells, from the row's text (what Rich
-    lays a table's columns out from, near enough: inline markup is counted as text)."""
-    from rich.cells import cell_len
-
-    cells = row.strip().strip("|").split("|")
-    return [(cell_len(cell.strip()), max((cell_len(word) for word in cell.split()), default=0)) for cell in cells]
-
-
 class _Table:
     """The table being streamed (the tail): its complete rows rendered in pieces, each once.
     Rich lays a table's columns out from all its cells, so every piece is rendered after the
@@ -715,7 +136,7 @@ class _Table:
 
     @staticmethod
     def _take(maxima: dict, row: str) -> None:
-        for column, sizes in enumerate(_cell_sizes(row)):
+        for column, sizes in enumerate(cell_sizes(row)):
             for kind, value in enumerate(sizes):
                 if value > maxima.get((column, kind), (-1, ""))[0]:
                     maxima[column, kind] = (value, row)
@@ -734,8 +155,8 @@ class _Table:
 
 class _Fence:
     """The top-level code block being streamed (the tail): its complete lines rendered in
-    pieces, each once, so a frame renders only the lines since the last piece (a 300-line block
-    re-rendered whole at every frame took the app to 0.5-0.7 of a core at 150 tokens/s)."""
+    pieces, each once, so a frame renders only the lines since the last piece, not the whole
+    block again (a long block would otherwise cost more at every frame)."""
 
     __slots__ = ("at", "done", "foot", "lang", "pieces", "width")
 
@@ -769,7 +190,7 @@ class StreamingMarkdown(OneLayout, Widget):
         self._offsets: list[int] = []  # first line of each part (blocks, then the tail)
         self._content = 0  # lines the text takes
         self._height = 0  # lines given to the layout: the text, plus the reserve while streaming
-        self._settle_timer = None
+        self._settle_timer: Timer | None = None
         self._blank_strip: Strip | None = None
         self._grow_mark: tuple[float, int] | None = None  # (when, lines) at the last growth
         self._fence: _Fence | None = None  # the code block being streamed, in pieces
@@ -889,10 +310,9 @@ class StreamingMarkdown(OneLayout, Widget):
             last.gap = 0 if joined else GAP
         run = last.run if joined and last is not None else None
         if run is None:
-            source = block.source.lstrip("\n")
-            item = _ITEM.match(source) if source[:1].isdigit() else None
-            if item is not None:
-                run = _Run(int(item.group(2)))
+            number = list_number(block.source)
+            if number is not None:
+                run = _Run(number)
         if run is not None:
             block.run, block.number = run, run.first + run.count
             run.blocks.append(block)
@@ -1004,14 +424,14 @@ class StreamingMarkdown(OneLayout, Widget):
         streamed = block is self._tail and not self._sealed
         if not (streamed and (self._render_fence(block) or self._render_table(block))):
             hint = (block.number, self._run_last(block.run)) if block.run is not None else None
-            if not block.source.strip():
-                block.strips = []
-            else:
+            strips: list[Strip] = []
+            if block.source.strip():
                 fast = self._fence_strips(block.source) if block.source.lstrip("\n")[:1] in ("`", "~") else None
-                block.strips = fast if fast is not None else render_strips(self, block.source, self._width, hint)
+                strips = fast if fast is not None else render_strips(self, block.source, self._width, hint)
+            block.strips = strips
             block.provisional = False
         block.exact = False
-        old, block.height = block.height, len(block.strips)
+        old, block.height = block.height, len(block.strips or ())
         return old != block.height
 
     # -- a code block being streamed: rendered in pieces -----------------------------------------
@@ -1019,7 +439,7 @@ class StreamingMarkdown(OneLayout, Widget):
     def _code_strips(self, code: str, lang: str, top: bool, bottom: bool) -> list[Strip]:
         padding = (int(top), 1, int(bottom), 1)
         strips = fast_code_strips(self, code, lang, padding, self._width)
-        return strips if strips is not None else _strips(self, code_syntax(code, lang, padding), self._width)
+        return strips if strips is not None else strips_of(self, code_syntax(code, lang, padding), self._width)
 
     def _fence_strips(self, source: str) -> list[Strip] | None:
         """A settled block that is a closed top-level code block, drawn as Rich's ``Markdown``
@@ -1056,7 +476,7 @@ class StreamingMarkdown(OneLayout, Widget):
         if fence is None or (fence.at, fence.lang, fence.width) != (at, lang, self._width):
             fence = self._fence = _Fence(at, lang, self._width)
         while len(lines) - fence.done > FENCE_PIECE:
-            n = _safe_piece(lang, lines, fence.done, FENCE_PIECE, FENCE_PIECE_MAX)
+            n = safe_piece(lang, lines, fence.done, FENCE_PIECE, FENCE_PIECE_MAX)
             if not n:
                 break
             piece = "\n".join(lines[fence.done : fence.done + n])
@@ -1228,8 +648,8 @@ class StreamingMarkdown(OneLayout, Widget):
             if isinstance(node, Widget) and node.styles.overflow_y in ("auto", "scroll"):
                 # its size from the last layout, less its border and padding (the scrollbar is
                 # at the side): ``scrollable_content_region`` asked the compositor for the
-                # widget's region, which in the middle of a layout computed a full map of the
-                # screen (~2 ms a layout)
+                # widget's region, which in the middle of a layout computes a full map of the
+                # screen
                 return node.container_size.height or default
         return default
 
@@ -1274,7 +694,7 @@ class StreamingMarkdown(OneLayout, Widget):
                 self._relayout_due = True
                 self.call_after_refresh(self._relayout)
             row = y - self._offsets[i]
-            if row < len(block.strips):
+            if block.strips is not None and row < len(block.strips):
                 return block.strips[row]
         return self._blank()
 
@@ -1309,8 +729,8 @@ class StreamingMarkdown(OneLayout, Widget):
         if not self._width:
             return
         if getattr(self.app, "turn_running", False):
-            # idle work: not while an answer streams (a 20,000-token answer takes ~1.7 s of CPU
-            # to settle, spread over ~8 s; the next answer's stream should not share it)
+            # idle work: not while an answer streams (settling a long answer takes seconds of
+            # CPU; the next answer's stream should not share it)
             self._settle_timer = self.set_timer(SETTLE_PAUSED_S, self._settle)
             return
         deadline = time.perf_counter() + SETTLE_BUDGET_S
@@ -1352,8 +772,8 @@ class StreamingMarkdown(OneLayout, Widget):
         Textual's cache of the lines it painted), keeping every height, so the layout does not
         move; a block is rendered again when it is drawn. Its text stays. Until it is drawn
         again (:attr:`far` is then false), the settling pass keeps nothing it renders either.
-        A 3,000-token answer holds ~300 strips of ~10 segments each, with Textual's caches on
-        every strip: a long chat kept every answer it ever showed."""
+        Every strip carries segments and Textual's caches: otherwise a long chat would keep
+        every answer it ever showed."""
         if not self._sealed:
             return  # (the chat never asks this of an answer still streaming)
         self.far = True
