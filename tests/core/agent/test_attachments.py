@@ -119,7 +119,8 @@ def test_history_keeps_the_images(tmp_path: Path, ws: Workspace, rules: SecretRu
 async def test_ollama_wire_sends_images_as_a_base64_list(ws: Workspace, rules: SecretRules) -> None:
     msg = att.compose("What is this?", [att.read_attachment(ws, "pic.png", rules)])
     async with FakeLLMServer("ollama", [Reply(text="a logo")], models=["llava", "qwen"], vision=("llava",)) as srv:
-        async with OllamaClient(srv.url, model="llava") as client:
+        client = OllamaClient(srv.url, model="llava")
+        async with client:
             assert att.vision_from_show(await client.show()) is True
             assert att.vision_from_show(await client.show("qwen")) is False
             text = "".join([c.message.content async for c in client.stream_chat([msg])])
