@@ -15,6 +15,7 @@ from a2ia_tui.tui.screens.attach import AttachScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.attachments import AttachmentBar
 from a2ia_tui.tui.widgets.chat import NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.prompt import Prompt
 from tests.fakes.llm_server import FakeLLMServer, Reply
 from tests.tui.app_helpers import idle, send, wait_for
 
@@ -82,7 +83,7 @@ async def test_attach_text_and_image_and_send(workspace: Path) -> None:
             assert not app.query(AttachmentBar) and app.attachments == []
             shown = app.query(UserMessage).last().text
             assert shown.startswith("What is this?\nAttached: notes.md (text, 6 B), pic.png (image, 48 B)")
-            assert app.query_one("#prompt").value == ""
+            assert app.query_one(Prompt).value == ""
     chat = [r.body for r in srv.requests if r.path == "/api/chat"]
     user = chat[-1]["messages"][-1]
     assert user == {
@@ -106,7 +107,7 @@ async def test_image_refused_for_a_model_without_vision(workspace: Path) -> None
             await wait_for(pilot, lambda: idle(app))
             assert "qwen does not take images" in app.query(NoteMessage).last().text
             assert not any(r.path == "/api/chat" for r in srv.requests)
-            assert app.query_one("#prompt").value == "What is this?" and len(app.attachments) == 1
+            assert app.query_one(Prompt).value == "What is this?" and len(app.attachments) == 1
             await pilot.press("shift+f3")
             await pilot.pause()
             assert not app.query(AttachmentBar) and app.attachments == []
