@@ -66,6 +66,8 @@ async def test_attach_text_and_image_and_send(workspace: Path) -> None:
         app = make_app(srv.root, "llava", workspace)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: idle(app))
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert "Attach file (f3)" in titles and "Drop attachments (shift+f3)" in titles
             await attach(pilot, "no", complete=True)  # Tab completes "no" to notes.md
             await attach(pilot, "pic.png")
             bar = app.query_one(AttachmentBar)
