@@ -157,3 +157,19 @@ async def test_openai_400_about_images_says_what_to_do(ws: Workspace, rules: Sec
         async with OpenAIClient(srv.url, model="fake-model") as client:
             with pytest.raises(BackendHTTPError, match="does not seem to take images"):
                 _ = [c async for c in client.stream_chat([msg])]
+
+
+@pytest.mark.parametrize("mode", ["native", "react"])
+async def test_images_reach_the_request_in_both_tool_modes(mode: str, ws: Workspace, rules: SecretRules) -> None:
+    from a2ia_tui.core.agent.orchestrator import Orchestrator
+    from a2ia_tui.core.config import load_settings
+    from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply
+
+    settings = load_settings(env={}).settings
+    settings.agent.mode = mode  # type: ignore[assignment]
+    client = ScriptedClient([text_reply("Thought: seen\nFinal Answer: a logo")])
+    conv = Conversation()
+    conv.add_user(att.compose("What is this?", [att.read_attachment(ws, "pic.png", rules)]))
+    _ = [e async for e in Orchestrator(client, None, settings).run_turn(conv)]
+    sent = [m for m in client.calls[0].messages if m.role == "user"]
+    assert sent[-1].images == conv.entries[0].message.images and sent[-1].images
