@@ -173,3 +173,13 @@ async def test_images_reach_the_request_in_both_tool_modes(mode: str, ws: Worksp
     _ = [e async for e in Orchestrator(client, None, settings).run_turn(conv)]
     sent = [m for m in client.calls[0].messages if m.role == "user"]
     assert sent[-1].images == conv.entries[0].message.images and sent[-1].images
+
+
+def test_export_names_the_images_without_their_bytes(ws: Workspace, rules: SecretRules) -> None:
+    from a2ia_tui.core.store import to_markdown
+
+    conv = Conversation()
+    conv.add_user(att.compose("What is this?", [att.read_attachment(ws, "pic.png", rules)]))
+    md = to_markdown(conv)
+    assert "What is this?\n\n*(1 image(s) attached: image/png)*" in md
+    assert base64.b64encode(PNG).decode() not in md
