@@ -113,3 +113,14 @@ async def test_image_refused_for_a_model_without_vision(workspace: Path) -> None
             await pilot.press("shift+f3")
             await pilot.pause()
             assert not app.query(AttachmentBar) and app.attachments == []
+
+
+def test_a_reopened_chat_says_its_question_had_images() -> None:
+    from a2ia_tui.core.agent.conversation import Conversation
+    from a2ia_tui.core.llm.types import ImagePart, Message
+    from a2ia_tui.tui.widgets.chat import _widgets_for
+
+    conv = Conversation()
+    entry = conv.add_user(Message(role="user", content="What?", images=[ImagePart(mime="image/png", data="AAAA")]))
+    (shown,) = _widgets_for(entry)
+    assert isinstance(shown, UserMessage) and shown.text == "What?\n(1 image(s) attached)"
