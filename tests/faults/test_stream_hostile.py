@@ -476,8 +476,10 @@ async def test_an_event_nested_past_the_recursion_limit_is_skipped(nesting):
 
 
 class RawServer:
-    """Real TCP on 127.0.0.1: answers every request with 200 and ``bodies[i]`` (the last one
-    repeats), sent in pieces, then closes the connection (a clean end of the body)."""
+    """Real TCP on 127.0.0.1: answers every chat request with 200 and ``bodies[i]`` (the last one
+    repeats), sent in pieces, then closes the connection (a clean end of the body). Anything else
+    (the model list, /api/show: what a client asks to learn the context window) is a 404, as on a
+    server that does not say."""
 
     def __init__(self, *bodies: bytes, content_type: str = "text/event-stream") -> None:
         self.bodies = list(bodies)
@@ -500,7 +502,12 @@ class RawServer:
             length = next(
                 (int(h.split(b":", 1)[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")), 0
             )
-            self.requests.append(json.loads(await reader.readexactly(length)) if length else {})
+            payload = await reader.readexactly(length) if length else b""
+            path = head.split(b" ", 2)[1]
+            if not path.endswith((b"/chat/completions", b"/api/chat")):
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                return
+            self.requests.append(json.loads(payload) if payload else {})
             body = self.bodies[min(len(self.requests) - 1, len(self.bodies) - 1)]
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: " + self.content_type.encode() + b"\r\nConnection: close\r\n\r\n"
