@@ -17,6 +17,7 @@
     │   ├── EngineStartError       refused before start: port in use, executable/package missing
     │   └── EngineFailed           the engine died: cause, hint, exit code, last log lines
     ├── ModelError                 a model could not be pulled, listed or deleted (hub cache, Ollama)
+    ├── AttachmentError            a file cannot be attached to a question (secret, too large, binary...)
     └── StoreError                 the history database cannot be opened or written
 
 Policy: raw ``httpx``/``OSError``/``json`` exceptions never escape the core's public API; they
@@ -151,6 +152,10 @@ class ModelError(A2IAError):
         self.kind = kind
         self.hint = hint
         super().__init__(message)
+
+
+class AttachmentError(A2IAError):
+    """A workspace file cannot be attached to a question; ``str(err)`` says why in one line."""
 
 
 class StoreError(A2IAError):

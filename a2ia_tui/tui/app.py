@@ -53,6 +53,7 @@ from .engines import EngineGlue
 from .gctune import collect_young
 from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SelectBackend
 from .services import AppServices
+from .widgets.attachments import AttachmentBar
 from .widgets.chat import ChatView
 from .widgets.gpu import GPUPane
 from .widgets.keybar import KeyBar
@@ -62,6 +63,7 @@ from .widgets.status import StatusBar
 from .widgets.trace import REACH_KEY, KeyQuiet, TraceItem, TracePane
 
 if TYPE_CHECKING:
+    from ..core.agent.attachments import Attachment
     from ..core.agent.conversation import Conversation
     from ..core.agent.events import ApprovalNeeded
     from ..core.agent.orchestrator import Orchestrator
@@ -122,6 +124,8 @@ class A2IAApp(App[int]):
         Binding("ctrl+e", "export", "Export", priority=True),
         Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
         Binding("f2", "chat_settings", "Chat settings", priority=True),
+        Binding("f3", "attach", "Attach file", show=False, priority=True),
+        Binding("shift+f3", "drop_attachments", "Drop attachments", show=False, priority=True),
         # the chat scrolls from the prompt, which keeps the focus (scrolling keys: not in the
         # footer; a focused list or pane scrolls itself first)
         Binding("pageup", "scroll_chat(-1)", "Scroll up", show=False),
@@ -135,6 +139,8 @@ class A2IAApp(App[int]):
         self.services = services
         self.loaded = services.loaded
         self._conversation: Conversation | None = None
+        #: Files attached to the next question (f3), shown above the prompt until it is sent.
+        self._attachments: list[Attachment] = []
         #: The backend, engine, hub and orchestrator, wired as for a2ia-cli (core/session.py):
         #: made by the start-up worker, from the services as they are then.
         self.session: Session | None = None
@@ -384,21 +390,100 @@ class A2IAApp(App[int]):
         if self.turn_running:
             self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
             return
-        self.conversation.add_user(message.text)
-        question: str | None = message.text
+        if any(a.image is not None for a in self.attachments):
+            self.turn_running = True  # no second question while the model's vision is asked
+            self.run_worker(self._send_with_images(message.text), group="attach", exit_on_error=False)
+            return
+        self._send(message.text)
+
+    def _send(self, text: str) -> None:
+        typed, shown = text, text
+        if self.attachments:
+            from ..core.agent.attachments import compose
+
+            self.conversation.add_user(compose(text, self.attachments))
+            shown = f"{text}\n{AttachmentBar.summary(self.attachments)}"
+            self.action_drop_attachments()
+        else:
+            self.conversation.add_user(text)
+        question: str | None = shown
         if self.orchestrator is None or not self.ready.is_set():
             # still starting: the question shows now, the answer's widget once a backend is ready
-            self.chat.add_user(message.text)
-            self.query_one(Prompt).take(message.text)
+            self.chat.add_user(shown)
+            self.query_one(Prompt).take(typed)
             question = None
         self.chats.save()
         self.turn_running = True
-        self.run_turn(question)
+        self.run_turn(question, typed)
+
+    async def _send_with_images(self, text: str) -> None:
+        """Ollama says whether a model takes images (/api/show capabilities): a model that does
+        not is told before the question goes; other servers answer a 400 (a hint says why)."""
+        from ..core.agent.attachments import images_refused_note, vision_from_show
+        from ..core.llm.ollama import OllamaClient
+
+        await self.ready.wait()
+        client = self.orchestrator.client if self.orchestrator is not None else None
+        takes: bool | None = None
+        if isinstance(client, OllamaClient) and client.model:
+            try:
+                takes = vision_from_show(await client.show())
+            except A2IAError:
+                takes = None  # unknown: the request itself will say
+        self.turn_running = False
+        if takes is False:
+            self.chat.add_note(images_refused_note(client.model if client else None), "error")
+            return
+        self._send(text)
+
+    @property
+    def attachments(self) -> list[Attachment]:
+        return self._attachments
+
+    def _attachment_bar(self) -> AttachmentBar:
+        bars = self.query(AttachmentBar)
+        if bars:
+            return bars.first()
+        bar = AttachmentBar(self._attachments, id="attachments")
+        self.query_one("#center").mount(bar, after=self.chat)
+        return bar
+
+    def action_attach(self) -> None:
+        """A workspace file for the next question (see core/agent/attachments.py)."""
+        import os
+
+        from ..core.errors import WorkspaceError
+        from ..core.tools.secrets import SecretRules
+        from ..core.tools.workspace import Workspace
+        from .screens.attach import AttachScreen
+
+        settings = self.services.settings
+        try:
+            workspace = Workspace(settings.tools.workspace or os.getcwd())
+        except WorkspaceError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        rules = SecretRules.from_env(history_db=settings.history.path, config_file=self.loaded.config_file_used)
+
+        def done(attachment: Attachment | None) -> None:
+            if attachment is None:
+                return
+            self._attachments = [a for a in self._attachments if a.name != attachment.name] + [attachment]
+            self._attachment_bar().show(self._attachments)
+            self.focus_prompt_if_idle()
+
+        self.push_screen(AttachScreen(workspace, rules), done)
+
+    def action_drop_attachments(self) -> None:
+        self._attachments = []
+        for bar in self.query(AttachmentBar):
+            bar.remove()
 
     @work(group="turn", exclusive=True, exit_on_error=False)
-    async def run_turn(self, question: str | None = None) -> None:
+    async def run_turn(self, question: str | None = None, typed: str | None = None) -> None:
         """One turn. ``question``: the user's text, if the chat does not show it yet (it is then
-        mounted with the answer's widget, in one layout)."""
+        mounted with the answer's widget, in one layout); ``typed``: the prompt's text, when
+        the question shown differs (attachments are listed under it)."""
         from .turn import TurnView  # the agent's events: not before the first frame
 
         await self.ready.wait()
@@ -406,7 +491,7 @@ class A2IAApp(App[int]):
         if orch is None or session is None:
             if question is not None:
                 self.chat.add_user(question)
-                self.query_one(Prompt).take(question)
+                self.query_one(Prompt).take(typed if typed is not None else question)
             self.turn_running = False
             self.chat.add_note("No backend is available.", "error")
             return
@@ -420,7 +505,7 @@ class A2IAApp(App[int]):
         self.busy_backend = client.name
         self.backends.sidebar_set(busy_backend=client.name)
         # mounts the answer's widget after the request has gone out (see TurnView)
-        view = TurnView(self, client, orch.meter, question)
+        view = TurnView(self, client, orch.meter, question, typed)
         try:
             await self._wait_for_tools()
             async for ev in orch.run_turn(self.conversation):

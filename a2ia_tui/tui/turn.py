@@ -48,11 +48,15 @@ class TurnView:
     """Shows one turn's events. ``question``: the user's text when the chat does not show it
     yet (it is then mounted with the answer's widget, in one layout)."""
 
-    def __init__(self, app: A2IAApp, client: LLMClient, meter: TokenMeter, question: str | None) -> None:
+    def __init__(
+        self, app: A2IAApp, client: LLMClient, meter: TokenMeter, question: str | None, typed: str | None = None
+    ) -> None:
         self.app = app
         self.client = client
         self.meter = meter
         self.question = question
+        #: The prompt's text, when it differs from the question shown (attachments listed under it).
+        self.typed = typed if typed is not None else question
         self.chat, self.trace, self.status = app.chat, app.trace, app.status
         self.msg: AssistantMessage | None = None
         self.started = time.monotonic()
@@ -69,7 +73,7 @@ class TurnView:
             return await self.chat.add_assistant(client.name, client.model)
         answer = self.chat.add_exchange(question, client.name, client.model)
         await answer.mounted.wait()
-        self.app.query_one(Prompt).take(question)  # cleared in the refresh that shows the question
+        self.app.query_one(Prompt).take(self.typed or question)  # cleared in the refresh that shows the question
         return answer
 
     async def _answer(self) -> AssistantMessage:

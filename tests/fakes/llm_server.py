@@ -19,7 +19,8 @@ prints ONE line ``READY <url>`` on stdout and serves until SIGTERM/SIGINT. ``F.j
 list of objects with :class:`Reply`'s fields (``tool_calls`` as ``[["name", {...}], ...]``).
 
 Constructor: ``FakeLLMServer(flavor="openai"|"vllm"|"ollama", replies=None, *, models=["fake-model"],
-auto_tool_choice=True, max_model_len=8192, tokens_per_s=None, port=0)``. It binds 127.0.0.1.
+auto_tool_choice=True, max_model_len=8192, tokens_per_s=None, port=0, vision=())``; ``vision``
+names the Ollama models whose ``/api/show`` capabilities include ``"vision"``. It binds 127.0.0.1.
 
 - ``srv.url``: the base URL a client uses (``http://127.0.0.1:P/v1`` for openai/vllm,
   ``http://127.0.0.1:P`` for ollama); ``srv.root`` is the server root, ``srv.port`` the port.
@@ -182,8 +183,11 @@ class FakeLLMServer:
         max_model_len: int = 8192,
         tokens_per_s: float | None = None,
         port: int = 0,
+        vision: tuple[str, ...] = (),
     ) -> None:
         self.flavor = flavor
+        #: Ollama: the models whose /api/show capabilities include "vision".
+        self.vision = set(vision)
         self.replies: list[Reply] = list(replies or [])
         self.models = list(models or ["fake-model"])
         self.auto_tool_choice = auto_tool_choice
@@ -430,7 +434,8 @@ class FakeLLMServer:
                             "general.architecture": "qwen2",
                             "qwen2.context_length": self.max_model_len,
                         },
-                        "capabilities": ["completion", "tools"],
+                        "capabilities": ["completion", "tools"]
+                        + (["vision"] if (body or {}).get("model") in self.vision else []),
                     },
                 )
             if method == "POST" and path == "/api/pull":

@@ -63,10 +63,12 @@ class Conversation:
         self.entries.append(entry)
         return entry
 
-    def add_user(self, text: str) -> Entry:
-        if self.title == "New chat" and text.strip():
-            self.title = text.strip().splitlines()[0][:60]
-        return self.add(Message(role="user", content=text))
+    def add_user(self, text: str | Message) -> Entry:
+        """A question: its text, or a whole user message (with attachments: see attachments.py)."""
+        message = text if isinstance(text, Message) else Message(role="user", content=text)
+        if self.title == "New chat" and message.content.strip():
+            self.title = message.content.strip().splitlines()[0][:60]
+        return self.add(message)
 
     def clear(self) -> None:
         self.entries.clear()

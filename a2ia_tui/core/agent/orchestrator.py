@@ -312,7 +312,7 @@ class Orchestrator:
                 elif m.role == "tool":
                     msgs.append(Message(role="user", content=f"Observation: {m.content}"))
                 elif m.role != "system":
-                    msgs.append(Message(role=m.role, content=m.content))
+                    msgs.append(Message(role=m.role, content=m.content, images=m.images))
             return msgs
         if system:
             msgs.append(Message(role="system", content=system))

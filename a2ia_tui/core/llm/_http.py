@@ -59,6 +59,10 @@ def error_message(body: bytes | str) -> str:
     return " ".join(text.split())[:300]
 
 
+#: A 400 that names images: the model (or server) does not take the attached image.
+IMAGES_HINT = "this model does not seem to take images: remove the image or pick a vision model"
+
+
 def one_line(text: str, limit: int = 300) -> str:
     """A server's message as one line (its text is untrusted: newlines, any length)."""
     return " ".join(text.split())[:limit]
@@ -80,6 +84,8 @@ def http_error(status: int, body: bytes | str, url: str) -> BackendHTTPError:
         hint = "check the backend's api_key"
     elif status == 404 and "model" in low:
         hint = "check the model name: the model picker lists what the server has"
+    elif status == 400 and any(w in low for w in ("image", "multimodal", "vision")):
+        hint = IMAGES_HINT
     return BackendHTTPError(status, msg, url=url, hint=hint)
 
 

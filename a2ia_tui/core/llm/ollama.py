@@ -47,6 +47,8 @@ def message_to_ollama(msg: Message) -> dict[str, Any]:
         ]
     if msg.thinking and msg.role == "assistant":
         out["thinking"] = msg.thinking
+    if msg.images:
+        out["images"] = [img.data for img in msg.images]
     return out
 
 

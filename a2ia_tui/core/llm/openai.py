@@ -65,6 +65,11 @@ def message_to_openai(msg: Message) -> dict[str, Any]:
             out["tool_call_id"] = msg.tool_call_id
         return out
     out = {"role": msg.role, "content": msg.content}
+    if msg.images:
+        # the content becomes a list of parts: the text, then each image as a data URL
+        parts: list[dict[str, Any]] = [{"type": "text", "text": msg.content}] if msg.content else []
+        parts += [{"type": "image_url", "image_url": {"url": img.data_url}} for img in msg.images]
+        out["content"] = parts
     if msg.tool_calls:
         out["content"] = msg.content or None
         out["tool_calls"] = [

@@ -47,6 +47,17 @@ class ToolCall(_Model):
         return self.function.error is None
 
 
+class ImagePart(_Model):
+    """An image attached to a user message: its MIME type and its bytes in base64."""
+
+    mime: str
+    data: str
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.data}"
+
+
 class Message(_Model):
     role: Role
     content: str = ""
@@ -56,6 +67,8 @@ class Message(_Model):
     tool_call_id: str | None = None
     #: For ``role="tool"``: the tool's name (Ollama wants it).
     tool_name: str | None = None
+    #: For ``role="user"``: attached images (Ollama's ``images``, OpenAI's ``image_url`` parts).
+    images: list[ImagePart] = Field(default_factory=list)
 
 
 class ChatChunk(_Model):

@@ -62,6 +62,10 @@ def to_markdown(conversation: Conversation) -> str:
             out += ["## System", "", msg.content, ""]
         elif msg.role == "user":
             out += ["## You", "", msg.content, ""]
+            if msg.images:
+                # the images themselves stay in the history (a Markdown file would carry megabytes)
+                kinds = ", ".join(printable(img.mime) for img in msg.images)
+                out += [f"*({len(msg.images)} image(s) attached: {kinds})*", ""]
         elif msg.role == "assistant":
             out += [_answer_heading(entry), ""]
             if msg.thinking:

@@ -45,7 +45,7 @@ from typing import Any, TypeGuard
 from ..agent.chat_settings import ChatSettings
 from ..agent.conversation import Conversation, Entry, MessageMeta
 from ..errors import StoreError
-from ..llm.types import Message, Role, ToolCall
+from ..llm.types import ImagePart, Message, Role, ToolCall
 from ..paths import private_file, tighten_file
 from ..textsafe import scrub, scrub_obj
 
@@ -502,7 +502,11 @@ def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:
         if msg.tool_calls
         else None
     )
-    meta_json = json.dumps(scrub_obj({k: getattr(meta, k) for k in _META_FIELDS}), ensure_ascii=False, default=str)
+    stored: dict[str, Any] = {k: getattr(meta, k) for k in _META_FIELDS}
+    if msg.images:
+        # attached images ride in the meta column (base64): no schema change for a rare field
+        stored["images"] = [img.model_dump() for img in msg.images]
+    meta_json = json.dumps(scrub_obj(stored), ensure_ascii=False, default=str)
     return (
         conversation_id,
         seq,
@@ -606,9 +610,17 @@ def _entry(row: tuple[Any, ...], notes: list[str]) -> Entry | None:
             fields[k] = scrub_obj(v)
         else:
             notes.append(f"message {row_id}: bad {k} in meta: dropped")
+    images: list[ImagePart] = []
+    raw_images = m.get("images")
+    for img in raw_images if isinstance(raw_images, list) else ():
+        try:
+            images.append(ImagePart.model_validate(img))
+        except Exception:  # noqa: BLE001 - pydantic's ValidationError and anything odd in the data
+            notes.append(f"message {row_id}: a malformed image: dropped")
     message = Message(
         role=role,
         content=_text(content),
+        images=images,
         thinking=_text(thinking) if thinking is not None else None,
         tool_calls=tool_calls,
         tool_call_id=_text(call_id) if call_id is not None else None,

@@ -559,7 +559,8 @@ def _one(cls: type, *args, **kwargs) -> list:
 def _widgets_for(entry: Entry) -> list:
     msg, meta = entry.message, entry.meta
     if msg.role == "user":
-        return [UserMessage(msg.content)]
+        images = f"\n({len(msg.images)} image(s) attached)" if msg.images else ""
+        return [UserMessage(msg.content + images)]
     if msg.role == "tool":
         return []  # shown in the trace pane
     out: list = []
