@@ -17,7 +17,8 @@ def add_connection_flags(parser: argparse.ArgumentParser, *, subcommand: bool = 
     """The shared flags. On a subcommand's parser they default to SUPPRESS so that a flag given
     before the subcommand (``a2ia-tui --config X config show``) is not reset to None."""
     g = parser.add_argument_group("backend and configuration")
-    d = {"default": argparse.SUPPRESS} if subcommand else {}
+    # add_argument's ``default`` is typed Any; absent means the parser's own default (None)
+    d: dict[str, Any] = {"default": argparse.SUPPRESS} if subcommand else {}
     g.add_argument("--backend", metavar="NAME", help="backend to use: ollama, vllm, local or a configured name", **d)
     g.add_argument("--model", metavar="M", help="model to use (overrides the backend's default)", **d)
     g.add_argument("--vllm-url", metavar="URL", help="base URL of the vllm backend (e.g. http://host:8000/v1)", **d)

@@ -38,6 +38,7 @@ import httpx
 
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.manager import EngineManager
+from a2ia_tui.core.engines.state import EngineState
 
 FAKE = ROOT / "tests" / "fakes" / "fake_vllm.py"
 
@@ -126,9 +127,14 @@ async def bench_ready_stop(rounds: int, tmp: Path) -> None:
         mgr = EngineManager(loaded.settings, loaded.paths)
         failed = asyncio.Event()
         t_failed: list[float] = []
-        mgr.add_listener(
-            lambda n, s, t=t_failed, f=failed: (t.append(time.monotonic()), f.set()) if s.status == "failed" else None
-        )
+
+        # this round's list and event bound now (a listener of an earlier round must not see them)
+        def note_failure(name: str, state: EngineState, t: list[float] = t_failed, f: asyncio.Event = failed) -> None:
+            if state.status == "failed":
+                t.append(time.monotonic())
+                f.set()
+
+        mgr.add_listener(note_failure)
         crash_file = Path(str(ready_file) + ".crash")
         crash_file.unlink(missing_ok=True)
         await mgr.start("vllm")
@@ -227,11 +233,13 @@ async def bench_llama(tokens: int, tmp: Path, threads: int | None = None) -> Non
     for _ in range(3):
         first = None
         n = 0
-        for part in llm.create_chat_completion(
+        chunks = llm.create_chat_completion(
             [{"role": "user", "content": prompt[0].content}],
             max_tokens=tokens,
             stream=True,
-        ):
+        )
+        assert not isinstance(chunks, dict)  # stream=True: an iterator of chunks, not one reply
+        for part in chunks:
             if part["choices"][0]["delta"].get("content"):
                 n += 1
                 if first is None:

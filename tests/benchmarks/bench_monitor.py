@@ -73,7 +73,8 @@ def metrics_text(engines: int = 2) -> tuple[str, int]:
             name = f"vllm:{hist}"
             if e == 0:
                 out.append(f"# HELP {name} {hist}.\n# TYPE {name} histogram")
-            for i, le in enumerate([*BUCKETS, "+Inf"]):
+            edges: list[float | str] = [*BUCKETS, "+Inf"]
+            for i, le in enumerate(edges):
                 out.append(f'{name}_bucket{{{lab},le="{float(le) if le != "+Inf" else le}"}} {float(i * 10)}')
                 series += 1
             out.append(f"{name}_sum{{{lab}}} 123.4")

@@ -103,7 +103,7 @@ def main() -> None:
     )
     gpu_services = AppServices(
         loaded=gpu_loaded,
-        make_client=lambda n, m: None,
+        make_client=lambda n, m: ScriptedClient(name=n, model=m),
         gpu_sampler_factory=lambda: GPUSampler(gpu_loaded.settings.monitor),
     )
     loaded = load_settings(env={})

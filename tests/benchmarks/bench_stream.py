@@ -113,6 +113,7 @@ def server_process(flavor: str, text: str):
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert proc.stdout is not None
         try:
             line = proc.stdout.readline().split()
             assert line[:1] == ["READY"], f"server did not start: {line}"
@@ -132,6 +133,7 @@ async def main(chunks: int, rounds: int) -> None:
                 "messages": [{"role": "user", "content": "go"}],
                 "stream": True,
             }
+            client: OpenAIClient | OllamaClient
             if flavor == "vllm":
                 client = OpenAIClient(url, model="fake-model")
                 rows = [

@@ -27,6 +27,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -113,6 +115,7 @@ class Server:
             stdout=subprocess.PIPE,
             text=True,
         )
+        assert self.proc.stdout is not None
         line = self.proc.stdout.readline().split()
         self.url = line[1]
 
@@ -163,13 +166,14 @@ async def app_turn(url: str, *, key_probe: bool = False, cpu_stamps: bool = Fals
     from a2ia_tui.tui.widgets.chat import AssistantMessage
 
     real_append = AssistantMessage.append
+    patch = pytest.MonkeyPatch()
     try:
-        return await _app_turn(make_app(url), real_append, key_probe, cpu_stamps, size)
+        return await _app_turn(make_app(url), real_append, patch, key_probe, cpu_stamps, size)
     finally:
-        AssistantMessage.append = real_append
+        patch.undo()
 
 
-async def _app_turn(app, real_append, key_probe: bool, cpu_stamps: bool, size) -> dict:
+async def _app_turn(app, real_append, patch: pytest.MonkeyPatch, key_probe: bool, cpu_stamps: bool, size) -> dict:
     from a2ia_tui.tui.widgets.chat import AssistantMessage
 
     result: dict = {}
@@ -180,18 +184,16 @@ async def _app_turn(app, real_append, key_probe: bool, cpu_stamps: bool, size) -
         # as bare_stream stamps its chunks; the CPU clock (a system call) is read too only where
         # the CPU per third of the answer is wanted.
         stamps: list = []
-        if cpu_stamps:
 
-            def append(self, text, _real=real_append, _now=time.perf_counter, _cpu=time.process_time):
-                stamps.append((_now(), _cpu()))
-                _real(self, text)
-        else:
+        def append_with_cpu(self, text, _real=real_append, _now=time.perf_counter, _cpu=time.process_time):
+            stamps.append((_now(), _cpu()))
+            _real(self, text)
 
-            def append(self, text, _real=real_append, _now=time.perf_counter):
-                stamps.append((_now(), 0.0))
-                _real(self, text)
+        def append(self, text, _real=real_append, _now=time.perf_counter):
+            stamps.append((_now(), 0.0))
+            _real(self, text)
 
-        AssistantMessage.append = append
+        patch.setattr(AssistantMessage, "append", append_with_cpu if cpu_stamps else append)
         prompt = app.query_one("#prompt")
         prompt.value = "go"
         await pilot.pause()  # typed before Enter is pressed: what typing costs is not the turn's

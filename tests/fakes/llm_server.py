@@ -701,10 +701,11 @@ class FakeLLMServer:
             low = high
         key = ("openai", model, noise, bool((body.get("stream_options") or {}).get("include_usage")), low, high)
         built = self._built.get(key)
+        events: list[tuple[bytes, bool]]
         if built is not None and built[0] is reply:
             events, n_tokens = built[1], built[2]
         else:
-            events: list[tuple[bytes, bool]] = [(ev([choice({"role": "assistant", "content": ""})]), False)]
+            events = [(ev([choice({"role": "assistant", "content": ""})]), False)]
             if noise:
                 events.append((b": keep-alive\n\n", False))
             n_tokens = 0
@@ -751,7 +752,7 @@ class FakeLLMServer:
             for step in range(max((len(f) for f in frags), default=0)):
                 for i, parts in enumerate(frags):
                     if step < len(parts):
-                        fn = {"arguments": parts[step]}
+                        fn: dict[str, str | None] = {"arguments": parts[step]}
                         if noise:
                             fn["name"] = None
                         events.append(
@@ -829,10 +830,11 @@ class FakeLLMServer:
         high = _int_field((body.get("options") or {}).get("num_predict"))
         key = ("ollama", model, high)
         built = self._built.get(key)
+        events: list[tuple[bytes, bool]]
         if built is not None and built[0] is reply:  # built once per reply (see _openai_chat)
             events, count, final = built[1], built[2], built[3]
         else:
-            events: list[tuple[bytes, bool]] = []
+            events = []
             count = 0
             for piece in _pieces(reply.thinking, reply.chunk_words):
                 events.append(
@@ -916,7 +918,7 @@ class FakeLLMServer:
             self._built[key] = (reply, events, count, final)
         if body.get("stream") is False:
             content = reply.text
-            msg = {"role": "assistant", "content": content}
+            msg: dict[str, Any] = {"role": "assistant", "content": content}
             if reply.thinking:
                 msg["thinking"] = reply.thinking
             if reply.tool_calls:

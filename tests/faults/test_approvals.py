@@ -22,6 +22,7 @@ import threading
 
 import pytest
 from textual import events
+from textual.widget import Widget
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.widgets.prompt import Prompt
@@ -91,6 +92,12 @@ def prompt(app) -> Prompt:
     return app.query_one("#prompt", Prompt)
 
 
+def focused(app) -> Widget | None:
+    """``app.focused`` read afresh: an assert on the attribute itself would narrow its type for
+    the rest of the test, and the focus moves."""
+    return app.focused
+
+
 async def started(pilot, app, clock: Clock) -> None:
     app.key_quiet.clock = clock
     await wait_for(pilot, lambda: app.orchestrator is not None)
@@ -142,16 +149,17 @@ async def test_sentences_typed_around_an_approval_never_answer_it(when: str) -> 
                 await wait_for(pilot, lambda: app.trace.pending_item() is not None)
                 await type_text(pilot, sentence)
             item = app.trace.pending_item()
+            assert item is not None
             await ticks(pilot)
             expected = sentence.replace("\n", "")
             assert prompt(app).value == expected
-            assert app.focused is prompt(app)
+            assert focused(app) is prompt(app)
             assert_waiting(app, item, len(allowed), hub)
             # unsent text: the approval waits however long nobody types
             clock.advance(30)
             await ticks(pilot)
             assert_waiting(app, item, len(allowed), hub)
-            assert app.focused is prompt(app) and prompt(app).value == expected
+            assert focused(app) is prompt(app) and prompt(app).value == expected
 
             # now a deliberate answer, three ways
             way = i % 3
@@ -176,7 +184,7 @@ async def test_sentences_typed_around_an_approval_never_answer_it(when: str) -> 
             assert item.state == ("ok" if answer == "y" else "declined")
             if way != 2:
                 assert prompt(app).value == expected  # the sentence is still there to send
-            assert app.focused is prompt(app)
+            assert focused(app) is prompt(app)
             prompt(app).value = ""
             clock.advance(5)
 
@@ -198,6 +206,7 @@ async def test_an_empty_prompt_with_a_key_in_the_last_second_holds_the_approval(
             await send(pilot, f"delete k{i}")
             await wait_for(pilot, lambda: app.trace.pending_item() is not None)
             item = app.trace.pending_item()
+            assert item is not None
             clock.advance(0.7)
             await pilot.press(*keys)
             assert prompt(app).value == ""
@@ -239,6 +248,7 @@ async def test_a_paste_into_the_prompt_does_not_answer() -> None:
             flowing.set()
             await wait_for(pilot, lambda: app.trace.pending_item() is not None)
             item = app.trace.pending_item()
+            assert item is not None
             await ticks(pilot)
             assert_waiting(app, item, 0, hub)
             clock.advance(30)
@@ -266,6 +276,7 @@ async def test_an_approval_never_takes_the_keyboard_from_a_dialog() -> None:
         flowing.set()
         await wait_for(pilot, lambda: app.trace.pending_item() is not None)
         item = app.trace.pending_item()
+        assert item is not None
         await type_text(pilot, "yes always")
         clock.advance(30)
         await ticks(pilot)
@@ -281,7 +292,7 @@ async def test_an_approval_never_takes_the_keyboard_from_a_dialog() -> None:
         # back on the main screen with a key just pressed: the keyboard is the prompt's, not
         # the approval's (it must not have been handed the focus behind the palette's back)
         await ticks(pilot)
-        assert app.focused is prompt(app)
+        assert focused(app) is prompt(app)
         clock.advance(1.5)
         await wait_for(pilot, lambda: app.focused is item)
         await pilot.press("n")
@@ -349,7 +360,7 @@ async def test_always_needs_a_deliberate_confirmation() -> None:
         await pilot.press("tab", "enter")
         await wait_for(pilot, lambda: idle(app))
         assert [a["path"] for _, a in hub.called] == ["one"]
-        assert app.focused is prompt(app)
+        assert focused(app) is prompt(app)
         await send(pilot, "delete two")  # always: no question
         await wait_for(pilot, lambda: idle(app) and len(hub.called) == 2)  # no key was pressed
         assert [a["path"] for _, a in hub.called] == ["one", "two"]
@@ -365,6 +376,7 @@ async def test_always_by_a_click_on_its_button() -> None:
         await send(pilot, "delete one")
         await wait_for(pilot, lambda: app.trace.pending_item() is not None)
         item = app.trace.pending_item()
+        assert item is not None
         await pilot.press("ctrl+y", "a")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "AlwaysAllowScreen")
         await pilot.click("#yes")
@@ -425,10 +437,11 @@ async def test_the_real_builtin_server_writes_nothing_on_stray_keys(tmp_path) ->
             await send(pilot, "write x")
             await wait_for(pilot, lambda: app.trace.pending_item() is not None, timeout=60)
             item = app.trace.pending_item()
+            assert item is not None
             await type_text(pilot, "yes, always allow writes, y a y a")
             clock.advance(10)
             await ticks(pilot)
-            assert item.pending and app.focused is prompt(app)
+            assert item.pending and focused(app) is prompt(app)
             assert not (ws / "x.txt").exists()
             await pilot.press("ctrl+y", "n")
             await wait_for(pilot, lambda: idle(app), timeout=60)

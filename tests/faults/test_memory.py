@@ -207,6 +207,7 @@ async def test_a_long_chat_mounts_only_the_messages_near_the_view() -> None:
     answers = 300
     conv = _long_conversation(answers)
     app, _ = build_app({})
+    assert app.services.store is not None
     app.services.store.sync(conv)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
@@ -289,6 +290,7 @@ async def test_a_resize_does_not_render_far_answers_back_for_good() -> None:
     let the lines go as soon as they are measured."""
     conv = _long_conversation(30)
     app, _ = build_app({})
+    assert app.services.store is not None
     app.services.store.sync(conv)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)

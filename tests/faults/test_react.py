@@ -72,7 +72,7 @@ def test_odd_replies_do_not_raise(text, kind, expected):
             assert result.action_input == expected
 
 
-HOSTILE_SCHEMAS = [
+HOSTILE_SCHEMAS: list[object] = [
     None,
     [],
     "schema",

@@ -235,7 +235,7 @@ def test_engine_pidfile_argv_is_masked(tmp_path):
         url = "http://127.0.0.1:1/v1"
         model = "m"
 
-    eng = Engine(Spec(), log_dir=tmp_path / "logs", run_dir=tmp_path)  # type: ignore[arg-type]
+    eng = Engine(Spec(), log_dir=tmp_path / "logs", run_dir=tmp_path)
     eng._pid = os.getpid()
     eng._write_pidfile(["vllm", "serve", "m", "--hf-token", SECRET, f"--api-key={SECRET}"])
     record = json.loads(eng.pidfile.read_text())

@@ -339,7 +339,7 @@ async def test_tui_model_name_and_offline_reason_from_servers_render_without_con
     make = app.services.make_client
     app.services.make_client = lambda name, model: make(name, evil)  # the name the server reported
     orig = ScriptedClient.health
-    ScriptedClient.health = lambda self: offline(self) if self.name == "ollama" else orig(self)  # type: ignore[method-assign]
+    ScriptedClient.health = lambda self: offline(self) if self.name == "ollama" else orig(self)
     try:
         async with app.run_test(size=(160, 50)) as pilot:
             await wait_for(pilot, lambda: app.orchestrator is not None)
@@ -350,7 +350,7 @@ async def test_tui_model_name_and_offline_reason_from_servers_render_without_con
             assert "model␛[2J" in text and "HTTP 500" in text
             assert no_controls(text), repr(CONTROL.findall(text))
     finally:
-        ScriptedClient.health = orig  # type: ignore[method-assign]
+        ScriptedClient.health = orig
 
 
 async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_saved(tmp_path):

@@ -322,7 +322,7 @@ def test_ollama_call_with_a_name_or_id_not_text_is_refused(calls):
 # -- named variants: the clients -------------------------------------------------------------------
 
 
-def delta(d: dict, finish: str | None = None) -> dict:
+def delta(d: dict, finish: object = None) -> dict:
     return {"choices": [{"index": 0, "delta": d, "finish_reason": finish}]}
 
 
@@ -493,6 +493,7 @@ class RawServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
 

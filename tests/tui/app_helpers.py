@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.llm.scripted import ScriptedClient
 from a2ia_tui.core.store import HistoryStore
@@ -130,20 +132,19 @@ class LayoutCounter:
     def __enter__(self) -> LayoutCounter:
         from textual.screen import Screen
 
-        self._real = real = Screen._refresh_layout
+        real = Screen._refresh_layout
         counter = self
 
         def counting(screen, *args, **kwargs):
             counter.n += 1
             return real(screen, *args, **kwargs)
 
-        Screen._refresh_layout = counting
+        self._patch = pytest.MonkeyPatch()
+        self._patch.setattr(Screen, "_refresh_layout", counting)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from textual.screen import Screen
-
-        Screen._refresh_layout = self._real
+        self._patch.undo()
 
 
 async def approval_with_keys(pilot, timeout: float = 10.0):

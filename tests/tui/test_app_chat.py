@@ -8,6 +8,7 @@ import pytest
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 
 from .app_helpers import MiniHub, approval_with_keys, build_app, idle, send, wait_for
@@ -30,6 +31,7 @@ async def test_send_a_message_and_see_it_stream() -> None:
         assert clients["vllm"].calls[0].messages[-1].content == "hello there"
         # the rendered markdown has the code block
         assert msg.markdown.text == answer and any("```" in b for b in msg.markdown.blocks)
+        assert app.services.store is not None
         entries = app.services.store.load(app.conversation.id).entries
         assert [e.message.role for e in entries] == ["user", "assistant"]
         assert entries[1].message.content == answer
@@ -50,12 +52,13 @@ async def test_tool_call_approved() -> None:
         assert item.state == "ok"
         # the reply that was only a tool call left no empty answer behind
         assert [m.text for m in app.query(AssistantMessage)] == ["Deleted."]
+        assert app.services.store is not None
         roles = [e.message.role for e in app.services.store.load(app.conversation.id).entries]
         assert roles == ["user", "assistant", "tool", "assistant"]
         assert app.focused is app.query_one("#prompt")
 
 
-async def test_the_status_bar_is_not_streaming_while_a_tool_waits_for_approval() -> None:
+async def test_the_status_bar_is_not_streaming_while_a_tool_waits_for_approval(monkeypatch) -> None:
     """The reply before the call streamed (▶); while the call waits for a yes nothing streams,
     and the answer after it streams again."""
     hub = MiniHub()
@@ -76,7 +79,7 @@ async def test_the_status_bar_is_not_streaming_while_a_tool_waits_for_approval()
                 seen.append(changes["streaming"])
             return real(*args, **changes)
 
-        app.status.set = watching
+        monkeypatch.setattr(app.status, "set", watching)
         await pilot.press("y")
         await wait_for(pilot, lambda: idle(app))
         assert seen[0] is True and seen[-1] is False  # the answer streamed, then the turn ended
@@ -148,7 +151,8 @@ async def test_a_message_sent_while_mcp_servers_start_waits_for_their_tools() ->
         assert not clients["vllm"].calls  # nothing went out yet
         hub.up.set()
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage).last().text == "With tools.")
-        assert {t.name for t in clients["vllm"].calls[0].tools} == {"notes__read", "notes__delete"}
+        tools = clients["vllm"].calls[0].tools
+        assert tools is not None and {t.name for t in tools} == {"notes__read", "notes__delete"}
         assert "waiting for MCP" not in str(app.query_one("#status").render())
 
 
@@ -207,6 +211,7 @@ async def test_escape_cancels_and_keeps_partial() -> None:
         msg = app.query_one(AssistantMessage)
         assert msg.status == "interrupted"
         assert msg.query(".mark")
+        assert app.services.store is not None
         saved = app.services.store.load(app.conversation.id).entries
         assert saved[-1].meta.status == "interrupted" and saved[-1].message.content.startswith("word")
         # no usage came: what streamed is counted, the prompt is unknown (not "ctx 0/N")
@@ -234,12 +239,13 @@ async def test_the_answer_shows_before_its_first_token() -> None:
         assert msg.status == "complete" and msg.markdown.blocks == ["late"]
 
 
-async def test_the_request_goes_out_before_the_widgets_are_built() -> None:
+async def test_the_request_goes_out_before_the_widgets_are_built(monkeypatch) -> None:
     """The question and the answer's widget are mounted while the server prepares its first
     token, not before the request is sent."""
     app, _ = build_app({"vllm": [text_reply("ok")]})
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
+        assert app.orchestrator is not None
         client = app.orchestrator.client
         real = client.stream_chat
         seen: list[tuple[int, int]] = []
@@ -248,7 +254,7 @@ async def test_the_request_goes_out_before_the_widgets_are_built() -> None:
             seen.append((len(app.query(UserMessage)), len(app.query(AssistantMessage))))
             return real(*args, **kwargs)
 
-        client.stream_chat = recording
+        monkeypatch.setattr(client, "stream_chat", recording)
         await send(pilot, "hi")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
         assert seen == [(0, 0)]
@@ -268,6 +274,7 @@ async def test_cancel_before_the_first_token() -> None:
         await wait_for(pilot, lambda: not app.turn_running)
         msg = app.query_one(AssistantMessage)
         assert msg.status == "interrupted" and msg.text == "" and msg.query(".mark")
+        assert app.services.store is not None
         saved = app.services.store.load(app.conversation.id).entries
         assert saved[-1].message.role == "assistant" and saved[-1].meta.status == "interrupted"
 
@@ -458,6 +465,7 @@ async def test_failed_answer_is_marked() -> None:
         msg = app.query_one(AssistantMessage)
         assert msg.status == "failed"
         assert "connection refused" in str(msg.query_one(".mark").render())
+        assert app.services.store is not None
         assert app.services.store.load(app.conversation.id).entries[-1].meta.status == "failed"
 
 
@@ -499,7 +507,7 @@ async def test_the_prompt_keeps_a_refused_message_and_recalls_sent_ones() -> Non
     app, _ = build_app({"vllm": [text_reply("slow", delay_s=1.0), text_reply("two")]})
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
-        prompt = app.query_one("#prompt")
+        prompt = app.query_one("#prompt", Prompt)
         await send(pilot, "first")
         await wait_for(pilot, lambda: app.turn_running and prompt.value == "")
         await send(pilot, "second")

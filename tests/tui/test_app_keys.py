@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
+from textual.widgets import Input
 
 from a2ia_tui.core.agent.conversation import Conversation
 from a2ia_tui.core.engines.state import EngineState
-from a2ia_tui.core.llm.scripted import make_call, text_reply
+from a2ia_tui.core.llm.scripted import ScriptedClient, make_call, text_reply
 from a2ia_tui.core.llm.types import Message
+from a2ia_tui.core.protocols import History
 from a2ia_tui.core.store import to_markdown
-from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.app import A2IAApp
+from a2ia_tui.tui.widgets.chat import AssistantMessage, ChatView, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 from tests.fakes.services import FakeEngines
 
 from .app_helpers import LayoutCounter, build_app, idle, send, wait_for
+
+
+def store(app: A2IAApp) -> History:
+    """The app's history store, which these tests' apps always have."""
+    assert app.services.store is not None
+    return app.services.store
+
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -103,7 +116,7 @@ async def test_ctrl_n_starts_a_new_chat() -> None:
         await pilot.pause()
         assert app.conversation.id != old and not app.conversation.entries
         assert not app.query(UserMessage) and not app.query(AssistantMessage)
-        assert len(app.services.store.load(old).entries) == 2
+        assert len(store(app).load(old).entries) == 2
         assert HINT in chat_text(app) and "first" not in chat_text(app)
 
 
@@ -112,6 +125,7 @@ async def test_ctrl_r_toggles_react() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await pilot.press("ctrl+r")
+        assert app.orchestrator is not None
         assert app.orchestrator.mode == "react"
         assert "ReAct" in str(app.query_one("#status").render())
         await pilot.press("ctrl+r")
@@ -125,6 +139,7 @@ async def test_without_tools_the_status_bar_says_so_and_ctrl_r_changes_nothing()
         await wait_for(pilot, lambda: "tools: off" in str(app.query_one("#status").render()))
         await pilot.press("ctrl+r")
         await pilot.pause()
+        assert app.orchestrator is not None
         assert app.orchestrator.mode == "auto" and "tools: off" in str(app.query_one("#status").render())
 
 
@@ -162,10 +177,11 @@ async def test_ctrl_q_quits_and_closes_everything() -> None:
     app, _clients = build_app(hub=hub)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None and hub.started)
+        assert app.orchestrator is not None
         client = app.orchestrator.client
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running)
-    assert hub.closed and client.closed
+    assert hub.closed and isinstance(client, ScriptedClient) and client.closed
     assert app.return_code == 0
 
 
@@ -228,10 +244,10 @@ async def test_palette_lists_keys_backends_and_switches() -> None:
 async def test_saved_chats_open_rename_delete() -> None:
     app, _ = build_app()
     conv = saved_conversation()
-    app.services.store.sync(conv)
+    store(app).sync(conv)
     other = Conversation(title="Other")
     other.add_user("zzz")
-    app.services.store.sync(other)
+    store(app).sync(other)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await pilot.press("ctrl+o")
@@ -239,14 +255,14 @@ async def test_saved_chats_open_rename_delete() -> None:
         # newest first: "Other", then "Saved one"; rename "Other"
         await pilot.press("r")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "TextInputScreen")
-        app.screen.query_one("Input").value = "Renamed"
+        app.screen.query_one("Input", Input).value = "Renamed"
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
-        assert app.services.store.load(other.id).title == "Renamed"
+        assert store(app).load(other.id).title == "Renamed"
         await pilot.press("d")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
         await pilot.press("y")
-        await wait_for(pilot, lambda: len(app.services.store.list()) == 1)
+        await wait_for(pilot, lambda: len(store(app).list()) == 1)
         await pilot.pause()
         await pilot.press("enter")  # open the remaining one
         await wait_for(pilot, lambda: app.conversation.id == conv.id)
@@ -270,7 +286,7 @@ async def test_large_conversation_mounts_lazily() -> None:
     for i in range(500):
         conv.add_user(f"q{i}")
         conv.add(Message(role="assistant", content=f"a{i}"))
-    app.services.store.sync(conv)
+    store(app).sync(conv)
     async with app.run_test(size=(120, 40)) as pilot:
 
         def shown() -> list[int]:
@@ -302,14 +318,14 @@ async def test_history_off_is_a_note_and_the_app_runs(tmp_path) -> None:
         assert not app.screen.is_modal
 
 
-async def test_footer_shows_the_keys_at_once_in_one_order_and_redraws_only_when_they_change() -> None:
-    from textual.binding import Binding
+async def test_footer_shows_the_keys_at_once_in_one_order_and_redraws_only_when_they_change(monkeypatch) -> None:
+    from textual.binding import Binding, BindingType
     from textual.widgets import Static
 
     from a2ia_tui.tui.widgets.keybar import KeyBar
 
     class Refresher(Static, can_focus=True):
-        BINDINGS = (Binding("f5", "noop", "Refresh"),)
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("f5", "noop", "Refresh")]
 
     app, _ = build_app()
     async with app.run_test(size=(170, 40)) as pilot:
@@ -327,7 +343,7 @@ async def test_footer_shows_the_keys_at_once_in_one_order_and_redraws_only_when_
             redraws += 1
             return real(*args, **kwargs)
 
-        footer.refresh = counting
+        monkeypatch.setattr(footer, "refresh", counting)
         # focus moves to widgets that add no shown key: nothing to redraw
         app.query_one("#backends").focus()
         await pilot.pause()
@@ -374,7 +390,7 @@ async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() 
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await pilot.pause()
-        prompt = app.query_one("#prompt")
+        prompt = app.query_one("#prompt", Prompt)
         with LayoutCounter() as layouts:
             for ch in "abcdefghij" * 10:
                 await pilot.press(ch)
@@ -387,13 +403,13 @@ async def test_typing_in_the_prompt_repaints_it_without_laying_out_the_screen() 
             prompt.styles.width = 20  # narrower than the placeholder, at any terminal size
             await pilot.pause()
             prompt.value = "x"
-            app.query_one("#chat").add_user("a first question")  # laid out with a short text
+            app.query_one("#chat", ChatView).add_user("a first question")  # laid out with a short text
             for _ in range(4):
                 await pilot.pause(0.05)
             layouts.n = 0
             prompt.value = ""
             # the next layout (here the question's, as at each turn) is one layout, not two
-            app.query_one("#chat").add_user("a question")
+            app.query_one("#chat", ChatView).add_user("a question")
             for _ in range(4):
                 await pilot.pause(0.05)
         assert layouts.n == 1, layouts.n
@@ -419,14 +435,14 @@ async def test_deleting_the_open_chat_starts_a_new_one_and_never_brings_it_back(
         await pilot.press("d")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
         await pilot.press("y")
-        await wait_for(pilot, lambda: not app.services.store.list())
+        await wait_for(pilot, lambda: not store(app).list())
         await pilot.press("escape")
         await wait_for(pilot, lambda: type(app.screen).__name__ != "HistoryScreen")
         await wait_for(pilot, lambda: app.conversation.id != deleted)
         assert not app.query(AssistantMessage) and not app.query(UserMessage)  # a new, empty chat
         await send(pilot, "second")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
-        saved = app.services.store.list()
+        saved = store(app).list()
         assert [c.id for c in saved] == [app.conversation.id] and deleted not in [c.id for c in saved]
 
 
@@ -438,14 +454,14 @@ async def test_renaming_the_open_chat_keeps_the_new_title() -> None:
         cid = await saved_chats_over_one_question(pilot, app)
         await pilot.press("r")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "TextInputScreen")
-        app.screen.query_one("Input").value = "Renamed"
+        app.screen.query_one("Input", Input).value = "Renamed"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.services.store.load(cid).title == "Renamed")
+        await wait_for(pilot, lambda: store(app).load(cid).title == "Renamed")
         await pilot.press("escape")
         await wait_for(pilot, lambda: type(app.screen).__name__ != "HistoryScreen")
         await send(pilot, "second")
         await wait_for(pilot, lambda: idle(app) and len(app.query(AssistantMessage)) == 2)
-        assert app.services.store.load(cid).title == "Renamed"
+        assert store(app).load(cid).title == "Renamed"
         assert app.conversation.title == "Renamed"
         assert app.export_path().name.startswith("Renamed-")
 
@@ -459,7 +475,7 @@ async def test_chats_nobody_typed_in_are_not_saved() -> None:
         await pilot.press("ctrl+n")
         await pilot.press("ctrl+n")
         await pilot.pause()
-        assert app.services.store.list() == []
+        assert store(app).list() == []
         await send(pilot, "hello")
         await wait_for(pilot, lambda: idle(app) and app.query(AssistantMessage))
         await pilot.press("ctrl+n")
@@ -482,7 +498,7 @@ async def test_page_keys_scroll_the_chat_from_the_prompt() -> None:
         await wait_for(pilot, lambda: idle(app))
         chat = app.chat
         await wait_for(pilot, lambda: chat.max_scroll_y > 50 and chat.scroll_y == chat.max_scroll_y)
-        prompt = app.query_one("#prompt")
+        prompt = app.query_one("#prompt", Prompt)
         assert app.focused is prompt
         bottom = chat.scroll_y
         await pilot.press("pageup")
@@ -516,10 +532,10 @@ async def test_a_reopened_chat_shows_its_last_answers_figures_in_the_status_bar(
         ttft_s=0.5,
         tokens_per_s=42.0,
     )
-    app.services.store.sync(conv)
+    store(app).sync(conv)
     empty = Conversation(title="No answer")
     empty.add_user("nothing came")
-    app.services.store.sync(empty)
+    store(app).sync(empty)
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: app.orchestrator is not None)
         await send(pilot, "hi")

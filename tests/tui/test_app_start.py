@@ -37,7 +37,8 @@ async def test_the_start_screen_is_styled_once_whatever_the_terminal_size(tmp_pa
 
     async def applications(size: tuple[int, int]) -> tuple[Counter, set[str]]:
         app, _ = build_app(tmp_path=tmp_path)
-        app._startup = lambda: None  # the screen alone: no probes, no engines
+        patch = pytest.MonkeyPatch()
+        patch.setattr(app, "_startup", lambda: None)  # the screen alone: no probes, no engines
         counts: Counter = Counter()
         real_apply = Stylesheet.apply
 
@@ -46,13 +47,13 @@ async def test_the_start_screen_is_styled_once_whatever_the_terminal_size(tmp_pa
                 counts[node.id] += 1
             return real_apply(self, node, *args, **kwargs)
 
-        Stylesheet.apply = apply
+        patch.setattr(Stylesheet, "apply", apply)
         try:
             async with app.run_test(size=size) as pilot:
                 await pilot.pause()
                 return counts, set(app.classes)
         finally:
-            Stylesheet.apply = real_apply
+            patch.undo()
 
     for size, size_class in (((160, 50), None), ((120, 40), "-medium"), ((80, 24), "-narrow")):
         counts, classes = await applications(size)
@@ -113,7 +114,7 @@ def test_collect_young_runs_the_young_collection_only_when_enough_waits() -> Non
     gc.disable()  # no automatic collection in between: the count is the test's
     try:
         gc.collect(0)
-        kept = [[] for _ in range(300)]
+        kept: list[list[object]] = [[] for _ in range(300)]
         assert not collect_young(minimum=1000)
         assert gc.get_count()[0] >= 250  # (the count is net of what was freed meanwhile)
         kept += [[] for _ in range(1000)]

@@ -74,6 +74,7 @@ class EngineApp(App):
         self.selected.append(message.backend)
 
     async def on_unmount(self) -> None:
+        assert self.services.engines is not None
         await self.services.engines.aclose()
 
 

@@ -7,6 +7,7 @@ import os
 from textual.app import App
 
 from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.llm.scripted import ScriptedClient
 from a2ia_tui.core.monitor.gpu import GPUSampler
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.gpu import GPUPane
@@ -22,7 +23,11 @@ def services_for(scenario: str | None, *, interval: float = 0.05) -> AppServices
     def factory():
         return GPUSampler(loaded.settings.monitor, managed=lambda: {os.getpid(): "vLLM (managed)"})
 
-    return AppServices(loaded=loaded, make_client=lambda n, m: None, gpu_sampler_factory=factory if scenario else None)
+    return AppServices(
+        loaded=loaded,
+        make_client=lambda n, m: ScriptedClient(name=n, model=m),
+        gpu_sampler_factory=factory if scenario else None,
+    )
 
 
 class PaneApp(App):

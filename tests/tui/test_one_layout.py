@@ -4,6 +4,7 @@ changes, the first assertion fails and ``OneLayout`` (:mod:`a2ia_tui.tui.patches
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -95,7 +96,8 @@ async def test_a_question_and_its_answer_ask_for_one_layout() -> None:
             asked.append(type(message.widget).__name__)
             return await real(screen, message)
 
-        Screen._on_layout = on_layout
+        patch = pytest.MonkeyPatch()
+        patch.setattr(Screen, "_on_layout", on_layout)
         try:
             answer = chat.add_exchange("a question", "vllm", "m")
             await answer.mounted.wait()
@@ -105,7 +107,7 @@ async def test_a_question_and_its_answer_ask_for_one_layout() -> None:
             for _ in range(5):
                 await pilot.pause()
         finally:
-            Screen._on_layout = real
+            patch.undo()
         assert "ChatView" not in asked, asked
         user = chat.query_one(UserMessage)
         first, second = chat.query(AssistantMessage)

@@ -158,7 +158,11 @@ def test_gpu_pane_two_gpus(snap_compare, monkeypatch) -> None:
     def factory():
         return GPUSampler(loaded.settings.monitor, managed=lambda: {os.getpid(): "vLLM (managed)"})
 
-    app = GPUApp(AppServices(loaded=loaded, make_client=lambda n, m: None, gpu_sampler_factory=factory))
+    app = GPUApp(
+        AppServices(
+            loaded=loaded, make_client=lambda n, m: ScriptedClient(name=n, model=m), gpu_sampler_factory=factory
+        )
+    )
 
     async def run_before(pilot):
         for _ in range(200):

@@ -3,6 +3,8 @@ the model picker, MCP server states. Engines are in test_engine_panes.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import App
 from textual.widgets import OptionList, Static
 
@@ -21,7 +23,7 @@ class FakeHubStates:
 
     def __init__(self) -> None:
         self._states = {"time": ServerState("time", "starting")}
-        self._listeners = []
+        self._listeners: list[Callable[[dict[str, ServerState]], None]] = []
 
     def states(self):
         return dict(self._states)

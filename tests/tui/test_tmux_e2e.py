@@ -47,6 +47,7 @@ def start_server(flavor: str, text: str, tmp: Path, model: str = "fake-model") -
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None
     line = proc.stdout.readline().split()
     assert line and line[0] == "READY", line
     return proc, line[1]
@@ -130,4 +131,5 @@ def test_type_answer_switch_quit(tmp_path: Path) -> None:
         for proc in (vllm, ollama):
             proc.terminate()
             proc.wait(10)
+            assert proc.stdout is not None
             proc.stdout.close()

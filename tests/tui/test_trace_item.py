@@ -28,7 +28,7 @@ async def test_a_long_tool_name_is_cut_and_the_duration_stays_on_the_title_line(
         assert line.startswith("✓ a2ia · list_dir") and "…" in line
         assert line.endswith("0.03 s")
         # the pane says what it is
-        assert "Tool calls" in pane.border_title
+        assert pane.border_title is not None and "Tool calls" in pane.border_title
 
 
 async def test_a_trace_item_can_be_animated_like_any_widget() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from ..errors import (
     BackendHTTPError,
@@ -245,7 +245,7 @@ class OllamaClient(HTTPClient):
         if not isinstance(data, dict):
             raise BackendProtocolError(f"{mask_url(self._backend.url('/api/chat'))} answered no JSON object")
         try:
-            data = scrub_obj(data)
+            data = cast(dict[str, Any], scrub_obj(data))  # a dict stays a dict
         except RecursionError as exc:
             raise BackendProtocolError(f"{self.name}: the reply is nested too deeply") from exc
         if data.get("error"):
@@ -283,7 +283,7 @@ class OllamaClient(HTTPClient):
         return list((data or {}).get("models") or [])
 
     async def show(self, model: str | None = None) -> dict[str, Any]:
-        return await self._backend.post_json("/api/show", {"model": model or self.model})
+        return cast(dict[str, Any], await self._backend.post_json("/api/show", {"model": model or self.model}))
 
     async def context_length(self, model: str | None = None) -> int | None:
         name = model or self.model

@@ -40,12 +40,12 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..agent.chat_settings import ChatSettings
 from ..agent.conversation import Conversation, Entry, MessageMeta
 from ..errors import StoreError
-from ..llm.types import ImagePart, Message, ToolCall
+from ..llm.types import ImagePart, Message, Role, ToolCall
 from ..paths import private_file, tighten_file
 from ..textsafe import scrub, scrub_obj
 
@@ -53,7 +53,7 @@ from ..textsafe import scrub, scrub_obj
 BUSY_TIMEOUT_S = 5.0
 #: The wait of a retry while messages are already waiting (a retry must not freeze the UI).
 RETRY_TIMEOUT_S = 0.05
-_ROLES = ("system", "user", "assistant", "tool")
+_ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
 
 SCHEMA_VERSION = 3
 
@@ -363,7 +363,8 @@ class HistoryStore:
             raise StoreError(f"no saved conversation with id {prefix!r}")
         if len(rows) > 1:
             raise StoreError(f"{prefix!r} matches several conversations; give more of the id")
-        return rows[0][0]
+        found: str = rows[0][0]
+        return found
 
     def load(self, conversation_id: str) -> Conversation:
         try:
@@ -506,19 +507,22 @@ def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:
         # attached images ride in the meta column (base64): no schema change for a rare field
         stored["images"] = [img.model_dump() for img in msg.images]
     meta_json = json.dumps(scrub_obj(stored), ensure_ascii=False, default=str)
-    opt = lambda v: None if v is None else scrub(v)  # noqa: E731
     return (
         conversation_id,
         seq,
         msg.role,
         scrub(msg.content),
-        opt(msg.thinking),
+        _opt(msg.thinking),
         calls,
-        opt(msg.tool_call_id),
-        opt(msg.tool_name),
+        _opt(msg.tool_call_id),
+        _opt(msg.tool_name),
         scrub(meta_json),
         meta.created_at,
     )
+
+
+def _opt(value: str | None) -> str | None:
+    return None if value is None else scrub(value)
 
 
 class _Locked(Exception):
@@ -565,11 +569,15 @@ _META_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def _is_role(text: str) -> TypeGuard[Role]:
+    return text in _ROLES
+
+
 def _entry(row: tuple[Any, ...], notes: list[str]) -> Entry | None:
     """One stored message, repaired where it can be (a note per repair), None when it cannot."""
     row_id, role, content, thinking, calls, call_id, tool_name, meta = row
     role = _text(role)
-    if role not in _ROLES:
+    if not _is_role(role):
         notes.append(f"message {row_id}: unknown role {role[:20]!r}: skipped")
         return None
     tool_calls: list[ToolCall] = []

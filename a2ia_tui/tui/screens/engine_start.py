@@ -145,6 +145,8 @@ class EngineStartScreen(ModalScreen[bool]):
         self.device = getattr(proposal, "device", None) or "cuda"
         for f in self.kind.form_fields:
             self.query_one(f"#es-row-{f.key}").display = self.device in f.devices
+        # on_mount starts this only when there are engines, so there are services
+        assert self.services is not None
         configured = self.kind.make_spec(self.services.settings).config
         values = {f.key: getattr(proposal, f.key, None) or getattr(configured, f.key, None) for f in self.fields()}
         if proposal is not None:

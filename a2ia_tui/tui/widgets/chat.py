@@ -41,6 +41,8 @@ from ..markdown import StreamingMarkdown
 from ..patches import ClampedAnchor, OneLayout, forget_painted, forget_removed
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from ...core.agent.conversation import Conversation, Entry
 
 FRAME_S = 1 / 10
@@ -125,7 +127,7 @@ class AssistantMessage(OneLayout, Vertical):
         self._thinking_parts: list[str] = [thinking] if thinking else []
         self._stream: StreamingMarkdown | None = None
         self._markdown: StreamingMarkdown | None = None  # once composed
-        self._timer = None
+        self._timer: Timer | None = None
         self._drawn_at = 0.0  # when the last frame drew (or the stream started)
         self.status = status
         self.mounted = asyncio.Event()
@@ -289,7 +291,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         #: entry of a restored conversation, or a message unmounted by release_far
         self._pending_entries: list = []
         self._quiet_mount = False
-        self._release_timer = None
+        self._release_timer: Timer | None = None
         self._earlier_lock = asyncio.Lock()
 
     def call_next(self, callback, *args, **kwargs) -> None:

@@ -31,6 +31,10 @@ from ...core.textsafe import printable
 from ..patches import ClampedAnchor, forget_removed
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from textual.timer import Timer
+
     from ...core.agent.events import (
         Approval,
         ApprovalNeeded,
@@ -100,11 +104,11 @@ class TraceItem(Vertical, can_focus=True):
         super().__init__()
         self.call = call
         self.state = "running"  # running | approval | ok | error | declined | cancelled
-        self._future = None
+        self._future: asyncio.Future[Approval] | None = None
         self._reason = ""
         self._frame = 0
         self._spinning = animate  # (not _animate: Widget keeps its animator there)
-        self._spin_timer = None
+        self._spin_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="title", markup=False)
@@ -168,7 +172,7 @@ class TraceItem(Vertical, can_focus=True):
 
     def _refresh_ask(self) -> None:
         if self.pending:
-            for w in self.query(".ask"):
+            for w in self.query(".ask").results(Static):
                 w.update(self._ask_text())
 
     # the line says what the keys do now: y / n / a once the item has the keyboard, how to give
@@ -210,6 +214,7 @@ class TraceItem(Vertical, can_focus=True):
         from ...core.agent.events import Approval
 
         approval = Approval(answer)
+        assert self._future is not None  # the callers check `pending`
         self._future.set_result(approval)
         for w in self.query(".ask"):
             w.remove()
@@ -222,7 +227,7 @@ class TraceItem(Vertical, can_focus=True):
         self.post_message(self.Answered(self, approval))
 
     def cancel(self) -> None:
-        if self.pending:
+        if self._future is not None and not self._future.done():  # `pending`, spelled out for mypy
             self._future.cancel()
         for w in self.query(".ask"):
             w.remove()

@@ -37,6 +37,7 @@ def _events(data: bytes, sep: bytes) -> list[bytes]:
 
 @pytest.mark.parametrize("flavor", ["openai", "ollama"])
 async def test_one_read_is_one_chunk_and_one_by_one_stays_one_by_one(flavor) -> None:
+    cls: type[OpenAIClient] | type[OllamaClient]
     if flavor == "openai":
         cls, url, data, sep = OpenAIClient, "http://x/v1", openai_stream(WORDS), b"\r\n\r\n"
     else:

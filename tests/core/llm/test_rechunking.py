@@ -129,7 +129,7 @@ async def run(client_cls, url, data_pieces):
 
 
 WORDS = st.lists(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=6),
     min_size=1,
     max_size=12,
 )

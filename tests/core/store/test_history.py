@@ -121,7 +121,7 @@ def test_open_store_reports_instead_of_raising(tmp_path: Path) -> None:
     bad.mkdir()
     loaded = load_settings(None, flags={"history.path": str(bad)})
     store, why = open_store(loaded)
-    assert store is None and "cannot open" in why
+    assert store is None and why is not None and "cannot open" in why
     loaded = load_settings(None, flags={"history.enabled": False})
     assert open_store(loaded) == (None, "history is disabled (history.enabled = false)")
 
@@ -148,6 +148,7 @@ WRITER = textwrap.dedent(
 def test_sigkill_loses_at_most_the_message_in_flight(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite3"
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
     try:
         last = -1
         while last < 30:  # let it commit a good number of rounds
