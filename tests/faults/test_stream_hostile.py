@@ -481,8 +481,10 @@ class RawServer:
     (the model list, /api/show: what a client asks to learn the context window) is a 404, as on a
     server that does not say."""
 
-    def __init__(self, *bodies: bytes, content_type: str = "text/event-stream") -> None:
+    def __init__(self, *bodies: bytes, content_type: str = "text/event-stream", other: bytes | None = None) -> None:
         self.bodies = list(bodies)
+        #: With ``other``, the non-chat requests get 200 and this body instead of a 404.
+        self.other = other
         self.content_type = content_type
         self.requests: list[dict] = []
         self._server: asyncio.base_events.Server | None = None
@@ -506,7 +508,15 @@ class RawServer:
             payload = await reader.readexactly(length) if length else b""
             path = head.split(b" ", 2)[1]
             if not path.endswith((b"/chat/completions", b"/api/chat")):
-                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                if self.other is None:
+                    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                else:
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                        + str(len(self.other)).encode()
+                        + b"\r\nConnection: close\r\n\r\n"
+                        + self.other
+                    )
                 return
             self.requests.append(json.loads(payload) if payload else {})
             body = self.bodies[min(len(self.requests) - 1, len(self.bodies) - 1)]
@@ -925,3 +935,18 @@ async def test_non_streamed_replies_with_hostile_fields(reply):
     assert type(resp.message.thinking) in (str, type(None)) and type(resp.done_reason) is str
     for call in resp.message.tool_calls:
         assert (call.refused is not None) == (call.id.startswith("call_") and call.function.name == "echo")
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [b"[]", b'"x"', b'{"model_info": [1, 2]}', b'{"model_info": {"a.context_length": "big"}}', b"{not json"],
+)
+async def test_a_hostile_api_show_leaves_the_window_at_the_setting(shown):
+    """What Ollama's /api/show says about the context window is untrusted: nonsense there means
+    the configured window (sent as num_ctx), never a failed turn."""
+    async with RawServer(FINAL_ND, content_type="application/x-ndjson", other=shown) as srv:
+        client = OllamaClient(f"http://127.0.0.1:{srv.port}", model="m")
+        events, _conv = await turn(orchestrator(client, RecordingHub()))
+        await client.aclose()
+    assert isinstance(events[-1], TurnFinished), events[-1]
+    assert srv.requests[-1]["options"]["num_ctx"] == 8192

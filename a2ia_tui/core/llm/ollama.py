@@ -291,11 +291,17 @@ class OllamaClient(HTTPClient):
             return None
         if name not in self._ctx_cache:
             try:
-                info = (await self.show(name)).get("model_info") or {}
+                shown: object = await self.show(name)
             except (BackendHTTPError, BackendUnreachable, BackendProtocolError):
                 return None
+            # untrusted: a reply that is not an object, or a model_info that is not, says nothing
+            info = shown.get("model_info") if isinstance(shown, dict) else None
             ctx = next(
-                (v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)),
+                (
+                    v
+                    for k, v in (info.items() if isinstance(info, dict) else ())
+                    if isinstance(k, str) and k.endswith(".context_length") and type(v) is int and v > 0
+                ),
                 None,
             )
             self._ctx_cache[name] = ctx

@@ -74,9 +74,10 @@ class GPUPane(VerticalScroll):
                 pass
 
     def _reason(self, text: str) -> None:
-        reason = self.query_one("#gpu-reason", Static)
-        reason.update(text)
-        reason.display = True
+        # (a query, not query_one: a sample may land while the pane is being taken down)
+        for reason in self.query("#gpu-reason").results(Static):
+            reason.update(text)
+            reason.display = True
 
     @work(group="gpu", exclusive=True)
     async def run_sampler(self, factory: Callable[[], GPUMonitor]) -> None:
@@ -97,7 +98,8 @@ class GPUPane(VerticalScroll):
                 await self.remove_children(GPUCard)
             self._reason(snap.reason or "no NVIDIA GPU found")
             return
-        self.query_one("#gpu-reason", Static).display = False
+        for reason in self.query("#gpu-reason").results(Static):
+            reason.display = False
         hist = self.sampler
 
         def histories(i: int) -> tuple[list[float], list[float]]:
