@@ -3,8 +3,9 @@
 ``Orchestrator.run_turn(conversation)`` is an async iterator of :mod:`.events`. The caller has
 already appended the user's message. Per step:
 
-1. stream ``client.stream_chat(messages, tools)``; text → ``TextDelta``, thinking →
-   ``ThinkingDelta``; the client emits each tool call once, complete;
+1. fit the messages to the backend's context window (:mod:`.context`: the oldest turns left out
+   with a ``Notice``, or nothing sent), then stream ``client.stream_chat(messages, tools)``; text
+   → ``TextDelta``, thinking → ``ThinkingDelta``; the client emits each tool call once, complete;
 2. append the assistant message (with its tool calls) to the conversation;
 3. for each call, in order: ``ToolCallRequested``; unknown tools, arguments that are not JSON and
    arguments that break the tool's JSON schema go back to the model as tool errors; calls that
@@ -49,7 +50,6 @@ from ..errors import (
     BackendError,
     BackendHTTPError,
     BackendProtocolError,
-    ContextOverflow,
     StreamInterrupted,
     ToolsUnsupported,
 )
@@ -62,7 +62,7 @@ from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
 from .chat_settings import ChatSettings
-from .context import DEFAULT_CHARS_PER_TOKEN, Fit, chars_per_token, fit_context, turns
+from .context import ContextWindows
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -113,10 +113,6 @@ class _Step:
     dropped: int = 0
 
 
-#: How long the first request of a backend waits for it to say its context window.
-WINDOW_PROBE_S = 5.0
-
-
 class Orchestrator:
     def __init__(self, client: LLMClient, hub: ToolHub | None, settings: Settings) -> None:
         self.client = client
@@ -136,10 +132,8 @@ class Orchestrator:
         self._notes_given: set[str] = set()
         #: The current chat's switched-off tools ("server" or "server/tool").
         self._tools_off: frozenset[str] = frozenset()
-        #: (backend, model) -> the window the server reported (None: it does not say).
-        self._windows: dict[tuple[str, str | None], int | None] = {}
-        #: (backend, model) -> characters per token, from the server's usage figures.
-        self._chars_per_token: dict[tuple[str, str | None], float] = {}
+        #: Each backend's context window, and how many characters its tokens hold.
+        self.windows = ContextWindows()
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -251,39 +245,8 @@ class Orchestrator:
 
     async def context_window(self) -> int | None:
         """The window the next request must fit, in tokens; None when the server does not say
-        (then nothing is dropped: the server's own answer to an overflow is shown)."""
-        client = self.client
-        key = (client.name, client.model)
-        if key not in self._windows:
-            try:
-                # (a timeout scope, not wait_for: a client that knows its window answers without
-                # suspending, so the request still leaves before the UI builds its widgets)
-                async with asyncio.timeout(WINDOW_PROBE_S):
-                    self._windows[key] = await client.context_length()
-            except (A2IAError, TimeoutError):
-                self._windows[key] = None
-        reported = self._windows[key]
-        if client.kind == "ollama":  # the window is ours to choose (num_ctx), up to the model's
-            wanted = self.settings.agent.context_window
-            return min(wanted, reported) if reported else wanted
-        return reported
-
-    def _fit(self, messages: list[Message], tools: list[ToolSpec] | None, window: int, chat: ChatSettings) -> Fit:
-        key = (self.client.name, self.client.model)
-        cpt = self._chars_per_token.get(key, DEFAULT_CHARS_PER_TOKEN)
-        tools_tokens = int(len(json.dumps([t.to_wire() for t in tools or ()])) / cpt)
-        return fit_context(
-            messages,
-            window - tools_tokens,
-            reserve=chat.max_tokens or min(512, window // 8),
-            chars_per_token=cpt,
-            drop_oldest=self.settings.agent.context_overflow == "drop_oldest",
-        )
-
-    def _learn_tokens(self, sent: list[Message], prompt_tokens: int | None) -> None:
-        ratio = chars_per_token(sent, prompt_tokens)
-        if ratio is not None:
-            self._chars_per_token[(self.client.name, self.client.model)] = ratio
+        (see :mod:`.context`)."""
+        return await self.windows.window(self.client, self.settings.agent)
 
     # -- streaming one reply -------------------------------------------------------------------
 
@@ -329,29 +292,12 @@ class Orchestrator:
             self._notes_given.add(note)
             yield Notice(note)
         messages = self._messages(conversation, react_mode)
-        window = await self.context_window()
-        if window:
-            fit = self._fit(messages, tools, window, chat)
-            if fit.overflow:
-                what = "The last question alone" if fit.dropped_turns or len(turns(messages)) <= 2 else "This chat"
-                raise ContextOverflow(
-                    f"{what} (about {fit.estimate:,} tokens, with room for the answer) does not fit "
-                    f"{client.name}'s context window of {window:,} tokens; nothing was sent. "
-                    + (
-                        "Shorten it, or raise the window (agent.context_window for Ollama)."
-                        if fit.dropped_turns or self.settings.agent.context_overflow == "drop_oldest"
-                        else 'Start a new chat, or set agent.context_overflow = "drop_oldest".'
-                    )
-                )
-            if fit.dropped_turns:
-                yield Notice(
-                    f"Context: the {fit.dropped_turns} oldest turn(s) are left out of this request to fit "
-                    f"{client.name}'s window of {window:,} tokens; the chat keeps them.",
-                    "warning",
-                )
-                messages = fit.messages
-            if client.kind == "ollama":
-                options["num_ctx"] = window
+        fitted = await self.windows.prepare(client, messages, tools, self.settings.agent, chat.max_tokens)
+        if fitted.notice:
+            yield Notice(fitted.notice, "warning")
+        messages = fitted.messages
+        if fitted.window and client.kind == "ollama":
+            options["num_ctx"] = fitted.window
         meter = self.meter
         meter.start()
         async for chunk in client.stream_chat(messages, tools, temperature=chat.temperature, options=options or None):
@@ -376,7 +322,7 @@ class Orchestrator:
                 step.done_reason = chunk.done_reason
         stats = meter.finish()
         if stats.exact:
-            self._learn_tokens(messages, stats.prompt_tokens)
+            self.windows.learn(client, messages, stats.prompt_tokens)
         yield Usage(stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, stats.tokens_per_s, stats.exact)
         if step.dropped:
             yield Notice(
