@@ -146,6 +146,13 @@ class Conversation:
                 found[i] = (next(n for n, s in enumerate(siblings) if s is entry) + 1, len(siblings))
         return found
 
+    def replies(self, index: int) -> int:
+        """How many entries follow ``entries[index]`` in the whole tree (its answers so far, for a
+        question)."""
+        if not self.others:
+            return 1 if index < len(self.entries) - 1 else 0
+        return len(self._children().get(id(self.entries[index]), ()))
+
     def switch(self, index: int, step: int) -> bool:
         """Show the alternative ``step`` places from ``entries[index]`` (-1: the earlier one, +1:
         the later), with the branch below it as it was last left (its newest entries). False

@@ -52,7 +52,8 @@ def test_regenerate_again_gives_three_and_without_a_question_does_nothing() -> N
     for n in range(2):
         conv.regenerate()
         conv.add(Message(role="assistant", content=f"again {n}"))
-    assert conv.alternatives() == {3: (3, 3)}
+    assert conv.alternatives() == {3: (3, 3)} and conv.replies(2) == 3 and conv.replies(3) == 0
+    assert chat().replies(2) == 1 and chat().replies(5) == 0
     assert Conversation().regenerate() is None
     only_system = Conversation()
     only_system.add(Message(role="system", content="s"))
