@@ -95,7 +95,7 @@ async def test_ollama_gets_options_and_think_exactly(tmp_path):
 
 
 async def test_vllm_gets_top_level_fields_and_the_template_switch(tmp_path):
-    async with FakeLLMServer("vllm", [Reply(text="ok")], models=["m"]) as srv:
+    async with FakeLLMServer("vllm", [Reply(text="ok")], models=["m"], template_switch=True) as srv:
         async with VLLMClient(srv.url, model="m") as client:
             orch = Orchestrator(client, None, _settings(tmp_path))
             orch.overrides = ChatSettings(system_prompt="from flags", max_tokens=32)
