@@ -7,6 +7,8 @@ no claim and no crash.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from a2ia_tui.core.agent.chat_settings import ChatSettings
@@ -17,7 +19,6 @@ from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.llm.openai import OpenAIClient
 from a2ia_tui.core.llm.vllm import VLLMClient
 from tests.fakes.llm_server import FakeLLMServer, Reply
-from tests.real_engines.conftest import free_port
 
 NO_SWITCH = "vllm: m's chat template has no thinking switch; think was not sent"
 
@@ -118,7 +119,9 @@ async def test_a_hostile_or_missing_tokenize_falls_back_to_sending_the_switch(an
 
 
 async def test_an_unreachable_server_is_not_remembered():
-    port = free_port()
+    with socket.socket() as s:  # a port nothing listens on (until the fake takes it below)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     async with VLLMClient(f"http://127.0.0.1:{port}/v1", model="m") as client:
         assert await client.thinking_switch() is None
         async with FakeLLMServer("vllm", models=["m"], template_switch=True, port=port):
