@@ -722,7 +722,8 @@ class A2IAApp(App[int]):
                 shown = "own system prompt" + (f", {shown}" if shown else "")
             self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
 
-        self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
+        flags = self.services.chat_overrides
+        self.push_screen(ChatSettingsScreen(conversation.settings, defaults, flags), done)
 
     def copy(self, text: str) -> None:
         """To the system clipboard through the terminal (OSC 52; Textual's own way)."""
