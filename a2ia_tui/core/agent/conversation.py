@@ -155,7 +155,7 @@ class Conversation:
 
     def switch(self, index: int, step: int) -> bool:
         """Show the alternative ``step`` places from ``entries[index]`` (-1: the earlier one, +1:
-        the later), with the branch below it as it was last left (its newest entries). False
+        the later), with its newest entries below it. False
         when there is none that way."""
         children = self._children()
         siblings = children[id(self.entries[index].parent) if self.entries[index].parent is not None else 0]
