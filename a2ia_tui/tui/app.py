@@ -47,6 +47,7 @@ from ..core.session import Session
 from ..core.textsafe import printable
 from . import startwith
 from .backends import BackendGlue
+from .branches import Branches
 from .chats import Chats
 from .commands import A2IACommands
 from .engines import EngineGlue
@@ -125,6 +126,10 @@ class A2IAApp(App[int]):
         Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
         Binding("f2", "chat_settings", "Chat settings", priority=True),
         Binding("f3", "attach", "Attach file", show=False, priority=True),
+        Binding("f4", "edit_question", "Edit question", show=False, priority=True),
+        Binding("f5", "regenerate", "Regenerate", show=False, priority=True),
+        Binding("alt+left", "alternative(-1)", "Earlier alternative", show=False),
+        Binding("alt+right", "alternative(1)", "Later alternative", show=False),
         Binding("shift+f3", "drop_attachments", "Drop attachments", show=False, priority=True),
         # the chat scrolls from the prompt, which keeps the focus (scrolling keys: not in the
         # footer; a focused list or pane scrolls itself first)
@@ -145,6 +150,7 @@ class A2IAApp(App[int]):
         #: made by the start-up worker, from the services as they are then.
         self.session: Session | None = None
         self.chats = Chats(self)
+        self.branches = Branches(self)
         self.backends = BackendGlue(self)
         self.engine_glue = EngineGlue(self)
         self.ready = asyncio.Event()
@@ -620,6 +626,15 @@ class A2IAApp(App[int]):
         self.chats.save()
         await self.chats.new()
 
+    async def action_regenerate(self) -> None:
+        await self.branches.regenerate()
+
+    def action_edit_question(self) -> None:
+        self.branches.edit()
+
+    async def action_alternative(self, step: int) -> None:
+        await self.branches.flip(step)
+
     def action_saved_chats(self) -> None:
         self.chats.show_saved()
 
@@ -707,7 +722,8 @@ class A2IAApp(App[int]):
                 shown = "own system prompt" + (f", {shown}" if shown else "")
             self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
 
-        self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
+        flags = self.services.chat_overrides
+        self.push_screen(ChatSettingsScreen(conversation.settings, defaults, flags), done)
 
     def copy(self, text: str) -> None:
         """To the system clipboard through the terminal (OSC 52; Textual's own way)."""

@@ -38,7 +38,6 @@ marked ``failed``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -48,10 +47,8 @@ from ..config import Settings
 from ..errors import (
     A2IAError,
     BackendError,
-    BackendHTTPError,
     BackendProtocolError,
     StreamInterrupted,
-    ToolsUnsupported,
 )
 from ..llm.base import LLMClient
 from ..llm.types import FunctionCall, Message, ToolCall, ToolSpec
@@ -62,7 +59,7 @@ from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
 from .chat_settings import ChatSettings
-from .context import ContextWindows
+from .context import WINDOW_PROBE_S, ContextWindows
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -77,7 +74,7 @@ from .events import (
     TurnFinished,
     Usage,
 )
-from .toolsupport import ToolProtocol
+from .toolsupport import ToolProtocol, rejects_tools
 from .toolsupport import decide as decide_protocol
 
 if TYPE_CHECKING:
@@ -89,14 +86,6 @@ CANCELLED = "The tool call was cancelled by the user."
 #: The most tool calls one reply may make; the rest are dropped. A model that asks for thousands
 #: at once is broken or hostile, and they would all hit the tool servers together.
 MAX_CALLS_PER_REPLY = 32
-
-
-def _rejects_tools(exc: BaseException) -> bool:
-    """The server refused the request because it carried tools: vLLM without auto tool choice
-    (:class:`ToolsUnsupported`), or Ollama's 400 "<model> does not support tools"."""
-    if isinstance(exc, ToolsUnsupported):
-        return True
-    return isinstance(exc, BackendHTTPError) and exc.status == 400 and "does not support tools" in exc.message.lower()
 
 
 @dataclass
@@ -149,7 +138,13 @@ class Orchestrator:
     def chat_settings(self, conversation: Conversation) -> ChatSettings:
         """What the next request uses: the flags, then the chat's own settings, then the config."""
         agent = self.settings.agent
-        configured = ChatSettings(system_prompt=agent.system_prompt, temperature=agent.temperature)
+        configured = ChatSettings(
+            system_prompt=agent.system_prompt,
+            temperature=agent.temperature,
+            top_p=agent.top_p,
+            max_tokens=agent.max_tokens,
+            think=agent.think,
+        )
         return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
@@ -207,7 +202,7 @@ class Orchestrator:
                 async for ev in self._stream(conversation, step, react_mode):
                     yield ev
             except BackendError as exc:
-                if _rejects_tools(exc) and self.mode == "auto" and not react_mode and not step.text:
+                if rejects_tools(exc) and self.mode == "auto" and not react_mode and not step.text:
                     self._react_backends.add(self._react_key())
                     yield Notice(
                         f"{self.client.name} does not accept native tool calls ({getattr(exc, 'message', exc)}); "
@@ -248,6 +243,15 @@ class Orchestrator:
         (see :mod:`.context`)."""
         return await self.windows.window(self.client, self.settings.agent)
 
+    async def _learn_thinking_switch(self) -> None:
+        """Let the client find out whether its model's template has a thinking switch (vLLM asks
+        its /tokenize; the answer is kept), so the request carries it only where it does."""
+        try:
+            async with asyncio.timeout(WINDOW_PROBE_S):
+                await self.client.thinking_switch()
+        except (A2IAError, TimeoutError):
+            pass  # no answer: the switch is sent as asked, with no claim either way
+
     # -- streaming one reply -------------------------------------------------------------------
 
     def _messages(self, conversation: Conversation, react_mode: bool) -> list[Message]:
@@ -287,6 +291,8 @@ class Orchestrator:
         tools = None if react_mode else (self.tool_specs() or None)
         parser = react.ReactStreamParser() if react_mode else None
         chat = self.chat_settings(conversation)
+        if chat.think is not None:
+            await self._learn_thinking_switch()
         options, note = client.sampling_options(top_p=chat.top_p, max_tokens=chat.max_tokens, think=chat.think)
         if note and note not in self._notes_given:  # once per backend and session, not every turn
             self._notes_given.add(note)
@@ -583,7 +589,3 @@ class Orchestrator:
                 # the server that ran it, for the trace of a reopened chat
                 extra={"server": tool.server} if tool is not None and tool.server else {},
             )
-
-
-def pretty_arguments(arguments: dict[str, Any]) -> str:
-    return json.dumps(arguments, ensure_ascii=False, indent=2)
