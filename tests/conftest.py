@@ -1,11 +1,17 @@
-"""Suite-wide fixtures: every test gets its own A2IA_HOME so nothing touches the real user dirs."""
+"""Suite-wide fixtures: every test gets its own A2IA_HOME so nothing touches the real user dirs;
+fixtures used by more than one test folder. Plain helpers are in tests/helpers."""
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 
 import pytest
+
+from a2ia_tui.core.config import load_settings
+from tests.helpers.engines import write_wrapper
+from tests.helpers.processes import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +36,23 @@ def _collect_garbage_after_each_test():
     that made it, instead of on whichever later test the collector happens to run in."""
     yield
     gc.collect()
+
+
+@pytest.fixture
+def fake_vllm_loaded(tmp_path):
+    """LoadedSettings whose vLLM engine is the fake executable on a free port, with a short grace."""
+
+    def make(*fake_args: str, grace: float = 2.0):
+        exe = write_wrapper(tmp_path)
+        env = {
+            "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
+            "A2IA_ENGINES__VLLM__PORT": str(free_port()),
+            "A2IA_ENGINES__VLLM__MODEL": "Qwen/Qwen2.5-7B-Instruct-AWQ",
+            "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(list(fake_args)),
+            "A2IA_ENGINES__STOP_GRACE_S": str(grace),
+            "A2IA_ENGINES__START_TIMEOUT_S": "60",
+            "A2IA_HOME": str(tmp_path / "home"),
+        }
+        return load_settings(env=env)
+
+    return make

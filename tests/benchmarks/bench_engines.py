@@ -23,7 +23,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,21 +38,8 @@ import httpx
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.engines.state import EngineState
-
-FAKE = ROOT / "tests" / "fakes" / "fake_vllm.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wrapper(tmp: Path) -> Path:
-    exe = tmp / "vllm"
-    exe.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} "$@"\n')
-    exe.chmod(0o755)
-    return exe
+from tests.helpers.engines import write_wrapper
+from tests.helpers.processes import free_port
 
 
 def ms(xs: list[float]) -> str:
@@ -61,7 +47,7 @@ def ms(xs: list[float]) -> str:
 
 
 async def bench_ready_stop(rounds: int, tmp: Path) -> None:
-    exe = wrapper(tmp)
+    exe = write_wrapper(tmp)
     ready_file = tmp / "ready"
     os.environ["FAKE_VLLM_READY_FILE"] = str(ready_file)
     ready_lat, stop_lat, rtt, raw_stop = [], [], [], []

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from a2ia_tui.core.llm.base import gather_stream
 from a2ia_tui.core.llm.openai import OpenAIClient
 from a2ia_tui.core.llm.types import Message, ToolSpec
 from a2ia_tui.core.tools.hub import MCPHub
+from tests.helpers.processes import free_port
 
 #: (request, the tools that answer it correctly)
 REQUESTS: list[tuple[str, set[str]]] = [
@@ -68,12 +68,6 @@ REQUESTS: list[tuple[str, set[str]]] = [
 ]
 
 FORMATS = {"native": "chatml-function-calling", "react": None}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def engine(action: str, env: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ from textual.widget import Widget
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.widgets.prompt import Prompt
-from tests.tui.app_helpers import MiniHub, build_app, idle, send, wait_for
+from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -484,7 +484,7 @@ TYPE_AHEAD = ["y\n", "a\ny\n", "yes\n", "always\n", "yyyy", "y\nyes\nalways\na\n
 
 @pytest.mark.parametrize("keys", TYPE_AHEAD, ids=[repr(k) for k in TYPE_AHEAD])
 def test_cli_discards_keys_typed_before_the_question(tmp_path, keys) -> None:
-    from tests.test_cli import Term
+    from tests.helpers.term import Term
 
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -529,7 +529,7 @@ def test_cli_always_is_confirmed_and_the_confirmation_discards_type_ahead(tmp_pa
     """ "a" asks again; keys typed before that second question are discarded too; anything
     but y / yes goes back to the first question; y confirms."""
     from tests.fakes.llm_server import FakeLLMServer, Reply
-    from tests.test_cli import Term
+    from tests.helpers.term import Term
 
     ws = tmp_path / "ws"
     ws.mkdir()

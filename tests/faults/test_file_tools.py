@@ -707,7 +707,7 @@ def test_cli_warns_on_stderr_when_the_workspace_is_home(tmp_path):
 
 
 async def test_tui_trace_pane_shows_the_warning(tmp_path, monkeypatch):
-    from tests.tui.app_helpers import MiniHub, build_app, wait_for
+    from tests.helpers.app import MiniHub, build_app, wait_for
 
     monkeypatch.setenv("HOME", str(tmp_path))
     app, _ = build_app(hub=MiniHub(), flags={"tools.workspace": str(tmp_path)})

@@ -24,8 +24,7 @@ from a2ia_tui.tui.messages import ConversationDeleted
 from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, NoteMessage, ToolNote, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
-
-from ..tui.app_helpers import MiniHub, build_app, idle, send, wait_for
+from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 

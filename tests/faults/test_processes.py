@@ -325,7 +325,8 @@ async def test_builtin_server_and_run_command_get_the_users_env_without_a2ias_se
 
 async def test_engine_gets_the_users_env_without_a2ias_secrets_plus_its_key(tmp_path, monkeypatch):
     from a2ia_tui.core.engines.manager import EngineManager
-    from tests.core.engines.conftest import free_port, write_wrapper
+    from tests.helpers.engines import write_wrapper
+    from tests.helpers.processes import free_port
 
     env = secret_env(monkeypatch)
     loaded = load_settings(

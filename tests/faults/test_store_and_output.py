@@ -194,7 +194,7 @@ def _screen_text(app) -> str:
 
 
 async def test_tui_streamed_text_thinking_tool_call_and_result_render_without_controls():
-    from tests.tui.app_helpers import MiniHub, build_app, idle, send, wait_for
+    from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
     class EvilHub(MiniHub):
         async def call(self, name, arguments):
@@ -224,7 +224,7 @@ async def test_tui_streamed_text_thinking_tool_call_and_result_render_without_co
 
 async def test_tui_reopened_chat_with_controls_and_corrupt_rows_renders_with_a_note():
     from a2ia_tui.tui.widgets.chat import NoteMessage
-    from tests.tui.app_helpers import build_app, wait_for
+    from tests.helpers.app import build_app, wait_for
 
     app, _ = build_app({})
     store = app.services.store
@@ -267,7 +267,7 @@ print("released", flush=True)
 async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_after(tmp_path, monkeypatch):
     from a2ia_tui.tui import chats as chats_module
     from a2ia_tui.tui.widgets.chat import NoteMessage
-    from tests.tui.app_helpers import build_app, idle, send, wait_for
+    from tests.helpers.app import build_app, idle, send, wait_for
 
     monkeypatch.setattr(chats_module, "HISTORY_RETRY_S", 0.2)
     db = tmp_path / "h.sqlite3"
@@ -303,8 +303,7 @@ async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_a
 
 async def test_tui_engine_log_pane_shows_control_sequences_as_pictures(tmp_path):
     from a2ia_tui.tui.screens.engine_log import EngineLogScreen
-    from tests.tui.app_helpers import wait_for
-    from tests.tui.test_engine_panes import EngineApp, engine_services
+    from tests.helpers.app import EngineApp, engine_services, wait_for
 
     services = engine_services(tmp_path)
     log_path = services.engines["vllm"].log_path
@@ -328,7 +327,7 @@ async def test_tui_model_name_and_offline_reason_from_servers_render_without_con
     shown in the status bar, the answer's header and the sidebar."""
     from a2ia_tui.core.llm.scripted import ScriptedClient
     from a2ia_tui.core.llm.types import Health
-    from tests.tui.app_helpers import build_app, idle, send, wait_for
+    from tests.helpers.app import build_app, idle, send, wait_for
 
     evil = f"model{HOSTILE['screen clear']}{HOSTILE['C1 OSC']}"
 
@@ -354,7 +353,7 @@ async def test_tui_model_name_and_offline_reason_from_servers_render_without_con
 
 
 async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_saved(tmp_path):
-    from tests.tui.app_helpers import build_app, idle, send, wait_for
+    from tests.helpers.app import build_app, idle, send, wait_for
 
     db = tmp_path / "h.sqlite3"
     store = HistoryStore(db, busy_timeout_s=0.1)
@@ -377,7 +376,7 @@ async def test_tui_quitting_while_still_locked_says_how_many_messages_were_not_s
 
 async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials():
     from a2ia_tui.core.tools.hub import ServerState
-    from tests.tui.app_helpers import MiniHub, build_app, wait_for
+    from tests.helpers.app import MiniHub, build_app, wait_for
 
     class FailedHub(MiniHub):
         def states(self):
@@ -400,7 +399,7 @@ async def test_tui_mcp_server_failure_reason_has_no_controls_and_no_credentials(
 async def test_tui_palette_shows_saved_chat_titles_as_plain_text():
     """A saved chat's title in the command palette: its markup is not obeyed (``[@click=…]`` would
     be an action link) and its control sequences are shown as pictures."""
-    from tests.tui.app_helpers import build_app, wait_for
+    from tests.helpers.app import build_app, wait_for
 
     app, _ = build_app({})
     conv = Conversation(title=f"Evil [@click=app.quit]x[/] [b]bold[/b] {HOSTILE['screen clear']}")

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import stat
 import sys
 import tempfile
 import time
@@ -28,13 +26,9 @@ from a2ia_tui.core.config import load_settings  # noqa: E402
 from a2ia_tui.tui.factory import make_app  # noqa: E402
 from a2ia_tui.tui.messages import SelectBackend  # noqa: E402
 
-FAKE_VLLM = ROOT / "tests" / "fakes" / "fake_vllm.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# run.sh runs this from the repo root (copied whole to the GPU machine); ROOT is on sys.path above
+from tests.helpers.engines import write_wrapper  # noqa: E402
+from tests.helpers.processes import free_port  # noqa: E402
 
 
 async def until(pilot, what: str, cond, timeout: float, log: list[str]) -> None:
@@ -51,10 +45,7 @@ T0 = time.monotonic()
 
 async def main(out: Path, gib: float) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="a2ia-gpu-"))
-    exe = tmp / "bin" / "vllm"
-    exe.parent.mkdir(parents=True)
-    exe.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_VLLM} "$@"\n')
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    exe = write_wrapper(tmp)
     port = free_port()
     env = dict(os.environ)
     env.update(

@@ -15,10 +15,9 @@ from a2ia_tui.tui.app import A2IAApp
 from a2ia_tui.tui.screens.engine_start import EngineStartScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.engine_row import EngineRow
-from tests.tui.app_helpers import idle, send, wait_for
-from tests.tui.test_engine_panes import click, click_button
-
-from .conftest import SERVED, START_TIMEOUT_S, alive, free_port, manager_for, process_tree, vllm_settings
+from tests.helpers.app import click, click_button, idle, send, wait_for
+from tests.helpers.processes import alive, free_port, process_tree
+from tests.helpers.real_vllm import SERVED, START_TIMEOUT_S, manager_for, vllm_settings
 
 pytestmark = [pytest.mark.real_vllm, pytest.mark.timeout(int(START_TIMEOUT_S) + 300)]
 

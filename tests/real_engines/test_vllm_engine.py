@@ -25,8 +25,8 @@ from a2ia_tui.core.llm.registry import make_client
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.monitor.metrics import MetricsPoller, VLLMMetrics
 from a2ia_tui.core.monitor.tokens import TokenMeter
-
-from .conftest import SERVED, START_TIMEOUT_S, alive, engine_core, manager_for, phase_log, process_tree, vllm_settings
+from tests.helpers.processes import alive, process_tree
+from tests.helpers.real_vllm import SERVED, START_TIMEOUT_S, engine_core, manager_for, phase_log, vllm_settings
 
 pytestmark = [
     pytest.mark.real_vllm,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .serving import served
+from tests.helpers.serving import served
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

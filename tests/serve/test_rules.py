@@ -11,7 +11,7 @@ import psutil
 import pytest
 from multidict import CIMultiDictProxy
 
-from .serving import LEAKY_ENV, Served, served, stop
+from tests.helpers.serving import LEAKY_ENV, Served, served, stop
 
 pytest.importorskip("textual_serve")
 pytestmark = pytest.mark.timeout(120)

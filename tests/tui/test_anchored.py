@@ -10,8 +10,7 @@ from textual.widgets import Static
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.widgets.chat import AssistantMessage, UserMessage
-
-from .app_helpers import MiniHub, build_app, idle, send, wait_for
+from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
 
 class _Plain(App):

@@ -10,8 +10,7 @@ from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
-
-from .app_helpers import MiniHub, approval_with_keys, build_app, idle, send, wait_for
+from tests.helpers.app import MiniHub, approval_with_keys, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

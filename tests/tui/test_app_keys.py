@@ -18,8 +18,7 @@ from a2ia_tui.tui.widgets.chat import AssistantMessage, ChatView, NoteMessage, U
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 from tests.fakes.services import FakeEngines
-
-from .app_helpers import LayoutCounter, build_app, idle, send, wait_for
+from tests.helpers.app import LayoutCounter, build_app, idle, send, wait_for
 
 
 def store(app: A2IAApp) -> History:
@@ -171,7 +170,7 @@ async def test_ctrl_l_opens_the_engine_log() -> None:
 
 
 async def test_ctrl_q_quits_and_closes_everything() -> None:
-    from .app_helpers import MiniHub
+    from tests.helpers.app import MiniHub
 
     hub = MiniHub()
     app, _clients = build_app(hub=hub)

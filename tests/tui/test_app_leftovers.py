@@ -8,9 +8,7 @@ import pytest
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.widgets.chat import NoteMessage
-
-from ..core.engines.conftest import fake_vllm_loaded  # noqa: F401 - fixture
-from .app_helpers import build_app, wait_for
+from tests.helpers.app import build_app, wait_for
 
 
 def gone(pid: int) -> bool:
@@ -18,7 +16,7 @@ def gone(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("adopt", [True, False])
-async def test_leftover_engine_adopted_or_stopped(fake_vllm_loaded, adopt):  # noqa: F811
+async def test_leftover_engine_adopted_or_stopped(fake_vllm_loaded, adopt):
     loaded = fake_vllm_loaded()
     crashed = EngineManager(loaded.settings, loaded.paths)
     state = await crashed.start("vllm")

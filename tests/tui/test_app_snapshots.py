@@ -8,12 +8,9 @@ from __future__ import annotations
 import pytest
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
-
-from .app_helpers import MiniHub, approval_with_keys, build_app, idle, send, wait_for
+from tests.helpers.app import FLAGS, MiniHub, approval_with_keys, build_app, idle, ready, send, settle, wait_for
 
 pytestmark = pytest.mark.timeout(120)
-
-FLAGS = {"ui.sidebar": False, "ui.gpu": False}
 
 ANSWER = """Here is a **small** example:
 
@@ -25,17 +22,6 @@ def greet(name: str) -> str:
 - it takes a name
 - it returns a greeting
 """
-
-
-async def settle(pilot) -> None:
-    """Let late mounts, scroll anchoring and animations finish (the machine may be loaded)."""
-    for _ in range(3):
-        await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.1)
-
-
-def ready(app):
-    return app.orchestrator is not None and "ctx" in app.query_one("#status").render_text()
 
 
 def test_empty_start(snap_compare) -> None:

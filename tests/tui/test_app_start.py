@@ -33,7 +33,7 @@ async def test_the_start_screen_is_styled_once_whatever_the_terminal_size(tmp_pa
 
     from textual.css.stylesheet import Stylesheet
 
-    from .app_helpers import build_app
+    from tests.helpers.app import build_app
 
     async def applications(size: tuple[int, int]) -> tuple[Counter, set[str]]:
         app, _ = build_app(tmp_path=tmp_path)
@@ -132,8 +132,7 @@ async def test_the_app_collects_young_garbage_after_start_up_and_turns_never_dur
     generation, and no collection (1.5-4 ms) falls in its frames. Never while a turn runs."""
     from a2ia_tui.core.llm.scripted import text_reply
     from a2ia_tui.tui import app as appmod
-
-    from .app_helpers import build_app, idle, send, wait_for
+    from tests.helpers.app import build_app, idle, send, wait_for
 
     calls: list[bool] = []  # whether a turn was running at each collection
     monkeypatch.setattr(appmod, "TURN_GC_DELAY_S", 0.01)
@@ -158,7 +157,7 @@ async def test_an_unexpected_error_is_one_line_and_the_app_goes_on() -> None:
     the app's one boundary in one line, without a traceback, and the chat still works."""
     from a2ia_tui.core.llm.scripted import text_reply
     from a2ia_tui.tui.app import reported_errors
-    from tests.tui.app_helpers import MiniHub, build_app, idle, send, wait_for
+    from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
     class BrokenHub(MiniHub):
         async def start(self, wait: bool = True) -> None:

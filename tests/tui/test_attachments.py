@@ -17,7 +17,7 @@ from a2ia_tui.tui.widgets.attachments import AttachmentBar
 from a2ia_tui.tui.widgets.chat import NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from tests.fakes.llm_server import FakeLLMServer, Reply
-from tests.tui.app_helpers import idle, send, wait_for
+from tests.helpers.app import idle, send, wait_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 

@@ -9,9 +9,7 @@ from textual.widgets import TextArea
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.screens.edit_question import EditQuestionScreen
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
-
-from .app_helpers import MiniHub, approval_with_keys, build_app, idle, send, wait_for
-from .test_app_snapshots import FLAGS, ready, settle
+from tests.helpers.app import FLAGS, MiniHub, approval_with_keys, build_app, idle, ready, send, settle, wait_for
 
 pytestmark = pytest.mark.timeout(90)
 

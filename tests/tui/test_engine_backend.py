@@ -18,9 +18,9 @@ from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.screens.engine_start import EngineStartScreen
 from a2ia_tui.tui.widgets.chat import AssistantMessage
-
-from ..core.engines.conftest import free_port, write_wrapper
-from .app_helpers import send, wait_for
+from tests.helpers.app import send, wait_for
+from tests.helpers.engines import write_wrapper
+from tests.helpers.processes import free_port
 
 
 def engine_env(tmp_path) -> dict[str, str]:

@@ -5,105 +5,20 @@ new lines."""
 
 from __future__ import annotations
 
-import json
-import socket
-import stat
-import sys
 from pathlib import Path
 
 from textual.app import App
 from textual.widgets import Button, Input, Static
 
 from a2ia_tui.core.config import load_settings
-from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.llm.scripted import ScriptedClient
-from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.screens.engine_log import EngineLogScreen
 from a2ia_tui.tui.screens.engine_start import EngineStartScreen, parse_overrides
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.engine_row import EngineRow
 from a2ia_tui.tui.widgets.sidebar import Sidebar
-
-FAKE_VLLM = Path(__file__).resolve().parents[1] / "fakes" / "fake_vllm.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def engine_services(tmp_path: Path, *fake_args: str, env: dict[str, str] | None = None) -> AppServices:
-    exe = tmp_path / "bin" / "vllm"
-    exe.parent.mkdir(parents=True, exist_ok=True)
-    exe.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE_VLLM} "$@"\n')
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    settings_env = {
-        "A2IA_ENGINES__VLLM__EXECUTABLE": str(exe),
-        "A2IA_ENGINES__VLLM__PORT": str(free_port()),
-        "A2IA_ENGINES__VLLM__MODEL": "Qwen/Qwen2.5-7B-Instruct-AWQ",
-        "A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(list(fake_args)),
-        "A2IA_ENGINES__STOP_GRACE_S": "3",
-        "A2IA_ENGINES__START_TIMEOUT_S": "60",
-        "A2IA_FAKE_GPU": "one_gpu",
-        "A2IA_HOME": str(tmp_path / "home"),
-        **(env or {}),
-    }
-    loaded = load_settings(env=settings_env)
-    return AppServices(
-        loaded=loaded,
-        make_client=lambda n, m: ScriptedClient(name=n, model=m),
-        engines=EngineManager(loaded.settings, loaded.paths),
-    )
-
-
-class EngineApp(App):
-    def __init__(self, services: AppServices) -> None:
-        super().__init__()
-        self.services = services
-        self.selected: list[str] = []
-
-    def compose(self):
-        sb = Sidebar(self.services)
-        sb.current_backend = "ollama"
-        yield sb
-        yield Input(id="prompt")  # where the app's chat prompt is
-
-    def on_select_backend(self, message: SelectBackend) -> None:
-        self.selected.append(message.backend)
-
-    async def on_unmount(self) -> None:
-        assert self.services.engines is not None
-        await self.services.engines.aclose()
-
-
-async def wait_for(pilot, cond, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
-
-
-async def click(pilot, selector: str, timeout: float = 10.0) -> None:
-    """Click once the layout has settled (a click during a relayout can land on the old spot);
-    clicks are spaced past the double-click interval so each one counts on its own."""
-    for _ in range(int(timeout / 0.6)):
-        await pilot.pause(0.6)
-        if await pilot.click(selector):
-            return
-    raise AssertionError(f"could not click {selector}")
-
-
-async def click_button(pilot, app, engine: str, action: str, timeout: float = 10.0) -> None:
-    """Click the button ``action`` (start, stop, log) of an engine's row, as :func:`click` does."""
-    row = app.query_one(f"#engine-{engine}", EngineRow)
-    for _ in range(int(timeout / 0.6)):
-        await pilot.pause(0.6)
-        if await pilot.click(row, offset=row.button_offset(action)):
-            return
-    raise AssertionError(f"could not click {action} of {engine}")
+from tests.helpers.app import EngineApp, click, click_button, engine_services, wait_for
 
 
 async def open_vllm_start(pilot, app) -> EngineStartScreen:

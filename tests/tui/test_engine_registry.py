@@ -25,8 +25,8 @@ from a2ia_tui.entry import main
 from a2ia_tui.tui.screens.engine_start import EngineStartScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.engine_row import EngineRow
-
-from .test_engine_panes import EngineApp, click_button, free_port, wait_for
+from tests.helpers.app import EngineApp, click_button, wait_for
+from tests.helpers.processes import free_port
 
 LLM_SERVER = Path(__file__).resolve().parents[1] / "fakes" / "llm_server.py"
 
@@ -120,8 +120,7 @@ async def test_sidebar_palette_and_start_form_show_it_and_it_starts(toy_kind, tm
 async def test_the_palette_offers_it(toy_kind, tmp_path):
     from a2ia_tui.tui.app import A2IAApp
     from a2ia_tui.tui.commands import A2IACommands
-
-    from .test_engine_panes import engine_services
+    from tests.helpers.app import engine_services
 
     services = engine_services(tmp_path)
     services.extras = {"animate": False, "no_metrics": True, "cursor_blink": False}

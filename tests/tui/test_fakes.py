@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from a2ia_tui.core.protocols import ToolHub
-
-from .app_helpers import MiniHub
-from .test_panes_snapshots import StaticHub
+from tests.helpers.app import MiniHub, StaticHub
 
 
 def test_the_app_tests_hubs_are_tool_hubs() -> None:

@@ -11,8 +11,7 @@ from textual.widgets import Static
 
 from a2ia_tui.tui.markdown import StreamingMarkdown
 from a2ia_tui.tui.widgets.chat import NoteMessage, ToolNote, UserMessage
-
-from .app_helpers import LayoutCounter
+from tests.helpers.app import LayoutCounter
 
 
 class Chat(App):

@@ -19,13 +19,11 @@ from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.llm.scripted import ScriptedClient
 from a2ia_tui.core.monitor.gpu import GPUSampler
-from a2ia_tui.core.tools.hub import ServerState
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.gpu import GPUPane
 from a2ia_tui.tui.widgets.gpu_card import GPUCard
 from a2ia_tui.tui.widgets.sidebar import Sidebar
-
-from .app_helpers import MiniHub
+from tests.helpers.app import StaticHub
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,16 +38,6 @@ OOM_LINES = [
     "GPU 0 has a total capacity of 11.66 GiB of which 98.56 MiB is free.",
     "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}",
 ]
-
-
-class StaticHub(MiniHub):
-    """Two servers in fixed states (the sidebar's snapshot)."""
-
-    def states(self):
-        return {
-            "a2ia": ServerState("a2ia", "ready", tool_count=9),
-            "time": ServerState("time", "failed", reason="uvx: command not found"),
-        }
 
 
 def sidebar_services(tmp_path) -> AppServices:

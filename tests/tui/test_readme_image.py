@@ -24,8 +24,7 @@ from a2ia_tui.core.monitor.gpu import GPUSampler
 from a2ia_tui.tui.widgets.gpu import GPUPane
 from a2ia_tui.tui.widgets.status import StatusBar
 from a2ia_tui.tui.widgets.trace import TraceItem
-
-from .app_helpers import MiniHub, build_app, idle, send, wait_for
+from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -14,8 +14,7 @@ from a2ia_tui.core.llm.types import Message
 from a2ia_tui.entry import parse_args
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
-
-from .app_helpers import build_app, idle, wait_for
+from tests.helpers.app import build_app, idle, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -17,8 +17,7 @@ import pytest
 
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.engines.status import read_engine_status
-
-from .conftest import free_port
+from tests.helpers.processes import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 

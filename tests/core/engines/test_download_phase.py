@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-import psutil
 import pytest
 
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.errors import EngineFailed
 from a2ia_tui.core.models import hfcache
-from tests.core.engines.conftest import free_port, write_wrapper
-
-
-def descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+from tests.helpers.engines import write_wrapper
+from tests.helpers.processes import descendants, free_port
 
 
 def settings_for(tmp_path, model: str):

@@ -9,7 +9,8 @@ import sys
 
 import psutil
 
-from .conftest import free_port, write_wrapper
+from tests.helpers.engines import write_wrapper
+from tests.helpers.processes import free_port
 
 
 def cli(*args, env):

@@ -17,8 +17,8 @@ from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.engines.endpoint import engine_endpoint
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.llm.registry import backend_url, make_client
-
-from .conftest import free_port, write_wrapper
+from tests.helpers.engines import write_wrapper
+from tests.helpers.processes import free_port
 
 
 def run(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

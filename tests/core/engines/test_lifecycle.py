@@ -14,10 +14,7 @@ from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.errors import EngineFailed, EngineStartError
 from a2ia_tui.core.llm.openai import OpenAIClient
 from a2ia_tui.core.llm.types import Message
-
-
-def descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+from tests.helpers.processes import descendants
 
 
 async def test_start_ready_chat_stop(fake_vllm_loaded):

@@ -13,8 +13,7 @@ from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.core.llm.registry import make_client
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.monitor.tokens import TokenMeter
-
-from .conftest import free_port
+from tests.helpers.processes import free_port
 
 pytestmark = [
     pytest.mark.llama,

@@ -12,8 +12,7 @@ from a2ia_tui.core.llm.ollama import OllamaClient
 from a2ia_tui.core.llm.openai import OpenAIClient
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.monitor.tokens import TokenMeter
-
-from .test_rechunking import Pieces, ollama_stream, openai_stream
+from tests.helpers.streams import Pieces, ollama_stream, openai_stream
 
 WORDS = [f"w{i} " for i in range(50)]
 
@@ -59,15 +58,15 @@ async def test_one_read_is_one_chunk_and_one_by_one_stays_one_by_one(flavor) -> 
 
 
 async def test_thinking_between_texts_keeps_its_place() -> None:
-    from .test_rechunking import _choice, sse
+    from tests.helpers.streams import choice, sse
 
     data = b"".join(
         [
-            sse(_choice({"content": "a"})),
-            sse(_choice({"content": "b"})),
-            sse(_choice({"reasoning": "hmm"})),
-            sse(_choice({"content": "c"})),
-            sse(_choice({}, "stop")),
+            sse(choice({"content": "a"})),
+            sse(choice({"content": "b"})),
+            sse(choice({"reasoning": "hmm"})),
+            sse(choice({"content": "c"})),
+            sse(choice({}, "stop")),
             b"data: [DONE]\n\n",
         ]
     )

@@ -50,7 +50,8 @@ def test_pull_failures_are_one_line(hub_env):
 
 
 def test_engine_start_prints_the_download(hub_env, tmp_path):
-    from tests.core.engines.conftest import free_port, write_wrapper
+    from tests.helpers.engines import write_wrapper
+    from tests.helpers.processes import free_port
 
     _hub, cache, env = hub_env
     env = {

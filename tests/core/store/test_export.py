@@ -9,8 +9,7 @@ from a2ia_tui.core.agent.conversation import Conversation
 from a2ia_tui.core.config import load_settings
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.store import HistoryStore, history_path, to_markdown
-
-from .test_history import sample
+from tests.helpers.history import sample
 
 
 def test_markdown_has_every_part() -> None:

@@ -1,19 +1,8 @@
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-from a2ia_tui.core.config import MCPServerConfig, load_settings
-
-FAKES = Path(__file__).resolve().parents[2] / "fakes" / "mcp_servers"
-
-
-def toy(name: str = "toy", *extra: str) -> MCPServerConfig:
-    return MCPServerConfig(
-        name=name, command=sys.executable, args=[str(FAKES / "toy_server.py"), "--name", name, *extra]
-    )
+from a2ia_tui.core.config import load_settings
 
 
 @pytest.fixture

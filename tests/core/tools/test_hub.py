@@ -9,8 +9,7 @@ import psutil
 
 from a2ia_tui.core.config import MCPServerConfig
 from a2ia_tui.core.tools.hub import MCPHub
-
-from .conftest import FAKES, toy
+from tests.helpers.tools import FAKES, toy
 
 
 def descendants() -> set[int]:

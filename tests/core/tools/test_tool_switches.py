@@ -14,8 +14,7 @@ from a2ia_tui.core.config import load_mcp_servers
 from a2ia_tui.core.errors import ConfigError
 from a2ia_tui.core.llm.scripted import ScriptedClient, text_reply, tool_reply
 from a2ia_tui.core.tools.hub import MCPHub
-
-from .conftest import FAKES
+from tests.helpers.tools import FAKES
 
 
 def write_file(tmp_path, servers: dict) -> object:

@@ -17,8 +17,7 @@ from a2ia_tui.tui.markdown.cutter import (
     list_number,
     table_parts,
 )
-
-from .texts import long_doc
+from tests.helpers.markdown_texts import long_doc
 
 
 def split_settled(tail: str) -> int:

@@ -11,8 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from a2ia_tui.tui.markdown import widget as ms
 from a2ia_tui.tui.markdown.render import code_syntax, fast_code_strips, render_strips, strips_of
 from a2ia_tui.tui.markdown.widget import StreamingMarkdown
-
-from .texts import long_doc
+from tests.helpers.markdown_texts import long_doc
 
 DOC = "# T\n\npara one\n\n```py\nx = 1\n\ny = 2\n```\n\n- a\n- b\n\ntail"
 

@@ -18,7 +18,7 @@ from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.sidebar import Sidebar
 from tests.fakes.fake_hub import TINY, FakeHub
 from tests.fakes.llm_server import FakeLLMServer, PullPlan
-from tests.tui.app_helpers import build_app, wait_for
+from tests.helpers.app import build_app, wait_for
 
 
 def services_for(ollama_url: str) -> AppServices:
@@ -174,7 +174,8 @@ async def test_engine_row_shows_the_download_then_ready(fake_hub, tmp_path):
     model's weights arrive from the (fake) hub, then ready."""
     from a2ia_tui.core.engines.manager import EngineManager
     from a2ia_tui.tui.widgets.engine_row import EngineRow
-    from tests.core.engines.conftest import free_port, write_wrapper
+    from tests.helpers.engines import write_wrapper
+    from tests.helpers.processes import free_port
 
     _hub, cache, hold = fake_hub
     env = {

@@ -12,6 +12,7 @@ from a2ia_tui.core.monitor.gpu import GPUSampler
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.gpu import GPUPane
 from a2ia_tui.tui.widgets.gpu_card import GPUCard, sparkline
+from tests.helpers.app import wait_for
 
 
 def services_for(scenario: str | None, *, interval: float = 0.05) -> AppServices:
@@ -37,14 +38,6 @@ class PaneApp(App):
 
     def compose(self):
         yield GPUPane(self.services)
-
-
-async def wait_for(pilot, cond, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def card_text(app, index: int) -> str:

@@ -16,6 +16,7 @@ from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.sidebar import Sidebar
+from tests.helpers.app import wait_for
 
 
 class FakeHubStates:
@@ -76,14 +77,6 @@ class SidebarApp(App):
             self.selected.append(("backend", message.backend))
         else:
             self.selected.append(("model", message.backend, message.model))
-
-
-async def wait_for(pilot, cond, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def prompt_of(app, name: str) -> str:
