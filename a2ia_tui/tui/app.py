@@ -19,6 +19,8 @@ The rest lives beside this module, one job each, and the app's keys and messages
 - ``chat_actions.py``: the chat's actions (:class:`ChatActions`, which the app inherits): sending
   a question with its attachments, new / saved / export chats, chat settings, tools on or off,
   ReAct, copying, scrolling; a new chat-level action goes there, its key here;
+- ``appstate.py``: what widgets read of the app (:class:`AppState`, the base of both): whether
+  a turn runs, the open conversation;
 - ``chats.py``: saving as it goes, new, open, export, renamed and deleted chats;
 - ``backends.py``: switching backend or model, the status bar's backend fields, vLLM's /metrics;
 - ``engines.py``: engines left by a crashed session, Start / Stop / Log, engines at quitting.

@@ -1,8 +1,8 @@
 """The chat's actions: what the prompt and the chat-level keys and palette entries do.
 
 :class:`ChatActions` is a part of the app (``A2IAApp`` inherits it); the keys themselves are
-bound in ``app.py`` (``BINDINGS``), which names these actions. It holds the open conversation
-and the files attached to the next question, and does:
+bound in ``app.py`` (``BINDINGS``), which names these actions. It holds the files attached to
+the next question (the open conversation is :class:`~.appstate.AppState`'s), and does:
 
 - sending a question (with its attachments; an image first asks Ollama whether the model sees);
 - attaching a file (f3) and dropping the attachments (shift+f3);
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on
-from textual.app import App
 
 from ..core.errors import A2IAError
 from ..core.textsafe import printable
+from .appstate import AppState
 from .messages import ConversationDeleted, ConversationRenamed, OpenConversation
 from .widgets.attachments import AttachmentBar
 from .widgets.prompt import Prompt
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from ..core.agent.attachments import Attachment
-    from ..core.agent.conversation import Conversation
     from ..core.agent.orchestrator import Orchestrator
     from ..core.config import LoadedSettings
     from .chats import Chats
@@ -43,14 +42,13 @@ if TYPE_CHECKING:
     from .widgets.status import StatusBar
 
 
-class ChatActions(App[int]):
+class ChatActions(AppState):
     if TYPE_CHECKING:
         # what these actions use of the app (A2IAApp defines them)
         services: AppServices
         loaded: LoadedSettings
         chats: Chats
         ready: asyncio.Event
-        turn_running: bool
 
         @property
         def orchestrator(self) -> Orchestrator | None: ...
@@ -64,28 +62,8 @@ class ChatActions(App[int]):
 
     def __init__(self) -> None:
         super().__init__()
-        self._conversation: Conversation | None = None
         #: Files attached to the next question (f3), shown above the prompt until it is sent.
         self._attachments: list[Attachment] = []
-
-    @property
-    def current_conversation(self) -> Conversation | None:
-        """The current chat, or None when none was needed yet (see :attr:`conversation`)."""
-        return self._conversation
-
-    @property
-    def conversation(self) -> Conversation:
-        """The current chat (created on first use: importing the conversation model pulls in the
-        LLM layer, which the first frame does not need)."""
-        if self._conversation is None:
-            from ..core.agent.conversation import Conversation
-
-            self._conversation = Conversation()
-        return self._conversation
-
-    @conversation.setter
-    def conversation(self, value: Conversation) -> None:
-        self._conversation = value
 
     # -- sending a question ----------------------------------------------------------------------
 

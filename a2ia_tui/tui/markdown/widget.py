@@ -47,6 +47,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..appstate import AppState
 from ..patches import OneLayout, forget_painted
 from .blocks import GAP, Block, Run, unsettled
 from .cutter import block_cuts, clean_cut, estimate_height, estimate_uncut, list_number
@@ -487,7 +488,8 @@ class StreamingMarkdown(OneLayout, StreamedPieces, Widget):
         self._settle_timer = None
         if not self._width:
             return
-        if getattr(self.app, "turn_running", False):
+        app = self.app
+        if isinstance(app, AppState) and app.turn_running:
             # idle work: not while an answer streams (settling a long answer takes seconds of
             # CPU; the next answer's stream should not share it)
             self._settle_timer = self.set_timer(SETTLE_PAUSED_S, self._settle)

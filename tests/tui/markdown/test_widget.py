@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual.containers import Vertical, VerticalScroll
 
+from a2ia_tui.tui.appstate import AppState
 from a2ia_tui.tui.markdown import widget as ms
 from a2ia_tui.tui.markdown.pieces import FENCE_PIECE
 from a2ia_tui.tui.markdown.render import code_syntax, fast_code_strips, render_strips, strips_of
@@ -49,9 +50,8 @@ def test_any_chunking_gives_the_same_blocks(sizes) -> None:
     assert not any("x = 1" in b and "y = 2" not in b for b in blocks)
 
 
-class Scroller(App):
+class Scroller(AppState):  # (its turn_running: the widget's settling pass waits while a turn runs)
     CSS = "VerticalScroll { height: 1fr; }"
-    turn_running = False  # (the widget's settling pass waits while the app runs a turn)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
