@@ -51,6 +51,7 @@ from ..core.session import Session
 from ..core.textsafe import printable
 from . import startwith
 from .backends import BackendGlue
+from .branches import Branches
 from .chat_actions import ChatActions
 from .chats import Chats
 from .commands import A2IACommands
@@ -127,6 +128,10 @@ class A2IAApp(ChatActions):
         Binding("ctrl+r", "toggle_react", "ReAct", priority=True),
         Binding("f2", "chat_settings", "Chat settings", priority=True),
         Binding("f3", "attach", "Attach file", show=False, priority=True),
+        Binding("f4", "edit_question", "Edit question", show=False, priority=True),
+        Binding("f5", "regenerate", "Regenerate", show=False, priority=True),
+        Binding("alt+left", "alternative(-1)", "Earlier alternative", show=False),
+        Binding("alt+right", "alternative(1)", "Later alternative", show=False),
         Binding("shift+f3", "drop_attachments", "Drop attachments", show=False, priority=True),
         # the chat scrolls from the prompt, which keeps the focus (scrolling keys: not in the
         # footer; a focused list or pane scrolls itself first)
@@ -144,6 +149,7 @@ class A2IAApp(ChatActions):
         #: made by the start-up worker, from the services as they are then.
         self.session: Session | None = None
         self.chats = Chats(self)
+        self.branches = Branches(self)
         self.backends = BackendGlue(self)
         self.engine_glue = EngineGlue(self)
         self.ready = asyncio.Event()

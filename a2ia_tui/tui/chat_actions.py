@@ -8,6 +8,8 @@ the next question (the open conversation is :class:`~.appstate.AppState`'s), and
 - attaching a file (f3) and dropping the attachments (shift+f3);
 - a new chat (ctrl+n), the saved chats (ctrl+o), open / renamed / deleted, export (ctrl+e):
   the work is :class:`~.chats.Chats`'s;
+- regenerate (f5), edit a question (f4), flip alternatives (alt+left / alt+right): the work is
+  :class:`~.branches.Branches`'s;
 - this chat's settings (f2), its tools on or off, ReAct (ctrl+r), copying, scrolling.
 
 A new chat-level action (a key or a palette entry that acts on the conversation) goes here,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from ..core.agent.attachments import Attachment
     from ..core.agent.orchestrator import Orchestrator
     from ..core.config import LoadedSettings
+    from .branches import Branches
     from .chats import Chats
     from .services import AppServices
     from .widgets.chat import ChatView
@@ -48,6 +51,7 @@ class ChatActions(AppState):
         services: AppServices
         loaded: LoadedSettings
         chats: Chats
+        branches: Branches
         ready: asyncio.Event
 
         @property
@@ -170,6 +174,17 @@ class ChatActions(AppState):
         self.chats.save()
         await self.chats.new()
 
+    # -- the chat's branches (branches.py) --------------------------------------------------------
+
+    async def action_regenerate(self) -> None:
+        await self.branches.regenerate()
+
+    def action_edit_question(self) -> None:
+        self.branches.edit()
+
+    async def action_alternative(self, step: int) -> None:
+        await self.branches.flip(step)
+
     def action_saved_chats(self) -> None:
         self.chats.show_saved()
 
@@ -222,7 +237,8 @@ class ChatActions(AppState):
                 shown = "own system prompt" + (f", {shown}" if shown else "")
             self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
 
-        self.push_screen(ChatSettingsScreen(conversation.settings, defaults), done)
+        flags = self.services.chat_overrides
+        self.push_screen(ChatSettingsScreen(conversation.settings, defaults, flags), done)
 
     def toggle_tools(self, key: str) -> None:
         """Turn a server ("name") or one tool ("server/tool") off for this chat, or back on."""

@@ -155,7 +155,7 @@ class Chats:
             more = f" (+{len(conv.load_notes) - 3} more)" if len(conv.load_notes) > 3 else ""
             app.chat.add_note("Some saved messages were damaged: " + "; ".join(conv.load_notes[:3]) + more, "warning")
         await app.trace.clear()
-        await self._restore_trace(conv)
+        await self.restore_trace(conv)
         # the last answer's figures, as saved with it (the chat shown before had its own)
         last = next((e.meta for e in reversed(conv.entries) if e.message.role == "assistant"), None)
         app.status.set(
@@ -165,7 +165,7 @@ class Chats:
             tokens_out=last and last.completion_tokens,
         )
 
-    async def _restore_trace(self, conv: Conversation) -> None:
+    async def restore_trace(self, conv: Conversation) -> None:
         from ..core.agent.conversation import pair_tool_results
         from ..core.agent.events import ToolCallFinished as Fin
         from ..core.agent.events import ToolCallRequested as Req

@@ -14,6 +14,9 @@ picker is Textual's own "Theme" command. This provider adds:
   the model;
 * ``Copy: last answer`` / ``Copy: code block N`` — to the clipboard (OSC 52, through the
   terminal: works over ssh);
+* ``Edit: question N`` — edit a question of this chat and send it again (the old one stays);
+* ``Alternatives: answer K (I of N): earlier`` / ``…: later`` — flip a regenerated answer or an
+  edited question (F5 regenerates the last answer);
 * ``Chat: TITLE`` — open a saved conversation;
 * ``Saved chats: search`` / ``Saved chats: delete all`` — the saved chats, with the keyboard in
   the search box, or asking at once whether to delete them all.
@@ -134,6 +137,7 @@ class A2IACommands(Provider):
                         partial(app.copy, block),
                     )
                 )
+        self._items.extend(_branch_items(app))
         store = app.services.store
         if store is not None:
             from .screens import history
@@ -212,3 +216,31 @@ def _plain(text: str) -> str:
     palette reads its lines as Textual markup, where ``[@click=app.quit]`` is an action; and no
     control sequence reaches the terminal."""
     return escape(printable(text))
+
+
+#: The questions offered to edit from the palette (the last ones).
+EDIT_ITEMS = 30
+
+
+def _branch_items(app: A2IAApp) -> list[tuple[str, str, Callable[[], object]]]:
+    from .branches import label
+
+    conv = app.conversation
+    items: list[tuple[str, str, Callable[[], object]]] = []
+    questions = app.branches.questions()
+    for n, index in list(enumerate(questions, 1))[-EDIT_ITEMS:]:
+        first = conv.entries[index].message.content.strip().splitlines() or [""]
+        items.append(
+            (
+                _plain(f"Edit: question {n}  {first[0][:40]}"),
+                "Edit this question and send it again (the old one and its answers stay)",
+                partial(app.branches.edit, index),
+            )
+        )
+    for index, (place, count) in conv.alternatives().items():
+        where = _plain(f"Alternatives: {label(conv.entries[index].message.role, place, count)} at message {index + 1}")
+        if place > 1:
+            items.append((f"{where}: earlier", "Show the one before", partial(app.branches.flip, -1, index)))
+        if place < count:
+            items.append((f"{where}: later", "Show the one after", partial(app.branches.flip, 1, index)))
+    return items

@@ -19,7 +19,7 @@ prints ONE line ``READY <url>`` on stdout and serves until SIGTERM/SIGINT. ``F.j
 list of objects with :class:`Reply`'s fields (``tool_calls`` as ``[["name", {...}], ...]``).
 
 Constructor: ``FakeLLMServer(flavor="openai"|"vllm"|"ollama", replies=None, *, models=["fake-model"],
-auto_tool_choice=True, max_model_len=8192, tokens_per_s=None, port=0, vision=())``; ``vision``
+auto_tool_choice=True, max_model_len=8192, tokens_per_s=None, port=0, vision=(), template_switch=False)``; ``vision``
 names the Ollama models whose ``/api/show`` capabilities include ``"vision"``. It binds 127.0.0.1.
 
 - ``srv.url``: the base URL a client uses (``http://127.0.0.1:P/v1`` for openai/vllm,
@@ -41,7 +41,9 @@ vLLM's explicit nulls such as ``"token_ids": null``, ``"name": null``).
 
 Endpoints. openai/vllm: ``POST /v1/chat/completions`` (SSE when ``stream: true``, else one JSON
 completion), ``GET /v1/models`` (vllm adds ``max_model_len``), ``GET /health`` (vllm), ``GET /``.
-The vllm flavour built with ``auto_tool_choice=False`` rejects ``tools`` with vLLM's real 400 body;
+The vllm flavour also answers ``POST /tokenize`` (chat form) through a scripted template that reads
+``enable_thinking`` only when built with ``template_switch=True``; ``srv.tokenize_answer = (status,
+body)`` scripts a hostile answer instead. The vllm flavour built with ``auto_tool_choice=False`` rejects ``tools`` with vLLM's real 400 body;
 ``stream_options`` without ``stream: true`` is rejected as vLLM does. The stream sends the role
 chunk, reasoning pieces as ``delta.reasoning``, content pieces, each tool call's id/name delta and
 then its argument JSON in fragments interleaved by ``index`` across parallel calls, the finish
@@ -81,6 +83,10 @@ from typing import Any, Literal
 Flavor = Literal["openai", "vllm", "ollama"]
 
 VLLM_AUTO_TOOL_ERROR = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+
+
+def _vllm_error(message: str, kind: str, code: int) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
 class _Done:
@@ -184,8 +190,14 @@ class FakeLLMServer:
         tokens_per_s: float | None = None,
         port: int = 0,
         vision: tuple[str, ...] = (),
+        template_switch: bool = False,
     ) -> None:
         self.flavor = flavor
+        #: vllm: whether the scripted chat template reads ``enable_thinking`` (as Qwen3's does).
+        self.template_switch = template_switch
+        #: vllm: a scripted ``/tokenize`` answer instead of the real one: (status, body); a body
+        #: that is bytes or str is sent as it is (not JSON-encoded).
+        self.tokenize_answer: tuple[int, Any] | None = None
         #: Ollama: the models whose /api/show capabilities include "vision".
         self.vision = set(vision)
         self.replies: list[Reply] = list(replies or [])
@@ -374,6 +386,8 @@ class FakeLLMServer:
                 return await self._send(writer, 200, {"object": "list", "data": data})
             if method == "POST" and path == "/v1/chat/completions":
                 return await self._openai_chat(body or {}, writer)
+            if method == "POST" and path == "/tokenize" and f == "vllm":
+                return await self._tokenize(body, writer)
         else:
             if method == "GET" and path == "/api/version":
                 return await self._send(writer, 200, {"version": "0.33.0"})
@@ -453,6 +467,35 @@ class FakeLLMServer:
             404,
             {"detail": "Not Found"} if f != "ollama" else "404 page not found",
             "application/json",
+        )
+
+    async def _tokenize(self, body: Any, writer: asyncio.StreamWriter) -> bool:
+        """vLLM's ``POST /tokenize`` for a chat: the scripted template renders the messages and,
+        with ``template_switch``, an empty think block when ``enable_thinking`` is false (as
+        Qwen3's does); a template without the switch ignores the variable. One token per character."""
+        if self.tokenize_answer is not None:
+            status, answer = self.tokenize_answer
+            return await self._send(writer, status, answer)
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return await self._send(writer, 400, _vllm_error("messages: Field required", "BadRequestError", 400))
+        if body.get("model") is not None and body["model"] not in self.models:
+            msg = f"The model `{body['model']}` does not exist."
+            return await self._send(writer, 404, _vllm_error(msg, "NotFoundError", 404))
+        kwargs = body.get("chat_template_kwargs") or {}
+        if not isinstance(kwargs, dict):
+            return await self._send(
+                writer, 400, _vllm_error("chat_template_kwargs: not a dict", "BadRequestError", 400)
+            )
+        text = "".join(f"<|{m.get('role')}|>{m.get('content')}<|end|>" for m in body["messages"] if isinstance(m, dict))
+        if body.get("add_generation_prompt", True):
+            text += "<|assistant|>"
+            if self.template_switch and kwargs.get("enable_thinking", True) is False:
+                text += "<think>\n\n</think>\n\n"
+        tokens = [ord(c) for c in text]
+        return await self._send(
+            writer,
+            200,
+            {"count": len(tokens), "max_model_len": self.max_model_len, "tokens": tokens, "token_strs": None},
         )
 
     def _details(self, model: Any) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """The real vLLM (CPU build) through a2ia's engine manager: one engine shared by the tests of
 this module, in order: the start-up phases, a streamed answer with the server's usage, the
-``/metrics`` figures, a stopped answer aborted on the server, then a killed engine core noticed,
+``/metrics`` figures, the thinking-switch probe (``/tokenize``), a stopped answer aborted on the server, then a killed engine core noticed,
 stop leaving no process, and a second start."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -60,7 +61,10 @@ class Shared:
 async def shared(real_vllm: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shared]:
     python, model = real_vllm
     s = Shared()
-    s.loaded = vllm_settings(tmp_path_factory.mktemp("vllm-home"), python, model)
+    # --trust-request-chat-template: lets the probe test render a template that has the switch
+    # (SmolLM2's has none); it changes nothing for requests that bring no template.
+    extra = {"A2IA_ENGINES__VLLM__EXTRA_ARGS": json.dumps(["--trust-request-chat-template"])}
+    s.loaded = vllm_settings(tmp_path_factory.mktemp("vllm-home"), python, model, **extra)
     s.manager = manager_for(s.loaded)
     s.phases = phase_log(s.manager)
     try:
@@ -155,6 +159,39 @@ async def test_metrics_of_this_version_are_read(shared: Shared) -> None:
     assert after.prompt_tokens is not None and before.prompt_tokens is not None
     assert after.prompt_tokens > before.prompt_tokens
     assert after.ttft_count and after.itl_count is not None  # histograms read (sum/count)
+
+
+#: A template that reads enable_thinking as Qwen3's does: an empty think block when it is false.
+SWITCH_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+
+
+async def test_the_thinking_switch_probe_reads_this_versions_tokenize(shared: Shared) -> None:
+    client = make_client(shared.loaded.settings, "vllm", model=SERVED)
+    try:
+        # SmolLM2's template has no switch: a definite "no" (None would mean /tokenize failed)
+        assert await client.thinking_switch() is False
+    finally:
+        await client.aclose()
+    # the probe's premise on this version: /tokenize renders chat_template_kwargs into the prompt
+    root = (shared.loaded.settings.backends["vllm"].base_url or "").removesuffix("/v1")
+    tokens = []
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+        for thinking in (True, False):
+            body = {
+                "model": SERVED,
+                "messages": [{"role": "user", "content": "Hi"}],
+                "add_generation_prompt": True,
+                "chat_template": SWITCH_TEMPLATE,
+                "chat_template_kwargs": {"enable_thinking": thinking},
+            }
+            r = await http.post(root + "/tokenize", json=body)
+            assert r.status_code == 200, r.text
+            tokens.append(r.json()["tokens"])
+    assert tokens[0] != tokens[1] and tokens[1][: len(tokens[0])] == tokens[0], tokens
 
 
 async def test_a_stopped_answer_is_aborted_on_the_server(shared: Shared) -> None:

@@ -156,3 +156,24 @@ def test_chat_settings_at_80x24(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_chat_settings_with_command_line_values_at_80x24(snap_compare) -> None:
+    """You should see the chat settings form at 80x24 started with --system, --temperature and
+    --max-tokens: beside "System prompt", `--system "Answer in French."` wins (command line); the
+    temperature field holds the chat's 0.3 with "--temperature 0.4 wins (command line)" after it;
+    max tokens says "--max-tokens 64 wins (command line)"; top_p has no note; all inside the screen."""
+    from a2ia_tui.core.agent.chat_settings import ChatSettings
+
+    app, _ = build_app(flags=FLAGS)
+    app.services.chat_overrides = ChatSettings(system_prompt="Answer in French.", temperature=0.4, max_tokens=64)
+
+    async def run_before(pilot):
+        await wait_for(pilot, lambda: ready(app))
+        app.conversation.settings = ChatSettings(system_prompt="Be brief.", temperature=0.3, think=False)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChatSettingsScreen")
+        app.screen.query_one("#cs-system").cursor_blink = False
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -1,8 +1,15 @@
 """The conversation: backend-neutral messages plus what the UI and history need to know about
-each one (which backend/model wrote it, whether it was interrupted, timings)."""
+each one (which backend/model wrote it, whether it was interrupted, timings).
+
+A conversation is a tree: regenerating an answer or editing a question starts a new branch and
+keeps the old one to flip back to. :attr:`Conversation.entries` is the branch shown (what is sent
+to the model, exported and drawn); :attr:`Conversation.others` holds the rest. On the shown branch
+each entry's parent is the entry before it; off it, :attr:`Entry.parent` says."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -10,6 +17,8 @@ from typing import Any
 
 from ..llm.types import Message, ToolCall
 from .chat_settings import ChatSettings
+
+_births = itertools.count()
 
 
 @dataclass
@@ -37,6 +46,11 @@ class MessageMeta:
 class Entry:
     message: Message
     meta: MessageMeta = field(default_factory=MessageMeta)
+    #: The entry this one follows (None: a first message). Set by :meth:`Conversation.link` for
+    #: the shown branch; kept as is on entries off it.
+    parent: Entry | None = field(default=None, compare=False, repr=False)
+    #: Creation order in this process: orders alternatives made within one clock tick.
+    born: int = field(default_factory=lambda: next(_births), compare=False, repr=False)
 
 
 @dataclass
@@ -52,6 +66,9 @@ class Conversation:
     #: Tools this chat does not offer the model: a server's name (all its tools) or
     #: "server/tool" (the tool's own name on its server).
     tools_off: frozenset[str] = frozenset()
+    #: Entries off the shown branch: earlier answers (regenerate), the old continuations of
+    #: edited questions, the branches flipped away from.
+    others: list[Entry] = field(default_factory=list)
 
     @property
     def messages(self) -> list[Message]:
@@ -72,6 +89,92 @@ class Conversation:
 
     def clear(self) -> None:
         self.entries.clear()
+        self.others.clear()
+
+    # -- the tree ------------------------------------------------------------------------------
+
+    def link(self) -> None:
+        """Point each entry of the shown branch at the one before it."""
+        previous: Entry | None = None
+        for entry in self.entries:
+            entry.parent = previous
+            previous = entry
+
+    def _keep_aside(self, index: int) -> None:
+        """Move ``entries[index:]`` off the shown branch (kept, linked, to flip back to)."""
+        self.link()
+        self.others.extend(self.entries[index:])
+        del self.entries[index:]
+
+    def regenerate(self) -> Entry | None:
+        """Set the last question up to be answered again: its answer (and anything after it) leaves
+        the shown branch and stays as an alternative. Returns the question, now the last entry, or
+        None when the chat has no question."""
+        index = next((i for i in range(len(self.entries) - 1, -1, -1) if self.entries[i].message.role == "user"), None)
+        if index is None:
+            return None
+        self._keep_aside(index + 1)
+        return self.entries[index]
+
+    def edit(self, index: int, text: str) -> Entry:
+        """Replace the question at ``index`` by ``text`` (its attachments kept) on a new branch: the
+        old question and its continuation stay in the tree. The new question is the last entry."""
+        old = self.entries[index]
+        if old.message.role != "user":
+            raise ValueError("only a question can be edited")
+        self._keep_aside(index)
+        return self.add(old.message.model_copy(update={"content": text}))
+
+    def _children(self) -> dict[int, list[Entry]]:
+        """Children by ``id(parent)`` (0 for first messages), oldest first."""
+        self.link()
+        children: dict[int, list[Entry]] = {}
+        for entry in sorted((*self.entries, *self.others), key=_age):
+            children.setdefault(id(entry.parent) if entry.parent is not None else 0, []).append(entry)
+        return children
+
+    def alternatives(self) -> dict[int, tuple[int, int]]:
+        """Shown entries that have alternatives: index -> (its place among them, 1-based; how
+        many). Empty (and cheap) for a chat never regenerated or edited."""
+        if not self.others:
+            return {}
+        children = self._children()
+        found: dict[int, tuple[int, int]] = {}
+        for i, entry in enumerate(self.entries):
+            siblings = children[id(entry.parent) if entry.parent is not None else 0]
+            if len(siblings) > 1:
+                found[i] = (next(n for n, s in enumerate(siblings) if s is entry) + 1, len(siblings))
+        return found
+
+    def replies(self, index: int) -> int:
+        """How many entries follow ``entries[index]`` in the whole tree (its answers so far, for a
+        question)."""
+        if not self.others:
+            return 1 if index < len(self.entries) - 1 else 0
+        return len(self._children().get(id(self.entries[index]), ()))
+
+    def switch(self, index: int, step: int) -> bool:
+        """Show the alternative ``step`` places from ``entries[index]`` (-1: the earlier one, +1:
+        the later), with its newest entries below it. False
+        when there is none that way."""
+        children = self._children()
+        siblings = children[id(self.entries[index].parent) if self.entries[index].parent is not None else 0]
+        place = next(n for n, s in enumerate(siblings) if s is self.entries[index]) + step
+        if not 0 <= place < len(siblings):
+            return False
+        tail, seen = [siblings[place]], {id(siblings[place])}
+        while (below := children.get(id(tail[-1]))) and id(below[-1]) not in seen:
+            tail.append(below[-1])
+            seen.add(id(below[-1]))
+        self._keep_aside(index)
+        self.others = [e for e in self.others if id(e) not in seen]
+        self.entries.extend(tail)
+        self.link()
+        return True
+
+
+def _age(entry: Entry) -> tuple[float, float, int]:
+    return entry.meta.created_at, entry.meta.row_id or math.inf, entry.born
 
 
 def pair_tool_results(entries: list[Entry]) -> dict[tuple[int, int], Entry]:

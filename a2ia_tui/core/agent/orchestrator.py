@@ -155,7 +155,13 @@ class Orchestrator:
     def chat_settings(self, conversation: Conversation) -> ChatSettings:
         """What the next request uses: the flags, then the chat's own settings, then the config."""
         agent = self.settings.agent
-        configured = ChatSettings(system_prompt=agent.system_prompt, temperature=agent.temperature)
+        configured = ChatSettings(
+            system_prompt=agent.system_prompt,
+            temperature=agent.temperature,
+            top_p=agent.top_p,
+            max_tokens=agent.max_tokens,
+            think=agent.think,
+        )
         return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
@@ -280,6 +286,15 @@ class Orchestrator:
             drop_oldest=self.settings.agent.context_overflow == "drop_oldest",
         )
 
+    async def _learn_thinking_switch(self) -> None:
+        """Let the client find out whether its model's template has a thinking switch (vLLM asks
+        its /tokenize; the answer is kept), so the request carries it only where it does."""
+        try:
+            async with asyncio.timeout(WINDOW_PROBE_S):
+                await self.client.thinking_switch()
+        except (A2IAError, TimeoutError):
+            pass  # no answer: the switch is sent as asked, with no claim either way
+
     def _learn_tokens(self, sent: list[Message], prompt_tokens: int | None) -> None:
         ratio = chars_per_token(sent, prompt_tokens)
         if ratio is not None:
@@ -324,6 +339,8 @@ class Orchestrator:
         tools = None if react_mode else (self.tool_specs() or None)
         parser = react.ReactStreamParser() if react_mode else None
         chat = self.chat_settings(conversation)
+        if chat.think is not None:
+            await self._learn_thinking_switch()
         options, note = client.sampling_options(top_p=chat.top_p, max_tokens=chat.max_tokens, think=chat.think)
         if note and note not in self._notes_given:  # once per backend and session, not every turn
             self._notes_given.add(note)

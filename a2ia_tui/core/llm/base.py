@@ -73,6 +73,12 @@ class LLMClient(ABC):
         """The model's maximum context in tokens, when the server says."""
         return None
 
+    async def thinking_switch(self) -> bool | None:
+        """Whether the current model has a thinking switch this client can set: True, False, or
+        None when the server cannot say. Asked before :meth:`sampling_options` when a chat sets
+        thinking, so the options (and the note) can follow the answer. Never raises."""
+        return None
+
     async def aclose(self) -> None:
         return None
 

@@ -12,7 +12,7 @@ Policy:
 * WAL journal + ``synchronous=NORMAL``: a committed transaction survives the process being
   killed (only an OS crash may lose the last commits).
 * :meth:`load` restores a conversation exactly: the same messages (tool calls and results
-  included) in the same order, with their meta.
+  included) in the same order, with their meta, and the same branch shown.
 * Every sqlite3/OSError is wrapped into :class:`~a2ia_tui.core.errors.StoreError` with one line
   for the user; the app then runs with history off.
 * History never refuses a message: every string is scrubbed (lone surrogates → U+FFFD) before it
@@ -30,96 +30,40 @@ Policy:
 * A chat's own settings (system prompt, sampling, thinking) and the tools it turned off are a
   JSON object in ``conversations.settings`` (schema 3; older databases gain the column when
   opened). Read back, what is invalid is dropped with a note, the rest kept.
+* A chat is a tree (schema 4): each message row names the one it follows (``parent_id``) and the
+  chat names the last message of the branch shown (``head_id``). Regenerated answers and edited
+  questions add branches; nothing is ever deleted but a whole chat. A schema-3 database becomes
+  one branch per chat when opened, after a copy of it is saved (see :mod:`.schema`).
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
-from ..agent.chat_settings import ChatSettings
-from ..agent.conversation import Conversation, Entry, MessageMeta
+from ..agent.conversation import Conversation, Entry
 from ..errors import StoreError
-from ..llm.types import ImagePart, Message, Role, ToolCall
 from ..paths import private_file, tighten_file
-from ..textsafe import scrub, scrub_obj
+from ..textsafe import scrub
+from .rows import decode, encode, number, read_settings, settings_json
+from .rows import text as as_text
+from .schema import SCHEMA_VERSION, set_up
+
+__all__ = ["SCHEMA_VERSION", "ConversationInfo", "HistoryStore", "SearchHit"]
 
 #: How long a write waits for another process's lock before the messages wait in memory.
 BUSY_TIMEOUT_S = 5.0
 #: The wait of a retry while messages are already waiting (a retry must not freeze the UI).
 RETRY_TIMEOUT_S = 0.05
-_ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
-
-SCHEMA_VERSION = 3
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    settings TEXT
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL,
-    thinking TEXT,
-    tool_calls TEXT,
-    tool_call_id TEXT,
-    tool_name TEXT,
-    meta TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, seq);
-"""
-
-#: Version 2: the search index over the messages' text (external content: the text is stored once,
-#: in ``messages``; the triggers keep the index in step, cascading deletes included).
-_SEARCH_SCHEMA = """
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-    content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-END;
-CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages BEGIN
-    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-END;
-"""
 #: Marks around the matched words of a search snippet (private-use characters: never in the
 #: stored text's meaning; the saved-chats screen turns them into a highlight).
 MATCH_START, MATCH_END = "\ue000", "\ue001"
 #: Words around a match in a snippet.
 SNIPPET_TOKENS = 10
-
-#: MessageMeta fields kept in the ``meta`` JSON column (row_id is the row's own id).
-_META_FIELDS = (
-    "backend",
-    "model",
-    "created_at",
-    "status",
-    "error",
-    "prompt_tokens",
-    "completion_tokens",
-    "ttft_s",
-    "tokens_per_s",
-    "duration_s",
-    "full_result",
-    "is_error",
-    "extra",
-)
 
 
 @dataclass(frozen=True)
@@ -149,8 +93,8 @@ class HistoryStore:
         self.busy_timeout_s = busy_timeout_s
         #: Conversations with messages not written because the database was locked, by id.
         self._waiting: dict[str, Conversation] = {}
-        #: conversation id -> the settings JSON last written (or read) for it.
-        self._settings_written: dict[str, str | None] = {}
+        #: conversation id -> its settings JSON and shown branch's last row, as last written or read.
+        self._written: dict[str, tuple[str | None, int | None]] = {}
         try:
             if str(path) != ":memory:":
                 # created 0600 before SQLite opens it: SQLite gives -wal/-shm the same mode
@@ -170,24 +114,9 @@ class HistoryStore:
             )
             if not ready:
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._set_up()
+                set_up(self._db, self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the history database {self.path}: {_why(exc)}") from exc
-
-    def _set_up(self) -> None:
-        """Create the tables, or bring an older database up to :data:`SCHEMA_VERSION`, in one
-        transaction (a failure leaves the database as it was)."""
-        with _tx(self._db):
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"the history database {self.path} was written by a newer a2ia-tui (schema {version})")
-            for statement in _statements(_SCHEMA + _SEARCH_SCHEMA):
-                self._db.execute(statement)
-            if version == 1:  # before search: index the messages already there
-                self._db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-            if version in (1, 2):  # before chat settings
-                self._db.execute("ALTER TABLE conversations ADD COLUMN settings TEXT")
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -200,8 +129,8 @@ class HistoryStore:
         the conversation waits (see :attr:`waiting`) and this call returns 0; conversations
         already waiting are written first, so messages reach the database in order."""
         if conversation.entries and (
-            any(e.meta.row_id is None for e in conversation.entries)
-            or self._settings_written.get(conversation.id) != _settings_json(conversation)
+            any(e.meta.row_id is None for e in _nodes(conversation))
+            or self._written.get(conversation.id) != _state(conversation)
         ):
             self._waiting.setdefault(conversation.id, conversation)
         return self.flush()
@@ -209,7 +138,7 @@ class HistoryStore:
     @property
     def waiting(self) -> int:
         """Messages kept in memory because the database was locked (0 when all are written)."""
-        return sum(1 for c in self._waiting.values() for e in c.entries if e.meta.row_id is None)
+        return sum(1 for c in self._waiting.values() for e in _nodes(c) if e.meta.row_id is None)
 
     def flush(self) -> int:
         """Write the waiting conversations (oldest first); returns how many messages were
@@ -244,12 +173,14 @@ class HistoryStore:
             pass
 
     def _write(self, conversation: Conversation) -> int:
-        new = [(i, e) for i, e in enumerate(conversation.entries) if e.meta.row_id is None]
-        settings = _settings_json(conversation)
-        # no new message: the row is written again only when the chat's settings changed
-        if not new and (not conversation.entries or self._settings_written.get(conversation.id) == settings):
+        conversation.link()
+        new = _parents_first([e for e in _nodes(conversation) if e.meta.row_id is None])
+        # no new message: the row is written again only when the settings or the branch shown changed
+        if not new and (not conversation.entries or self._written.get(conversation.id) == _state(conversation)):
             return 0
+        settings = settings_json(conversation)
         now = time.time()
+        ids: dict[int, int] = {}  # id(entry) -> its new row id (stamped once the transaction commits)
         try:
             with _tx(self._db):
                 self._db.execute(
@@ -258,23 +189,30 @@ class HistoryStore:
                     "settings=excluded.settings",
                     (conversation.id, scrub(conversation.title), conversation.created_at, now, settings),
                 )
-                ids = []
-                for seq, entry in new:
+                for entry in new:
+                    parent = entry.parent
+                    parent_id = None if parent is None else (parent.meta.row_id or ids[id(parent)])
                     cur = self._db.execute(
                         "INSERT INTO messages(conversation_id, seq, role, content, thinking, tool_calls, "
-                        "tool_call_id, tool_name, meta, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                        _row(conversation.id, seq, entry),
+                        "tool_call_id, tool_name, meta, created_at, parent_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        encode(conversation.id, _depth(entry), entry, parent_id),
                     )
-                    ids.append(cur.lastrowid)
+                    assert cur.lastrowid is not None
+                    ids[id(entry)] = cur.lastrowid
+                last = conversation.entries[-1]
+                self._db.execute(
+                    "UPDATE conversations SET head_id=? WHERE id=?",
+                    (last.meta.row_id or ids[id(last)], conversation.id),
+                )
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise _Locked from exc
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
-        for (_seq, entry), row_id in zip(new, ids, strict=True):
-            entry.meta.row_id = row_id
-        self._settings_written[conversation.id] = settings
+        for entry in new:
+            entry.meta.row_id = ids[id(entry)]
+        self._written[conversation.id] = _state(conversation)
         return len(new)
 
     def rename(self, conversation_id: str, title: str) -> None:
@@ -309,7 +247,7 @@ class HistoryStore:
             sql += f" LIMIT {int(limit)}"
         try:
             return [
-                ConversationInfo(_text(i), _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
+                ConversationInfo(as_text(i), as_text(t) or "(untitled)", number(c), number(u), int(n or 0))
                 for i, t, c, u, n in self._db.execute(sql)
             ]
         except sqlite3.Error as exc:
@@ -342,12 +280,12 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot search the history database {self.path}: {_why(exc)}") from exc
         for i, t, c, u, n, *snippet in [*title_rows, *message_rows]:
-            cid = _text(i)
-            info = ConversationInfo(cid, _text(t) or "(untitled)", _number(c), _number(u), int(n or 0))
+            cid = as_text(i)
+            info = ConversationInfo(cid, as_text(t) or "(untitled)", number(c), number(u), int(n or 0))
             if cid not in hits:
-                hits[cid] = SearchHit(info, _text(snippet[0]) if snippet else "")
+                hits[cid] = SearchHit(info, as_text(snippet[0]) if snippet else "")
             elif snippet and not hits[cid].snippet:  # the title matched too: keep the passage
-                hits[cid] = SearchHit(info, _text(snippet[0]))
+                hits[cid] = SearchHit(info, as_text(snippet[0]))
         return list(hits.values())[:limit]
 
     def resolve(self, prefix: str) -> str:
@@ -367,26 +305,25 @@ class HistoryStore:
         return found
 
     def load(self, conversation_id: str) -> Conversation:
+        """The conversation as it was left: the branch shown last in :attr:`~Conversation.entries`,
+        the rest of its tree in :attr:`~Conversation.others`."""
         try:
             head = self._db.execute(
-                "SELECT id, title, created_at, settings FROM conversations WHERE id=?", (conversation_id,)
+                "SELECT id, title, created_at, settings, head_id FROM conversations WHERE id=?", (conversation_id,)
             ).fetchone()
             if head is None:
                 raise StoreError(f"no saved conversation with id {conversation_id!r}")
             rows = self._db.execute(
-                "SELECT id, role, content, thinking, tool_calls, tool_call_id, tool_name, meta "
+                "SELECT id, role, content, thinking, tool_calls, tool_call_id, tool_name, meta, parent_id "
                 "FROM messages WHERE conversation_id=? ORDER BY seq, id",
                 (conversation_id,),
             ).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the history database {self.path}: {_why(exc)}") from exc
-        conv = Conversation(id=_text(head[0]), title=_text(head[1]) or "(untitled)", created_at=_number(head[2]))
-        conv.settings, conv.tools_off = _read_settings(head[3], conv.load_notes)
-        self._settings_written[conv.id] = _settings_json(conv)
-        for row in rows:
-            entry = _entry(row, conv.load_notes)
-            if entry is not None:
-                conv.entries.append(entry)
+        conv = Conversation(id=as_text(head[0]), title=as_text(head[1]) or "(untitled)", created_at=number(head[2]))
+        conv.settings, conv.tools_off = read_settings(head[3], conv.load_notes)
+        _grow(conv, rows, head[4])
+        self._written[conv.id] = _state(conv)
         return conv
 
     def close(self) -> None:
@@ -442,48 +379,6 @@ class _tx:  # noqa: N801 - used like a function: `with _tx(db):`
             raise
 
 
-def _settings_json(conversation: Conversation) -> str | None:
-    data: dict[str, Any] = {}
-    if not conversation.settings.is_empty:
-        data["chat"] = conversation.settings.to_dict()
-    if conversation.tools_off:
-        data["tools_off"] = sorted(conversation.tools_off)
-    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None
-
-
-def _read_settings(raw: object, notes: list[str]) -> tuple[ChatSettings, frozenset[str]]:
-    """A chat's saved settings; anything unreadable is a note and is left out."""
-    if raw is None:
-        return ChatSettings(), frozenset()
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else None
-    except (ValueError, RecursionError):
-        data = None
-    if not isinstance(data, dict):
-        notes.append("chat settings: not readable, ignored")
-        return ChatSettings(), frozenset()
-    settings, problems = ChatSettings.from_dict(data.get("chat"))
-    notes.extend(problems)
-    off = data.get("tools_off", [])
-    if not isinstance(off, list) or not all(isinstance(x, str) for x in off):
-        notes.append("chat settings: tools_off is not a list of names, ignored")
-        off = []
-    return settings, frozenset(scrub(x) for x in off)
-
-
-def _statements(script: str) -> list[str]:
-    """``script``'s statements, for ``execute`` one by one inside a transaction (``executescript``
-    would commit first). Triggers hold ``;`` inside ``BEGIN … END``: split where SQLite says a
-    statement is complete."""
-    out, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            out.append(current.strip())
-            current = ""
-    return [s for s in out if s]
-
-
 def _words(text: str) -> list[str]:
     """The search's words, each safe inside an FTS5 string (a double quote is doubled)."""
     return [w.replace('"', '""') for w in scrub(text).split()]
@@ -493,36 +388,68 @@ def _like(text: str) -> str:
     return scrub(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _row(conversation_id: str, seq: int, entry: Entry) -> tuple[Any, ...]:
-    # every string scrubbed: one lone surrogate (from a model's "\\ud800" escape) would make
-    # this and every later save of the chat fail to encode
-    msg, meta = entry.message, entry.meta
-    calls = (
-        json.dumps(scrub_obj([c.model_dump(mode="json") for c in msg.tool_calls]), ensure_ascii=False)
-        if msg.tool_calls
-        else None
-    )
-    stored: dict[str, Any] = {k: getattr(meta, k) for k in _META_FIELDS}
-    if msg.images:
-        # attached images ride in the meta column (base64): no schema change for a rare field
-        stored["images"] = [img.model_dump() for img in msg.images]
-    meta_json = json.dumps(scrub_obj(stored), ensure_ascii=False, default=str)
-    return (
-        conversation_id,
-        seq,
-        msg.role,
-        scrub(msg.content),
-        _opt(msg.thinking),
-        calls,
-        _opt(msg.tool_call_id),
-        _opt(msg.tool_name),
-        scrub(meta_json),
-        meta.created_at,
-    )
+def _nodes(conversation: Conversation) -> list[Entry]:
+    return [*conversation.entries, *conversation.others]
 
 
-def _opt(value: str | None) -> str | None:
-    return None if value is None else scrub(value)
+def _state(conversation: Conversation) -> tuple[str | None, int | None]:
+    """What, besides new messages, makes a chat's row worth writing again."""
+    return settings_json(conversation), conversation.entries[-1].meta.row_id if conversation.entries else None
+
+
+def _depth(entry: Entry) -> int:
+    """The entry's place on its branch (0: a first message): the ``seq`` column."""
+    depth, node, seen = 0, entry.parent, {id(entry)}
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        depth, node = depth + 1, node.parent
+    return depth
+
+
+def _parents_first(entries: list[Entry]) -> list[Entry]:
+    """``entries`` ordered so that each comes after its parent when its parent is among them."""
+    pending = {id(e) for e in entries}
+    ordered: list[Entry] = []
+    while entries:
+        ready = [e for e in entries if e.parent is None or id(e.parent) not in pending]
+        if not ready:  # a loop of parents (never made here): write them in the order given
+            ready = entries
+        ordered.extend(ready)
+        pending -= {id(e) for e in ready}
+        entries = [e for e in entries if id(e) in pending]
+    return ordered
+
+
+def _grow(conv: Conversation, rows: builtins.list[tuple[Any, ...]], head_id: object) -> None:
+    """Rebuild the tree from its rows: each message under its parent (under the nearest readable
+    ancestor when its parent was skipped), the branch ending at ``head_id`` shown."""
+    parent_of = {row[0]: row[8] if isinstance(row[8], int) else None for row in rows}
+    by_id: dict[int, Entry] = {}
+    for row in rows:
+        entry = decode(row[:8], conv.load_notes)
+        if entry is not None:
+            by_id[row[0]] = entry
+    for row_id, entry in by_id.items():
+        up, seen = parent_of.get(row_id), {row_id}
+        while up is not None and up not in by_id and up not in seen:  # skipped rows are stepped over
+            seen.add(up)
+            up = parent_of.get(up)
+        entry.parent = by_id.get(up) if up is not None and up not in seen else None
+    if not by_id:
+        return
+    last = by_id.get(head_id) if isinstance(head_id, int) else None
+    if last is None:
+        last = by_id[max(by_id)]
+    branch, seen_ids = [last], {id(last)}
+    while (up_entry := branch[-1].parent) is not None:
+        if id(up_entry) in seen_ids:
+            conv.load_notes.append("messages that follow each other in a loop: the loop is cut")
+            branch[-1].parent = None
+            break
+        branch.append(up_entry)
+        seen_ids.add(id(up_entry))
+    conv.entries = branch[::-1]
+    conv.others = [e for e in by_id.values() if id(e) not in seen_ids]
 
 
 class _Locked(Exception):
@@ -534,99 +461,6 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     return "locked" in str(exc) or "busy" in str(exc)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return scrub(str(value))
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-#: MessageMeta field → the types a stored value may have (anything else is dropped with a note).
-_META_TYPES: dict[str, tuple[type, ...]] = {
-    "backend": (str,),
-    "model": (str,),
-    "created_at": (int, float),
-    "status": (str,),
-    "error": (str,),
-    "prompt_tokens": (int,),
-    "completion_tokens": (int,),
-    "ttft_s": (int, float),
-    "tokens_per_s": (int, float),
-    "duration_s": (int, float),
-    "full_result": (str,),
-    "is_error": (bool,),
-    "extra": (dict,),
-}
-
-
-def _is_role(text: str) -> TypeGuard[Role]:
-    return text in _ROLES
-
-
-def _entry(row: tuple[Any, ...], notes: list[str]) -> Entry | None:
-    """One stored message, repaired where it can be (a note per repair), None when it cannot."""
-    row_id, role, content, thinking, calls, call_id, tool_name, meta = row
-    role = _text(role)
-    if not _is_role(role):
-        notes.append(f"message {row_id}: unknown role {role[:20]!r}: skipped")
-        return None
-    tool_calls: list[ToolCall] = []
-    if calls:
-        try:
-            raw = json.loads(_text(calls))
-            if not isinstance(raw, list):
-                raise ValueError("not a list")
-        except ValueError:
-            notes.append(f"message {row_id}: unreadable tool calls: dropped")
-            raw = []
-        for c in raw:
-            try:
-                tool_calls.append(ToolCall.model_validate(scrub_obj(c)))
-            except Exception:  # noqa: BLE001 - pydantic's ValidationError and anything odd in the data
-                notes.append(f"message {row_id}: a malformed tool call: dropped")
-    try:
-        m = json.loads(_text(meta))
-    except (ValueError, TypeError):
-        m = None
-    if not isinstance(m, dict):
-        notes.append(f"message {row_id}: unreadable details (meta): reset")
-        m = {}
-    fields: dict[str, Any] = {}
-    for k in _META_FIELDS:
-        if k not in m or m[k] is None:
-            continue
-        v = m[k]
-        if isinstance(v, _META_TYPES[k]) and not (isinstance(v, bool) and bool not in _META_TYPES[k]):
-            fields[k] = scrub_obj(v)
-        else:
-            notes.append(f"message {row_id}: bad {k} in meta: dropped")
-    images: list[ImagePart] = []
-    raw_images = m.get("images")
-    for img in raw_images if isinstance(raw_images, list) else ():
-        try:
-            images.append(ImagePart.model_validate(img))
-        except Exception:  # noqa: BLE001 - pydantic's ValidationError and anything odd in the data
-            notes.append(f"message {row_id}: a malformed image: dropped")
-    message = Message(
-        role=role,
-        content=_text(content),
-        images=images,
-        thinking=_text(thinking) if thinking is not None else None,
-        tool_calls=tool_calls,
-        tool_call_id=_text(call_id) if call_id is not None else None,
-        tool_name=_text(tool_name) if tool_name is not None else None,
-    )
-    return Entry(message=message, meta=MessageMeta(row_id=row_id, **fields))
 
 
 def _why(exc: BaseException) -> str:

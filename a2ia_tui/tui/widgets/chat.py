@@ -38,6 +38,7 @@ from textual.widgets import Button, Collapsible, Static
 
 from ...core.textsafe import printable
 from ..appstate import AppState
+from ..branches import mark
 from ..markdown import StreamingMarkdown
 from ..patches import ClampedAnchor, OneLayout, forget_painted, forget_removed
 
@@ -86,6 +87,7 @@ class NoteMessage(OneLayout, Static):
     NoteMessage { margin: 1 0 0 0; padding: 0 1; color: $text-muted; text-style: italic; }
     NoteMessage.-warning { color: $warning; }
     NoteMessage.-error { color: $error; text-style: none; }
+    NoteMessage.-branch { color: $accent; text-style: none; }
     """
 
     def __init__(self, text: str, level: str = "info") -> None:
@@ -292,6 +294,8 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         #: what makes the messages not mounted above the chat's first page, oldest first: an
         #: entry of a restored conversation, or a message unmounted by release_far
         self._pending_entries: list = []
+        #: Lines above the messages that have alternatives, by ``id(entry)`` (see _marks).
+        self._marks: dict[int, str] = {}
         self._quiet_mount = False
         self._release_timer: Timer | None = None
         self._earlier_lock = asyncio.Lock()
@@ -470,6 +474,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     async def clear(self) -> None:
         self._pending_entries = []
+        self._marks = {}
         if self._release_timer is not None:
             self._release_timer.stop()
             self._release_timer = None
@@ -485,15 +490,20 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         forget_removed(self)
         entries = [e for e in conversation.entries if e.message.role != "system"]
         self.empty = not entries
+        self._marks = _marks(conversation)
         self._pending_entries = entries[:-PAGE] if len(entries) > PAGE else []
         shown = entries[-PAGE:]
-        widgets = [w for e in shown for w in _widgets_for(e)]
+        widgets = [w for e in shown for w in self._widgets_for(e)]
         if self._pending_entries:
             widgets.insert(0, Button(f"▲ {len(self._pending_entries)} earlier messages", id="earlier"))
         await self.mount_all(widgets)
         self.anchor()
         self.scroll_end(animate=False)
         self.schedule_release()
+
+    def _widgets_for(self, entry: Entry) -> list:
+        mark = self._marks.get(id(entry))
+        return ([NoteMessage(mark, "branch")] if mark else []) + _widgets_for(entry)
 
     async def show_earlier(self) -> None:
         # one page at a time: a scroll to the top asks too, and two at once took the same button
@@ -506,7 +516,7 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         page = self._pending_entries[-PAGE:]
         self._pending_entries = self._pending_entries[:-PAGE]
         button = self.query_one("#earlier", Button)
-        widgets = [w for e in page for w in (e() if callable(e) else _widgets_for(e))]
+        widgets = [w for e in page for w in (e() if callable(e) else self._widgets_for(e))]
         await self.mount_all(widgets, after=button)
         if self._pending_entries:
             button.label = f"▲ {len(self._pending_entries)} earlier messages"
@@ -554,6 +564,17 @@ def _remake(widget: Widget, texts: dict[str, str]):
     if isinstance(widget, ToolNote):
         return partial(_one, ToolNote, widget.text)
     return None
+
+
+def _marks(conversation: Conversation) -> dict[int, str]:
+    """The lines above messages that have alternatives, by ``id(entry)``; the last one names the
+    keys that flip it."""
+    found = conversation.alternatives()
+    last = max(found, default=None)
+    return {
+        id(conversation.entries[i]): mark(conversation.entries[i].message.role, place, count, keys=i == last)
+        for i, (place, count) in found.items()
+    }
 
 
 def _one(cls: type, *args, **kwargs) -> list:

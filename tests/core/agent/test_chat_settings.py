@@ -95,7 +95,7 @@ async def test_ollama_gets_options_and_think_exactly(tmp_path):
 
 
 async def test_vllm_gets_top_level_fields_and_the_template_switch(tmp_path):
-    async with FakeLLMServer("vllm", [Reply(text="ok")], models=["m"]) as srv:
+    async with FakeLLMServer("vllm", [Reply(text="ok")], models=["m"], template_switch=True) as srv:
         async with VLLMClient(srv.url, model="m") as client:
             orch = Orchestrator(client, None, _settings(tmp_path))
             orch.overrides = ChatSettings(system_prompt="from flags", max_tokens=32)
@@ -107,6 +107,19 @@ async def test_vllm_gets_top_level_fields_and_the_template_switch(tmp_path):
     assert body["chat_template_kwargs"] == {"enable_thinking": False}
     assert "top_p" not in body  # unset: left to the server
     assert body["messages"][0] == {"role": "system", "content": "from flags"}
+
+
+async def test_every_configured_value_is_the_bottom_layer(tmp_path):
+    settings = _settings(tmp_path, temperature=0.7, top_p=0.8, max_tokens=99, think="false")
+    async with FakeLLMServer("ollama", [Reply(text="ok")], models=["m"]) as srv:
+        async with OllamaClient(srv.url, model="m") as client:
+            orch = Orchestrator(client, None, settings)
+            conv = Conversation()
+            conv.settings = ChatSettings(top_p=0.3)
+            await _turn(orch, conv)
+    body = srv.requests[-1].body
+    assert body["options"] == {"temperature": 0.7, "top_p": 0.3, "num_predict": 99, "num_ctx": 8192}
+    assert body["think"] is False
 
 
 async def test_unset_values_are_omitted_and_no_system_message_is_invented(tmp_path):
