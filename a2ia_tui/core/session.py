@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from .errors import A2IAError
 from .redact import redact_text
+from .wiring import RealServices
 
 if TYPE_CHECKING:
     from .agent.chat_settings import ChatSettings
@@ -92,39 +93,17 @@ class Session:
     def from_loaded(
         cls, loaded: LoadedSettings, *, note: Note = _silent, overrides: ChatSettings | None = None
     ) -> Session:
-        """The real services, made on first need: registry clients, the engine manager, the MCP hub."""
-        settings = loaded.settings
-        made: list[Session] = []
-
-        def make_client(name: str, model: str | None) -> LLMClient:
-            from .llm.registry import make_client as real
-
-            # the backend named after a managed engine follows it (this session's, or another
-            # a2ia process's pid file)
-            engines = made[0].engines if made else None
-            return real(settings, name, model=model, paths=loaded.paths, engines=engines)
-
-        def make_engines() -> EngineControl:
-            from .engines.manager import EngineManager
-
-            return EngineManager(settings, loaded.paths)
-
-        def make_hub() -> ToolHub:
-            from .tools.hub import MCPHub
-
-            # the built-in server's status tools read the same settings file as this process
-            return MCPHub(loaded.mcp_servers(), settings, config_file=loaded.config_file_used)
-
-        session = cls(
-            settings,
-            make_client=make_client,
-            make_engines=make_engines,
-            make_hub=make_hub,
+        """The real services (:class:`.wiring.RealServices`), made on first need: registry
+        clients, the engine manager, the MCP hub."""
+        services = RealServices(loaded)
+        return cls(
+            loaded.settings,
+            make_client=services.make_client,
+            make_engines=services.make_engines,
+            make_hub=services.make_hub,
             note=note,
             overrides=overrides,
         )
-        made.append(session)
-        return session
 
     # -- opening -------------------------------------------------------------------------------
 

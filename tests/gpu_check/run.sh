@@ -19,7 +19,7 @@ export A2IA_HOME=$(mktemp -d)
     echo "== nvidia-smi"
     nvidia-smi
     echo "== tests: the real GPU, then the monitor and pane tests on the fake NVML"
-    "$PY" -m pytest -p no:cacheprovider -q -rs -s tests/core/test_real_gpu.py tests/core/monitor tests/tui/test_gpu_pane.py
+    "$PY" -m pytest -p no:cacheprovider -q -rs -s tests/core/monitor/test_real_gpu.py tests/core/monitor tests/tui/widgets/test_gpu_pane.py
     echo "== left on the GPU after the tests (should be nothing)"
     nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv
     echo "== a2ia-tui monitor --once"

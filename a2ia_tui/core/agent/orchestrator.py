@@ -3,8 +3,9 @@
 ``Orchestrator.run_turn(conversation)`` is an async iterator of :mod:`.events`. The caller has
 already appended the user's message. Per step:
 
-1. stream ``client.stream_chat(messages, tools)``; text → ``TextDelta``, thinking →
-   ``ThinkingDelta``; the client emits each tool call once, complete;
+1. fit the messages to the backend's context window (:mod:`.context`: the oldest turns left out
+   with a ``Notice``, or nothing sent), then stream ``client.stream_chat(messages, tools)``; text
+   → ``TextDelta``, thinking → ``ThinkingDelta``; the client emits each tool call once, complete;
 2. append the assistant message (with its tool calls) to the conversation;
 3. for each call, in order: ``ToolCallRequested``; unknown tools, arguments that are not JSON and
    arguments that break the tool's JSON schema go back to the model as tool errors; calls that
@@ -37,7 +38,6 @@ marked ``failed``.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -47,11 +47,8 @@ from ..config import Settings
 from ..errors import (
     A2IAError,
     BackendError,
-    BackendHTTPError,
     BackendProtocolError,
-    ContextOverflow,
     StreamInterrupted,
-    ToolsUnsupported,
 )
 from ..llm.base import LLMClient
 from ..llm.types import FunctionCall, Message, ToolCall, ToolSpec
@@ -62,7 +59,7 @@ from ..tools.hub import BUILTIN_NAME
 from ..tools.secrets import INCLUDE_SECRETS, SecretRules
 from . import react
 from .chat_settings import ChatSettings
-from .context import DEFAULT_CHARS_PER_TOKEN, Fit, chars_per_token, fit_context, turns
+from .context import WINDOW_PROBE_S, ContextWindows
 from .conversation import Conversation
 from .events import (
     AgentEvent,
@@ -77,7 +74,7 @@ from .events import (
     TurnFinished,
     Usage,
 )
-from .toolsupport import ToolProtocol
+from .toolsupport import ToolProtocol, rejects_tools
 from .toolsupport import decide as decide_protocol
 
 if TYPE_CHECKING:
@@ -89,14 +86,6 @@ CANCELLED = "The tool call was cancelled by the user."
 #: The most tool calls one reply may make; the rest are dropped. A model that asks for thousands
 #: at once is broken or hostile, and they would all hit the tool servers together.
 MAX_CALLS_PER_REPLY = 32
-
-
-def _rejects_tools(exc: BaseException) -> bool:
-    """The server refused the request because it carried tools: vLLM without auto tool choice
-    (:class:`ToolsUnsupported`), or Ollama's 400 "<model> does not support tools"."""
-    if isinstance(exc, ToolsUnsupported):
-        return True
-    return isinstance(exc, BackendHTTPError) and exc.status == 400 and "does not support tools" in exc.message.lower()
 
 
 @dataclass
@@ -111,10 +100,6 @@ class _Step:
     recorded: bool = False
     #: Tool calls of this reply dropped over :data:`MAX_CALLS_PER_REPLY`.
     dropped: int = 0
-
-
-#: How long the first request of a backend waits for it to say its context window.
-WINDOW_PROBE_S = 5.0
 
 
 class Orchestrator:
@@ -136,10 +121,8 @@ class Orchestrator:
         self._notes_given: set[str] = set()
         #: The current chat's switched-off tools ("server" or "server/tool").
         self._tools_off: frozenset[str] = frozenset()
-        #: (backend, model) -> the window the server reported (None: it does not say).
-        self._windows: dict[tuple[str, str | None], int | None] = {}
-        #: (backend, model) -> characters per token, from the server's usage figures.
-        self._chars_per_token: dict[tuple[str, str | None], float] = {}
+        #: Each backend's context window, and how many characters its tokens hold.
+        self.windows = ContextWindows()
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -219,7 +202,7 @@ class Orchestrator:
                 async for ev in self._stream(conversation, step, react_mode):
                     yield ev
             except BackendError as exc:
-                if _rejects_tools(exc) and self.mode == "auto" and not react_mode and not step.text:
+                if rejects_tools(exc) and self.mode == "auto" and not react_mode and not step.text:
                     self._react_backends.add(self._react_key())
                     yield Notice(
                         f"{self.client.name} does not accept native tool calls ({getattr(exc, 'message', exc)}); "
@@ -257,34 +240,8 @@ class Orchestrator:
 
     async def context_window(self) -> int | None:
         """The window the next request must fit, in tokens; None when the server does not say
-        (then nothing is dropped: the server's own answer to an overflow is shown)."""
-        client = self.client
-        key = (client.name, client.model)
-        if key not in self._windows:
-            try:
-                # (a timeout scope, not wait_for: a client that knows its window answers without
-                # suspending, so the request still leaves before the UI builds its widgets)
-                async with asyncio.timeout(WINDOW_PROBE_S):
-                    self._windows[key] = await client.context_length()
-            except (A2IAError, TimeoutError):
-                self._windows[key] = None
-        reported = self._windows[key]
-        if client.kind == "ollama":  # the window is ours to choose (num_ctx), up to the model's
-            wanted = self.settings.agent.context_window
-            return min(wanted, reported) if reported else wanted
-        return reported
-
-    def _fit(self, messages: list[Message], tools: list[ToolSpec] | None, window: int, chat: ChatSettings) -> Fit:
-        key = (self.client.name, self.client.model)
-        cpt = self._chars_per_token.get(key, DEFAULT_CHARS_PER_TOKEN)
-        tools_tokens = int(len(json.dumps([t.to_wire() for t in tools or ()])) / cpt)
-        return fit_context(
-            messages,
-            window - tools_tokens,
-            reserve=chat.max_tokens or min(512, window // 8),
-            chars_per_token=cpt,
-            drop_oldest=self.settings.agent.context_overflow == "drop_oldest",
-        )
+        (see :mod:`.context`)."""
+        return await self.windows.window(self.client, self.settings.agent)
 
     async def _learn_thinking_switch(self) -> None:
         """Let the client find out whether its model's template has a thinking switch (vLLM asks
@@ -294,11 +251,6 @@ class Orchestrator:
                 await self.client.thinking_switch()
         except (A2IAError, TimeoutError):
             pass  # no answer: the switch is sent as asked, with no claim either way
-
-    def _learn_tokens(self, sent: list[Message], prompt_tokens: int | None) -> None:
-        ratio = chars_per_token(sent, prompt_tokens)
-        if ratio is not None:
-            self._chars_per_token[(self.client.name, self.client.model)] = ratio
 
     # -- streaming one reply -------------------------------------------------------------------
 
@@ -346,29 +298,12 @@ class Orchestrator:
             self._notes_given.add(note)
             yield Notice(note)
         messages = self._messages(conversation, react_mode)
-        window = await self.context_window()
-        if window:
-            fit = self._fit(messages, tools, window, chat)
-            if fit.overflow:
-                what = "The last question alone" if fit.dropped_turns or len(turns(messages)) <= 2 else "This chat"
-                raise ContextOverflow(
-                    f"{what} (about {fit.estimate:,} tokens, with room for the answer) does not fit "
-                    f"{client.name}'s context window of {window:,} tokens; nothing was sent. "
-                    + (
-                        "Shorten it, or raise the window (agent.context_window for Ollama)."
-                        if fit.dropped_turns or self.settings.agent.context_overflow == "drop_oldest"
-                        else 'Start a new chat, or set agent.context_overflow = "drop_oldest".'
-                    )
-                )
-            if fit.dropped_turns:
-                yield Notice(
-                    f"Context: the {fit.dropped_turns} oldest turn(s) are left out of this request to fit "
-                    f"{client.name}'s window of {window:,} tokens; the chat keeps them.",
-                    "warning",
-                )
-                messages = fit.messages
-            if client.kind == "ollama":
-                options["num_ctx"] = window
+        fitted = await self.windows.prepare(client, messages, tools, self.settings.agent, chat.max_tokens)
+        if fitted.notice:
+            yield Notice(fitted.notice, "warning")
+        messages = fitted.messages
+        if fitted.window and client.kind == "ollama":
+            options["num_ctx"] = fitted.window
         meter = self.meter
         meter.start()
         async for chunk in client.stream_chat(messages, tools, temperature=chat.temperature, options=options or None):
@@ -393,7 +328,7 @@ class Orchestrator:
                 step.done_reason = chunk.done_reason
         stats = meter.finish()
         if stats.exact:
-            self._learn_tokens(messages, stats.prompt_tokens)
+            self.windows.learn(client, messages, stats.prompt_tokens)
         yield Usage(stats.prompt_tokens, stats.completion_tokens, stats.ttft_s, stats.tokens_per_s, stats.exact)
         if step.dropped:
             yield Notice(
@@ -654,7 +589,3 @@ class Orchestrator:
                 # the server that ran it, for the trace of a reopened chat
                 extra={"server": tool.server} if tool is not None and tool.server else {},
             )
-
-
-def pretty_arguments(arguments: dict[str, Any]) -> str:
-    return json.dumps(arguments, ensure_ascii=False, indent=2)

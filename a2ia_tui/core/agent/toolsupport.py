@@ -19,8 +19,8 @@ Policy, from what the servers do:
   (``tests/benchmarks/bench_tool_calls.py``, docs/benchmarks.md): :data:`BUNDLED_MODEL`. For
   another GGUF (``engines.local.model_path``): ReAct.
 - ``auto`` elsewhere (vLLM, Ollama, other OpenAI-compatible servers): they say when they do not
-  take tools (vLLM's 400 without a tool parser, Ollama's "does not support tools"); the existing
-  fallback handles it.
+  take tools (vLLM's 400 without a tool parser, Ollama's "does not support tools":
+  :func:`rejects_tools`); the orchestrator's fallback handles it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..config import LocalEngineSettings, Settings
+from ..errors import BackendHTTPError, ToolsUnsupported
 
 Mode = Literal["native", "react", "off", "auto"]
 
@@ -120,3 +121,11 @@ def decide(settings: Settings, client: Any, mode: str | None = None) -> ToolProt
     if local.model_path is None:
         return ToolProtocol(BUNDLED_MODEL.mode, f"{why}; " + BUNDLED_MODEL.reason.format(**BUNDLED_MEASURED))
     return ToolProtocol("react", f"{why}: using the ReAct text protocol")
+
+
+def rejects_tools(exc: BaseException) -> bool:
+    """The server refused the request because it carried tools: vLLM without auto tool choice
+    (:class:`ToolsUnsupported`), or Ollama's 400 "<model> does not support tools"."""
+    if isinstance(exc, ToolsUnsupported):
+        return True
+    return isinstance(exc, BackendHTTPError) and exc.status == 400 and "does not support tools" in exc.message.lower()

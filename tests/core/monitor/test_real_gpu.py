@@ -3,7 +3,7 @@ on CI). Everything else about the monitor is tested with the scripted fake NVML;
 the real library says what ``nvidia-smi`` says, that real work shows up (VRAM, utilisation, the
 process and its managed-engine label), and that the pane draws a real card.
 
-Run on a GPU machine: ``pytest -m gpu tests/core/test_real_gpu.py`` (the work needs PyTorch).
+Run on a GPU machine: ``pytest -m gpu tests/core/monitor/test_real_gpu.py`` (the work needs PyTorch).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from a2ia_tui.core.monitor.gpu import GPUSampler
 
 pytestmark = pytest.mark.gpu
 
-GPU_LOAD = Path(__file__).resolve().parents[1] / "fakes" / "gpu_load.py"
+GPU_LOAD = Path(__file__).resolve().parents[2] / "fakes" / "gpu_load.py"
 GIB = 1024**3
 
 

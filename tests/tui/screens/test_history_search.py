@@ -14,8 +14,7 @@ from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.store import HistoryStore
 from a2ia_tui.tui.screens.history import HistoryScreen
 from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
-
-from .app_helpers import build_app, idle, send, wait_for
+from tests.tui.app_helpers import build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(60)
 SIZE = (80, 24)

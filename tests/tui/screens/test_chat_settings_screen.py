@@ -8,8 +8,7 @@ from a2ia_tui.core.agent.chat_settings import ChatSettings
 from a2ia_tui.core.llm.scripted import text_reply
 from a2ia_tui.tui.screens.chat_settings import ChatSettingsScreen
 from a2ia_tui.tui.widgets.chat import AssistantMessage
-
-from .app_helpers import build_app, idle, send, wait_for
+from tests.tui.app_helpers import build_app, idle, send, wait_for
 
 
 async def test_settings_are_checked_kept_on_error_and_applied_to_the_next_request() -> None:

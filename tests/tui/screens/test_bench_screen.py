@@ -11,8 +11,7 @@ from a2ia_tui.core.llm.vllm import VLLMClient
 from a2ia_tui.tui.screens.bench import BenchScreen
 from a2ia_tui.tui.widgets.chat import NoteMessage
 from tests.fakes.llm_server import FakeLLMServer, Reply
-
-from .app_helpers import MiniHub, build_app, idle, send, wait_for
+from tests.tui.app_helpers import MiniHub, build_app, idle, send, wait_for
 
 
 async def palette(pilot, app, command: str) -> None:
