@@ -500,6 +500,8 @@ class A2IAApp(ChatActions):
             except NoMatches:  # not composed yet, or another screen is on top
                 return False
             return item is not None and not item.has_focus_within and item.screen is self.screen
+        if action in ("regenerate", "edit_question", "alternative"):  # the chat must be in view
+            return isinstance(self.screen, MainScreen)
         return True
 
     # -- engines (engines.py) ------------------------------------------------------------------
