@@ -91,7 +91,8 @@ class EngineControl(Protocol):
         ...
 
     def proposal(self, name: str = "vllm") -> Proposal:
-        """The autotune estimate for the GPUs (blocking: reads NVML; run it in a thread)."""
+        """The autotune estimate for the GPUs (blocking: reads NVML; run it in a thread). Raises
+        OSError when the machine cannot be read."""
         ...
 
     async def start(self, name: str, overrides: dict[str, Any] | None = None) -> EngineState:

@@ -16,6 +16,11 @@ The rest lives beside this module, one job each, and the app's keys and messages
 - ``turn.py``: a turn's events mapped to widgets (the prompt's ``Sent`` starts ONE exclusive
   worker, group "turn"; Escape cancels it and the orchestrator keeps the partial answer
   marked ``interrupted``);
+- ``chat_actions.py``: the chat's actions (:class:`ChatActions`, which the app inherits): sending
+  a question with its attachments, new / saved / export chats, chat settings, tools on or off,
+  ReAct, copying, scrolling; a new chat-level action goes there, its key here;
+- ``appstate.py``: what widgets read of the app (:class:`AppState`, the base of both): whether
+  a turn runs, the open conversation;
 - ``chats.py``: saving as it goes, new, open, export, renamed and deleted chats;
 - ``backends.py``: switching backend or model, the status bar's backend fields, vLLM's /metrics;
 - ``engines.py``: engines left by a crashed session, Start / Stop / Log, engines at quitting.
@@ -29,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on, work
@@ -48,13 +52,13 @@ from ..core.textsafe import printable
 from . import startwith
 from .backends import BackendGlue
 from .branches import Branches
+from .chat_actions import ChatActions
 from .chats import Chats
 from .commands import A2IACommands
 from .engines import EngineGlue
 from .gctune import collect_young
-from .messages import ConversationDeleted, ConversationRenamed, OpenConversation, SelectBackend
+from .messages import SelectBackend
 from .services import AppServices
-from .widgets.attachments import AttachmentBar
 from .widgets.chat import ChatView
 from .widgets.gpu import GPUPane
 from .widgets.keybar import KeyBar
@@ -64,8 +68,6 @@ from .widgets.status import StatusBar
 from .widgets.trace import REACH_KEY, KeyQuiet, TraceItem, TracePane
 
 if TYPE_CHECKING:
-    from ..core.agent.attachments import Attachment
-    from ..core.agent.conversation import Conversation
     from ..core.agent.events import ApprovalNeeded
     from ..core.agent.orchestrator import Orchestrator
     from ..core.llm.base import LLMClient
@@ -100,7 +102,7 @@ class MainScreen(Screen):
             event.refresh_styles = False
 
 
-class A2IAApp(App[int]):
+class A2IAApp(ChatActions):
     TITLE = "a2ia-tui"
     COMMANDS = App.COMMANDS | {A2IACommands}
     CSS_PATH = "a2ia.tcss"
@@ -143,9 +145,6 @@ class A2IAApp(App[int]):
         super().__init__()
         self.services = services
         self.loaded = services.loaded
-        self._conversation: Conversation | None = None
-        #: Files attached to the next question (f3), shown above the prompt until it is sent.
-        self._attachments: list[Attachment] = []
         #: The backend, engine, hub and orchestrator, wired as for a2ia-cli (core/session.py):
         #: made by the start-up worker, from the services as they are then.
         self.session: Session | None = None
@@ -177,25 +176,6 @@ class A2IAApp(App[int]):
     def backend(self) -> str | None:
         """The backend the chat uses (None until one is chosen)."""
         return (self.session.backend or None) if self.session is not None else None
-
-    @property
-    def current_conversation(self) -> Conversation | None:
-        """The current chat, or None when none was needed yet (see :attr:`conversation`)."""
-        return self._conversation
-
-    @property
-    def conversation(self) -> Conversation:
-        """The current chat (created on first use: importing the conversation model pulls in the
-        LLM layer, which the first frame does not need)."""
-        if self._conversation is None:
-            from ..core.agent.conversation import Conversation
-
-            self._conversation = Conversation()
-        return self._conversation
-
-    @conversation.setter
-    def conversation(self, value: Conversation) -> None:
-        self._conversation = value
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -392,99 +372,6 @@ class A2IAApp(App[int]):
 
     # -- the turn (turn.py) ----------------------------------------------------------------------
 
-    def on_prompt_sent(self, message: Prompt.Sent) -> None:
-        if self.turn_running:
-            self.notify("An answer is still streaming: press Esc to stop it first.", severity="warning")
-            return
-        if any(a.image is not None for a in self.attachments):
-            self.turn_running = True  # no second question while the model's vision is asked
-            self.run_worker(self._send_with_images(message.text), group="attach", exit_on_error=False)
-            return
-        self._send(message.text)
-
-    def _send(self, text: str) -> None:
-        typed, shown = text, text
-        if self.attachments:
-            from ..core.agent.attachments import compose
-
-            self.conversation.add_user(compose(text, self.attachments))
-            shown = f"{text}\n{AttachmentBar.summary(self.attachments)}"
-            self.action_drop_attachments()
-        else:
-            self.conversation.add_user(text)
-        question: str | None = shown
-        if self.orchestrator is None or not self.ready.is_set():
-            # still starting: the question shows now, the answer's widget once a backend is ready
-            self.chat.add_user(shown)
-            self.query_one(Prompt).take(typed)
-            question = None
-        self.chats.save()
-        self.turn_running = True
-        self.run_turn(question, typed)
-
-    async def _send_with_images(self, text: str) -> None:
-        """Ollama says whether a model takes images (/api/show capabilities): a model that does
-        not is told before the question goes; other servers answer a 400 (a hint says why)."""
-        from ..core.agent.attachments import images_refused_note, vision_from_show
-        from ..core.llm.ollama import OllamaClient
-
-        await self.ready.wait()
-        client = self.orchestrator.client if self.orchestrator is not None else None
-        takes: bool | None = None
-        if isinstance(client, OllamaClient) and client.model:
-            try:
-                takes = vision_from_show(await client.show())
-            except A2IAError:
-                takes = None  # unknown: the request itself will say
-        self.turn_running = False
-        if takes is False:
-            self.chat.add_note(images_refused_note(client.model if client else None), "error")
-            return
-        self._send(text)
-
-    @property
-    def attachments(self) -> list[Attachment]:
-        return self._attachments
-
-    def _attachment_bar(self) -> AttachmentBar:
-        bars = self.query(AttachmentBar)
-        if bars:
-            return bars.first()
-        bar = AttachmentBar(self._attachments, id="attachments")
-        self.query_one("#center").mount(bar, after=self.chat)
-        return bar
-
-    def action_attach(self) -> None:
-        """A workspace file for the next question (see core/agent/attachments.py)."""
-        import os
-
-        from ..core.errors import WorkspaceError
-        from ..core.tools.secrets import SecretRules
-        from ..core.tools.workspace import Workspace
-        from .screens.attach import AttachScreen
-
-        settings = self.services.settings
-        try:
-            workspace = Workspace(settings.tools.workspace or os.getcwd())
-        except WorkspaceError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        rules = SecretRules.from_env(history_db=settings.history.path, config_file=self.loaded.config_file_used)
-
-        def done(attachment: Attachment | None) -> None:
-            if attachment is None:
-                return
-            self._attachments = [a for a in self._attachments if a.name != attachment.name] + [attachment]
-            self._attachment_bar().show(self._attachments)
-            self.focus_prompt_if_idle()
-
-        self.push_screen(AttachScreen(workspace, rules), done)
-
-    def action_drop_attachments(self) -> None:
-        self._attachments = []
-        for bar in self.query(AttachmentBar):
-            bar.remove()
-
     @work(group="turn", exclusive=True, exit_on_error=False)
     async def run_turn(self, question: str | None = None, typed: str | None = None) -> None:
         """One turn. ``question``: the user's text, if the chat does not show it yet (it is then
@@ -613,132 +500,9 @@ class A2IAApp(App[int]):
             except NoMatches:  # not composed yet, or another screen is on top
                 return False
             return item is not None and not item.has_focus_within and item.screen is self.screen
+        if action in ("regenerate", "edit_question", "alternative"):  # the chat must be in view
+            return isinstance(self.screen, MainScreen)
         return True
-
-    # -- chats (chats.py) ------------------------------------------------------------------------
-
-    #: One line printed on stderr once the app has left the screen (messages history could not save).
-    exit_note: str | None = None
-
-    async def action_new_chat(self) -> None:
-        if self.turn_running:
-            await self.cancel_turn()
-        self.chats.save()
-        await self.chats.new()
-
-    async def action_regenerate(self) -> None:
-        await self.branches.regenerate()
-
-    def action_edit_question(self) -> None:
-        self.branches.edit()
-
-    async def action_alternative(self, step: int) -> None:
-        await self.branches.flip(step)
-
-    def action_saved_chats(self) -> None:
-        self.chats.show_saved()
-
-    @on(OpenConversation)
-    async def _open_conversation(self, message: OpenConversation) -> None:
-        await self.chats.open(message.conversation_id)
-
-    async def open_conversation(self, conversation_id: str) -> None:
-        await self.chats.open(conversation_id)
-
-    @on(ConversationRenamed)
-    def _conversation_renamed(self, message: ConversationRenamed) -> None:
-        self.chats.renamed(message.conversation_id, message.title)
-
-    @on(ConversationDeleted)
-    async def _conversation_deleted(self, message: ConversationDeleted) -> None:
-        await self.chats.deleted_from_saved(message.conversation_id)
-
-    def export_path(self) -> Path:
-        return self.chats.export_path()
-
-    def action_export(self) -> None:
-        self.chats.export()
-
-    # -- modes and scrolling -------------------------------------------------------------------
-
-    def mode_label(self) -> str:
-        if not self.services.settings.tools.enabled:
-            return "tools: off"
-        if self.orchestrator is not None:  # what this backend's model really gets (core.agent.toolsupport)
-            return self.orchestrator.tool_protocol().label
-        mode = self.services.settings.agent.mode
-        return {"react": "ReAct", "native": "native tools", "auto": "tools: auto"}.get(mode, mode)
-
-    def action_scroll_chat(self, step: int) -> None:
-        """A page up (-1) or down (1), or the start (-2) or end (2) of the chat. Up leaves the
-        answer being streamed where it is (the view stops following it); at the end, it follows
-        again."""
-        chat = self.chat
-        if step == -2:
-            chat.scroll_home(animate=False)
-        elif step == 2:
-            chat.scroll_end(animate=False)
-        elif step < 0:
-            chat.scroll_page_up(animate=False)
-        else:
-            chat.scroll_page_down(animate=False)
-
-    def action_toggle_react(self) -> None:
-        if self.orchestrator is None:
-            return
-        if not self.services.settings.tools.enabled:
-            self.notify("Tools are off (--no-tools, or tools.enabled = false): no tool protocol to switch.")
-            return
-        default = self.services.settings.agent.mode
-        self.orchestrator.mode = (
-            ("native" if default == "react" else default) if self.orchestrator.mode == "react" else "react"
-        )
-        self.status.set(mode=self.mode_label())
-        self.notify(f"Tool protocol: {self.mode_label()}")
-
-    def action_chat_settings(self) -> None:
-        """This chat's system prompt, sampling and thinking (applied from the next request)."""
-        from ..core.agent.chat_settings import ChatSettings
-        from .screens.chat_settings import ChatSettingsScreen
-
-        conversation = self.conversation
-        agent = self.services.settings.agent
-        defaults = ChatSettings(
-            system_prompt=agent.system_prompt,
-            temperature=agent.temperature,
-            top_p=agent.top_p,
-            max_tokens=agent.max_tokens,
-            think=agent.think,
-        )
-
-        def done(result: ChatSettings | None) -> None:
-            if result is None or result == conversation.settings:
-                return
-            conversation.settings = result
-            if conversation.entries:  # an empty chat is saved with its first question
-                self.chats.save()
-            shown = ", ".join(f"{k} {v}" for k, v in result.to_dict().items() if k != "system_prompt")
-            if result.system_prompt:
-                shown = "own system prompt" + (f", {shown}" if shown else "")
-            self.notify(f"Chat settings: {shown or 'none set (the defaults apply)'}")
-
-        flags = self.services.chat_overrides
-        self.push_screen(ChatSettingsScreen(conversation.settings, defaults, flags), done)
-
-    def copy(self, text: str) -> None:
-        """To the system clipboard through the terminal (OSC 52; Textual's own way)."""
-        self.copy_to_clipboard(text)
-        lines = text.count("\n") + (not text.endswith("\n"))
-        self.notify(f"Copied {lines} line{'s' if lines != 1 else ''} ({len(text):,} characters)")
-
-    def toggle_tools(self, key: str) -> None:
-        """Turn a server ("name") or one tool ("server/tool") off for this chat, or back on."""
-        conversation = self.conversation
-        conversation.tools_off = conversation.tools_off ^ {key}
-        if conversation.entries:
-            self.chats.save()
-        state = "off" if key in conversation.tools_off else "on"
-        self.notify(f"{printable(key)}: {state} for this chat (from the next request)")
 
     # -- engines (engines.py) ------------------------------------------------------------------
 
@@ -760,6 +524,9 @@ class A2IAApp(App[int]):
         await self.engine_glue.stop(name)
 
     # -- quitting ------------------------------------------------------------------------------
+
+    #: One line printed on stderr once the app has left the screen (messages history could not save).
+    exit_note: str | None = None
 
     @work(group="quit", exclusive=True)
     async def action_quit(self) -> None:  # type: ignore[override]  # a worker: it may ask first

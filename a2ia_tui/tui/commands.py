@@ -205,7 +205,7 @@ def code_blocks(markdown: str) -> list[str]:
     return [t.content for t in MarkdownIt("commonmark").parse(markdown) if t.type in ("fence", "code_block")]
 
 
-def _open_bench(app: object, backend: str) -> None:
+def _open_bench(app: A2IAApp, backend: str) -> None:
     from .screens.bench import open_bench  # imported when used: most sessions never bench
 
     open_bench(app, backend)

@@ -51,7 +51,7 @@ class FakeEngines:
         return [name], []
 
     def proposal(self, name: str = "vllm") -> Proposal:
-        raise NotImplementedError("no GPUs here")
+        raise OSError("no GPUs here")
 
     async def start(self, name: str, overrides: dict[str, Any] | None = None) -> EngineState:
         self.started.append(name)

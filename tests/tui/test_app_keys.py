@@ -324,7 +324,7 @@ async def test_footer_shows_the_keys_at_once_in_one_order_and_redraws_only_when_
     from a2ia_tui.tui.widgets.keybar import KeyBar
 
     class Refresher(Static, can_focus=True):
-        BINDINGS: ClassVar[list[BindingType]] = [Binding("f5", "noop", "Refresh")]
+        BINDINGS: ClassVar[list[BindingType]] = [Binding("f9", "noop", "Refresh")]  # a key the app leaves free
 
     app, _ = build_app()
     async with app.run_test(size=(170, 40)) as pilot:
@@ -355,7 +355,7 @@ async def test_footer_shows_the_keys_at_once_in_one_order_and_redraws_only_when_
         app.query_one("#refresher").focus()
         await wait_for(pilot, lambda: "Refresh" in [k.description for k in footer.keys])
         assert [k.description for k in footer.keys][-2:] == ["Refresh", "palette"]
-        assert "f5 Refresh" in footer.render_line(0).text
+        assert "f9 Refresh" in footer.render_line(0).text
         app.query_one("#prompt").focus()
         # back to the same keys, in one order whatever is focused (Textual's footer put the
         # prompt's overridden ctrl+e first)

@@ -169,3 +169,16 @@ def test_snapshot_the_edit_screen_at_80x24(snap_compare) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_the_branch_keys_do_nothing_over_another_screen() -> None:
+    app, clients = build_app({"vllm": [text_reply("a1"), text_reply("a2")]})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.orchestrator is not None)
+        await ask(pilot, "q1", 1)
+        await pilot.press("ctrl+o")  # the saved chats
+        await wait_for(pilot, lambda: app.screen.is_modal)
+        await pilot.press("f5", "f4", "alt+left")
+        await pilot.pause(0.3)
+        assert len(clients["vllm"].calls) == 1 and app.conversation.others == []
+        assert not isinstance(app.screen, EditQuestionScreen)

@@ -11,6 +11,7 @@ from textual.app import App
 from textual.widgets import Button, Input, Static
 
 from a2ia_tui.core.config import load_settings
+from a2ia_tui.core.engines.state import EngineState
 from a2ia_tui.core.llm.scripted import ScriptedClient
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.screens.engine_log import EngineLogScreen
@@ -261,7 +262,6 @@ async def test_local_engine_start_screen_has_no_tuning_and_shows_the_command(tmp
 async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disabled():
     """The row is one widget: a click on a button presses it; focused, ←/→ choose among the
     enabled buttons and Enter / Space press the chosen one; a disabled button does nothing."""
-    from types import SimpleNamespace
 
     class Rows(App):
         def __init__(self) -> None:
@@ -269,7 +269,7 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
             self.pressed: list[str] = []
 
         def compose(self):
-            yield EngineRow("vllm", SimpleNamespace(status="stopped", managed=True), id="row")
+            yield EngineRow("vllm", EngineState(status="stopped", managed=True), id="row")
 
         def on_engine_row_action(self, event: EngineRow.Action) -> None:
             self.pressed.append(f"{event.engine}:{event.action}")
@@ -292,7 +292,7 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
         lines = [strip.text for strip in row.render_lines(row.region.reset_offset)]
         assert lines[0].startswith("○ vLLM  stopped") and lines[1].startswith(" Start   Stop     Log ")
         # a running engine: Stop enabled, Start not; and a progress bar while it starts
-        row.show(SimpleNamespace(status="starting", phase="loading weights", progress=0.3, managed=True))
+        row.show(EngineState(status="starting", phase="loading weights", progress=0.3, managed=True))
         await pilot.pause()
         assert row.progress == 30 and row.enabled("stop") and not row.enabled("start")
         assert row.button_offset("stop").y == 3 and row.size.height == 4
@@ -302,7 +302,7 @@ async def test_an_engine_rows_buttons_press_by_click_and_keys_but_not_when_disab
         assert app.pressed[-1] == "vllm:stop"
         # a failure's cause and hint wrap in the narrow row: the buttons stay on its last line
         row.show(
-            SimpleNamespace(
+            EngineState(
                 status="failed",
                 phase="loading weights",
                 managed=True,

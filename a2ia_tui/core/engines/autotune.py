@@ -167,8 +167,11 @@ def find_config(model: str, cache_dirs: list[Path] | None = None) -> dict[str, A
     """The model's config.json: a local directory, or the Hugging Face cache."""
     local = Path(model).expanduser()
     if (local / "config.json").is_file():
-        config: dict[str, Any] = json.loads((local / "config.json").read_text())
-        return config
+        try:
+            config: dict[str, Any] = json.loads((local / "config.json").read_text())
+            return config
+        except (OSError, ValueError):  # unreadable: estimated from the name, as without one
+            return None
     folder = "models--" + model.replace("/", "--")
     for base in cache_dirs if cache_dirs is not None else _hf_cache_dirs():
         snaps = base / folder / "snapshots"
@@ -272,7 +275,12 @@ def shape_from_config(name: str, cfg: dict[str, Any]) -> ModelShape:
 
 def model_shape(model: str, cache_dirs: list[Path] | None = None) -> ModelShape:
     cfg = find_config(model, cache_dirs)
-    return shape_from_config(model, cfg) if cfg else shape_from_name(model)
+    if cfg and isinstance(cfg, dict):
+        try:
+            return shape_from_config(model, cfg)
+        except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+            pass  # a config.json not as transformers writes it (a null, a string, a zero)
+    return shape_from_name(model)
 
 
 def _smaller_suggestion(shape: ModelShape, per_gpu_gib: float) -> str:

@@ -79,7 +79,7 @@ def markdown_class() -> type[RichMarkdown]:
         def create(cls, markdown, token):
             element = super().create(markdown, token)
             element.numbers = None
-            if token.level == 0 and getattr(markdown, "numbers", None) is not None:
+            if token.level == 0 and markdown.numbers is not None:
                 # the block's first list only: a list after it is another list
                 element.numbers, markdown.numbers = markdown.numbers, None
             return element
@@ -100,6 +100,8 @@ def markdown_class() -> type[RichMarkdown]:
             "bullet_list_open": _List,
             "ordered_list_open": _List,
         }
+        #: set by :func:`render` for one item of a longer numbered list; read by ``_List``
+        numbers: tuple[int, int] | None = None
 
         def __init__(self, markup: str, code_theme: str = CODE_THEME, hyperlinks: bool = True) -> None:
             # the attributes Rich's __init__ sets, with its defaults

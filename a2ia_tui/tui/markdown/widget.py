@@ -8,9 +8,9 @@ by rendering it, so every character would be rendered even though almost none is
 
 So an answer is ONE widget using Textual's line API (``render_line``), whatever its length:
 
-* the text is cut into *blocks* (:mod:`.cutter`) wherever Rich draws the blocks one by one as it
-  draws the whole text; what is before the last cut is *settled* and never changes, what is
-  after it is the *tail*;
+* the text is cut into *blocks* (:mod:`.cutter`, :mod:`.blocks`) wherever Rich draws the
+  blocks one by one as it draws the whole text; what is before the last cut is *settled* and
+  never changes, what is after it is the *tail*;
 * a settled block is rendered with Rich (:mod:`.render`) at most once per width, and kept as
   strips (a numbered list's items with the numbers and the number width of the whole list);
 * a block that is not on screen need not be rendered: its height is *estimated* from its source.
@@ -27,7 +27,7 @@ So an answer is ONE widget using Textual's line API (``render_line``), whatever 
   :meth:`StreamingMarkdown.write` ~10 times a second with what arrived), and only the lines from
   the old tail down are marked for repainting: Textual's line cache keeps every other line. A
   code block or a table being streamed is the whole tail, and is rendered in pieces
-  (:class:`_Fence`, :class:`_Table`);
+  (:mod:`.pieces`);
 * while streaming, the widget keeps blank lines below the text, room for about
   :data:`RESERVE_S` of it at the rate lines have been arriving, and grows by that much when the
   text reaches them. A frame that changes the widget's height re-lays out the whole screen and
@@ -47,129 +47,27 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..appstate import AppState
 from ..patches import OneLayout, forget_painted
-from .cutter import block_cuts, clean_cut, estimate_height, estimate_uncut, fence_parts, list_number, table_parts
-from .render import cell_sizes, code_syntax, fast_code_strips, render_strips, safe_piece, strips_of
+from .blocks import GAP, Block, Run, unsettled
+from .cutter import block_cuts, clean_cut, estimate_height, estimate_uncut, list_number
+from .pieces import FencePieces, StreamedPieces, TablePieces
+from .render import render_strips
 
 if TYPE_CHECKING:
     from textual.geometry import Size
     from textual.timer import Timer
 
-GAP = 1  # blank lines between two blocks
-FENCE_PIECE = 4  # a code block being streamed is rendered in pieces of at least this many lines...
-FENCE_PIECE_MAX = 96  # ...cut here where no better place is found (inside a long string)
 SETTLE_S = 0.05  # pause between two slices of the idle settling pass
 SETTLE_BUDGET_S = 0.008  # rendering time per slice
 SETTLE_PAUSED_S = 0.5  # while the app runs a turn, the settling pass looks again this often
 RESERVE_S = 0.5  # while streaming, keep room below the text for this much more of it...
 RESERVE_MIN, RESERVE_MAX = 4, 16  # ...in lines, within these bounds
 UNCUT_MIN = 65_536  # a write of this many characters or more (a flood, a restored answer)...
-UNCUT_KEEP = 16_384  # ...is cut into blocks over its last this many only: the rest waits (_Block.uncut)
-TABLE_PIECE = 4  # a table being streamed is rendered in pieces of this many rows
+UNCUT_KEEP = 16_384  # ...is cut into blocks over its last this many only: the rest waits (Block.uncut)
 
 
-class _Block:
-    __slots__ = ("estimated", "exact", "gap", "height", "number", "provisional", "run", "source", "strips", "uncut")
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.strips: list[Strip] | None = None  # None: not rendered at the current width
-        self.height = 0
-        self.estimated = 0  # the width the height was estimated at (0: not estimated)
-        self.provisional = False  # drawn from pieces rendered while streaming (see _Fence)
-        self.gap = GAP  # blank lines after it (none before the next item of a list)
-        self.run: _Run | None = None  # the numbered list it is an item of
-        self.number = 0  # ...and its number there
-        #: text not cut into blocks yet (a flood's, a restored answer's: cut and rendered when
-        #: it is scrolled into view or the app is idle, see StreamingMarkdown._expand)
-        self.uncut = False
-        #: rendered once at the current width, then let go (far from the view): the height is
-        #: exact, the strips are rendered again when it is drawn (StreamingMarkdown.release)
-        self.exact = False
-
-    @property
-    def lines(self) -> int:
-        """Its height and the gap after it (none after a block that draws nothing: HTML)."""
-        return self.height + self.gap if self.height else 0
-
-
-def _unsettled(block: _Block) -> bool:
-    """``block`` is still to be rendered exactly by the settling pass: not rendered yet (its
-    height estimated), or drawn from pieces while it streamed."""
-    return (block.strips is None and not block.exact) or block.provisional
-
-
-class _Run:
-    """A numbered list cut into blocks, an item each. Rich numbers a list's items from the
-    first one's number (whatever the text says), and pads every number to the width of the first
-    number plus the count of items: the items are drawn with those, from the whole list."""
-
-    __slots__ = ("blocks", "count", "digits", "first")
-
-    def __init__(self, first: int) -> None:
-        self.first = first
-        self.blocks: list[_Block] = []
-        self.count = 0  # items (a block may hold several)
-        self.digits = 0  # the width its blocks were last drawn for
-
-
-class _Table:
-    """The table being streamed (the tail): its complete rows rendered in pieces, each once.
-    Rich lays a table's columns out from all its cells, so every piece is rendered after the
-    *carriers*, the rows with the widest cell and the longest word of each column so far: a
-    piece's rows are then drawn as in the whole table. A row that widens a column changes the
-    carriers, and the pieces are rendered again (a few times in a long table)."""
-
-    __slots__ = ("at", "carriers", "done", "foot", "head", "maxima", "measured", "pieces", "width", "widths")
-
-    def __init__(self, at: int, head: str, width: int) -> None:
-        self.at = at  # where the header line is in the answer's text
-        self.head = head  # the header and delimiter lines
-        self.width = width
-        self.maxima: dict[tuple[int, int], tuple[int, str]] = {}  # (column, size): (value, row)
-        self.carriers: tuple[str, ...] = ()
-        self.widths: tuple[list[Strip], int] | None = None  # the head's strips, the carriers' lines
-        self.done = 0  # rows in pieces
-        self.measured = 0  # rows in the maxima
-        self.pieces: list[list[Strip]] = []
-        self.foot: Strip | None = None
-
-    @staticmethod
-    def _take(maxima: dict, row: str) -> None:
-        for column, sizes in enumerate(cell_sizes(row)):
-            for kind, value in enumerate(sizes):
-                if value > maxima.get((column, kind), (-1, ""))[0]:
-                    maxima[column, kind] = (value, row)
-
-    def carriers_for(self, rows: list[str], start: int, last: str) -> tuple[str, ...]:
-        """The carriers of the table with ``rows`` (complete: ``rows[start:]`` are new) and
-        ``last`` (a row still arriving, not kept in the maxima)."""
-        for row in rows[start:]:
-            self._take(self.maxima, row)
-        maxima = self.maxima
-        if last.strip():
-            maxima = dict(maxima)
-            self._take(maxima, last)
-        return tuple(dict.fromkeys(row for _, row in maxima.values()))
-
-
-class _Fence:
-    """The top-level code block being streamed (the tail): its complete lines rendered in
-    pieces, each once, so a frame renders only the lines since the last piece, not the whole
-    block again (a long block would otherwise cost more at every frame)."""
-
-    __slots__ = ("at", "done", "foot", "lang", "pieces", "width")
-
-    def __init__(self, at: int, lang: str, width: int) -> None:
-        self.at = at  # where the opening line is in the answer's text
-        self.lang = lang
-        self.width = width
-        self.done = 0  # code lines in pieces
-        self.pieces: list[list[Strip]] = []
-        self.foot: Strip | None = None  # the block's bottom padding line
-
-
-class StreamingMarkdown(OneLayout, Widget):
+class StreamingMarkdown(OneLayout, StreamedPieces, Widget):
     """An answer's Markdown; :meth:`write` appends, :meth:`seal` says the answer is complete."""
 
     DEFAULT_CSS = """
@@ -179,8 +77,8 @@ class StreamingMarkdown(OneLayout, Widget):
     def __init__(self, text: str = "", *, sealed: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.text = ""
-        self._blocks: list[_Block] = []
-        self._tail = _Block("")
+        self._blocks: list[Block] = []
+        self._tail = Block("")
         self._tail_joined = False  # the tail is the next item of the last block's list
         self._renumbered = False  # items above the tail are to be drawn again (see _number_tail)
         self._relayout_due = False  # a block drawn on demand changed its height: measured after the frame
@@ -193,8 +91,8 @@ class StreamingMarkdown(OneLayout, Widget):
         self._settle_timer: Timer | None = None
         self._blank_strip: Strip | None = None
         self._grow_mark: tuple[float, int] | None = None  # (when, lines) at the last growth
-        self._fence: _Fence | None = None  # the code block being streamed, in pieces
-        self._table: _Table | None = None  # the table being streamed, in pieces
+        self._fence: FencePieces | None = None  # the code block being streamed, in pieces
+        self._table: TablePieces | None = None  # the table being streamed, in pieces
         #: far from the view (set by the chat, see :meth:`release`): rendered lines are not kept
         self.far = False
         self._split(text)
@@ -214,7 +112,7 @@ class StreamingMarkdown(OneLayout, Widget):
                 self._relayout()
         return [b.source for b in self._blocks] + ([self._tail.source] if self._tail.source else [])
 
-    def _parts(self) -> list[_Block]:
+    def _parts(self) -> list[Block]:
         return [*self._blocks, self._tail] if self._tail.source.strip() else self._blocks
 
     def _split(self, chunk: str) -> None:
@@ -230,7 +128,7 @@ class StreamingMarkdown(OneLayout, Widget):
             # table drawn in pieces while streaming.)
             at = clean_cut(tail, len(tail) - UNCUT_KEEP)
             if at >= UNCUT_KEEP:
-                uncut = _Block(tail[:at])
+                uncut = Block(tail[:at])
                 uncut.uncut = True
                 if self._blocks:
                     self._blocks[-1].gap = GAP
@@ -269,7 +167,7 @@ class StreamingMarkdown(OneLayout, Widget):
         if final and not cuts:
             return  # the tail as it is (and as it was drawn)
         start = self._settle_pieces(tail, cuts, joins, base, final)
-        self._tail = _Block(tail[start:])
+        self._tail = Block(tail[start:])
         self._number_tail()
 
     def _settle_pieces(self, tail: str, cuts: list[int], joins: set[int], base: int, final: bool = False) -> int:
@@ -291,7 +189,7 @@ class StreamingMarkdown(OneLayout, Widget):
                         last.run.count += 1
                     self._tail_joined = False
                 else:
-                    block = _Block(piece)
+                    block = Block(piece)
                     if self._fence is not None:
                         self._close_fence(block, base + start)
                     if self._table is not None:
@@ -301,7 +199,7 @@ class StreamingMarkdown(OneLayout, Widget):
             start = cut
         return start
 
-    def _add_block(self, block: _Block) -> None:
+    def _add_block(self, block: Block) -> None:
         """Settle ``block`` (the tail's text up to a cut): the one before it is followed by no
         blank line if ``block`` is the next item of its list, and a numbered item joins its run."""
         last = self._blocks[-1] if self._blocks else None
@@ -312,7 +210,7 @@ class StreamingMarkdown(OneLayout, Widget):
         if run is None:
             number = list_number(block.source)
             if number is not None:
-                run = _Run(number)
+                run = Run(number)
         if run is not None:
             block.run, block.number = run, run.first + run.count
             run.blocks.append(block)
@@ -338,7 +236,7 @@ class StreamingMarkdown(OneLayout, Widget):
                 self._renumbered = True
             r.digits = digits
 
-    def _run_last(self, run: _Run) -> int:
+    def _run_last(self, run: Run) -> int:
         """The number Rich pads a run's numbers for: its first, plus its count of items."""
         return run.first + run.count + (self._tail.run is run)
 
@@ -347,10 +245,10 @@ class StreamingMarkdown(OneLayout, Widget):
             self._cut(self._tail.source, final=True)
         if self._tail.source.strip():
             # (an open code block keeps the strips of its pieces)
-            tail, self._tail = self._tail, _Block("")
+            tail, self._tail = self._tail, Block("")
             self._add_block(tail)
         else:
-            self._tail = _Block("")
+            self._tail = Block("")
         self._fence = self._table = None
         self._sealed = True
 
@@ -419,7 +317,7 @@ class StreamingMarkdown(OneLayout, Widget):
                 out.append(self._blank())
         return out
 
-    def _render_block(self, block: _Block) -> bool:
+    def _render_block(self, block: Block) -> bool:
         """Render ``block`` at the current width; True if its height changed."""
         streamed = block is self._tail and not self._sealed
         if not (streamed and (self._render_fence(block) or self._render_table(block))):
@@ -433,144 +331,6 @@ class StreamingMarkdown(OneLayout, Widget):
         block.exact = False
         old, block.height = block.height, len(block.strips or ())
         return old != block.height
-
-    # -- a code block being streamed: rendered in pieces -----------------------------------------
-
-    def _code_strips(self, code: str, lang: str, top: bool, bottom: bool) -> list[Strip]:
-        padding = (int(top), 1, int(bottom), 1)
-        strips = fast_code_strips(self, code, lang, padding, self._width)
-        return strips if strips is not None else strips_of(self, code_syntax(code, lang, padding), self._width)
-
-    def _fence_strips(self, source: str) -> list[Strip] | None:
-        """A settled block that is a closed top-level code block, drawn as Rich's ``Markdown``
-        draws it (:func:`fast_code_strips`); None for any other block, or where it is not certain
-        that the two agree (a closing fence that is indented, an info string with an escape or an
-        entity, which Markdown decodes first)."""
-        parts = fence_parts(source)
-        if parts is None or not parts[4]:
-            return None
-        lead, lang, lines, _, _ = parts
-        opener = source[lead : source.find("\n", lead)]
-        closer = source.rstrip("\n").rpartition("\n")[2]
-        if closer[:1] not in ("`", "~") or "\\" in opener or "&" in opener:
-            return None
-        return fast_code_strips(self, "\n".join(lines).rstrip(), lang, (1, 1, 1, 1), self._width)
-
-    def _foot(self, fence: _Fence) -> Strip:
-        """A code block's bottom padding line (what ends it when its last lines are blank)."""
-        if fence.foot is None:
-            fence.foot = self._code_strips("x", fence.lang, False, True)[-1]
-        return fence.foot
-
-    def _render_fence(self, block: _Block) -> bool:
-        """Draw the tail if it is a top-level code block still open: its complete lines in pieces
-        (:data:`FENCE_PIECE` lines or more, each rendered once), then the lines since the last
-        piece. False if the tail is anything else."""
-        parts = fence_parts(block.source)
-        if parts is None:  # (a closing fence still arriving: the block is drawn as closed)
-            self._fence = None
-            return False
-        lead, lang, lines, last, _ = parts
-        at = len(self.text) - len(block.source) + lead
-        fence = self._fence
-        if fence is None or (fence.at, fence.lang, fence.width) != (at, lang, self._width):
-            fence = self._fence = _Fence(at, lang, self._width)
-        while len(lines) - fence.done > FENCE_PIECE:
-            n = safe_piece(lang, lines, fence.done, FENCE_PIECE, FENCE_PIECE_MAX)
-            if not n:
-                break
-            piece = "\n".join(lines[fence.done : fence.done + n])
-            fence.pieces.append(self._code_strips(piece, lang, not fence.pieces, False))
-            fence.done += n
-        block.strips = [strip for piece in fence.pieces for strip in piece]
-        block.strips += self._fence_rest(fence, [*lines[fence.done :], last])
-        block.provisional = bool(fence.pieces)
-        return True
-
-    def _fence_rest(self, fence: _Fence, lines: list[str]) -> list[Strip]:
-        """The lines after the last piece, as the end of the block (as Rich draws a code block:
-        its last lines' trailing blanks dropped)."""
-        code = "\n".join(lines).rstrip()
-        if not code and fence.pieces:
-            return [self._foot(fence)]
-        return self._code_strips(code, fence.lang, not fence.pieces, True)
-
-    # -- a table being streamed: rendered in pieces ----------------------------------------------
-
-    def _table_rows(self, table: _Table, rows: list[str]) -> list[Strip]:
-        """``rows`` of the table as drawn after its carriers."""
-        head = table.head + "\n" + "".join(row + "\n" for row in table.carriers)
-        if table.widths is None:
-            carriers = render_strips(self, head, self._width)  # top edge, header, rule, carriers, bottom edge
-            bare = render_strips(self, table.head, self._width)  # top edge, header, rule, bottom edge
-            table.widths = (carriers[: len(bare) - 1], len(carriers) - 1)
-            table.foot = carriers[-1]
-        if not rows:
-            return []
-        strips = render_strips(self, head + "\n".join(rows), self._width)
-        return strips[table.widths[1] : -1]
-
-    def _render_table(self, block: _Block) -> bool:
-        """Draw the tail if it is a table still growing: its complete rows in pieces of
-        :data:`TABLE_PIECE`, each rendered once while the column widths hold, then the rows since
-        the last piece. False if the tail is anything else."""
-        parts = table_parts(block.source)
-        if parts is None:
-            self._table = None
-            return False
-        lead, head, rows, last = parts
-        at = len(self.text) - len(block.source) + lead
-        table = self._table
-        if table is None or (table.at, table.head, table.width) != (at, head, self._width):
-            table = self._table = _Table(at, head, self._width)
-        block.strips = self._table_strips(table, rows, last)
-        block.provisional = True  # (the carriers are found from the text: drawn whole once idle)
-        return True
-
-    def _table_strips(self, table: _Table, rows: list[str], last: str) -> list[Strip]:
-        """The table: its head, its complete ``rows`` in pieces, the rows after the last piece
-        (and ``last``, a row still arriving), its bottom edge."""
-        carriers = table.carriers_for(rows, table.measured, last)
-        table.measured = len(rows)
-        if carriers != table.carriers or table.widths is None:
-            table.carriers, table.widths = carriers, None  # new widths: every piece is drawn again
-            table.pieces, table.done = [], 0
-        while len(rows) - table.done >= TABLE_PIECE:
-            table.pieces.append(self._table_rows(table, rows[table.done : table.done + TABLE_PIECE]))
-            table.done += TABLE_PIECE
-        body = self._table_rows(table, rows[table.done :] + ([last] if last.strip() else []))
-        assert table.widths is not None and table.foot is not None
-        return [*table.widths[0], *(strip for piece in table.pieces for strip in piece), *body, table.foot]
-
-    def _close_table(self, block: _Block, at: int) -> None:
-        """``block`` (at ``at`` in the text) has settled: if it is the table that was being
-        streamed, it keeps the pieces, and only its last rows are rendered."""
-        table, self._table = self._table, None
-        parts = table_parts(block.source)
-        if parts is None or table is None or not table.pieces or table.width != self._width:
-            return
-        lead, head, rows, last = parts
-        if (at + lead, head) != (table.at, table.head) or last:
-            return
-        block.strips = self._table_strips(table, rows, "")
-        block.height = len(block.strips)
-        block.provisional = True
-
-    def _close_fence(self, block: _Block, at: int) -> None:
-        """``block`` (at ``at`` in the text) has settled: if it is the code block that was being
-        streamed, it keeps the pieces, and only its last lines are rendered."""
-        fence, self._fence = self._fence, None
-        parts = fence_parts(block.source)
-        if parts is None or fence is None or not fence.pieces or fence.width != self._width:
-            return
-        lead, lang, lines, _last, _ = parts
-        if (at + lead, lang) != (fence.at, fence.lang) or len(lines) < fence.done:
-            return
-        block.strips = [strip for piece in fence.pieces for strip in piece] + self._fence_rest(
-            fence, lines[fence.done :]
-        )
-        block.height = len(block.strips)
-        block.provisional = True
 
     def _measure(self) -> int:
         """Heights for every part (estimated where not rendered, exact for the bottom screen)
@@ -668,7 +428,7 @@ class StreamingMarkdown(OneLayout, Widget):
 
     # -- drawing -------------------------------------------------------------------------------
 
-    def _part(self, i: int) -> _Block | None:
+    def _part(self, i: int) -> Block | None:
         """Part ``i`` of what :meth:`_parts` lists (the blocks, then a non-blank tail)."""
         if 0 <= i < len(self._blocks):
             return self._blocks[i]
@@ -712,7 +472,7 @@ class StreamingMarkdown(OneLayout, Widget):
     # -- settling: render what is still estimated, while the app is idle -----------------------
 
     def _schedule_settle(self, mounting: bool = False) -> None:
-        if self._settle_timer is None and (self.is_mounted or mounting) and any(_unsettled(b) for b in self._blocks):
+        if self._settle_timer is None and (self.is_mounted or mounting) and any(unsettled(b) for b in self._blocks):
             self._settle_timer = self.set_timer(SETTLE_S, self._settle)
 
     def on_mount(self) -> None:
@@ -728,14 +488,15 @@ class StreamingMarkdown(OneLayout, Widget):
         self._settle_timer = None
         if not self._width:
             return
-        if getattr(self.app, "turn_running", False):
+        app = self.app
+        if isinstance(app, AppState) and app.turn_running:
             # idle work: not while an answer streams (settling a long answer takes seconds of
             # CPU; the next answer's stream should not share it)
             self._settle_timer = self.set_timer(SETTLE_PAUSED_S, self._settle)
             return
         deadline = time.perf_counter() + SETTLE_BUDGET_S
         changed = redrawn = False
-        for block in [b for b in reversed(self._blocks) if _unsettled(b)]:
+        for block in [b for b in reversed(self._blocks) if unsettled(b)]:
             if block.uncut:  # its last part cut into blocks, rendered in the next slices
                 self._expand(self._blocks.index(block), UNCUT_KEEP)
                 changed = True
@@ -755,7 +516,7 @@ class StreamingMarkdown(OneLayout, Widget):
     @property
     def settled(self) -> bool:
         """Every block is rendered at the current width, exactly (every height exact)."""
-        return bool(self._width) and not self._relayout_due and not any(_unsettled(b) for b in self._blocks)
+        return bool(self._width) and not self._relayout_due and not any(unsettled(b) for b in self._blocks)
 
     # -- far from the view: rendered lines let go ----------------------------------------------
 

@@ -9,7 +9,7 @@ flight are cancelled: the HTTP streams close) and closes the panel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +20,9 @@ from textual.widgets import DataTable, Static
 from ...core.bench import TABLE_HEADER, BenchConfig, BenchReport, LevelResult, RequestResult, describe, table_rows
 from ...core.textsafe import printable
 from ..services import AppServices
+
+if TYPE_CHECKING:
+    from ..app import A2IAApp
 
 
 class BenchScreen(ModalScreen[BenchReport | None]):
@@ -144,8 +147,8 @@ class BenchScreen(ModalScreen[BenchReport | None]):
         self.dismiss(self.report)
 
 
-def open_bench(app: Any, backend: str) -> None:
+def open_bench(app: A2IAApp, backend: str) -> None:
     """The palette's ``Bench: BACKEND``: the current model when it is the current backend."""
-    orch = getattr(app, "orchestrator", None)
-    model = orch.client.model if orch is not None and getattr(orch.client, "name", None) == backend else None
+    orch = app.orchestrator
+    model = orch.client.model if orch is not None and orch.client.name == backend else None
     app.push_screen(BenchScreen(app.services, backend, model))

@@ -24,7 +24,8 @@ starting and the sidebar keeps showing it.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.binding import Binding
@@ -33,8 +34,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static, Switch
 
-from ...core.engines.kinds import EngineKind, engine_kind
+from ...core.engines.kinds import EngineKind, FormField, engine_kind
+from ...core.errors import EngineError
 from ..services import AppServices
+
+if TYPE_CHECKING:
+    from ...core.engines.autotune import Proposal
+    from ...core.engines.state import EngineState
+    from ...core.protocols import EngineControl
 
 
 def parse_overrides(values: dict[str, str], engine: str = "vllm") -> dict[str, Any]:
@@ -75,14 +82,14 @@ class EngineStartScreen(ModalScreen[bool]):
         self.engine_name = engine_name
         self.kind: EngineKind = engine_kind(engine_name)
         self.started = False
-        self.proposal: Any = None
-        self._unsubscribe: Any = None
+        self.proposal: Proposal | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         #: The build the form is for: "cuda", or "cpu" once the estimate says vLLM is its CPU build.
         self.device = "cuda"
 
     @property
-    def engines(self) -> Any:
-        return getattr(self.services, "engines", None)
+    def engines(self) -> EngineControl | None:
+        return self.services.engines if self.services is not None else None
 
     def compose(self):
         kind = self.kind
@@ -112,12 +119,13 @@ class EngineStartScreen(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#es-progress").display = False
-        if self.engines is None:
+        engines = self.engines
+        if engines is None:
             self.query_one("#es-error", Static).update("engines are not available in this build")
             self.query_one("#es-start", Button).disabled = True
             return
-        self._unsubscribe = self.engines.add_listener(self._on_state)
-        state = self.engines.states().get(self.engine_name)
+        self._unsubscribe = engines.add_listener(self._on_state)
+        state = engines.states().get(self.engine_name)
         if state is not None and state.status in ("starting", "ready"):
             self.started = True
             self._show_state(state)
@@ -135,20 +143,25 @@ class EngineStartScreen(ModalScreen[bool]):
     @work(group="engine-proposal", exclusive=True, exit_on_error=False)
     async def load_proposal(self) -> None:
         summary = self.query_one("#es-summary", Static)
-        proposal = None
+        # on_mount starts this only when there are engines, so there are services
+        engines, services = self.engines, self.services
+        assert engines is not None and services is not None
+        proposal: Proposal | None = None
         if self.kind.autotune:
             try:
-                proposal = await asyncio.to_thread(self.engines.proposal, self.engine_name)
-            except Exception as exc:  # noqa: BLE001 - the fields stay editable from the settings
+                proposal = await asyncio.to_thread(engines.proposal, self.engine_name)
+            except OSError as exc:  # the machine could not be read: the fields stay editable from the settings
                 summary.update(f"no estimate: {exc}")
         self.proposal = proposal
-        self.device = getattr(proposal, "device", None) or "cuda"
+        self.device = proposal.device if proposal is not None else "cuda"
         for f in self.kind.form_fields:
             self.query_one(f"#es-row-{f.key}").display = self.device in f.devices
-        # on_mount starts this only when there are engines, so there are services
-        assert self.services is not None
-        configured = self.kind.make_spec(self.services.settings).config
-        values = {f.key: getattr(proposal, f.key, None) or getattr(configured, f.key, None) for f in self.fields()}
+        configured = self.kind.make_spec(services.settings).config
+        # a form field names a key of the engine's settings, and of its autotune proposal
+        values = {
+            f.key: (getattr(proposal, f.key) if proposal is not None else None) or getattr(configured, f.key)
+            for f in self.fields()
+        }
         if proposal is not None:
             summary.update(proposal.summary())
         for key, value in values.items():
@@ -157,7 +170,7 @@ class EngineStartScreen(ModalScreen[bool]):
                 field.value = f"{value:.2f}" if isinstance(value, float) else str(value)
         self._show_command()
 
-    def fields(self) -> list[Any]:
+    def fields(self) -> list[FormField]:
         """The form fields of this build (``FormField.devices``)."""
         return [f for f in self.kind.form_fields if self.device in f.devices]
 
@@ -170,15 +183,16 @@ class EngineStartScreen(ModalScreen[bool]):
         return out
 
     def _show_command(self) -> None:
-        if self.engines is None:
+        engines = self.engines
+        if engines is None:
             return
         try:
             overrides = self.overrides()
         except ValueError:
             return
         try:
-            argv, notes = self.engines.command(self.engine_name, overrides)
-        except Exception as exc:  # noqa: BLE001
+            argv, notes = engines.command(self.engine_name, overrides)
+        except OSError as exc:  # a path of the settings that cannot be read
             self.query_one("#es-command", Static).update(f"command: unavailable ({exc})")
             return
         from ...core.redact import mask_argv
@@ -212,7 +226,8 @@ class EngineStartScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#es-start")
     def start(self) -> None:
-        if self.started or self.engines is None:
+        engines = self.engines
+        if self.started or engines is None:
             return
         try:
             overrides = self.overrides()
@@ -223,17 +238,17 @@ class EngineStartScreen(ModalScreen[bool]):
         self._lock_form()
         select = self.query_one("#es-select", Switch).value
         self.app.run_worker(
-            self._run_start(overrides, select),
+            self._run_start(engines, overrides, select),
             group=f"engine-start-{self.engine_name}",
             exclusive=True,
             exit_on_error=False,
         )
 
-    async def _run_start(self, overrides: dict[str, Any], select: bool) -> None:
-        engines, name, app = self.engines, self.engine_name, self.app
+    async def _run_start(self, engines: EngineControl, overrides: dict[str, Any], select: bool) -> None:
+        name, app = self.engine_name, self.app
         try:
             state = await engines.start(name, overrides)
-        except Exception as exc:  # noqa: BLE001 - shown here and in the sidebar (state failed)
+        except (EngineError, OSError) as exc:  # refused or failed (shown here and in the sidebar), or no log
             if self.is_attached:
                 now = engines.states().get(name)
                 if not (now is not None and now.status == "failed" and now.cause):
@@ -248,11 +263,11 @@ class EngineStartScreen(ModalScreen[bool]):
 
             app.post_message(SelectBackend(self.kind.backend, checked=True))
 
-    def _on_state(self, name: str, state: Any) -> None:
+    def _on_state(self, name: str, state: EngineState) -> None:
         if name == self.engine_name and self.started and self.is_attached:
             self._show_state(state)
 
-    def _show_state(self, state: Any) -> None:
+    def _show_state(self, state: EngineState) -> None:
         bar = self.query_one("#es-progress", ProgressBar)
         status = state.status
         bar.display = status == "starting"

@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets.data_table import CellDoesNotExist
 
 from ...core.errors import ModelError
 from ...core.models.hfcache import human_size
@@ -163,7 +164,7 @@ class ModelsScreen(ModalScreen[bool]):
             return None
         try:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - no row under the cursor
+        except CellDoesNotExist:  # no row under the cursor
             return None
         return str(key.value) if key.value is not None else None
 

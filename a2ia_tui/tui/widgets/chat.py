@@ -37,6 +37,7 @@ from textual.widget import AwaitMount, Widget
 from textual.widgets import Button, Collapsible, Static
 
 from ...core.textsafe import printable
+from ..appstate import AppState
 from ..branches import mark
 from ..markdown import StreamingMarkdown
 from ..patches import ClampedAnchor, OneLayout, forget_painted, forget_removed
@@ -127,6 +128,7 @@ class AssistantMessage(OneLayout, Vertical):
         self._initial = text
         self._parts: list[str] = []
         self._thinking_parts: list[str] = [thinking] if thinking else []
+        self._thinking_dirty = False  # thinking arrived since the last frame
         self._stream: StreamingMarkdown | None = None
         self._markdown: StreamingMarkdown | None = None  # once composed
         self._timer: Timer | None = None
@@ -217,7 +219,7 @@ class AssistantMessage(OneLayout, Vertical):
         self._thinking_dirty = True
 
     async def _flush(self) -> None:
-        if getattr(self, "_thinking_dirty", False):
+        if self._thinking_dirty:
             self._thinking_dirty = False
             text = "".join(self._thinking_parts)
             found = self.query(Collapsible)
@@ -398,10 +400,11 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
         if len(far) < UNMOUNT_MIN:
             return
         # the conversation's own strings where they are the same text: then kept once, not twice
-        conversation = getattr(self.app, "conversation", None)
+        app = self.app
+        conversation = app.current_conversation if isinstance(app, AppState) else None
         texts = {
             e.message.content: e.message.content
-            for e in getattr(conversation, "entries", ())
+            for e in (conversation.entries if conversation is not None else ())
             if e.message.role == "assistant" and e.message.content
         }
         self._pending_entries.extend(_remake(w, texts) for w in far)
@@ -528,7 +531,8 @@ class ChatView(OneLayout, ClampedAnchor, VerticalScroll):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if not getattr(self.app, "turn_running", False):  # (during a turn: at the answer's end)
+        app = self.app
+        if not (isinstance(app, AppState) and app.turn_running):  # (during a turn: at the answer's end)
             self.schedule_release()
         if new == 0 and old > 0 and self._pending_entries:
             self.call_later(self.show_earlier)

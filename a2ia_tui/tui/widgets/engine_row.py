@@ -6,7 +6,7 @@ for its buttons; the Sidebar decides what Start / Stop / Log do (attributes down
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.binding import Binding
@@ -17,6 +17,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ...core.engines.kinds import engine_kinds
+
+if TYPE_CHECKING:
+    from ...core.engines.state import EngineState
 
 DOTS = {
     "ready": ("●", "ansi_green"),
@@ -62,7 +65,7 @@ class EngineRow(Widget, can_focus=True):
             self.engine = engine
             self.action = action
 
-    def __init__(self, engine: str, state: Any, **kwargs: Any) -> None:
+    def __init__(self, engine: str, state: EngineState, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.engine = engine
         self.state = state
@@ -89,7 +92,7 @@ class EngineRow(Widget, can_focus=True):
         index = [a for a, _ in BUTTONS].index(action)
         return Offset(index * (BUTTON_WIDTH + BUTTON_GAP) + BUTTON_WIDTH // 2, self._buttons_line())
 
-    def show(self, state: Any) -> None:
+    def show(self, state: EngineState) -> None:
         """Draw one EngineState."""
         self.state = state
         old = self._view
@@ -200,43 +203,32 @@ def _info(v: dict[str, Any]) -> Content:
     return Content.assemble(*parts)
 
 
-def _view(engine: str, state: Any) -> dict[str, Any]:
+def _view(engine: str, state: EngineState) -> dict[str, Any]:
     """What the row shows for one EngineState."""
-    status = getattr(state, "status", "stopped")
-    phase, url, progress = getattr(state, "phase", ""), getattr(state, "url", ""), getattr(state, "progress", 0.0)
-    cause_text, hint_text = getattr(state, "cause", ""), getattr(state, "hint", "")
+    status, phase, url, progress = state.status, state.phase, state.url, state.progress
+    cause_text, hint_text = state.cause, state.hint
     dot, color = DOTS.get(status, ("?", "#808080"))
     title = Content.assemble((dot + " ", color), (engine_label(engine), "bold"), f"  {status}")
-    detail = phase or ""
-    if status == "starting" and phase == "downloading" and getattr(state, "detail", ""):
+    detail = phase
+    if status == "starting" and phase == "downloading" and state.detail:
         detail = f"downloading {state.detail}"  # the bytes and percent (core/models/hfcache.py)
     elif status == "ready" and url:
         detail = url
     elif status == "failed" and phase:
         detail = f"while {phase}"
     failed = status == "failed"
-    managed = getattr(state, "managed", True)
+    managed = state.managed
     return {
         "title": title,
         "detail": detail,
         "bar": status == "starting",
-        "progress": round(max(0.0, min(1.0, progress or 0.0)) * 100),
+        "progress": round(max(0.0, min(1.0, progress)) * 100),
         "cause": f"cause: {cause_text}" if failed and cause_text else "",
         "hint": f"hint: {hint_text}" if failed and hint_text else "",
         "start_disabled": not managed or status in ("starting", "ready", "stopping"),
         "stop_disabled": not managed or status not in ("starting", "ready"),
         "log_disabled": False,
     }
-
-
-def engine_map(manager: Any) -> dict[str, Any]:
-    """The manager's ``{name: Engine}`` (``engines()`` in the core; tolerant of partial fakes)."""
-    found = getattr(manager, "engines", None) if manager is not None else None
-    try:
-        found = found() if callable(found) else found
-        return dict(found or {})
-    except Exception:  # noqa: BLE001
-        return {}
 
 
 def engine_label(name: str) -> str:

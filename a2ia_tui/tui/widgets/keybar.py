@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
     from textual.screen import Screen
 
 
@@ -34,10 +35,10 @@ class Key(NamedTuple):
     enabled: bool
 
 
-def _ranks(node) -> dict[str, int]:
+def _ranks(node: DOMNode) -> dict[str, int]:
     """Action → its place in ``node``'s ``BINDINGS`` (Binding objects or (key, action, ...) tuples)."""
     out: dict[str, int] = {}
-    for i, b in enumerate(getattr(node, "BINDINGS", ())):
+    for i, b in enumerate(node.BINDINGS):
         action = b.action if isinstance(b, Binding) else b[1] if len(b) > 1 else None
         if action is not None:
             out.setdefault(action, i)

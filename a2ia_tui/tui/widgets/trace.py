@@ -109,6 +109,7 @@ class TraceItem(Vertical, can_focus=True):
         self._frame = 0
         self._spinning = animate  # (not _animate: Widget keeps its animator there)
         self._spin_timer: Timer | None = None
+        self._duration: float | None = None  # once finished
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="title", markup=False)
@@ -136,7 +137,7 @@ class TraceItem(Vertical, can_focus=True):
             "declined": "⊘",
             "cancelled": "⏹",
         }[self.state]
-        dur = getattr(self, "_duration", None)
+        dur = self._duration
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         cells = [Text(printable(f"{glyph} {where}{self.call.name}"))]

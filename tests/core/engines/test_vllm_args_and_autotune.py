@@ -240,3 +240,27 @@ def test_fp16_that_does_not_fit_proposes_awq():
     assert "(awq build," in weights
     q = autotune("TheBloke/Mistral-7B-Instruct-v0.2-AWQ", G12)
     assert not q.needs_other_checkpoint and q.overrides()["quantization"] == "awq"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        '{"hidden_size": null, "num_hidden_layers": 32}',
+        '{"num_attention_heads": 0}',
+        '{"text_config": "not a dict"}',
+        '["a list"]',
+        "{not json",
+    ],
+)
+def test_a_malformed_config_json_is_estimated_from_the_name(tmp_path, config):
+    """A config.json not as transformers writes it (the model's folder is the user's, or
+    anyone's): the estimate from the model's name, as without one, never a traceback."""
+    snap = tmp_path / "models--Qwen--Qwen2.5-7B-Instruct" / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text(config)
+    local = tmp_path / "Qwen2.5-7B-Instruct"
+    local.mkdir()
+    (local / "config.json").write_text(config)
+    for model in ("Qwen/Qwen2.5-7B-Instruct", str(local)):
+        p = autotune(model, G24, cache_dirs=[tmp_path])
+        assert p.shape_source == "name" and p.weights_gib > 0

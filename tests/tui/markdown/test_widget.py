@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 from textual.containers import Vertical, VerticalScroll
 
+from a2ia_tui.tui.appstate import AppState
 from a2ia_tui.tui.markdown import widget as ms
+from a2ia_tui.tui.markdown.pieces import FENCE_PIECE
 from a2ia_tui.tui.markdown.render import code_syntax, fast_code_strips, render_strips, strips_of
 from a2ia_tui.tui.markdown.widget import StreamingMarkdown
 from tests.helpers.markdown_texts import long_doc
@@ -47,9 +49,8 @@ def test_any_chunking_gives_the_same_blocks(sizes) -> None:
     assert not any("x = 1" in b and "y = 2" not in b for b in blocks)
 
 
-class Scroller(App):
+class Scroller(AppState):  # (its turn_running: the widget's settling pass waits while a turn runs)
     CSS = "VerticalScroll { height: 1fr; }"
-    turn_running = False  # (the widget's settling pass waits while the app runs a turn)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -256,7 +257,7 @@ async def test_a_streamed_code_block_is_drawn_in_pieces_exactly_as_whole(monkeyp
         await _stream_code(pilot, md, text, 37, check)
         assert checked and max(checked) >= 4  # the block was drawn from several pieces
         # no frame rendered more than a piece and the lines since the last one
-        assert max(rendered) <= 2 * ms.FENCE_PIECE + len(CODE)
+        assert max(rendered) <= 2 * FENCE_PIECE + len(CODE)
         # in all, a fraction of rendering the whole block at every write
         assert sum(rendered) < sum(whole) / 4
 
@@ -268,7 +269,7 @@ async def test_a_closed_code_block_keeps_its_pieces_then_is_drawn_exactly_when_i
         app.query_one(VerticalScroll).anchor()
         # a string that spans many lines: pieces cut inside it (past FENCE_PIECE_MAX) are
         # highlighted as code until the block is drawn again, whole
-        from a2ia_tui.tui.markdown.widget import FENCE_PIECE_MAX
+        from a2ia_tui.tui.markdown.pieces import FENCE_PIECE_MAX
 
         lines = ["s = '''"] + [f"line {k}" for k in range(FENCE_PIECE_MAX + 20)] + ["'''"] + _code_lines(20)
         text = "```python\n" + "\n".join(lines) + "\n```\nAfter the code.\n\nMore"
