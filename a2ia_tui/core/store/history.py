@@ -314,7 +314,7 @@ class HistoryStore:
             if head is None:
                 raise StoreError(f"no saved conversation with id {conversation_id!r}")
             rows = self._db.execute(
-                "SELECT id, role, content, thinking, tool_calls, tool_call_id, tool_name, meta, parent_id "
+                "SELECT id, role, content, thinking, tool_calls, tool_call_id, tool_name, meta, parent_id, seq "
                 "FROM messages WHERE conversation_id=? ORDER BY seq, id",
                 (conversation_id,),
             ).fetchall()
@@ -421,9 +421,20 @@ def _parents_first(entries: list[Entry]) -> list[Entry]:
 
 
 def _grow(conv: Conversation, rows: builtins.list[tuple[Any, ...]], head_id: object) -> None:
-    """Rebuild the tree from its rows: each message under its parent (under the nearest readable
-    ancestor when its parent was skipped), the branch ending at ``head_id`` shown."""
-    parent_of = {row[0]: row[8] if isinstance(row[8], int) else None for row in rows}
+    """Rebuild the tree from its rows (in ``seq, id`` order): each message under its parent (under
+    the nearest readable ancestor when its parent was skipped; after the row before it when a
+    later message names none), the branch through ``head_id`` shown, down to its newest message."""
+    parent_of: dict[Any, int | None] = {}
+    previous = None
+    for row in rows:
+        parent, seq = row[8], row[9]
+        if not isinstance(parent, int):
+            parent = None
+            if previous is not None and isinstance(seq, int) and seq > 0:
+                conv.load_notes.append(f"message {row[0]}: no earlier message named: placed after the one before it")
+                parent = previous
+        parent_of[row[0]] = parent
+        previous = row[0]
     by_id: dict[int, Entry] = {}
     for row in rows:
         entry = decode(row[:8], conv.load_notes)
@@ -448,7 +459,17 @@ def _grow(conv: Conversation, rows: builtins.list[tuple[Any, ...]], head_id: obj
             break
         branch.append(up_entry)
         seen_ids.add(id(up_entry))
-    conv.entries = branch[::-1]
+    branch.reverse()
+    # messages below the head (written by something else than this store, which moves the head
+    # with every message): shown rather than hidden
+    children: dict[int, Entry] = {}
+    for entry in by_id.values():  # in seq, id order: the last one kept is the newest
+        if entry.parent is not None:
+            children[id(entry.parent)] = entry
+    while (below := children.get(id(branch[-1]))) is not None and id(below) not in seen_ids:
+        branch.append(below)
+        seen_ids.add(id(below))
+    conv.entries = branch
     conv.others = [e for e in by_id.values() if id(e) not in seen_ids]
 
 

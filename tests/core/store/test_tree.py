@@ -122,7 +122,9 @@ def test_a_fresh_database_needs_no_backup(tmp_path: Path) -> None:
     ("sql", "note"),
     [
         ("UPDATE messages SET parent_id = 4 WHERE id = 1", "loop"),  # 1 -> 4 -> 3 -> 2 -> 1
-        ("UPDATE messages SET parent_id = 'x' WHERE id = 3", None),  # not a row id: a first message
+        # not a row id: after the message before it
+        ("UPDATE messages SET parent_id = 'x' WHERE id = 3", "no earlier message named"),
+        ("UPDATE messages SET parent_id = NULL WHERE id = 4", "no earlier message named"),
         ("UPDATE messages SET parent_id = 999 WHERE id = 3", None),  # no such row
         ("UPDATE conversations SET head_id = 12345", None),  # no such head: the newest message
         ("UPDATE messages SET role = 'wizard' WHERE id = 2", "unknown role"),  # children step over it
@@ -148,3 +150,20 @@ def test_a_damaged_tree_opens_with_a_note_and_loses_no_readable_message(
     back.alternatives()  # never loops
     if note == "unknown role":
         assert texts(back.entries) == ["q1", "q2", "a2"]
+    if note == "no earlier message named":
+        assert texts(back.entries) == ["q1", "a1", "q2", "a2"]  # repaired into one branch again
+
+
+def test_messages_below_the_head_written_by_another_program_are_shown(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    conv = branched()
+    store.sync(conv)
+    db = sqlite3.connect(tmp_path / "h.sqlite3")
+    db.execute(
+        "INSERT INTO messages(conversation_id, seq, role, content, meta, created_at, parent_id) "
+        "VALUES (?, 4, 'user', 'q3', '{}', 1.0, 4)",
+        (conv.id,),
+    )
+    db.commit()
+    back = HistoryStore(tmp_path / "h.sqlite3").load(conv.id)
+    assert texts(back.entries) == ["q1", "a1", "q2", "a2", "q3"] and back.others == []
