@@ -32,7 +32,7 @@ from ..core.agent.events import (
     TurnFinished,
     Usage,
 )
-from .widgets.chat import AssistantMessage
+from .widgets.messages import AssistantMessage
 from .widgets.prompt import Prompt
 
 if TYPE_CHECKING:

@@ -163,7 +163,7 @@ def make_app(url: str):
 async def app_turn(url: str, *, key_probe: bool = False, cpu_stamps: bool = False, size=(120, 40)) -> dict:
     """One turn in the headless app: wall, cpu (and per-third cpu with ``cpu_stamps``), drawing
     lag, key latency."""
-    from a2ia_tui.tui.widgets.chat import AssistantMessage
+    from a2ia_tui.tui.widgets.messages import AssistantMessage
 
     real_append = AssistantMessage.append
     patch = pytest.MonkeyPatch()
@@ -174,7 +174,7 @@ async def app_turn(url: str, *, key_probe: bool = False, cpu_stamps: bool = Fals
 
 
 async def _app_turn(app, real_append, patch: pytest.MonkeyPatch, key_probe: bool, cpu_stamps: bool, size) -> dict:
-    from a2ia_tui.tui.widgets.chat import AssistantMessage
+    from a2ia_tui.tui.widgets.messages import AssistantMessage
 
     result: dict = {}
     async with app.run_test(size=size) as pilot:

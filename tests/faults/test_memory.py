@@ -21,7 +21,8 @@ from a2ia_tui.core.monitor.tokens import TokenMeter
 from a2ia_tui.core.textsafe import printable
 from a2ia_tui.tui.markdown import StreamingMarkdown
 from a2ia_tui.tui.messages import ConversationDeleted
-from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, AssistantMessage, ChatView, NoteMessage, ToolNote, UserMessage
+from a2ia_tui.tui.widgets.chat import KEEP_SCREENS, ChatView
+from a2ia_tui.tui.widgets.messages import AssistantMessage, NoteMessage, ToolNote, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 from tests.helpers.app import MiniHub, build_app, idle, send, wait_for

@@ -223,7 +223,7 @@ async def test_tui_streamed_text_thinking_tool_call_and_result_render_without_co
 
 
 async def test_tui_reopened_chat_with_controls_and_corrupt_rows_renders_with_a_note():
-    from a2ia_tui.tui.widgets.chat import NoteMessage
+    from a2ia_tui.tui.widgets.messages import NoteMessage
     from tests.helpers.app import build_app, wait_for
 
     app, _ = build_app({})
@@ -266,7 +266,7 @@ print("released", flush=True)
 
 async def test_tui_keeps_messages_while_the_database_is_locked_and_writes_them_after(tmp_path, monkeypatch):
     from a2ia_tui.tui import chats as chats_module
-    from a2ia_tui.tui.widgets.chat import NoteMessage
+    from a2ia_tui.tui.widgets.messages import NoteMessage
     from tests.helpers.app import build_app, idle, send, wait_for
 
     monkeypatch.setattr(chats_module, "HISTORY_RETRY_S", 0.2)

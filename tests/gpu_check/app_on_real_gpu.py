@@ -90,7 +90,7 @@ async def main(out: Path, gib: float) -> int:
         )
         app.query_one("#prompt").value = "Which GPU am I on?"
         await pilot.press("enter")
-        from a2ia_tui.tui.widgets.chat import AssistantMessage
+        from a2ia_tui.tui.widgets.messages import AssistantMessage
 
         def answered() -> bool:
             answers = list(app.query(AssistantMessage))

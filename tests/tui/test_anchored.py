@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
-from a2ia_tui.tui.widgets.chat import AssistantMessage, UserMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage, UserMessage
 from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 
 

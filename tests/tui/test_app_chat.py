@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
-from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 from tests.helpers.app import MiniHub, approval_with_keys, build_app, idle, send, wait_for
@@ -548,7 +548,7 @@ async def test_a_reopened_chat_shows_what_the_live_one_showed_even_with_repeated
     each trace item with its own result (not the last result with that id), and a reply that was
     only a tool call shows its note, not an empty answer."""
     from a2ia_tui.core.llm.scripted import make_call
-    from a2ia_tui.tui.widgets.chat import ToolNote
+    from a2ia_tui.tui.widgets.messages import ToolNote
 
     hub = MiniHub()
     steps = [

@@ -14,7 +14,8 @@ from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.protocols import History
 from a2ia_tui.core.store import to_markdown
 from a2ia_tui.tui.app import A2IAApp
-from a2ia_tui.tui.widgets.chat import AssistantMessage, ChatView, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.chat import ChatView
+from a2ia_tui.tui.widgets.messages import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from a2ia_tui.tui.widgets.trace import TraceItem
 from tests.fakes.services import FakeEngines

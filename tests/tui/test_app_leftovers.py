@@ -7,7 +7,7 @@ import pytest
 
 from a2ia_tui.core.engines.manager import EngineManager
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
-from a2ia_tui.tui.widgets.chat import NoteMessage
+from a2ia_tui.tui.widgets.messages import NoteMessage
 from tests.helpers.app import build_app, wait_for
 
 

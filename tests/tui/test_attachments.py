@@ -14,7 +14,7 @@ from a2ia_tui.tui.app import A2IAApp
 from a2ia_tui.tui.screens.attach import AttachScreen
 from a2ia_tui.tui.services import AppServices
 from a2ia_tui.tui.widgets.attachments import AttachmentBar
-from a2ia_tui.tui.widgets.chat import NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.messages import NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from tests.fakes.llm_server import FakeLLMServer, Reply
 from tests.helpers.app import idle, send, wait_for

@@ -8,7 +8,7 @@ from textual.widgets import TextArea
 
 from a2ia_tui.core.llm.scripted import text_reply, tool_reply
 from a2ia_tui.tui.screens.edit_question import EditQuestionScreen
-from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage, NoteMessage, UserMessage
 from tests.helpers.app import FLAGS, MiniHub, approval_with_keys, build_app, idle, ready, send, settle, wait_for
 
 pytestmark = pytest.mark.timeout(90)

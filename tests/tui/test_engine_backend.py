@@ -17,7 +17,7 @@ from a2ia_tui.tui.factory import default_services
 from a2ia_tui.tui.messages import SelectBackend
 from a2ia_tui.tui.screens.dialogs import ConfirmScreen
 from a2ia_tui.tui.screens.engine_start import EngineStartScreen
-from a2ia_tui.tui.widgets.chat import AssistantMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage
 from tests.helpers.app import send, wait_for
 from tests.helpers.engines import write_wrapper
 from tests.helpers.processes import free_port

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from a2ia_tui.tui.markdown import StreamingMarkdown
-from a2ia_tui.tui.widgets.chat import NoteMessage, ToolNote, UserMessage
+from a2ia_tui.tui.widgets.messages import NoteMessage, ToolNote, UserMessage
 from tests.helpers.app import LayoutCounter
 
 
@@ -82,7 +82,8 @@ async def test_a_question_and_its_answer_ask_for_one_layout() -> None:
     after that layout, a second layout and repaint of the screen at the start of each answer."""
     from textual.screen import Screen
 
-    from a2ia_tui.tui.widgets.chat import AssistantMessage, ChatView
+    from a2ia_tui.tui.widgets.chat import ChatView
+    from a2ia_tui.tui.widgets.messages import AssistantMessage
 
     app = _Chatting()
     async with app.run_test(size=(60, 20)) as pilot:

@@ -12,7 +12,7 @@ from a2ia_tui.core.agent.conversation import Conversation
 from a2ia_tui.core.llm.scripted import text_reply
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.entry import parse_args
-from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage, NoteMessage, UserMessage
 from a2ia_tui.tui.widgets.prompt import Prompt
 from tests.helpers.app import build_app, idle, wait_for
 

@@ -9,7 +9,7 @@ from a2ia_tui.core.agent import toolsupport
 from a2ia_tui.core.llm.scripted import text_reply
 from a2ia_tui.core.llm.vllm import VLLMClient
 from a2ia_tui.tui.screens.bench import BenchScreen
-from a2ia_tui.tui.widgets.chat import NoteMessage
+from a2ia_tui.tui.widgets.messages import NoteMessage
 from tests.fakes.llm_server import FakeLLMServer, Reply
 from tests.helpers.app import MiniHub, build_app, idle, send, wait_for
 

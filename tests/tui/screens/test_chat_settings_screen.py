@@ -7,7 +7,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 from a2ia_tui.core.agent.chat_settings import ChatSettings
 from a2ia_tui.core.llm.scripted import text_reply
 from a2ia_tui.tui.screens.chat_settings import ChatSettingsScreen
-from a2ia_tui.tui.widgets.chat import AssistantMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage
 from tests.helpers.app import build_app, idle, send, wait_for
 
 

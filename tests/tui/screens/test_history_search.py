@@ -13,7 +13,7 @@ from a2ia_tui.core.llm.scripted import text_reply
 from a2ia_tui.core.llm.types import Message
 from a2ia_tui.core.store import HistoryStore
 from a2ia_tui.tui.screens.history import HistoryScreen
-from a2ia_tui.tui.widgets.chat import AssistantMessage, NoteMessage, UserMessage
+from a2ia_tui.tui.widgets.messages import AssistantMessage, NoteMessage, UserMessage
 from tests.helpers.app import build_app, idle, send, wait_for
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,7 +9,7 @@ import time
 
 from textual.app import App, ComposeResult
 
-from a2ia_tui.tui.widgets import chat as chat_mod
+from a2ia_tui.tui.widgets import messages as chat_mod
 from a2ia_tui.tui.widgets.chat import ChatView
 
 
