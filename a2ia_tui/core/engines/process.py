@@ -187,7 +187,7 @@ class Engine:
             log.close()
             raise EngineStartError(
                 f"{spec.label}: executable not found: {argv[0]}",
-                hint=getattr(spec, "install_hint", ""),
+                hint=spec.install_hint,
             ) from None
         except PermissionError:
             log.close()

@@ -42,6 +42,8 @@ class EngineSpec:
     name = "engine"
     label = "Engine"
     backend_name = ""
+    #: How to install the engine, said when its executable is not found ("" when nothing to add).
+    install_hint = ""
 
     def __init__(self, settings: Any, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings

@@ -76,6 +76,19 @@ async def test_attached_vllm_is_never_started(fake_vllm_loaded):
         await mgr.start("vllm")
 
 
+async def test_a_missing_executable_says_how_to_install_the_engine(fake_vllm_loaded, tmp_path):
+    from a2ia_tui.core.engines.vllm import INSTALL_HINT
+    from a2ia_tui.core.errors import EngineStartError
+
+    loaded = fake_vllm_loaded()
+    loaded.settings.engines.vllm.executable = str(tmp_path / "no-such-vllm")
+    mgr = EngineManager(loaded.settings, loaded.paths)
+    with pytest.raises(EngineStartError, match="executable not found") as caught:
+        await mgr.start("vllm")
+    assert INSTALL_HINT and caught.value.hint == INSTALL_HINT
+    assert mgr["vllm"].state.status != "ready"
+
+
 _APP = """
 import asyncio, sys, time
 from a2ia_tui.core.config import load_settings
