@@ -265,7 +265,7 @@ async def test_a_killed_engine_core_is_noticed_with_the_last_lines_of_its_log(sh
     # the last lines shown are the log's last error lines (not the noise printed after them at exit)
     assert "EngineDeadError" in failed.last_lines[-1] or "died" in failed.last_lines[-1], seen
     row = _view("vllm", failed)
-    assert str(row["title"]).endswith("failed") and row["cause"].startswith("cause: "), row
+    assert str(row.title).endswith("failed") and row.cause.startswith("cause: "), row
     await manager.stop("vllm")
     await until(lambda: not alive(shared.tree), 60, "every process of the crashed engine gone")
     assert not manager.engines()["vllm"].pidfile.exists()

@@ -6,6 +6,7 @@ for its buttons; the Sidebar decides what Start / Stop / Log do (attributes down
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -81,11 +82,11 @@ class EngineRow(Widget, can_focus=True):
     @property
     def progress(self) -> int | None:
         """The progress bar's percentage, or None when no bar is shown (not starting)."""
-        return self._view["progress"] if self._view["bar"] else None
+        return self._view.progress if self._view.bar else None
 
     def enabled(self, action: str) -> bool:
         """Whether the button ``action`` ("start", "stop", "log") can be pressed now."""
-        return not self._view.get(f"{action}_disabled", False)
+        return action not in self._view.disabled
 
     def button_offset(self, action: str) -> Offset:
         """Where the button ``action`` is, relative to the row (for a click)."""
@@ -100,14 +101,14 @@ class EngineRow(Widget, can_focus=True):
         if not self.enabled(BUTTONS[self.chosen][0]):
             self.chosen = self._next_enabled(self.chosen, 1)
         # the text (which may wrap) or the bar changed: the row's height may have
-        self.refresh(layout=_info(old).plain != self.info or old["bar"] != self._view["bar"])
+        self.refresh(layout=_info(old).plain != self.info or old.bar != self._view.bar)
 
     def render(self) -> Content:
         parts: list[Any] = [_info(self._view)]
         width = self.size.width
-        if self._view["bar"]:
+        if self._view.bar:
             parts.append("\n")
-            parts.append(_bar(self._view["progress"], max(10, width)))
+            parts.append(_bar(self._view.progress, max(10, width)))
         parts.append("\n")
         focused = self.has_focus
         for i, (action, label) in enumerate(BUTTONS):
@@ -129,7 +130,7 @@ class EngineRow(Widget, can_focus=True):
         """The row's last line (the info above it wraps in a narrow sidebar)."""
         if self.size.height:
             return self.size.height - 1
-        return len(self.info.splitlines()) + (1 if self._view["bar"] else 0)
+        return len(self.info.splitlines()) + (1 if self._view.bar else 0)
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -194,16 +195,29 @@ def _bar(percent: int, width: int) -> Content:
     return Content.assemble(("━" * full + half, "$primary"), ("━" * rest, "$surface"), f"{percent:>4}%")
 
 
-def _info(v: dict[str, Any]) -> Content:
+@dataclass(frozen=True)
+class _RowView:
+    """What the row shows for one EngineState."""
+
+    title: Content
+    detail: str
+    bar: bool  # the progress bar (while starting)
+    progress: int  # percent
+    cause: str
+    hint: str
+    disabled: frozenset[str]  # the buttons that cannot act now: "start", "stop"
+
+
+def _info(v: _RowView) -> Content:
     """The status line, then one line each for the detail, the cause and the hint (when set)."""
-    parts: list[Any] = [v["title"]]
-    for key, style in (("detail", "$foreground-muted"), ("cause", "$error"), ("hint", "$warning")):
-        if v[key]:
-            parts.append(("\n" + v[key], style))
+    parts: list[Any] = [v.title]
+    for text, style in ((v.detail, "$foreground-muted"), (v.cause, "$error"), (v.hint, "$warning")):
+        if text:
+            parts.append(("\n" + text, style))
     return Content.assemble(*parts)
 
 
-def _view(engine: str, state: EngineState) -> dict[str, Any]:
+def _view(engine: str, state: EngineState) -> _RowView:
     """What the row shows for one EngineState."""
     status, phase, url, progress = state.status, state.phase, state.url, state.progress
     cause_text, hint_text = state.cause, state.hint
@@ -218,17 +232,20 @@ def _view(engine: str, state: EngineState) -> dict[str, Any]:
         detail = f"while {phase}"
     failed = status == "failed"
     managed = state.managed
-    return {
-        "title": title,
-        "detail": detail,
-        "bar": status == "starting",
-        "progress": round(max(0.0, min(1.0, progress)) * 100),
-        "cause": f"cause: {cause_text}" if failed and cause_text else "",
-        "hint": f"hint: {hint_text}" if failed and hint_text else "",
-        "start_disabled": not managed or status in ("starting", "ready", "stopping"),
-        "stop_disabled": not managed or status not in ("starting", "ready"),
-        "log_disabled": False,
-    }
+    disabled = set()
+    if not managed or status in ("starting", "ready", "stopping"):
+        disabled.add("start")
+    if not managed or status not in ("starting", "ready"):
+        disabled.add("stop")
+    return _RowView(
+        title=title,
+        detail=detail,
+        bar=status == "starting",
+        progress=round(max(0.0, min(1.0, progress)) * 100),
+        cause=f"cause: {cause_text}" if failed and cause_text else "",
+        hint=f"hint: {hint_text}" if failed and hint_text else "",
+        disabled=frozenset(disabled),
+    )
 
 
 def engine_label(name: str) -> str:
