@@ -51,7 +51,7 @@ class Branches:
         if conv.regenerate() is None:
             app.notify("There is no question to answer again.", severity="warning")
             return
-        await self._redraw()
+        await self.app.chats.redraw()
         earlier = conv.replies(len(conv.entries) - 1)
         if earlier:
             app.chat.add_note(mark("assistant", earlier + 1, earlier + 1, keys=True), "branch")
@@ -81,7 +81,7 @@ class Branches:
             if at is None or not self._idle():  # the chat changed meanwhile
                 return
             app.conversation.edit(at, text)
-            await self._redraw()
+            await self.app.chats.redraw()
             self._send()
 
         app.push_screen(EditQuestionScreen(questions.index(index) + 1, old.message.content), done)
@@ -101,14 +101,8 @@ class Branches:
         if index not in found or not conv.switch(index, step):
             app.notify("No " + ("earlier" if step < 0 else "later") + " alternative.")
             return
-        await self._redraw()
+        await self.app.chats.redraw()
         app.chats.save()
-
-    async def _redraw(self) -> None:
-        app = self.app
-        await app.chat.show_conversation(app.conversation)
-        await app.trace.clear()
-        await app.chats.restore_trace(app.conversation)
 
     def _send(self) -> None:
         app = self.app

@@ -217,14 +217,7 @@ class ChatActions(AppState):
         from .screens.chat_settings import ChatSettingsScreen
 
         conversation = self.conversation
-        agent = self.services.settings.agent
-        defaults = ChatSettings(
-            system_prompt=agent.system_prompt,
-            temperature=agent.temperature,
-            top_p=agent.top_p,
-            max_tokens=agent.max_tokens,
-            think=agent.think,
-        )
+        defaults = ChatSettings.from_config(self.services.settings.agent)
 
         def done(result: ChatSettings | None) -> None:
             if result is None or result == conversation.settings:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 
 from ..core.errors import A2IAError
-from .messages import OpenConversation
 
 if TYPE_CHECKING:
     from ..core.agent.conversation import Conversation
@@ -122,18 +121,9 @@ class Chats:
     # -- saved chats ---------------------------------------------------------------------------
 
     def show_saved(self) -> None:
-        app = self.app
-        store = app.services.store
-        if store is None:
-            app.notify(f"History is off: {app.services.history_error or 'no store'}", severity="warning")
-            return
-        from .screens.history import HistoryScreen
+        from .screens import history
 
-        def opened(cid: str | None) -> None:
-            if cid:
-                app.post_message(OpenConversation(cid))
-
-        app.push_screen(HistoryScreen(store), opened)
+        history.show(self.app)
 
     async def open(self, conversation_id: str) -> None:
         app = self.app
@@ -150,12 +140,10 @@ class Chats:
             app.notify(str(exc), severity="error")
             return
         app.conversation = conv
-        await app.chat.show_conversation(conv)
+        await self.redraw()
         if conv.load_notes:  # corrupt rows: repaired or skipped, never a crash
             more = f" (+{len(conv.load_notes) - 3} more)" if len(conv.load_notes) > 3 else ""
             app.chat.add_note("Some saved messages were damaged: " + "; ".join(conv.load_notes[:3]) + more, "warning")
-        await app.trace.clear()
-        await self.restore_trace(conv)
         # the last answer's figures, as saved with it (the chat shown before had its own)
         last = next((e.meta for e in reversed(conv.entries) if e.message.role == "assistant"), None)
         app.status.set(
@@ -165,7 +153,14 @@ class Chats:
             tokens_out=last and last.completion_tokens,
         )
 
-    async def restore_trace(self, conv: Conversation) -> None:
+    async def redraw(self) -> None:
+        """The chat and the trace drawn again from the open conversation's branch shown."""
+        app = self.app
+        await app.chat.show_conversation(app.conversation)
+        await app.trace.clear()
+        await self._restore_trace(app.conversation)
+
+    async def _restore_trace(self, conv: Conversation) -> None:
         from ..core.agent.conversation import pair_tool_results
         from ..core.agent.events import ToolCallFinished as Fin
         from ..core.agent.events import ToolCallRequested as Req

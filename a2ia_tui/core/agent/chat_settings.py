@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config.sections import AgentSettings
 
 #: name -> (type, lowest, highest): the ranges the servers accept.
 _RANGES: dict[str, tuple[type, float, float]] = {
@@ -64,6 +67,17 @@ class ChatSettings:
     def to_dict(self) -> dict[str, Any]:
         """Only the values that are set (what is saved with a chat and shown in its export)."""
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_config(cls, agent: AgentSettings) -> ChatSettings:
+        """The bottom layer: the configuration's ``[agent]`` values."""
+        return cls(
+            system_prompt=agent.system_prompt,
+            temperature=agent.temperature,
+            top_p=agent.top_p,
+            max_tokens=agent.max_tokens,
+            think=agent.think,
+        )
 
     @classmethod
     def from_dict(cls, data: object) -> tuple[ChatSettings, list[str]]:

@@ -137,14 +137,7 @@ class Orchestrator:
 
     def chat_settings(self, conversation: Conversation) -> ChatSettings:
         """What the next request uses: the flags, then the chat's own settings, then the config."""
-        agent = self.settings.agent
-        configured = ChatSettings(
-            system_prompt=agent.system_prompt,
-            temperature=agent.temperature,
-            top_p=agent.top_p,
-            max_tokens=agent.max_tokens,
-            think=agent.think,
-        )
+        configured = ChatSettings.from_config(self.settings.agent)
         return self.overrides.over(conversation.settings.over(configured))
 
     def uses_react(self) -> bool:
