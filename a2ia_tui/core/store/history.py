@@ -52,6 +52,7 @@ from ..textsafe import scrub
 from .rows import decode, encode, number, read_settings, settings_json
 from .rows import text as as_text
 from .schema import SCHEMA_VERSION, set_up
+from .schema import transaction as _tx
 
 __all__ = ["SCHEMA_VERSION", "ConversationInfo", "HistoryStore", "SearchHit"]
 
@@ -354,29 +355,6 @@ class HistoryStore:
             raise StoreError(f"cannot write the history database {self.path}: {_why(exc)}") from exc
         if cur.rowcount == 0:
             raise StoreError(f"no saved conversation with id {need_row!r}")
-
-
-class _tx:  # noqa: N801 - used like a function: `with _tx(db):`
-    """BEGIN IMMEDIATE … COMMIT / ROLLBACK on an autocommit connection."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is not None:
-            self.db.execute("ROLLBACK")
-            return
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            # a COMMIT that failed (busy) leaves the transaction open: end it, or every later
-            # BEGIN fails with "cannot start a transaction within a transaction"
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
 
 
 def _words(text: str) -> list[str]:

@@ -78,8 +78,7 @@ def set_up(db: sqlite3.Connection, path: Path) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if 0 < version < SCHEMA_VERSION and str(path) != ":memory:":
         _back_up(db, path, version)
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(db):
         version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have done it
         if version > SCHEMA_VERSION:
             raise StoreError(f"the history database {path} was written by a newer a2ia-tui (schema {version})")
@@ -95,10 +94,29 @@ def set_up(db: sqlite3.Connection, path: Path) -> None:
             for statement in _TREE_FROM_LINEAR:
                 db.execute(statement)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+
+
+class transaction:  # noqa: N801 - used like a function: `with transaction(db):`
+    """BEGIN IMMEDIATE … COMMIT / ROLLBACK on an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is not None:
+            self.db.execute("ROLLBACK")
+            return
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            # a COMMIT that failed (busy) leaves the transaction open: end it, or every later
+            # BEGIN fails with "cannot start a transaction within a transaction"
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
 
 
 def _back_up(db: sqlite3.Connection, path: Path, version: int) -> None:
